@@ -1,0 +1,70 @@
+"""``portal-archive``: the researcher's command line over an archive directory.
+
+An archive is ``DIR/warc/*.warc.gz`` plus an index (``DIR/index.sqlite`` unless ``--index``
+names another database).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from archive.models import index_url_for, open_index
+from archive.verify import check_files, verify_archive
+
+
+def _archive_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--archive", default="data", help="archive directory (default: ./data)")
+    parser.add_argument("--index", help="SQLAlchemy URL of the index (default: sqlite:///ARCHIVE/index.sqlite)")
+    parser.add_argument("--warc-dir", help="directory of the WARC files (default: ARCHIVE/warc)")
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    if args.files:
+        report, _ = check_files([Path(name) for name in args.files])
+    else:
+        archive = Path(args.archive)
+        index_url = args.index or index_url_for(archive)
+        warc_dir = Path(args.warc_dir) if args.warc_dir else archive / "warc"
+        if not warc_dir.is_dir():
+            print(f"error: no WARC directory at {warc_dir}", file=sys.stderr)
+            return 2
+        engine = open_index(index_url, create=False)
+        try:
+            report = verify_archive(warc_dir, engine)
+        finally:
+            engine.dispose()
+    for line in report.lines():
+        print(line)
+    return 0 if report.ok else 1
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="portal-archive",
+        description="Read, check and export a portal-archiver archive (WARC files + SQL index).",
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+    verify = commands.add_parser(
+        "verify",
+        help="check WARC digests and that the index and the WARC files agree",
+        description="Read every WARC record (digests checked) and cross-check the index. "
+        "With FILE arguments, check just those WARC files. Exits 1 when anything is wrong.",
+    )
+    _archive_args(verify)
+    verify.add_argument("files", nargs="*", metavar="FILE", help="WARC files to check on their own")
+    verify.set_defaults(run=cmd_verify)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.run(args)
+    except BrokenPipeError:
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

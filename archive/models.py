@@ -1,0 +1,132 @@
+"""The SQL index: tables researchers query directly, so names and meanings are a contract.
+
+Times are UTC ISO 8601 text (``2020-01-15T00:39:29Z``) so they read the same in SQLite,
+PostgreSQL, pandas and R; ``articles.published_at`` keeps the page's own zone offset.
+See docs/schema.md for what each column means.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from pathlib import Path
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Engine,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    create_engine,
+    event,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+def utc_iso(moment: datetime | None = None) -> str:
+    """The index's one time format: UTC, seconds precision, ``Z`` suffix."""
+    moment = moment or datetime.now(timezone.utc)
+    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Crawl(Base):
+    __tablename__ = "crawls"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    spider: Mapped[str] = mapped_column(String(100))
+    site: Mapped[str | None] = mapped_column(String(200))
+    started_at: Mapped[str] = mapped_column(String(32))
+    finished_at: Mapped[str | None] = mapped_column(String(32))
+    status: Mapped[str] = mapped_column(String(20), default="running")
+    hostname: Mapped[str | None] = mapped_column(String(200))
+    stats: Mapped[dict | None] = mapped_column(JSON)
+
+
+class Capture(Base):
+    __tablename__ = "captures"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    crawl_id: Mapped[int] = mapped_column(ForeignKey("crawls.id"))
+    url: Mapped[str] = mapped_column(Text)
+    status: Mapped[int | None] = mapped_column(Integer)
+    content_type: Mapped[str | None] = mapped_column(String(200))
+    fetched_at: Mapped[str] = mapped_column(String(32))
+    payload_digest: Mapped[str | None] = mapped_column(String(100))
+    record_type: Mapped[str] = mapped_column(String(20))
+    warc_file: Mapped[str] = mapped_column(String(300))
+    warc_offset: Mapped[int] = mapped_column(BigInteger)
+    warc_length: Mapped[int] = mapped_column(BigInteger)
+    warc_record_id: Mapped[str] = mapped_column(String(100), unique=True)
+    method: Mapped[str] = mapped_column(String(10), default="GET")
+    payload_length: Mapped[int | None] = mapped_column(BigInteger)
+    ip_address: Mapped[str | None] = mapped_column(String(64))
+    truncated: Mapped[str | None] = mapped_column(String(20))
+    request_offset: Mapped[int | None] = mapped_column(BigInteger)
+    request_length: Mapped[int | None] = mapped_column(BigInteger)
+
+    __table_args__ = (
+        Index("ix_captures_url", "url"),
+        Index("ix_captures_digest", "payload_digest"),
+        Index("ix_captures_file_offset", "warc_file", "warc_offset"),
+    )
+
+
+class Article(Base):
+    __tablename__ = "articles"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    capture_id: Mapped[int | None] = mapped_column(ForeignKey("captures.id"))
+    url: Mapped[str] = mapped_column(Text)
+    site: Mapped[str | None] = mapped_column(String(200))
+    channel: Mapped[str | None] = mapped_column(String(200))
+    title: Mapped[str | None] = mapped_column(Text)
+    published_at: Mapped[str | None] = mapped_column(String(40))
+    source: Mapped[str | None] = mapped_column(String(300))
+    author: Mapped[str | None] = mapped_column(String(300))
+    views: Mapped[int | None] = mapped_column(Integer)
+    body: Mapped[str | None] = mapped_column(Text)
+    site_name: Mapped[str | None] = mapped_column(String(200))
+    encoding: Mapped[str | None] = mapped_column(String(100))
+
+    __table_args__ = (
+        Index("ix_articles_url", "url"),
+        Index("ix_articles_site_published", "site", "published_at"),
+        Index("ix_articles_capture", "capture_id"),
+    )
+
+
+crawls = Crawl.__table__
+captures = Capture.__table__
+articles = Article.__table__
+
+
+def index_url_for(archive_dir: str | Path) -> str:
+    """The default index location: ``ARCHIVE_DIR/index.sqlite``."""
+    return f"sqlite:///{Path(archive_dir) / 'index.sqlite'}"
+
+
+def _sqlite_pragmas(dbapi_connection, _record) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()
+
+
+def open_index(url: str, create: bool = True) -> Engine:
+    """Connect to the index; create the tables when missing (WAL mode on SQLite)."""
+    engine = create_engine(url)
+    if engine.dialect.name == "sqlite":
+        if engine.url.database and engine.url.database != ":memory:":
+            Path(engine.url.database).parent.mkdir(parents=True, exist_ok=True)
+        event.listen(engine, "connect", _sqlite_pragmas)
+    if create:
+        Base.metadata.create_all(engine)
+    return engine

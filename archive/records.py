@@ -1,0 +1,123 @@
+"""Turn one HTTP exchange into a WARC request/response record pair.
+
+Scrapy hands us parsed messages, not wire bytes, so the records are rebuilt as HTTP/1.1
+text (what Heritrix's FetchHTTP2 and Browsertrix also write): the body stays content-encoded
+but de-chunked, ``Transfer-Encoding`` is dropped, repeated headers are kept, and the real
+protocol goes in ``WARC-Protocol`` when it is not HTTP/1.x. ``NORMALISATIONS`` says this in
+every file's warcinfo record so a reader knows what "as received" means here.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from http import HTTPStatus
+from urllib.parse import urlsplit
+
+from warcio.recordbuilder import RecordBuilder
+from warcio.recordloader import ArcWarcRecord
+from warcio.statusandheaders import StatusAndHeaders
+from warcio.timeutils import datetime_to_iso_date
+
+NORMALISATIONS = (
+    "HTTP messages rebuilt from the parsed exchange as HTTP/1.1 text; "
+    "body de-chunked but content-encoding kept; Transfer-Encoding and Connection headers "
+    "dropped; header names case-normalised; reason phrase from the status code registry; "
+    "Host header added to requests"
+)
+
+_HOP_BY_HOP = {b"transfer-encoding", b"connection", b"keep-alive"}
+
+
+@dataclass
+class HttpExchange:
+    """One request and the response it got, as the downloader saw them."""
+
+    url: str
+    status: int
+    response_headers: list[tuple[bytes, bytes]]
+    body: bytes
+    method: str = "GET"
+    request_headers: list[tuple[bytes, bytes]] = field(default_factory=list)
+    request_body: bytes = b""
+    protocol: str = "HTTP/1.1"
+    ip_address: str | None = None
+    fetched_at: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
+    truncated: str | None = None
+    record_id: str = field(default_factory=RecordBuilder._make_warc_id)
+
+    @property
+    def content_type(self) -> str | None:
+        for name, value in self.response_headers:
+            if name.lower() == b"content-type":
+                return value.decode("latin-1").strip()
+        return None
+
+
+def warc_date(moment: datetime) -> str:
+    """WARC/1.1 date with microseconds, always UTC."""
+    return datetime_to_iso_date(moment.astimezone(timezone.utc).replace(tzinfo=None), use_micros=True)
+
+
+def _latin1(pairs: list[tuple[bytes, bytes]]) -> list[tuple[str, str]]:
+    return [
+        (name.decode("latin-1"), value.decode("latin-1"))
+        for name, value in pairs
+        if name.lower() not in _HOP_BY_HOP
+    ]
+
+
+def _status_line(status: int) -> str:
+    try:
+        return f"{status} {HTTPStatus(status).phrase}"
+    except ValueError:
+        return f"{status} "
+
+
+def _request_target(url: str) -> tuple[str, str]:
+    parts = urlsplit(url)
+    target = parts.path or "/"
+    if parts.query:
+        target += "?" + parts.query
+    return target, parts.netloc
+
+
+def build_pair(builder: RecordBuilder, exchange: HttpExchange) -> tuple[ArcWarcRecord, ArcWarcRecord]:
+    """Return (request, response) records that share a date and link by WARC-Concurrent-To."""
+    date = warc_date(exchange.fetched_at)
+    response_fields = {"WARC-Record-ID": exchange.record_id, "WARC-Date": date}
+    if exchange.ip_address:
+        response_fields["WARC-IP-Address"] = exchange.ip_address
+    if not exchange.protocol.upper().startswith("HTTP/1."):
+        response_fields["WARC-Protocol"] = exchange.protocol.lower()
+    if exchange.truncated:
+        response_fields["WARC-Truncated"] = exchange.truncated
+    http_response = StatusAndHeaders(
+        _status_line(exchange.status), _latin1(exchange.response_headers), protocol="HTTP/1.1"
+    )
+    response = builder.create_warc_record(
+        exchange.url,
+        "response",
+        payload=io.BytesIO(exchange.body),
+        length=len(exchange.body),
+        http_headers=http_response,
+        warc_headers_dict=response_fields,
+    )
+
+    target, host = _request_target(exchange.url)
+    request_headers = _latin1(exchange.request_headers)
+    if not any(name.lower() == "host" for name, _ in request_headers):
+        request_headers.insert(0, ("Host", host))
+    http_request = StatusAndHeaders(
+        f"{exchange.method} {target} HTTP/1.1", request_headers, protocol="", is_http_request=True
+    )
+    request = builder.create_warc_record(
+        exchange.url,
+        "request",
+        payload=io.BytesIO(exchange.request_body),
+        length=len(exchange.request_body),
+        http_headers=http_request,
+        warc_headers_dict={"WARC-Date": date, "WARC-Concurrent-To": exchange.record_id},
+    )
+    return request, response

@@ -1,0 +1,170 @@
+"""The archive writer: one background thread that writes WARC records, then index rows.
+
+The crawl's reactor thread only enqueues; gzip, digests, disk and SQL happen here, so a
+slow disk never stalls fetching. One thread owning both the files and the index gives the
+ordering the index needs for free: a capture's row is inserted before any article that
+points at it, and rows are committed only after their records are flushed to disk.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, bindparam, insert, select, update
+
+from archive.models import articles, captures, crawls, open_index, utc_iso
+from archive.records import HttpExchange, build_pair
+from archive.warc_writer import RotatingWarcWriter
+
+logger = logging.getLogger(__name__)
+
+_STOP = object()
+
+
+@dataclass
+class ArticleRow:
+    """An article to index, linked to its capture by the response record's WARC-Record-ID."""
+
+    record_id: str
+    fields: dict[str, Any]
+
+
+class ArchiveWriter:
+    """Queue exchanges and articles; a worker thread writes and indexes them in batches."""
+
+    def __init__(
+        self,
+        warc_dir: Path,
+        index_url: str,
+        warcinfo: dict[str, str],
+        *,
+        prefix: str = "portal",
+        max_size: int = 1_000_000_000,
+        queue_size: int = 2000,
+        batch_size: int = 200,
+        fsync: bool = True,
+    ) -> None:
+        self.engine: Engine = open_index(index_url)
+        self.warcs = RotatingWarcWriter(warc_dir, prefix=prefix, max_size=max_size, warcinfo=warcinfo)
+        self.batch_size = batch_size
+        self.fsync = fsync
+        self.counts: Counter[str] = Counter()
+        self.crawl_id: int | None = None
+        self._queue: queue.Queue[Any] = queue.Queue(maxsize=queue_size)
+        self._thread = threading.Thread(target=self._run, name="archive-writer", daemon=True)
+        self._error: BaseException | None = None
+
+    def start_crawl(self, spider: str, site: str | None, hostname: str) -> int:
+        with self.engine.begin() as conn:
+            result = conn.execute(
+                insert(crawls).values(
+                    spider=spider, site=site, started_at=utc_iso(), status="running", hostname=hostname
+                )
+            )
+            self.crawl_id = int(result.inserted_primary_key[0])
+        self._thread.start()
+        return self.crawl_id
+
+    def add_exchange(self, exchange: HttpExchange) -> None:
+        """Queue one exchange; blocks only when the writer is far behind (back-pressure)."""
+        self._check_alive()
+        self._queue.put(exchange)
+
+    def add_article(self, article: ArticleRow) -> None:
+        self._check_alive()
+        self._queue.put(article)
+
+    def drain(self) -> None:
+        """Write everything queued so far, then close the current WARC file."""
+        if self._thread.is_alive():
+            self._queue.put(_STOP)
+            self._thread.join()
+        self.warcs.close()
+        self.counts["files"] = self.warcs.files_written
+
+    def finish_crawl(self, status: str, stats: dict[str, Any]) -> None:
+        """Record how the crawl ended; call after ``drain``."""
+        if self.crawl_id is not None:
+            with self.engine.begin() as conn:
+                conn.execute(
+                    update(crawls)
+                    .where(crawls.c.id == self.crawl_id)
+                    .values(finished_at=utc_iso(), status=status, stats=stats)
+                )
+        self.engine.dispose()
+        if self._error is not None:
+            raise RuntimeError("the archive writer failed; see the log") from self._error
+
+    def _check_alive(self) -> None:
+        if self._error is not None:
+            raise RuntimeError("the archive writer failed; see the log") from self._error
+
+    def _run(self) -> None:
+        try:
+            while True:
+                batch = [self._queue.get()]
+                while len(batch) < self.batch_size:
+                    try:
+                        batch.append(self._queue.get_nowait())
+                    except queue.Empty:
+                        break
+                stop = any(item is _STOP for item in batch)
+                self._write_batch([item for item in batch if item is not _STOP])
+                if stop:
+                    return
+        except BaseException as exc:  # noqa: BLE001 - reported to the reactor thread
+            logger.exception("archive writer failed")
+            self._error = exc
+
+    def _write_batch(self, batch: list[Any]) -> None:
+        capture_rows: list[dict[str, Any]] = []
+        article_rows: list[dict[str, Any]] = []
+        for item in batch:
+            if isinstance(item, HttpExchange):
+                capture_rows.append(self._write_exchange(item))
+            else:
+                article_rows.append({"rid": item.record_id, **item.fields})
+        self.warcs.flush(self.fsync)
+        with self.engine.begin() as conn:
+            if capture_rows:
+                conn.execute(insert(captures), capture_rows)
+            if article_rows:
+                capture_id = (
+                    select(captures.c.id)
+                    .where(captures.c.warc_record_id == bindparam("rid"))
+                    .scalar_subquery()
+                )
+                conn.execute(insert(articles).values(capture_id=capture_id), article_rows)
+        self.counts["captures"] += len(capture_rows)
+        self.counts["articles"] += len(article_rows)
+
+    def _write_exchange(self, exchange: HttpExchange) -> dict[str, Any]:
+        request, response = build_pair(self.warcs.builder, exchange)
+        where, request_where = self.warcs.write(response, request)
+        self.counts["records"] += 2
+        self.counts["bytes"] += where.length + request_where.length
+        return {
+            "crawl_id": self.crawl_id,
+            "url": exchange.url,
+            "status": exchange.status,
+            "content_type": exchange.content_type,
+            "fetched_at": utc_iso(exchange.fetched_at),
+            "payload_digest": response.rec_headers.get_header("WARC-Payload-Digest"),
+            "record_type": "response",
+            "warc_file": where.filename,
+            "warc_offset": where.offset,
+            "warc_length": where.length,
+            "warc_record_id": exchange.record_id,
+            "method": exchange.method,
+            "payload_length": len(exchange.body),
+            "ip_address": exchange.ip_address,
+            "truncated": exchange.truncated,
+            "request_offset": request_where.offset,
+            "request_length": request_where.length,
+        }

@@ -1,0 +1,88 @@
+"""Check an archive: every WARC record reads and matches its digests, and the index and the
+WARC files agree (no row pointing at a missing record, no response record without a row).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sqlalchemy import Engine, select
+
+from archive.models import captures
+from archive.warc_reader import RecordInfo, WarcReadError, iter_records
+from archive.warc_writer import OPEN_SUFFIX
+
+INDEXED_TYPES = {"response", "revisit"}
+
+
+@dataclass
+class Report:
+    files: int = 0
+    records: int = 0
+    rows: int = 0
+    errors: list[str] = field(default_factory=list)
+    dangling: list[str] = field(default_factory=list)
+    orphans: list[str] = field(default_factory=list)
+    open_files: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not (self.errors or self.dangling or self.orphans or self.open_files)
+
+    def lines(self) -> list[str]:
+        out = [f"error: {line}" for line in self.errors]
+        out += [f"dangling index row: {line}" for line in self.dangling]
+        out += [f"orphan record (no index row): {line}" for line in self.orphans]
+        out += [f"unclosed WARC file: {line}" for line in self.open_files]
+        verdict = "OK" if self.ok else "PROBLEMS FOUND"
+        out.append(
+            f"{verdict}: {self.files} files, {self.records} records, {self.rows} index rows; "
+            f"{len(self.errors)} errors, {len(self.dangling)} dangling rows, {len(self.orphans)} orphan records, "
+            f"{len(self.open_files)} unclosed files"
+        )
+        return out
+
+
+def check_files(paths: list[Path], report: Report | None = None) -> tuple[Report, dict[tuple[str, int], RecordInfo]]:
+    """Read every record of every file; collect the indexable ones by (file name, offset)."""
+    report = report or Report()
+    found: dict[tuple[str, int], RecordInfo] = {}
+    for path in paths:
+        report.files += 1
+        try:
+            for info in iter_records(path):
+                report.records += 1
+                if info.record_type in INDEXED_TYPES:
+                    found[(path.name, info.offset)] = info
+        except WarcReadError as exc:
+            report.errors.append(str(exc))
+    return report, found
+
+
+def verify_archive(warc_dir: Path, engine: Engine) -> Report:
+    """Cross-check the WARC files under ``warc_dir`` against the ``captures`` table."""
+    report = Report()
+    report.open_files = sorted(str(path) for path in warc_dir.glob(f"*{OPEN_SUFFIX}"))
+    files = sorted(path for path in warc_dir.glob("*.warc*") if not path.name.endswith(OPEN_SUFFIX))
+    report, found = check_files(files, report)
+    indexed: set[tuple[str, int]] = set()
+    columns = (captures.c.id, captures.c.url, captures.c.warc_file, captures.c.warc_offset,
+               captures.c.warc_length, captures.c.warc_record_id, captures.c.payload_digest)
+    with engine.connect() as conn:
+        for row in conn.execute(select(*columns)):
+            report.rows += 1
+            key = (row.warc_file, row.warc_offset)
+            indexed.add(key)
+            info = found.get(key)
+            where = f"capture {row.id} {row.url} -> {row.warc_file}@{row.warc_offset}"
+            if info is None:
+                report.dangling.append(f"{where}: no record there")
+            elif (info.record_id, info.url, info.payload_digest, info.length) != (
+                row.warc_record_id, row.url, row.payload_digest, row.warc_length
+            ):
+                report.dangling.append(f"{where}: the record there does not match the row")
+    for key in sorted(set(found) - indexed):
+        info = found[key]
+        report.orphans.append(f"{key[0]}@{key[1]} {info.record_type} {info.url}")
+    return report

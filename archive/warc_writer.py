@@ -1,0 +1,139 @@
+"""WARC files on disk: naming, warcinfo headers, per-record gzip, rotation, safe close.
+
+A file is written as ``NAME.warc.gz.open`` and renamed when closed, so a reader (or a
+recovery pass after a crash) can tell finished files from the one being written. Each
+record is its own gzip member (WARC Annex D): its offset and length in the file are all a
+reader needs to fetch it back.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import os
+import socket
+import zlib
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+from warcio.recordloader import ArcWarcRecord
+from warcio.warcwriter import WARCWriter
+
+logger = logging.getLogger(__name__)
+
+OPEN_SUFFIX = ".open"
+
+
+@dataclass(frozen=True)
+class RecordLocation:
+    """Where a record landed: what the SQL index stores to find it again."""
+
+    filename: str
+    offset: int
+    length: int
+
+
+def gzip_member(data: bytes, level: int = 6) -> bytes:
+    """One complete gzip member; level 6 is zlib's speed/size sweet spot (warcio uses 9)."""
+    compressor = zlib.compressobj(level, zlib.DEFLATED, zlib.MAX_WBITS | 16)
+    return compressor.compress(data) + compressor.flush()
+
+
+def warc_filename(prefix: str, serial: int, moment: datetime | None = None, host: str | None = None) -> str:
+    """``PREFIX-TIMESTAMP-SERIAL-HOST.warc.gz`` per the WARC spec's Annex C."""
+    moment = moment or datetime.now(timezone.utc)
+    stamp = moment.strftime("%Y%m%d%H%M%S") + f"{moment.microsecond // 1000:03d}"
+    host = (host or socket.gethostname()).replace("-", "_")
+    return f"{prefix}-{stamp}-{serial:05d}-{host}.warc.gz"
+
+
+class RotatingWarcWriter:
+    """Append records to the current WARC file, starting a new one past ``max_size`` bytes.
+
+    Not thread-safe: one writer thread owns it (see ``archive.store``).
+    """
+
+    def __init__(
+        self,
+        directory: Path,
+        prefix: str = "portal",
+        max_size: int = 1_000_000_000,
+        warcinfo: dict[str, str] | None = None,
+        gzip_level: int = 6,
+    ) -> None:
+        self.directory = Path(directory)
+        self.directory.mkdir(parents=True, exist_ok=True)
+        self.prefix = prefix
+        self.max_size = max_size
+        self.warcinfo = dict(warcinfo or {})
+        self.gzip_level = gzip_level
+        self.serial = 0
+        self.files_written = 0
+        self._file: io.BufferedWriter | None = None
+        self._name = ""
+        self._builder = WARCWriter(None, gzip=False, warc_version="1.1")
+
+    @property
+    def builder(self) -> WARCWriter:
+        """The warcio record builder, set to WARC/1.1 and sha1 digests."""
+        return self._builder
+
+    @property
+    def current_file(self) -> str | None:
+        return self._name or None
+
+    def write(self, *records: ArcWarcRecord) -> list[RecordLocation]:
+        """Write records (each its own gzip member) into one file and say where each went.
+
+        Records passed together, such as a request/response pair, never straddle a rotation.
+        """
+        members = [self._serialise(record) for record in records]
+        size = sum(len(member) for member in members)
+        if self._file is None or (self._file.tell() + size > self.max_size and self._file.tell() > 0):
+            self._rotate()
+        assert self._file is not None
+        locations = []
+        for member in members:
+            locations.append(RecordLocation(self._name, self._file.tell(), len(member)))
+            self._file.write(member)
+        return locations
+
+    def flush(self, fsync: bool = True) -> None:
+        """Push written records to disk; the index must not commit rows before this."""
+        if self._file is not None:
+            self._file.flush()
+            if fsync:
+                os.fsync(self._file.fileno())
+
+    def close(self) -> None:
+        """Flush, close and drop the ``.open`` suffix of the current file."""
+        if self._file is None:
+            return
+        self.flush()
+        self._file.close()
+        self._file = None
+        final = self.directory / self._name
+        os.replace(self.directory / (self._name + OPEN_SUFFIX), final)
+        logger.info("closed WARC file %s", final)
+
+    def _serialise(self, record: ArcWarcRecord) -> bytes:
+        buffer = io.BytesIO()
+        self._builder.out = buffer
+        self._builder.write_record(record)
+        return gzip_member(buffer.getvalue(), self.gzip_level)
+
+    def _rotate(self) -> None:
+        self.close()
+        while True:
+            self.serial += 1
+            name = warc_filename(self.prefix, self.serial)
+            path = self.directory / (name + OPEN_SUFFIX)
+            if not path.exists() and not (self.directory / name).exists():
+                break
+        self._file = open(path, "xb")
+        self._name = name
+        self.files_written += 1
+        logger.info("writing WARC file %s", path)
+        info = self._builder.create_warcinfo_record(name, self.warcinfo)
+        self._file.write(self._serialise(info))

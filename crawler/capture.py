@@ -1,0 +1,128 @@
+"""The capture hook: hand every HTTP exchange, exactly as downloaded, to the archive writer.
+
+It listens on ``response_downloaded``, which fires for every network response (redirect
+hops, robots.txt, 404s and retried attempts included) before HttpCompressionMiddleware
+decodes the body and deletes ``Content-Encoding``; cache hits never fire it, so nothing is
+archived twice.
+"""
+
+from __future__ import annotations
+
+import logging
+import socket
+import weakref
+from datetime import datetime, timezone
+from pathlib import Path
+
+from scrapy import Request, Spider, signals
+from scrapy.crawler import Crawler
+from scrapy.exceptions import NotConfigured
+from scrapy.http import Response
+from scrapy.utils.defer import maybe_deferred_to_future
+from twisted.internet.threads import deferToThread
+
+import crawler
+from archive.models import index_url_for
+from archive.records import NORMALISATIONS, HttpExchange
+from archive.store import ArchiveWriter
+
+logger = logging.getLogger(__name__)
+
+_writers: weakref.WeakKeyDictionary[Crawler, ArchiveWriter] = weakref.WeakKeyDictionary()
+
+
+def archive_writer(crawler_: Crawler) -> ArchiveWriter | None:
+    """The running crawl's archive writer, for pipelines that index what it archived."""
+    return _writers.get(crawler_)
+
+
+def exchange_from(response: Response, request: Request) -> HttpExchange:
+    """Snapshot a downloaded response and the request that fetched it."""
+    truncated = None
+    if "dataloss" in response.flags or "partial" in response.flags:
+        truncated = "disconnect"
+    return HttpExchange(
+        url=response.url,
+        status=response.status,
+        response_headers=[(k, v) for k, values in response.headers.items() for v in values],
+        body=response.body,
+        method=request.method,
+        request_headers=[(k, v) for k, values in request.headers.items() for v in values],
+        request_body=request.body,
+        protocol=response.protocol or "HTTP/1.1",
+        ip_address=str(response.ip_address) if response.ip_address else None,
+        fetched_at=datetime.now(timezone.utc),
+        truncated=truncated,
+    )
+
+
+class CaptureExtension:
+    """Owns the crawl's ArchiveWriter: opens it with the spider, closes it cleanly."""
+
+    def __init__(self, crawler_: Crawler) -> None:
+        settings = crawler_.settings
+        if not settings.getbool("CAPTURE_ENABLED", True):
+            raise NotConfigured("capture is off (interactive command or CAPTURE_ENABLED=0)")
+        self.crawler = crawler_
+        archive_dir = Path(settings.get("ARCHIVE_DIR", "data"))
+        self.writer = ArchiveWriter(
+            archive_dir / "warc",
+            settings.get("INDEX_URL") or index_url_for(archive_dir),
+            warcinfo=self._warcinfo(crawler_),
+            prefix=settings.get("WARC_PREFIX", "portal"),
+            max_size=settings.getint("WARC_MAX_SIZE", 1_000_000_000),
+            fsync=settings.getbool("WARC_FSYNC", True),
+        )
+        _writers[crawler_] = self.writer
+
+    @classmethod
+    def from_crawler(cls, crawler_: Crawler) -> CaptureExtension:
+        extension = cls(crawler_)
+        crawler_.signals.connect(extension.spider_opened, signal=signals.spider_opened)
+        crawler_.signals.connect(extension.spider_closed, signal=signals.spider_closed)
+        crawler_.signals.connect(extension.response_downloaded, signal=signals.response_downloaded)
+        return extension
+
+    @staticmethod
+    def _warcinfo(crawler_: Crawler) -> dict[str, str]:
+        settings = crawler_.settings
+        return {
+            "software": f"portal-archiver/{crawler.__version__} (Scrapy)",
+            "hostname": socket.gethostname(),
+            "format": "WARC File Format 1.1",
+            "conformsTo": "https://iipc.github.io/warc-specifications/specifications/warc-format/warc-1.1/",
+            "robots": "obey" if settings.getbool("ROBOTSTXT_OBEY") else "ignore",
+            "http-header-user-agent": settings.get("USER_AGENT", ""),
+            "normalisations": NORMALISATIONS,
+        }
+
+    def spider_opened(self, spider: Spider) -> None:
+        site = getattr(spider, "site_name", None)
+        crawl_id = self.writer.start_crawl(spider.name, site, socket.gethostname())
+        spider.crawl_id = crawl_id
+        logger.info("archiving into %s (crawl %d)", self.writer.warcs.directory, crawl_id)
+
+    def response_downloaded(self, response: Response, request: Request, spider: Spider) -> None:
+        exchange = exchange_from(response, request)
+        request.meta["warc_record_id"] = exchange.record_id
+        self.writer.add_exchange(exchange)
+
+    async def spider_closed(self, spider: Spider, reason: str) -> None:
+        await maybe_deferred_to_future(deferToThread(self._finish, reason))
+
+    def _finish(self, reason: str) -> None:
+        self.writer.drain()
+        stats = self.crawler.stats
+        assert stats is not None
+        for key, value in self.writer.counts.items():
+            stats.set_value(f"warc/{key}", value)
+        summary = {key: _jsonable(value) for key, value in stats.get_stats().items()}
+        self.writer.finish_crawl("finished" if reason == "finished" else "interrupted", summary)
+
+
+def _jsonable(value: object) -> object:
+    if isinstance(value, datetime):
+        return value.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    if isinstance(value, (int, float, str, bool)) or value is None:
+        return value
+    return str(value)

@@ -1,0 +1,1 @@
+"""Scrapy commands overridden so hand-run fetches are never archived (COMMANDS_MODULE)."""

@@ -1,0 +1,10 @@
+"""`scrapy view` with archiving off: pages fetched by hand stay out of the production archive.
+
+Pass `-s CAPTURE_ENABLED=1` to archive them anyway.
+"""
+
+from scrapy.commands.view import Command as ScrapyCommand
+
+
+class Command(ScrapyCommand):
+    default_settings = {**ScrapyCommand.default_settings, "CAPTURE_ENABLED": False}

@@ -1,0 +1,78 @@
+"""Scrapy settings for portal-archiver: the one place every setting is documented.
+
+Override any of them per run with ``-s NAME=VALUE`` (or scrapyd's ``setting=NAME=VALUE``).
+"""
+
+BOT_NAME = "portal-archiver"
+SPIDER_MODULES = ["crawler.spiders"]
+NEWSPIDER_MODULE = "crawler.spiders"
+
+# --- Archive -------------------------------------------------------------------------
+# Where WARC files (ARCHIVE_DIR/warc/) and the default SQLite index go.
+ARCHIVE_DIR = "data"
+# SQLAlchemy URL of the index; empty means sqlite:///ARCHIVE_DIR/index.sqlite.
+INDEX_URL = ""
+# Rotate to a new WARC file past this many bytes (WARC spec Annex C suggests 1 GB).
+WARC_MAX_SIZE = 1_000_000_000
+# First part of WARC file names: PREFIX-TIMESTAMP-SERIAL-HOST.warc.gz
+WARC_PREFIX = "portal"
+# fsync WARC files before the index commits the rows that point into them.
+WARC_FSYNC = True
+
+# --- Scope and crawler traps (compare Heritrix's PathologicalPath and Zeno's limits) ---------
+# Drop URLs longer than this many characters.
+TRAP_MAX_URL_LENGTH = 2083
+# Drop URLs whose path has more segments than this.
+TRAP_MAX_PATH_SEGMENTS = 20
+# Drop URLs in which one path segment occurs more than this many times (/a/b/a/b/a/).
+TRAP_MAX_SEGMENT_REPEATS = 2
+# Drop a link after this many consecutive hops between URLs of the same shape (digits
+# masked), e.g. a calendar whose every month links the next one.
+TRAP_MAX_SAME_SHAPE_HOPS = 30
+# Scrapy's own hop limit from the start URL (0 = none; the trap limits above bound depth).
+DEPTH_LIMIT = 0
+
+# --- Politeness: defaults fit for government servers -----------------------------------------
+ROBOTSTXT_OBEY = True
+# Seconds between requests to one host (randomised 0.5x-1.5x); AutoThrottle raises it
+# when the server slows down. For a loopback demo or benchmark use -s DOWNLOAD_DELAY=0.
+DOWNLOAD_DELAY = 1.0
+CONCURRENT_REQUESTS = 16
+CONCURRENT_REQUESTS_PER_DOMAIN = 2
+AUTOTHROTTLE_ENABLED = True
+AUTOTHROTTLE_START_DELAY = 1.0
+AUTOTHROTTLE_MAX_DELAY = 30.0
+AUTOTHROTTLE_TARGET_CONCURRENCY = 1.0
+DOWNLOAD_TIMEOUT = 60
+USER_AGENT = "portal-archiver/0.1 (+archival crawler; respects robots.txt)"
+
+# --- Faithful capture ------------------------------------------------------------------------
+# Only encodings warcio and pywb can decode (Scrapy would also ask for br and zstd).
+DEFAULT_REQUEST_HEADERS = {
+    "Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8",
+    "Accept-Language": "zh-CN,zh;q=0.9,en;q=0.5",
+    "Accept-Encoding": "gzip, deflate",
+}
+# Every exchange goes to the WARC writer from the response_downloaded signal, before
+# HttpCompressionMiddleware decodes the body and rewrites the headers.
+EXTENSIONS = {"crawler.capture.CaptureExtension": 100}
+SPIDER_MIDDLEWARES = {"crawler.traps.TrapGuardMiddleware": 800}
+ITEM_PIPELINES = {"pipelines.index.ArticleIndexPipeline": 900}
+# Cookies stay off: sessions add nothing to an archive and tldextract would try to fetch
+# the public suffix list from the network.
+COOKIES_ENABLED = False
+# Keep 404 and other error pages out of callbacks; they are archived all the same.
+HTTPERROR_ALLOWED_CODES: list[int] = []
+
+# --- Breadth-first order (Scrapy's default is depth-first) ---------------------------------
+DEPTH_PRIORITY = 1
+SCHEDULER_DISK_QUEUE = "scrapy.squeues.PickleFifoDiskQueue"
+SCHEDULER_MEMORY_QUEUE = "scrapy.squeues.FifoMemoryQueue"
+
+FEED_EXPORT_ENCODING = "utf-8"
+LOG_LEVEL = "INFO"
+
+# Our shell/parse/fetch/view commands set CAPTURE_ENABLED=False (see crawler/commands/);
+# crawls archive every exchange.
+COMMANDS_MODULE = "crawler.commands"
+CAPTURE_ENABLED = True

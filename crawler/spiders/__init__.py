@@ -1,0 +1,1 @@
+"""Spiders: ``portal`` crawls any portal, generically or with a site profile."""

@@ -1,0 +1,163 @@
+"""Loopback HTTP/1.1 server for a :class:`demo.site.Site`.
+
+A real socket server (not a mocked transport) so crawler tests exercise actual
+gzip content-coding, chunked framing, keep-alive and redirects, and can assert
+on exactly what the crawler sent.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import socket
+import sys
+import threading
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Self
+
+from demo.site import HTML_UTF8, Route, Site, build_site
+
+NOT_FOUND = Route(404, [("Content-Type", HTML_UTF8)], "<html><body><h1>404 页面不存在</h1></body></html>".encode())
+
+
+@dataclass
+class RequestLog:
+    method: str
+    path: str
+    headers: list[tuple[str, str]]
+
+
+def _accepts_gzip(value: str) -> bool:
+    """Honour ``gzip;q=0`` so a client that refuses gzip never gets it."""
+    for item in value.split(","):
+        name, _, params = item.strip().partition(";")
+        if name.strip().lower() in ("gzip", "*"):
+            q = params.strip().lower()
+            try:
+                return not q.startswith("q=") or float(q[2:]) > 0
+            except ValueError:
+                return False
+    return False
+
+
+def _chunks(data: bytes, parts: int = 4) -> list[bytes]:
+    size = max(1, -(-len(data) // parts))
+    return [data[i:i + size] for i in range(0, len(data), size)]
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    demo: DemoServer
+
+    def handle_error(self, request: socket.socket, client_address: tuple[str, int]) -> None:
+        """Clients (crawlers being cancelled) hang up mid-response; that is not a server bug."""
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    timeout = 10
+    server: _Server
+
+    def log_message(self, format: str, *args: object) -> None:
+        """Tests read ``DemoServer.requests`` instead; stderr noise would bury real failures."""
+
+    def do_GET(self) -> None:
+        self._respond(send_body=True)
+
+    def do_HEAD(self) -> None:
+        self._respond(send_body=False)
+
+    def _respond(self, send_body: bool) -> None:
+        demo = self.server.demo
+        demo._record(RequestLog(self.command, self.path, list(self.headers.items())))
+        route = demo.site.lookup(self.path) or NOT_FOUND
+        body = route.body
+        zipped = route.gzip and _accepts_gzip(self.headers.get("Accept-Encoding", ""))
+        if zipped:
+            body = gzip.compress(body, mtime=0)
+        chunked = route.chunked and self.request_version != "HTTP/1.0"
+        try:
+            self.send_response(route.status)
+            for name, value in route.headers:
+                self.send_header(name, value)
+            if route.gzip:
+                self.send_header("Vary", "Accept-Encoding")
+            if zipped:
+                self.send_header("Content-Encoding", "gzip")
+            if chunked:
+                self.send_header("Transfer-Encoding", "chunked")
+            else:
+                self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            if not send_body:
+                return
+            if chunked:
+                for piece in _chunks(body):
+                    self.wfile.write(b"%x\r\n%s\r\n" % (len(piece), piece))
+                self.wfile.write(b"0\r\n\r\n")
+            else:
+                self.wfile.write(body)
+        except ConnectionError:
+            self.close_connection = True
+
+
+class DemoServer:
+    """Serves a site in a daemon thread; use as a context manager in tests."""
+
+    def __init__(self, site: Site, host: str = "127.0.0.1", port: int = 0) -> None:
+        self.site = site
+        self.requests: list[RequestLog] = []
+        self._lock = threading.Lock()
+        self._httpd = _Server((host, port), _Handler)
+        self._httpd.demo = self
+        self._thread: threading.Thread | None = None
+        bound_host, bound_port = self._httpd.server_address[:2]
+        self.url = f"http://{bound_host}:{bound_port}/"
+
+    def _record(self, entry: RequestLog) -> None:
+        with self._lock:
+            self.requests.append(entry)
+
+    def start(self) -> Self:
+        self._thread = threading.Thread(target=self._httpd.serve_forever, args=(0.05,), name="demo-server", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        if self._thread is not None:
+            self._httpd.shutdown()
+            self._thread.join()
+            self._thread = None
+        self._httpd.server_close()
+
+    def sent_body(self, path: str) -> bytes:
+        """What a client holds after content-decoding, for byte-exact comparison with archived records."""
+        return (self.site.lookup(path) or NOT_FOUND).body
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description="Serve the synthetic government portal on loopback.")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8000)
+    parser.add_argument("--style", choices=["trs", "art"], default="trs")
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args(argv)
+    with DemoServer(build_site(style=args.style, seed=args.seed), args.host, args.port) as server:
+        print(f"serving {server.site.name} at {server.url} (Ctrl-C to stop)", flush=True)
+        try:
+            threading.Event().wait()
+        except KeyboardInterrupt:
+            pass
+
+
+if __name__ == "__main__":
+    main()
