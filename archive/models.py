@@ -7,7 +7,7 @@ See docs/schema.md for what each column means.
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from sqlalchemy import (
@@ -27,8 +27,8 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 def utc_iso(moment: datetime | None = None) -> str:
     """The index's one time format: UTC, seconds precision, ``Z`` suffix."""
-    moment = moment or datetime.now(timezone.utc)
-    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    moment = moment or datetime.now(UTC)
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 class Base(DeclarativeBase):

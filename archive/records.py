@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import io
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from http import HTTPStatus
 from urllib.parse import urlsplit
 
@@ -43,7 +43,7 @@ class HttpExchange:
     request_body: bytes = b""
     protocol: str = "HTTP/1.1"
     ip_address: str | None = None
-    fetched_at: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
+    fetched_at: datetime = field(default_factory=lambda: datetime.now(UTC))
     truncated: str | None = None
     record_id: str = field(default_factory=RecordBuilder._make_warc_id)
 
@@ -57,7 +57,7 @@ class HttpExchange:
 
 def warc_date(moment: datetime) -> str:
     """WARC/1.1 date with microseconds, always UTC."""
-    return datetime_to_iso_date(moment.astimezone(timezone.utc).replace(tzinfo=None), use_micros=True)
+    return datetime_to_iso_date(moment.astimezone(UTC).replace(tzinfo=None), use_micros=True)
 
 
 def _latin1(pairs: list[tuple[bytes, bytes]]) -> list[tuple[str, str]]:

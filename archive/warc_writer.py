@@ -14,7 +14,7 @@ import os
 import socket
 import zlib
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from warcio.recordloader import ArcWarcRecord
@@ -42,7 +42,7 @@ def gzip_member(data: bytes, level: int = 6) -> bytes:
 
 def warc_filename(prefix: str, serial: int, moment: datetime | None = None, host: str | None = None) -> str:
     """``PREFIX-TIMESTAMP-SERIAL-HOST.warc.gz`` per the WARC spec's Annex C."""
-    moment = moment or datetime.now(timezone.utc)
+    moment = moment or datetime.now(UTC)
     stamp = moment.strftime("%Y%m%d%H%M%S") + f"{moment.microsecond // 1000:03d}"
     host = (host or socket.gethostname()).replace("-", "_")
     return f"{prefix}-{stamp}-{serial:05d}-{host}.warc.gz"

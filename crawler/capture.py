@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import socket
 import weakref
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from scrapy import Request, Spider, signals
@@ -51,7 +51,7 @@ def exchange_from(response: Response, request: Request) -> HttpExchange:
         request_body=request.body,
         protocol=response.protocol or "HTTP/1.1",
         ip_address=str(response.ip_address) if response.ip_address else None,
-        fetched_at=datetime.now(timezone.utc),
+        fetched_at=datetime.now(UTC),
         truncated=truncated,
     )
 
@@ -122,7 +122,7 @@ class CaptureExtension:
 
 def _jsonable(value: object) -> object:
     if isinstance(value, datetime):
-        return value.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     if isinstance(value, (int, float, str, bool)) or value is None:
         return value
     return str(value)

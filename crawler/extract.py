@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from functools import cached_property
 from datetime import datetime, timedelta, timezone
+from functools import cached_property
 from typing import Any
 
 import lxml.html
@@ -153,6 +153,13 @@ def parse_date(text: str | None) -> datetime | None:
     return None
 
 
+def iso_minutes(moment: datetime | None) -> str | None:
+    """ISO 8601 with its zone, to the minute unless the page gave seconds."""
+    if moment is None:
+        return None
+    return moment.isoformat(timespec="minutes" if moment.second == 0 else "seconds")
+
+
 def date_from_url(url: str) -> datetime | None:
     for pattern in _URL_DATES:
         match = pattern.search(url)
@@ -258,14 +265,17 @@ def extract_channel(root: HtmlElement) -> str | None:
     for element in root.iter("div", "span", "td", "p"):
         text = clean(element.text_content())
         if text.startswith(("当前位置", "您现在的位置", "您的位置", "当前的位置")) and len(text) < 120:
-            crumbs = [crumb for crumb in re.split(r"\s*(?:>|＞|»|›|/|→)\s*", text.split("：", 1)[-1].split(":", 1)[-1]) if crumb]
+            trail = text.split("：", 1)[-1].split(":", 1)[-1]
+            crumbs = [crumb for crumb in re.split(r"\s*(?:>|＞|»|›|/|→)\s*", trail) if crumb]
             crumbs = [crumb for crumb in crumbs if crumb not in ("首页", "网站首页", "正文")]
             if crumbs:
                 return crumbs[-1]
     return None
 
 
-def extract_article(page: Page | Response | bytes | str, url: str | None = None, headers: dict | None = None) -> ArticleItem:
+def extract_article(
+    page: Page | Response | bytes | str, url: str | None = None, headers: dict | None = None
+) -> ArticleItem:
     """Extract an article item from a page (bytes, text or a Scrapy response)."""
     parsed = page if isinstance(page, Page) else parse_page(page, url, headers)
     root = parsed.root
@@ -287,7 +297,7 @@ def extract_article(page: Page | Response | bytes | str, url: str | None = None,
         url=parsed.url,
         title=headline,
         site_name=site_name,
-        published_at=published.isoformat(timespec="minutes" if published.second == 0 else "seconds") if published else None,
+        published_at=iso_minutes(published),
         source=source,
         author=author if author != source else None,
         views=views,
