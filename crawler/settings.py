@@ -72,7 +72,8 @@ SCHEDULER_MEMORY_QUEUE = "scrapy.squeues.FifoMemoryQueue"
 FEED_EXPORT_ENCODING = "utf-8"
 LOG_LEVEL = "INFO"
 
-# Our shell/parse/fetch/view commands set CAPTURE_ENABLED=False (see crawler/commands/);
-# crawls archive every exchange.
+# CAPTURE_ENABLED (default True): archive every exchange. Our shell/parse/fetch/view
+# commands (crawler/commands/) default it to False, so pages fetched by hand stay out of
+# the production archive; `-s CAPTURE_ENABLED=1` archives them anyway. It is not set here
+# because a project setting would outrank those commands' defaults.
 COMMANDS_MODULE = "crawler.commands"
-CAPTURE_ENABLED = True
