@@ -1,0 +1,1 @@
+"""Benchmarks: each runs with one command and compares against named peers in the same run."""

@@ -1,0 +1,188 @@
+"""Score article extraction against trafilatura, GNE and readability-lxml, in one run.
+
+    python bench/extract.py [--repeat 5] [--record]
+
+Every page of shared/corpus/pages/ with a truth body is scored: body P/R/F1 over character
+bigrams (bench/scoring.py), pages with leaked chrome, title / published-day / author
+accuracy where the truth has them, and median milliseconds per page. Peers that need text
+get what a Scrapy user has, ``response.text``; trafilatura and the project get raw bytes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.scoring import LabelledPage, body_score, day_of, labelled_pages, leaked_chrome, same_text  # noqa: E402
+
+
+@dataclass
+class Result:
+    title: str | None = None
+    published: str | None = None
+    author: str | None = None
+    body: str | None = None
+
+
+Extractor = Callable[[LabelledPage], Result]
+
+
+def scrapy_text(page: LabelledPage) -> str:
+    from scrapy.http import HtmlResponse
+
+    return HtmlResponse(page.url or "http://example.invalid/", body=page.html).text
+
+
+def project(page: LabelledPage) -> Result:
+    from crawler.extract import extract_article
+
+    item = extract_article(page.html, url=page.url or "")
+    return Result(item.title, item.published_at, item.author, item.body)
+
+
+def trafilatura_tool(page: LabelledPage) -> Result:
+    import trafilatura
+
+    doc = trafilatura.bare_extraction(page.html, url=page.url, with_metadata=True)
+    if doc is None:
+        return Result()
+    data = doc if isinstance(doc, dict) else doc.as_dict()
+    return Result(data.get("title"), data.get("date"), data.get("author"), data.get("text"))
+
+
+def gne_tool(page: LabelledPage) -> Result:
+    from gne import GeneralNewsExtractor
+
+    data = GeneralNewsExtractor().extract(scrapy_text(page))
+    return Result(data.get("title"), data.get("publish_time"), data.get("author"), data.get("content"))
+
+
+def readability_tool(page: LabelledPage) -> Result:
+    import lxml.html
+    from readability import Document
+
+    document = Document(scrapy_text(page))
+    summary = lxml.html.fromstring(document.summary())
+    for block in summary.iter("p", "div", "br", "li", "h1", "h2", "h3", "tr"):
+        block.tail = "\n" + (block.tail or "")
+    return Result(document.short_title(), None, None, summary.text_content())
+
+
+TOOLS: dict[str, Extractor] = {
+    "portal-archiver": project,
+    "trafilatura": trafilatura_tool,
+    "gne": gne_tool,
+    "readability-lxml": readability_tool,
+}
+
+
+@dataclass
+class ToolReport:
+    name: str
+    precision: list[float] = field(default_factory=list)
+    recall: list[float] = field(default_factory=list)
+    f1: dict[str, float] = field(default_factory=dict)
+    leaks: dict[str, list[str]] = field(default_factory=dict)
+    title: list[bool] = field(default_factory=list)
+    day: list[bool] = field(default_factory=list)
+    author: list[bool] = field(default_factory=list)
+    ms: list[float] = field(default_factory=list)
+    failures: int = 0
+
+
+def run_tool(name: str, tool: Extractor, pages: list[LabelledPage], repeat: int) -> ToolReport:
+    report = ToolReport(name)
+    for page in pages:
+        timings = []
+        result = Result()
+        for _ in range(repeat):
+            start = time.perf_counter()
+            try:
+                result = tool(page)
+            except Exception:  # noqa: BLE001 - a peer crashing on a page scores zero there
+                result = Result()
+                report.failures += 1
+            timings.append((time.perf_counter() - start) * 1000)
+        report.ms.append(statistics.median(timings))
+        truth = page.truth
+        score = body_score(result.body, truth["body"])
+        report.precision.append(score.precision)
+        report.recall.append(score.recall)
+        report.f1[page.name] = score.f1
+        if leaks := leaked_chrome(result.body, truth["body"]):
+            report.leaks[page.name] = leaks
+        if truth.get("title"):
+            report.title.append(same_text(result.title, truth["title"]))
+        if day_of(truth.get("published")):
+            report.day.append(day_of(str(result.published or "")) == day_of(truth["published"]))
+        if truth.get("author"):
+            report.author.append(same_text(result.author, truth["author"]))
+    return report
+
+
+def share(values: list[bool]) -> str:
+    return f"{sum(values) / len(values):.2f} ({sum(values)}/{len(values)})" if values else "-"
+
+
+def table(reports: list[ToolReport], pages: int) -> list[str]:
+    lines = [
+        f"Pages scored: {pages} (every page in shared/corpus/pages/ with a truth body)",
+        "",
+        "| tool | body P | body R | body F1 | pages leaking chrome | title | published day | author | median ms/page |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in reports:
+        lines.append(
+            f"| {r.name} | {statistics.mean(r.precision):.3f} | {statistics.mean(r.recall):.3f} | "
+            f"{statistics.mean(r.f1.values()):.3f} | {len(r.leaks)} | {share(r.title)} | {share(r.day)} | "
+            f"{share(r.author)} | {statistics.median(r.ms):.1f} |"
+        )
+    return lines
+
+
+def record(lines: list[str], command: str) -> None:
+    path = ROOT / "BENCHMARKS.md"
+    text = path.read_text(encoding="utf-8") if path.exists() else "# Benchmarks\n"
+    section = "\n".join(["## Extraction benchmark", "", f"Command: `{command}` (run {date.today()})", "", *lines, ""])
+    start = text.find("## Extraction benchmark")
+    if start >= 0:
+        end = text.find("\n## ", start + 1)
+        text = text[:start] + section + (text[end + 1:] if end >= 0 else "")
+    else:
+        text = text.rstrip("\n") + "\n\n" + section
+    path.write_text(text, encoding="utf-8")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=5, help="timed runs per page (median kept)")
+    parser.add_argument("--tools", nargs="*", default=list(TOOLS))
+    parser.add_argument("--pages", nargs="*", help="only these page names")
+    parser.add_argument("--record", action="store_true", help="write the table into BENCHMARKS.md")
+    parser.add_argument("--verbose", action="store_true", help="per-page F1 and leaks")
+    args = parser.parse_args()
+    pages = [page for page in labelled_pages() if not args.pages or page.name in args.pages]
+    reports = [run_tool(name, TOOLS[name], pages, args.repeat) for name in args.tools]
+    if args.verbose:
+        for page in pages:
+            cells = "  ".join(f"{r.name[:6]}={r.f1[page.name]:.2f}" for r in reports)
+            leaks = {r.name[:6]: r.leaks[page.name] for r in reports if page.name in r.leaks}
+            print(f"{page.name:48} {cells}  {leaks or ''}")
+    lines = table(reports, len(pages))
+    print("\n".join(lines))
+    if args.record:
+        record(lines, "python bench/extract.py --record")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

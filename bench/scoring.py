@@ -1,0 +1,93 @@
+"""How extraction is scored on the labelled corpus; shared by bench/extract.py and the tests.
+
+Body score: F1 over the multiset of character bigrams after NFKC with all whitespace
+removed (Chinese has no word spaces, so whitespace tokens would make a whole paragraph one
+token). Chrome leakage is counted separately: a few leaked lines barely move F1.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import unicodedata
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+CORPUS = Path(__file__).resolve().parent.parent.parent / "shared" / "corpus"
+
+CHROME_PHRASES = (
+    "服务热线", "值班电话", "举报电话", "点这里给我发消息", "欢迎光临", "现在时间", "分享到", "打印本页",
+    "关闭窗口", "上一篇", "下一篇", "点击排行", "随机新闻", "相关新闻", "友情链接", "版权所有", "ICP备",
+    "公网安备", "网站标识码", "技术支持",
+)
+_PHONE = re.compile(r"(?<!\d)(?:0\d{2,3}[-－—]\d{7,8}|1[3-9]\d{9}|400[-－]?\d{3}[-－]?\d{4})(?!\d)")
+
+
+def normalise(text: str | None) -> str:
+    return re.sub(r"\s+", "", unicodedata.normalize("NFKC", text or ""))
+
+
+def bigrams(text: str) -> Counter[str]:
+    text = normalise(text)
+    return Counter(text[i:i + 2] for i in range(len(text) - 1))
+
+
+@dataclass(frozen=True)
+class Score:
+    precision: float
+    recall: float
+    f1: float
+
+
+def body_score(predicted: str | None, truth: str) -> Score:
+    got, want = bigrams(predicted or ""), bigrams(truth)
+    overlap = sum((got & want).values())
+    precision = overlap / sum(got.values()) if got else 0.0
+    recall = overlap / sum(want.values()) if want else 0.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    return Score(precision, recall, f1)
+
+
+def leaked_chrome(predicted: str | None, truth: str) -> list[str]:
+    """Chrome phrases and phone numbers in the output that the true body does not have."""
+    got, want = normalise(predicted), normalise(truth)
+    leaks = [phrase for phrase in CHROME_PHRASES if phrase in got and phrase not in want]
+    leaks += [phone for phone in _PHONE.findall(got) if phone not in want]
+    return leaks
+
+
+_DAY = re.compile(r"((?:19|20)\d{2})\s*[-/年.]\s*(\d{1,2})\s*[-/月.]\s*(\d{1,2})")
+
+
+def day_of(text: str | None) -> str | None:
+    match = _DAY.search(text or "")
+    if not match:
+        return None
+    year, month, day = match.groups()
+    return f"{year}-{int(month):02d}-{int(day):02d}"
+
+
+def same_text(predicted: str | None, truth: str) -> bool:
+    return bool(predicted) and normalise(predicted) == normalise(truth)
+
+
+@dataclass(frozen=True)
+class LabelledPage:
+    name: str
+    html: bytes
+    truth: dict
+
+    @property
+    def url(self) -> str | None:
+        return self.truth.get("url")
+
+
+def labelled_pages(corpus: Path = CORPUS) -> list[LabelledPage]:
+    """Every page in corpus/pages/ whose truth JSON has a body."""
+    pages = []
+    for truth_path in sorted((corpus / "pages").glob("*.json")):
+        truth = json.loads(truth_path.read_text(encoding="utf-8"))
+        if truth.get("body"):
+            pages.append(LabelledPage(truth_path.stem, truth_path.with_suffix(".html").read_bytes(), truth))
+    return pages
