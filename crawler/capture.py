@@ -18,7 +18,7 @@ from scrapy import Request, Spider, signals
 from scrapy.crawler import Crawler
 from scrapy.exceptions import NotConfigured
 from scrapy.http import Response
-from scrapy.utils.defer import maybe_deferred_to_future
+from scrapy.utils.defer import deferred_from_coro, maybe_deferred_to_future
 from twisted.internet.threads import deferToThread
 
 import crawler
@@ -73,6 +73,7 @@ class CaptureExtension:
             max_size=settings.getint("WARC_MAX_SIZE", 1_000_000_000),
             fsync=settings.getbool("WARC_FSYNC", True),
         )
+        self._stopping = False
         _writers[crawler_] = self.writer
 
     @classmethod
@@ -105,7 +106,14 @@ class CaptureExtension:
     def response_downloaded(self, response: Response, request: Request, spider: Spider) -> None:
         exchange = exchange_from(response, request)
         request.meta["warc_record_id"] = exchange.record_id
-        self.writer.add_exchange(exchange)
+        try:
+            self.writer.add_exchange(exchange)
+        except RuntimeError:
+            # Crawling on would fetch pages that are never archived: stop instead.
+            if not self._stopping:
+                self._stopping = True
+                logger.error("the archive writer failed; stopping the crawl (%s not archived)", response.url)
+                deferred_from_coro(self.crawler.engine.close_spider_async(reason="archive_failed"))
 
     async def spider_closed(self, spider: Spider, reason: str) -> None:
         await maybe_deferred_to_future(deferToThread(self._finish, reason))

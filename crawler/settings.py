@@ -32,6 +32,12 @@ TRAP_MAX_SAME_SHAPE_HOPS = 30
 # Scrapy's own hop limit from the start URL (0 = none; the trap limits above bound depth).
 DEPTH_LIMIT = 0
 
+# --- Extraction ------------------------------------------------------------------------------
+# Worker processes that classify and extract pages off the reactor thread (0 = inline).
+# Inline is faster on 2 cores, where the reactor, the archive writer thread and the server
+# already share both (measured in BENCHMARKS.md); raise it on bigger machines.
+EXTRACT_WORKERS = 0
+
 # --- Politeness: defaults fit for government servers -----------------------------------------
 ROBOTSTXT_OBEY = True
 # Seconds between requests to one host (randomised 0.5x-1.5x); AutoThrottle raises it
@@ -56,6 +62,9 @@ DEFAULT_REQUEST_HEADERS = {
 # Every exchange goes to the WARC writer from the response_downloaded signal, before
 # HttpCompressionMiddleware decodes the body and rewrites the headers.
 EXTENSIONS = {"crawler.capture.CaptureExtension": 100}
+# Compressed bodies stay binary until HttpCompressionMiddleware (590) decodes them, which
+# spares Scrapy a charset detection over gzip bytes (see crawler/middlewares.py).
+DOWNLOADER_MIDDLEWARES = {"crawler.middlewares.BinaryUntilDecodedMiddleware": 595}
 SPIDER_MIDDLEWARES = {"crawler.traps.TrapGuardMiddleware": 800}
 ITEM_PIPELINES = {"pipelines.index.ArticleIndexPipeline": 900}
 # Cookies stay off: sessions add nothing to an archive and tldextract would try to fetch

@@ -17,11 +17,13 @@ from urllib.parse import urlsplit
 
 import pytest
 from sqlalchemy import select
-from support import index, warc_files
+from support import index, run_crawl, warc_files
 from warcio.archiveiterator import ArchiveIterator
 
 from archive.models import articles, captures
 from archive.warc_reader import read_record
+from demo.server import DemoServer
+from demo.site import build_site
 
 pytestmark = pytest.mark.slow
 
@@ -268,3 +270,14 @@ def test_other_cms_style_is_archived_generically(art_portal):
     with index(art_portal.archive).connect() as conn:
         paths = {urlsplit(url).path for (url,) in conn.execute(select(articles.c.url))}
     assert paths == set(art_portal.site.articles)
+
+
+def test_a_crawl_with_an_extraction_worker_archives_the_same_articles(tmp_path):
+
+
+    site = build_site(channels=2, articles_per_channel=4, extras=False)
+    with DemoServer(site) as server:
+        run_crawl(tmp_path, f"start_url={server.url}", settings={"EXTRACT_WORKERS": "1"})
+    with index(tmp_path).connect() as conn:
+        rows = conn.execute(select(articles.c.url, articles.c.title)).all()
+    assert {urlsplit(url).path: title for url, title in rows} == site.articles

@@ -15,11 +15,11 @@ from typing import Any
 import scrapy
 from scrapy.http import Response, TextResponse
 
-from crawler.extract import extract_article, parse_page
+from crawler.extract import extract_article
 from crawler.items import ArticleItem
 from crawler.links import link_extractor, outgoing_urls
-from crawler.pagekind import ARTICLE, page_kind
 from crawler.profiles import SiteProfile, generic_profile, load_profile
+from crawler.workers import Extractor
 
 _HTML_TYPES = (b"text/html", b"application/xhtml")
 
@@ -51,22 +51,38 @@ class PortalSpider(scrapy.Spider):
         for url in self.start_urls:
             yield scrapy.Request(url, callback=self.parse)
 
-    def parse(self, response: Response) -> Iterator[ArticleItem | scrapy.Request]:
-        """Any page: archive-only for non-HTML, an item for articles, then follow links."""
+    @classmethod
+    def from_crawler(cls, crawler, *args: Any, **kwargs: Any) -> PortalSpider:
+        spider = super().from_crawler(crawler, *args, **kwargs)
+        spider.extractor = Extractor(crawler.settings.getint("EXTRACT_WORKERS", 1))
+        return spider
+
+    async def parse(self, response: Response) -> AsyncIterator[ArticleItem | scrapy.Request]:
+        """Any page: links first (the scheduler need not wait), then an item if it is an article.
+
+        Non-HTML responses (attachments) are archived by the capture hook and end here.
+        """
         if not isinstance(response, TextResponse) or not is_html(response):
             return
-        page = parse_page(response)
-        kind = page_kind(page, self.profile)
-        self.crawler.stats.inc_value(f"pages/{kind}")
-        if kind == ARTICLE:
-            yield self._item(extract_article(page), response)
         for url in outgoing_urls(response, self._links, self.profile.allowed_hosts):
             yield scrapy.Request(url, callback=self.parse)
+        try:
+            kind, item = await self.extractor.run(response, self.profile)
+        except Exception:  # noqa: BLE001 - one odd page must not stop the crawl; it is archived anyway
+            self.logger.exception("extraction failed on %s (page archived, links still followed)", response.url)
+            self.crawler.stats.inc_value("extract/errors")
+            kind, item = "error", None
+        self.crawler.stats.inc_value(f"pages/{kind}")
+        if item is not None:
+            yield self._item(item, response)
 
     def parse_article(self, response: Response) -> Iterator[ArticleItem]:
         """Extract one page as an article, whatever its kind (for ``scrapy parse -c``)."""
         if isinstance(response, TextResponse):
             yield self._item(extract_article(response), response)
+
+    def closed(self, reason: str) -> None:
+        self.extractor.close()
 
     def _item(self, item: ArticleItem, response: Response) -> ArticleItem:
         item.site = self.site_name
