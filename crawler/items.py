@@ -28,3 +28,5 @@ class ArticleItem:
     encoding: str | None = None
     site: str | None = None
     warc_record_id: str | None = None
+    # Lines or elements each chrome rule removed (the pipeline adds them to the crawl stats).
+    chrome_removed: dict[str, int] = field(default_factory=dict)

@@ -1,8 +1,9 @@
 """Is a page an article, a listing (home, channel, paginated list) or something else?
 
-Only articles become rows in ``articles``; every page is archived whatever its kind. A site
-profile's URL patterns decide first; otherwise the page's own shape does: an article has
-one dense block of prose, a listing has many links with headline-length anchor text.
+Only articles become rows in ``articles``; every page is archived whatever its kind. The
+cheapest strong signal decides first: a site profile's URL patterns, then the government
+meta tags (article pages carry ArticleTitle/PubDate, column pages only Column*), then the
+page's shape: an article has one dense block of prose, a listing many headline links.
 """
 
 from __future__ import annotations
@@ -10,14 +11,14 @@ from __future__ import annotations
 import re
 from urllib.parse import urlsplit
 
-from crawler.extract import Page, clean, date_from_url
+from crawler.page import CJK, Page, clean, meta_content
 from crawler.profiles import SiteProfile
 
 ARTICLE, LISTING, OTHER = "article", "listing", "other"
 
 _HOME_PATH = re.compile(r"/?(?:(?:index|default|main|home)\.\w+)?$", re.I)
-_PAGINATION = re.compile(r"createPageHTML|下一页|尾页|末页|上一页")
-_CJK = re.compile(r"[\u4e00-\u9fff]")
+_LIST_PATH = re.compile(r"/(?:index|list|default)(?:_\d+)?\.s?html?$|/col/col\d+/|/list[_-]?\d*\.", re.I)
+_PAGINATION = re.compile(r"createPageHTML|下一页|尾页|末页|上一页|共\s*\d+\s*页|第\s*\d+\s*页")
 
 
 def prose_chars(page: Page) -> int:
@@ -25,8 +26,8 @@ def prose_chars(page: Page) -> int:
     node = page.content
     if node is None:
         return 0
-    link_text = sum(len(_CJK.findall(a.text_content())) for a in node.iter("a"))
-    return len(_CJK.findall(node.text_content())) - link_text
+    start, end = page.span(node)
+    return sum(len(CJK.findall(segment.text)) for segment in page.segments[start:end] if not segment.in_link)
 
 
 def headline_links(page: Page) -> int:
@@ -38,12 +39,16 @@ def page_kind(page: Page, profile: SiteProfile | None = None) -> str:
     if profile is not None and (kind := profile.url_kind(page.url)):
         return kind
     path = urlsplit(page.url).path
-    prose = prose_chars(page)
+    if meta_content(page.root, "ArticleTitle") and meta_content(page.root, "PubDate", "ContentSource"):
+        return ARTICLE
     links = headline_links(page)
-    if _HOME_PATH.fullmatch(path) and path.count("/") <= 1:
+    if _HOME_PATH.fullmatch(path) and path.count("/") <= 1 and page.url:
         return LISTING if links else OTHER
-    paginated = bool(_PAGINATION.search(page.root.text_content()[-20000:]))
-    if prose >= 200 and (date_from_url(page.url) or prose >= 2 * links * 8 or not paginated):
+    prose = prose_chars(page)
+    tail = "".join(segment.text for segment in page.segments[-400:])
+    paginated = bool(_PAGINATION.search(tail))
+    listy_url = bool(_LIST_PATH.search(path))
+    if prose >= 200 and not (paginated and listy_url) and prose >= links * 6:
         return ARTICLE
     if links >= 5:
         return LISTING
