@@ -108,16 +108,19 @@ def content_parts(page: Page, best: HtmlElement | None) -> list[HtmlElement]:
     parent = node.getparent()
     if parent is None or parent.tag in ("body", "html"):
         return [best]
-    parts = []
-    for sibling in parent:
-        if sibling is node:
-            parts.append(best)
-            continue
-        if not isinstance(sibling.tag, str) or sibling.tag in ("script", "style"):
-            continue
-        chars, link_density = _prose(page, sibling)
-        if chars >= max(50, 0.2 * main) and link_density < 0.3:
-            parts.append(sibling)
+    siblings = [child for child in parent if isinstance(child.tag, str) and child.tag not in ("script", "style")]
+    index = siblings.index(node)
+    before: list[HtmlElement] = []
+    after: list[HtmlElement] = []
+    for run, out in ((reversed(siblings[:index]), before), (siblings[index + 1:], after)):
+        # Only contiguous continuations: the first sibling with text that is not article-like ends it.
+        for sibling in run:
+            chars, link_density = _prose(page, sibling)
+            if chars >= max(50, 0.2 * main) and link_density < 0.3:
+                out.append(sibling)
+            elif chars >= 10:
+                break
+    parts = [*reversed(before), best, *after]
     return parts
 
 

@@ -43,15 +43,15 @@ def drop_headline(lines: list[str], headline: str | None) -> list[str]:
 
 
 def _published(page: Page, fields: dict[str, str], byline: str) -> datetime | None:
+    """The date the page shows in its byline, else its PubDate meta, else the URL's date."""
+    labelled = metadata.pick(fields, metadata.DATE_LABELS)
     from_meta = metadata.parse_iso(
         meta_content(page.root, "PubDate", "publishdate", "article:published_time", "pubdate", "publish_time",
                      "datePublished", "dc.date", "dcterms.created")
     )
-    if from_meta:
-        return from_meta
-    labelled = metadata.pick(fields, ("发布时间", "发布日期", "发表时间", "发稿时间", "时间", "日期", "更新时间",
-                                      "更新日期", "成文日期"))
-    return metadata.parse_date(labelled) or metadata.parse_date(byline) or metadata.date_from_url(page.url)
+    after = metadata.pick(metadata.byline_fields(metadata.after_text(page, page.content)), metadata.DATE_LABELS)
+    return (metadata.parse_date(labelled) or from_meta or metadata.parse_date(byline)
+            or metadata.date_from_url(page.url) or metadata.parse_date(after))
 
 
 def extract_article(
@@ -80,16 +80,16 @@ def extract_article(
     lines = drop_headline(lines, headline)
     lines = strip_lines(lines, rules, removed)
 
-    source = meta_content(page.root, "ContentSource", "source") or metadata.pick(
-        fields, ("信息来源", "文章来源", "稿件来源", "来源", "稿源", "出处")
-    )
+    source = meta_content(page.root, "ContentSource", "source") or metadata.pick(fields, metadata.SOURCE_LABELS)
+    site_names = {site_name, source, None}
+    meta_author = meta_content(page.root, "Author", "author", "article:author")
     author = (
-        meta_content(page.root, "Author", "author", "article:author")
-        or metadata.pick(fields, ("作者", "记者", "撰稿", "撰文", "责任编辑", "编辑", "供稿", "发布者", "发布人"))
-        or metadata.bottom_author(lines)
+        metadata.pick(fields, metadata.AUTHOR_LABELS)
+        or (meta_author if meta_author not in site_names else None)
+        or metadata.bottom_author(lines + [metadata.after_text(page, content)])
+        or metadata.reporter([byline, *lines[:2], *lines[-2:]])
     )
-    views = metadata.pick(fields, ("浏览次数", "浏览量", "访问量", "访问次数", "阅读量", "阅读次数", "点击数", "点击量",
-                                   "点击率", "浏览", "点击", "阅读"))
+    views = metadata.pick(fields, metadata.VIEW_LABELS)
     images, attachments = media_urls(page, content)
     return ArticleItem(
         url=page.url,

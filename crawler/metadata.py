@@ -24,6 +24,12 @@ _DATE = re.compile(
     r"(?P<y>(?:19|20)\d{2})\s*[-/年.]\s*(?P<m>\d{1,2})\s*[-/月.]\s*(?P<d>\d{1,2})\s*日?"
     r"(?:\s*(?:T|\s)?\s*(?P<H>[0-2]?\d)\s*[:：时]\s*(?P<M>[0-5]\d)(?:\s*[:：分]\s*(?P<S>[0-5]\d))?)?"
 )
+# WordPress in a Chinese locale: "十一月 6th, 2009".
+_CN_MONTHS = {"一": 1, "二": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9, "十": 10,
+              "十一": 11, "十二": 12}
+_WORDPRESS_DATE = re.compile(
+    r"(?P<m>十[一二]?|[一二三四五六七八九])月\s*(?P<d>\d{1,2})(?:st|nd|rd|th)?,?\s*(?P<y>(?:19|20)\d{2})"
+)
 _URL_DATES = (
     re.compile(r"/t(?P<y>\d{4})(?P<m>\d{2})(?P<d>\d{2})_\d+"),
     re.compile(r"/(?P<y>\d{4})-(?P<m>\d{2})/(?P<d>\d{2})/"),
@@ -35,18 +41,28 @@ _URL_DATES = (
 # Labels of the byline fields; the value runs to the next label or a wide gap.
 _LABEL = re.compile(
     r"(?P<label>信息来源|文章来源|稿件来源|来源|稿源|出处|发布时间|发布日期|发表时间|更新时间|更新日期|发稿时间|"
-    r"成文日期|时间|日期|责任编辑|编辑|作者|记者|撰稿|撰文|供稿|审核|发布者|发布人|浏览次数|浏览量|"
+    r"成文日期|时间|日期|责任编辑|编辑|作者|记者|撰稿|撰文|执笔人|供稿|审核|发布者|发布人|浏览次数|浏览量|"
     r"访问量|访问次数|阅读量|阅读次数|点击数|点击量|点击率|浏览|点击|阅读)\s*[:：]\s*"
 )
-_SOURCE_LABELS = {"信息来源", "文章来源", "稿件来源", "来源", "稿源", "出处"}
-_AUTHOR_LABELS = ("作者", "记者", "撰稿", "撰文", "责任编辑", "编辑", "供稿", "发布者", "发布人")
-_DATE_LABELS = ("发布时间", "发布日期", "发表时间", "发稿时间", "更新时间", "更新日期", "时间", "日期", "成文日期")
-_VIEW_LABELS = {"浏览次数", "浏览量", "访问量", "访问次数", "阅读量", "阅读次数", "点击数", "点击量", "点击率",
-                "浏览", "点击", "阅读"}
+# Labels in order of preference when a byline has several.
+SOURCE_LABELS = ("信息来源", "文章来源", "稿件来源", "来源", "稿源", "出处")
+AUTHOR_LABELS = ("作者", "记者", "撰稿", "撰文", "执笔人", "责任编辑", "编辑", "供稿", "发布者", "发布人")
+DATE_LABELS = ("发布时间", "发布日期", "发表时间", "发稿时间", "时间", "日期", "更新时间", "更新日期", "成文日期")
+VIEW_LABELS = ("浏览次数", "浏览量", "访问量", "访问次数", "阅读量", "阅读次数", "点击数", "点击量", "点击率",
+               "浏览", "点击", "阅读")
 _GAP = re.compile(r"\s{2,}|[|｜【】\[\]()（）<>《》]|\s(?=\S*[:：])")
 _BOTTOM_AUTHOR = re.compile(
-    r"[（(\[【]?\s*(?:责任编辑|编辑|作者|记者|责编)\s*[:：]\s*(?P<v>[^）)\]】]{2,30})[）)\]】]?\s*$"
+    r"[（(\[【]?\s*(?:责任编辑|编辑|作者|记者|责编|执笔人|执笔|撰稿)\s*[:：]\s*(?P<v>[^）)\]】]{2,30})[）)\]】]?\s*$"
 )
+# "（记者 张倩）", "本报记者罗科苏盈发自北京", "新京报记者 彭冲 山东冠县报道": reporters named in the text.
+_NAME = r"[\u4e00-\u9fa5·]{2,4}"
+_REPORTER = re.compile(
+    rf"(?:^|[（(\[【\s]|本报|本台|总台|新华社|[\u4e00-\u9fa5]{{2,8}}(?:报|网|台))"
+    rf"记者\s*(?P<v>{_NAME}(?:[ 、]{_NAME}){{0,3}})"
+    rf"(?=\s*[）)\]】]|\s*发自|\s*报道|\s*摄|\s+\S*报道|\s*$|\s*/)"
+)
+# "（常书香 马丹阳 ）" or "[ 黄宇 ]": a bare name list in brackets closing or opening the text.
+_BRACKETED_NAMES = re.compile(rf"^[（(\[]\s*(?P<v>{_NAME}(?:\s+{_NAME}){{0,4}})\s*[）)\]]$")
 _NOT_CHANNELS = {"首页", "网站首页", "正文", "正文内容", "内容", "详情"}
 _BREADCRUMB = re.compile(r"^(?:当前位置|您现在的位置|您的位置|当前的位置|所在位置|位置)\s*[:：]?")
 
@@ -68,6 +84,9 @@ def parse_date(text: str | None) -> datetime | None:
         moment = _to_datetime(match.groupdict())
         if moment is not None and moment.year <= datetime.now().year + 1:
             return moment
+    match = _WORDPRESS_DATE.search(text or "")
+    if match:
+        return _to_datetime({**match.groupdict(), "m": str(_CN_MONTHS[match.group("m")])})
     return None
 
 
@@ -167,7 +186,31 @@ def extract_title(page: Page) -> tuple[str | None, str | None, HtmlElement | Non
         site_name = site_name or suffix
     if headline:
         headline, _ = split_site_name(headline, site_name)
+    if not meta_title and (not headline or len(headline) <= 8):
+        # A <title> that only names the channel (新闻动态--学会官网): the article's own heading
+        # is the last heading-like element before the text.
+        heading = heading_before_content(page)
+        if heading is not None:
+            element, headline = heading, clean(heading.text_content())
     return (headline or None), site_name, element
+
+
+def heading_before_content(page: Page) -> HtmlElement | None:
+    content = page.content
+    if content is None:
+        return None
+    start = page.span(content)[0]
+    best = None
+    for element in page.root.iter("h1", "h2", "h3", "h4", "h5", "h6", "strong", "b", "div", "td", "p"):
+        if element.tag in ("div", "td", "p") and "tit" not in (element.get("class") or "") + (element.get("id") or ""):
+            continue
+        first, last = page.span(element)
+        text = clean(element.text_content())
+        if (last <= start + 3 and first < last and 9 <= len(text) <= 120 and not _LABEL.search(text)
+                and not _BREADCRUMB.match(text) and not text.startswith("首页")):
+            if best is None or page.span(best)[0] <= first:
+                best = element
+    return best
 
 
 # --- byline -----------------------------------------------------------------------------------
@@ -183,6 +226,9 @@ def byline_text(page: Page, headline: HtmlElement | None, content: HtmlElement |
         return ""
     out: list[str] = []
     size = 0
+    if headline is not None and not _DATE.search(page.text_between(start, start + 40)):
+        # Some templates print the date line above the headline.
+        start = max(0, page.span(headline)[0] - 12)
     for segment in segments[start:start + 80]:
         text = segment.text
         if len(CJK.findall(text)) > 60 and not _LABEL.search(text):
@@ -194,6 +240,20 @@ def byline_text(page: Page, headline: HtmlElement | None, content: HtmlElement |
     return "".join(out).replace("\u00a0", " ").replace("\u3000", " ")
 
 
+def after_text(page: Page, content: HtmlElement | None, size: int = 300) -> str:
+    """The text right after the article, where 编辑/责任编辑 lines often sit."""
+    if content is None:
+        return ""
+    end = page.span(content)[1]
+    out, total = [], 0
+    for segment in page.segments[end:end + 100]:
+        out.append(segment.text)
+        total += len(segment.text)
+        if total > size:
+            break
+    return clean("".join(out))[:size]
+
+
 def byline_fields(text: str) -> dict[str, str]:
     """Label -> value for every ``label：value`` in the byline (first occurrence wins)."""
     fields: dict[str, str] = {}
@@ -202,7 +262,7 @@ def byline_fields(text: str) -> dict[str, str]:
         end = matches[i + 1].start() if i + 1 < len(matches) else len(text)
         value = text[match.end():end]
         label = match.group("label")
-        if label not in _DATE_LABELS:
+        if label not in DATE_LABELS:
             value = _GAP.split(value.strip(), 1)[0]
         value = clean(value).strip(" ,，;；")
         if value and label not in fields:
@@ -236,6 +296,20 @@ def bottom_author(lines: list[str]) -> str | None:
     """``（责任编辑：张三）`` at the end of the body, where news sites print the editor."""
     for line in reversed(lines[-3:]):
         match = _BOTTOM_AUTHOR.search(line)
+        if match:
+            return clean(match.group("v"))
+    return None
+
+
+def reporter(texts: list[str]) -> str | None:
+    """A reporter credited inside the text: 记者 + name, or a bracketed name list."""
+    for text in texts:
+        match = _REPORTER.search(text)
+        if match:
+            return clean(match.group("v"))
+        tail = text.strip()[-30:]
+        bracket = tail[tail.rfind("（") if "（" in tail else tail.rfind("("):] if ("（" in tail or "(" in tail) else ""
+        match = _BRACKETED_NAMES.match(bracket.strip()) if bracket else None
         if match:
             return clean(match.group("v"))
     return None

@@ -18,6 +18,7 @@ ARTICLE, LISTING, OTHER = "article", "listing", "other"
 
 _HOME_PATH = re.compile(r"/?(?:(?:index|default|main|home)\.\w+)?$", re.I)
 _LIST_PATH = re.compile(r"/(?:index|list|default)(?:_\d+)?\.s?html?$|/col/col\d+/|/list[_-]?\d*\.", re.I)
+_SENTENCE = re.compile(r"[，。；！？]")
 _PAGINATION = re.compile(r"createPageHTML|下一页|尾页|末页|上一页|共\s*\d+\s*页|第\s*\d+\s*页")
 
 
@@ -28,6 +29,15 @@ def prose_chars(page: Page) -> int:
         return 0
     start, end = page.span(node)
     return sum(len(CJK.findall(segment.text)) for segment in page.segments[start:end] if not segment.in_link)
+
+
+def sentence_marks(page: Page) -> int:
+    """Full-width sentence punctuation outside links in the main block: prose has it, lists do not."""
+    node = page.content
+    if node is None:
+        return 0
+    start, end = page.span(node)
+    return sum(len(_SENTENCE.findall(segment.text)) for segment in page.segments[start:end] if not segment.in_link)
 
 
 def headline_links(page: Page) -> int:
@@ -45,13 +55,13 @@ def page_kind(page: Page, profile: SiteProfile | None = None) -> str:
     if _HOME_PATH.fullmatch(path) and path.count("/") <= 1 and page.url:
         return LISTING if links else OTHER
     prose = prose_chars(page)
+    sentences = sentence_marks(page)
     tail = "".join(segment.text for segment in page.segments[-400:])
-    paginated = bool(_PAGINATION.search(tail))
-    listy_url = bool(_LIST_PATH.search(path))
-    if prose >= 200 and not (paginated and listy_url) and prose >= links * 6:
+    paged_list = bool(_PAGINATION.search(tail)) and bool(_LIST_PATH.search(path)) and links * 20 > prose
+    if prose >= 100 and (sentences >= 3 or prose >= 500) and not paged_list:
         return ARTICLE
     if links >= 5:
         return LISTING
-    if prose >= 80:
+    if prose >= 60:
         return ARTICLE
     return OTHER
