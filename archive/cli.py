@@ -7,6 +7,7 @@ names another database).
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
 
@@ -40,6 +41,26 @@ def cmd_verify(args: argparse.Namespace) -> int:
     return 0 if report.ok else 1
 
 
+def cmd_extract(args: argparse.Namespace) -> int:
+    """Extraction needs the crawler package (and Scrapy), so it is imported only here."""
+    from itemadapter import ItemAdapter
+
+    from crawler.extract import extract_article
+
+    path = Path(args.file)
+    try:
+        body = sys.stdin.buffer.read() if args.file == "-" else path.read_bytes()
+    except OSError as exc:
+        print(f"error: cannot read {args.file}: {exc.strerror}", file=sys.stderr)
+        return 2
+    item = extract_article(body, url=args.url or (path.resolve().as_uri() if args.file != "-" else None))
+    data = ItemAdapter(item).asdict()
+    for unset in ("site", "warc_record_id"):
+        data.pop(unset, None)
+    print(json.dumps(data, ensure_ascii=False, indent=2))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="portal-archive",
@@ -55,6 +76,15 @@ def build_parser() -> argparse.ArgumentParser:
     _archive_args(verify)
     verify.add_argument("files", nargs="*", metavar="FILE", help="WARC files to check on their own")
     verify.set_defaults(run=cmd_verify)
+    extract = commands.add_parser(
+        "extract",
+        help="extract the article from a saved HTML page and print it as JSON",
+        description="Run the crawler's extraction on one saved page (raw bytes, any encoding) and print "
+        "the item as UTF-8 JSON.",
+    )
+    extract.add_argument("file", metavar="FILE", help="saved HTML page, or - for standard input")
+    extract.add_argument("--url", help="the page's URL (used for URL dates and absolute links)")
+    extract.set_defaults(run=cmd_extract)
     return parser
 
 

@@ -9,6 +9,7 @@ but the label says otherwise (pages re-saved as UTF-8 often keep their old gb231
 from __future__ import annotations
 
 import codecs
+import re
 from dataclasses import dataclass
 
 import chardet
@@ -25,7 +26,7 @@ _WESTERN = {"cp1252", "windows-1252", "iso-8859-1", "latin-1", "ascii", "mac-rom
 class Decoded:
     text: str
     encoding: str
-    how: str  # bom | header | meta | detected | utf-8 (bytes) | fallback
+    how: str  # bom | header | meta | detected, plus what a label said when the bytes overruled it
 
     def describe(self) -> str:
         return f"{self.encoding} ({self.how})"
@@ -63,6 +64,17 @@ def _detect(body: bytes) -> str:
     return guess
 
 
+_META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([\w.:-]+)""", re.I)
+
+
+def _raw_label(body: bytes, how: str) -> str | None:
+    """The charset as the page wrote it (w3lib reports gb2312 already widened to gb18030)."""
+    if how != "meta":
+        return None
+    match = _META_CHARSET.search(body[:4096])
+    return match.group(1).decode("ascii", "replace") if match else None
+
+
 def decode_html(body: bytes, content_type: str | None = None) -> Decoded:
     """Decode ``body``; never raises, undecodable bytes become U+FFFD."""
     bom_encoding, bom = read_bom(body)
@@ -76,11 +88,12 @@ def decode_html(body: bytes, content_type: str | None = None) -> Decoded:
         encoding = normalise(label)
         if not encoding:
             continue
+        said = f"{how} said {_raw_label(body, how) or label}"
         if encoding != "utf-8" and not body.isascii() and _is_utf8(body):
-            return Decoded(body.decode("utf-8"), "utf-8", f"utf-8 (bytes; {how} said {label})")
+            return Decoded(body.decode("utf-8"), "utf-8", f"bytes are UTF-8; {said}")
         if (encoding == "utf-8" and not _is_utf8(body)) or (encoding in _WESTERN and not body.isascii()):
             detected = _detect(body)
-            return Decoded(body.decode(detected, "replace"), detected, f"detected ({how} said {label})")
+            return Decoded(body.decode(detected, "replace"), detected, f"detected; {said}")
         return Decoded(body.decode(encoding, "replace"), encoding, how)
     encoding = _detect(body)
     return Decoded(body.decode(encoding, "replace"), encoding, "detected")

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 
 
-@dataclass
+@dataclass(repr=False)
 class ArticleItem:
     """An article and its metadata, extracted from one captured page.
 
@@ -28,3 +28,21 @@ class ArticleItem:
     encoding: str | None = None
     site: str | None = None
     warc_record_id: str | None = None
+    # Lines or elements each chrome rule removed (the pipeline adds them to the crawl stats).
+    chrome_removed: dict[str, int] = field(default_factory=dict)
+
+    def __repr__(self) -> str:
+        """One field per line and the body's first lines, for reading in a shell."""
+        out = ["ArticleItem("]
+        for item_field in fields(self):
+            value = getattr(self, item_field.name)
+            if item_field.name == "body":
+                lines = value.split("\n") if value else []
+                out.append(f"  body: {len(value)} chars, {len(lines)} lines")
+                out.extend(f"    | {line[:100]}{'…' if len(line) > 100 else ''}" for line in lines[:8])
+                if len(lines) > 8:
+                    out.append(f"    | … {len(lines) - 8} more lines")
+            elif value not in (None, [], {}, ""):
+                out.append(f"  {item_field.name}: {value!r}")
+        out.append(")")
+        return "\n".join(out)

@@ -1,8 +1,9 @@
 """Is a page an article, a listing (home, channel, paginated list) or something else?
 
-Only articles become rows in ``articles``; every page is archived whatever its kind. A site
-profile's URL patterns decide first; otherwise the page's own shape does: an article has
-one dense block of prose, a listing has many links with headline-length anchor text.
+Only articles become rows in ``articles``; every page is archived whatever its kind. The
+cheapest strong signal decides first: a site profile's URL patterns, then the government
+meta tags (article pages carry ArticleTitle/PubDate, column pages only Column*), then the
+page's shape: an article has one dense block of prose, a listing many headline links.
 """
 
 from __future__ import annotations
@@ -10,14 +11,15 @@ from __future__ import annotations
 import re
 from urllib.parse import urlsplit
 
-from crawler.extract import Page, clean, date_from_url
+from crawler.page import CJK, Page, clean, meta_content
 from crawler.profiles import SiteProfile
 
 ARTICLE, LISTING, OTHER = "article", "listing", "other"
 
 _HOME_PATH = re.compile(r"/?(?:(?:index|default|main|home)\.\w+)?$", re.I)
-_PAGINATION = re.compile(r"createPageHTML|下一页|尾页|末页|上一页")
-_CJK = re.compile(r"[\u4e00-\u9fff]")
+_LIST_PATH = re.compile(r"/(?:index|list|default)(?:_\d+)?\.s?html?$|/col/col\d+/|/list[_-]?\d*\.", re.I)
+_SENTENCE = re.compile(r"[，。；！？]")
+_PAGINATION = re.compile(r"createPageHTML|下一页|尾页|末页|上一页|共\s*\d+\s*页|第\s*\d+\s*页")
 
 
 def prose_chars(page: Page) -> int:
@@ -25,8 +27,17 @@ def prose_chars(page: Page) -> int:
     node = page.content
     if node is None:
         return 0
-    link_text = sum(len(_CJK.findall(a.text_content())) for a in node.iter("a"))
-    return len(_CJK.findall(node.text_content())) - link_text
+    start, end = page.span(node)
+    return sum(len(CJK.findall(segment.text)) for segment in page.segments[start:end] if not segment.in_link)
+
+
+def sentence_marks(page: Page) -> int:
+    """Full-width sentence punctuation outside links in the main block: prose has it, lists do not."""
+    node = page.content
+    if node is None:
+        return 0
+    start, end = page.span(node)
+    return sum(len(_SENTENCE.findall(segment.text)) for segment in page.segments[start:end] if not segment.in_link)
 
 
 def headline_links(page: Page) -> int:
@@ -38,15 +49,19 @@ def page_kind(page: Page, profile: SiteProfile | None = None) -> str:
     if profile is not None and (kind := profile.url_kind(page.url)):
         return kind
     path = urlsplit(page.url).path
-    prose = prose_chars(page)
+    if meta_content(page.root, "ArticleTitle") and meta_content(page.root, "PubDate", "ContentSource"):
+        return ARTICLE
     links = headline_links(page)
-    if _HOME_PATH.fullmatch(path) and path.count("/") <= 1:
+    if _HOME_PATH.fullmatch(path) and path.count("/") <= 1 and page.url:
         return LISTING if links else OTHER
-    paginated = bool(_PAGINATION.search(page.root.text_content()[-20000:]))
-    if prose >= 200 and (date_from_url(page.url) or prose >= 2 * links * 8 or not paginated):
+    prose = prose_chars(page)
+    sentences = sentence_marks(page)
+    tail = "".join(segment.text for segment in page.segments[-400:])
+    paged_list = bool(_PAGINATION.search(tail)) and bool(_LIST_PATH.search(path)) and links * 20 > prose
+    if prose >= 100 and (sentences >= 3 or prose >= 500) and not paged_list:
         return ARTICLE
     if links >= 5:
         return LISTING
-    if prose >= 80:
+    if prose >= 60:
         return ARTICLE
     return OTHER

@@ -38,6 +38,11 @@ DEPTH_LIMIT = 0
 # already share both (measured in BENCHMARKS.md); raise it on bigger machines.
 EXTRACT_WORKERS = 0
 
+# Site-template learning (pipelines/chrome.py): a short line seen on at least this many
+# articles of a site, and on at least this share of them, is that site's chrome.
+CHROME_TEMPLATE_MIN_PAGES = 4
+CHROME_TEMPLATE_SHARE = 0.5
+
 # --- Politeness: defaults fit for government servers -----------------------------------------
 ROBOTSTXT_OBEY = True
 # Seconds between requests to one host (randomised 0.5x-1.5x); AutoThrottle raises it
@@ -66,7 +71,10 @@ EXTENSIONS = {"crawler.capture.CaptureExtension": 100}
 # spares Scrapy a charset detection over gzip bytes (see crawler/middlewares.py).
 DOWNLOADER_MIDDLEWARES = {"crawler.middlewares.BinaryUntilDecodedMiddleware": 595}
 SPIDER_MIDDLEWARES = {"crawler.traps.TrapGuardMiddleware": 800}
-ITEM_PIPELINES = {"pipelines.index.ArticleIndexPipeline": 900}
+ITEM_PIPELINES = {
+    "pipelines.chrome.ChromeStripPipeline": 300,
+    "pipelines.index.ArticleIndexPipeline": 900,
+}
 # Cookies stay off: sessions add nothing to an archive and tldextract would try to fetch
 # the public suffix list from the network.
 COOKIES_ENABLED = False

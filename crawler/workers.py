@@ -18,8 +18,9 @@ from concurrent.futures.process import BrokenProcessPool
 from scrapy.http import Response
 from scrapy.utils.reactor import is_asyncio_reactor_installed
 
-from crawler.extract import extract_article, parse_page
+from crawler.extract import extract_article
 from crawler.items import ArticleItem
+from crawler.page import parse_page
 from crawler.pagekind import ARTICLE, page_kind
 from crawler.profiles import SiteProfile
 
@@ -33,7 +34,7 @@ def classify_and_extract(page: Response | bytes, url: str, content_type: str | N
     """(page kind, article item or None) for one page; runs in a worker or inline."""
     parsed = parse_page(page, url, {"Content-Type": content_type} if content_type else None)
     kind = page_kind(parsed, profile)
-    return kind, (extract_article(parsed) if kind == ARTICLE else None)
+    return kind, (extract_article(parsed, profile=profile, kind=kind) if kind == ARTICLE else None)
 
 
 class Extractor:

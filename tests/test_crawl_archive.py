@@ -20,8 +20,9 @@ from sqlalchemy import select
 from support import index, run_crawl, warc_files
 from warcio.archiveiterator import ArchiveIterator
 
-from archive.models import articles, captures
+from archive.models import articles, captures, crawls
 from archive.warc_reader import read_record
+from bench.scoring import CHROME_PHRASES
 from demo.server import DemoServer
 from demo.site import build_site
 
@@ -256,7 +257,6 @@ def test_portal_archive_verify_is_clean(trs_portal):
 
 
 def test_crawl_row_records_the_summary(trs_portal):
-    from archive.models import crawls
     with index(trs_portal.archive).connect() as conn:
         crawl = conn.execute(select(crawls)).one()
     assert crawl.status == "finished" and crawl.finished_at
@@ -281,3 +281,15 @@ def test_a_crawl_with_an_extraction_worker_archives_the_same_articles(tmp_path):
     with index(tmp_path).connect() as conn:
         rows = conn.execute(select(articles.c.url, articles.c.title)).all()
     assert {urlsplit(url).path: title for url, title in rows} == site.articles
+
+
+def test_article_rows_carry_the_extracted_fields_without_chrome(trs_portal):
+    with index(trs_portal.archive).connect() as conn:
+        rows = conn.execute(select(articles)).all()
+        stats = conn.execute(select(crawls.c.stats)).scalar_one()
+    for row in rows:
+        assert row.published_at and row.published_at.endswith("+08:00")
+        assert row.source and row.author and row.author != row.source
+        assert row.views is not None and row.channel and row.site_name
+        assert row.body and not [phrase for phrase in CHROME_PHRASES if phrase in row.body]
+    assert any(key.startswith("chrome/") for key in stats)

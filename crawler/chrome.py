@@ -1,0 +1,75 @@
+"""Strip navigation chrome from an article body, by rules kept as data (chrome_rules.toml).
+
+Extraction applies these rules because DOM rules need the page tree; what each rule
+removed travels with the item (``chrome_removed``) so the pipeline stage can count it in
+the crawl stats and strip what is left by learning each site's own template.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from collections import Counter
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+from lxml.html import HtmlElement
+
+RULES_FILE = Path(__file__).with_name("chrome_rules.toml")
+
+
+@dataclass(frozen=True)
+class LineRule:
+    name: str
+    pattern: re.Pattern[str]
+    max_chars: int
+
+
+@dataclass(frozen=True)
+class DomRule:
+    name: str
+    xpath: str
+
+
+@dataclass(frozen=True)
+class ChromeRules:
+    lines: tuple[LineRule, ...]
+    dom: tuple[DomRule, ...]
+
+    def line_rule(self, line: str) -> str | None:
+        """Name of the first rule that says ``line`` is chrome, or None."""
+        for rule in self.lines:
+            if len(line) <= rule.max_chars and rule.pattern.search(line):
+                return rule.name
+        return None
+
+    def dom_elements(self, root: HtmlElement) -> dict[HtmlElement, str]:
+        """Elements the DOM rules remove, with the rule that removes each."""
+        found: dict[HtmlElement, str] = {}
+        for rule in self.dom:
+            for element in root.xpath(rule.xpath):
+                if isinstance(element, HtmlElement):
+                    found.setdefault(element, rule.name)
+        return found
+
+
+@cache
+def load_rules(path: Path = RULES_FILE) -> ChromeRules:
+    data = tomllib.loads(path.read_text(encoding="utf-8"))
+    return ChromeRules(
+        lines=tuple(LineRule(r["name"], re.compile(r["pattern"], re.I), int(r["max_chars"])) for r in data["line"]),
+        dom=tuple(DomRule(r["name"], r["xpath"]) for r in data.get("dom", [])),
+    )
+
+
+def strip_lines(lines: list[str], rules: ChromeRules, removed: Counter[str]) -> list[str]:
+    """Lines that no rule calls chrome; ``removed`` counts what each rule took."""
+    kept = []
+    for line in lines:
+        rule = rules.line_rule(line)
+        if rule is None:
+            kept.append(line)
+        else:
+            removed[rule] += 1
+    return kept

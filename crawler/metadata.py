@@ -1,0 +1,315 @@
+"""Title, publication time, 来源, author, views and channel of an article page.
+
+Strong signals first: the government-site meta tags (ArticleTitle, PubDate, ContentSource,
+ColumnName, SiteName), then the byline under the headline (来源 / 发布时间 / 编辑 / 浏览),
+then the URL's date. Fields are read from the byline only, never from anywhere on the page:
+the first date on a government page is usually the banner clock or a sidebar item.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta, timezone
+from urllib.parse import urlsplit
+
+from lxml.html import HtmlElement
+
+from crawler.page import CJK, Page, clean, meta_content
+
+CHINA = timezone(timedelta(hours=8), "Asia/Shanghai")
+
+_TITLE_SEPARATORS = re.compile(r"\s*(?:_|\||｜|-{2,}|——|－|—|\s-\s|::)\s*")
+_SITE_SUFFIX = re.compile(r"(网|网站|政府|门户|局|委|厅|部|办|院|总队|支队|大队|中心|报|频道|新闻|平台|在线)$")
+_DATE = re.compile(
+    r"(?P<y>(?:19|20)\d{2})\s*[-/年.]\s*(?P<m>\d{1,2})\s*[-/月.]\s*(?P<d>\d{1,2})\s*日?"
+    r"(?:\s*(?:T|\s)?\s*(?P<H>[0-2]?\d)\s*[:：时]\s*(?P<M>[0-5]\d)(?:\s*[:：分]\s*(?P<S>[0-5]\d))?)?"
+)
+# WordPress in a Chinese locale: "十一月 6th, 2009".
+_CN_MONTHS = {"一": 1, "二": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9, "十": 10,
+              "十一": 11, "十二": 12}
+_WORDPRESS_DATE = re.compile(
+    r"(?P<m>十[一二]?|[一二三四五六七八九])月\s*(?P<d>\d{1,2})(?:st|nd|rd|th)?,?\s*(?P<y>(?:19|20)\d{2})"
+)
+_URL_DATES = (
+    re.compile(r"/t(?P<y>\d{4})(?P<m>\d{2})(?P<d>\d{2})_\d+"),
+    re.compile(r"/(?P<y>\d{4})-(?P<m>\d{2})/(?P<d>\d{2})/"),
+    re.compile(r"/art/(?P<y>\d{4})/(?P<m>\d{1,2})/(?P<d>\d{1,2})/art_"),
+    re.compile(r"/(?P<y>20\d{2})(?P<m>[01]\d)(?P<d>[0-3]\d)/"),
+    re.compile(r"/(?P<y>20\d{2})/(?P<m>[01]\d)(?P<d>[0-3]\d)/"),
+    re.compile(r"/(?P<y>20\d{2})(?P<m>[01]\d)/(?P<d>[0-3]\d)/"),
+)
+# Labels of the byline fields; the value runs to the next label or a wide gap.
+_LABEL = re.compile(
+    r"(?P<label>信息来源|文章来源|稿件来源|来源|稿源|出处|发布时间|发布日期|发表时间|更新时间|更新日期|发稿时间|"
+    r"成文日期|时间|日期|责任编辑|编辑|作者|记者|撰稿|撰文|执笔人|供稿|审核|发布者|发布人|浏览次数|浏览量|"
+    r"访问量|访问次数|阅读量|阅读次数|点击数|点击量|点击率|浏览|点击|阅读)\s*[:：]\s*"
+)
+# Labels in order of preference when a byline has several.
+SOURCE_LABELS = ("信息来源", "文章来源", "稿件来源", "来源", "稿源", "出处")
+AUTHOR_LABELS = ("作者", "记者", "撰稿", "撰文", "执笔人", "责任编辑", "编辑", "供稿", "发布者", "发布人")
+DATE_LABELS = ("发布时间", "发布日期", "发表时间", "发稿时间", "时间", "日期", "更新时间", "更新日期", "成文日期")
+VIEW_LABELS = ("浏览次数", "浏览量", "访问量", "访问次数", "阅读量", "阅读次数", "点击数", "点击量", "点击率",
+               "浏览", "点击", "阅读")
+_GAP = re.compile(r"\s{2,}|[|｜【】\[\]()（）<>《》]|\s(?=\S*[:：])")
+_BOTTOM_AUTHOR = re.compile(
+    r"[（(\[【]?\s*(?:责任编辑|编辑|作者|记者|责编|执笔人|执笔|撰稿)\s*[:：]\s*(?P<v>[^）)\]】]{2,30})[）)\]】]?\s*$"
+)
+# "（记者 张倩）", "本报记者罗科苏盈发自北京", "新京报记者 彭冲 山东冠县报道": reporters named in the text.
+_NAME = r"[\u4e00-\u9fa5·]{2,4}"
+_REPORTER = re.compile(
+    rf"(?:^|[（(\[【\s]|本报|本台|总台|新华社|[\u4e00-\u9fa5]{{2,8}}(?:报|网|台))"
+    rf"记者\s*(?P<v>{_NAME}(?:[ 、]{_NAME}){{0,3}})"
+    rf"(?=\s*[）)\]】]|\s*发自|\s*报道|\s*摄|\s+\S*报道|\s*$|\s*/)"
+)
+# "（常书香 马丹阳 ）" or "[ 黄宇 ]": a bare name list in brackets closing or opening the text.
+_BRACKETED_NAMES = re.compile(rf"^[（(\[]\s*(?P<v>{_NAME}(?:\s+{_NAME}){{0,4}})\s*[）)\]]$")
+_NOT_CHANNELS = {"首页", "网站首页", "正文", "正文内容", "内容", "详情"}
+_BREADCRUMB = re.compile(r"^(?:当前位置|您现在的位置|您的位置|当前的位置|所在位置|位置)\s*[:：]?")
+
+
+def _to_datetime(groups: dict[str, str | None]) -> datetime | None:
+    try:
+        return datetime(
+            int(groups["y"] or 0), int(groups["m"] or 0), int(groups["d"] or 0),
+            int(groups.get("H") or 0), int(groups.get("M") or 0), int(groups.get("S") or 0),
+            tzinfo=CHINA,
+        )
+    except ValueError:
+        return None
+
+
+def parse_date(text: str | None) -> datetime | None:
+    """The first plausible date (and time) in ``text``, in Asia/Shanghai unless it says otherwise."""
+    for match in _DATE.finditer(text or ""):
+        moment = _to_datetime(match.groupdict())
+        if moment is not None and moment.year <= datetime.now().year + 1:
+            return moment
+    match = _WORDPRESS_DATE.search(text or "")
+    if match:
+        return _to_datetime({**match.groupdict(), "m": str(_CN_MONTHS[match.group("m")])})
+    return None
+
+
+def parse_iso(text: str | None) -> datetime | None:
+    """Meta dates may be ISO 8601 with their own zone; keep it when given."""
+    if not text:
+        return None
+    try:
+        moment = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    except ValueError:
+        return parse_date(text)
+    return moment if moment.tzinfo else moment.replace(tzinfo=CHINA)
+
+
+def date_from_url(url: str) -> datetime | None:
+    for pattern in _URL_DATES:
+        match = pattern.search(urlsplit(url).path)
+        if match and (moment := _to_datetime(match.groupdict())):
+            return moment
+    return None
+
+
+def iso_minutes(moment: datetime | None) -> str | None:
+    """ISO 8601 with the zone, to the minute unless the page gave seconds."""
+    if moment is None:
+        return None
+    return moment.isoformat(timespec="minutes" if moment.second == 0 else "seconds")
+
+
+# --- title ------------------------------------------------------------------------------------
+
+def _overlap(a: str, b: str) -> float:
+    """Share of ``a``'s character bigrams found in ``b``."""
+    grams = {a[i:i + 2] for i in range(len(a) - 1)}
+    if not grams:
+        return 1.0 if a and a in b else 0.0
+    return sum(1 for gram in grams if gram in b) / len(grams)
+
+
+def split_site_name(title: str, site_name: str | None = None) -> tuple[str, str | None]:
+    """Split ``标题_天津消防网`` into (headline, site name); a title without a suffix stays whole."""
+    parts = [part for part in _TITLE_SEPARATORS.split(title) if part]
+    if len(parts) < 2:
+        return title, site_name
+    suffix = parts[-1]
+    if site_name and (suffix == site_name or site_name in suffix or suffix in site_name):
+        return _TITLE_SEPARATORS.sub("", title[: title.rfind(suffix)]).strip() or title, site_name
+    if len(suffix) <= 20 and (_SITE_SUFFIX.search(suffix) or len(suffix) < len(parts[0]) / 2 or "." in suffix):
+        head = title[: title.rfind(suffix)]
+        head = re.sub(r"\s*(?:_|\||｜|-{2,}|——|－|—|\s-\s|::)\s*$", "", head)
+        # A second suffix level (标题_栏目_网站) goes too when it is as short as a channel name.
+        inner = [part for part in _TITLE_SEPARATORS.split(head) if part]
+        if len(inner) > 1 and len(inner[-1]) <= 8 and len(inner[0]) > 2 * len(inner[-1]):
+            head = re.sub(r"\s*(?:_|\||｜|-{2,}|——|－|—|\s-\s|::)\s*$", "", head[: head.rfind(inner[-1])])
+        return head.strip() or title, site_name or suffix
+    return title, site_name
+
+
+def headline_element(page: Page, title_hint: str) -> HtmlElement | None:
+    """The heading element that best matches the page title (h1 first, then title-like nodes)."""
+    best, best_score = None, 0.0
+    hint = clean(title_hint)
+    candidates = list(page.root.iter("h1", "h2", "h3"))
+    candidates += [el for el in page.root.iter("div", "td", "p", "span", "strong", "font")
+                   if "title" in (el.get("class") or "").lower() + (el.get("id") or "").lower()]
+    for rank, element in enumerate(candidates):
+        text = clean(element.text_content())
+        if not (4 <= len(text) <= 160):
+            continue
+        score = _overlap(text, hint) * _overlap(hint, text) if hint else 0.5
+        score -= rank * 0.001
+        if element.tag == "h1":
+            score += 0.05
+        if score > best_score:
+            best, best_score = element, score
+    return best if best is not None and (best_score >= 0.3 or not hint) else None
+
+
+def extract_title(page: Page) -> tuple[str | None, str | None, HtmlElement | None]:
+    """(headline, site name, headline element)."""
+    root = page.root
+    site_name = meta_content(root, "SiteName", "og:site_name", "application-name")
+    title_tag = clean(root.findtext(".//title"))
+    meta_title = meta_content(root, "ArticleTitle", "og:title", "twitter:title")
+    hint = meta_title or title_tag
+    element = headline_element(page, split_site_name(hint, site_name)[0] if hint else "")
+    if meta_content(root, "ArticleTitle"):
+        headline = meta_content(root, "ArticleTitle")
+    elif element is not None:
+        headline = clean(element.text_content())
+        if hint and _overlap(headline, hint) < 0.6:
+            headline = split_site_name(hint, site_name)[0]
+    else:
+        headline = split_site_name(hint, site_name)[0] if hint else None
+    if title_tag:
+        _, suffix = split_site_name(title_tag, site_name)
+        site_name = site_name or suffix
+    if headline:
+        headline, _ = split_site_name(headline, site_name)
+    if not meta_title and (not headline or len(headline) <= 8):
+        # A <title> that only names the channel (新闻动态--学会官网): the article's own heading
+        # is the last heading-like element before the text.
+        heading = heading_before_content(page)
+        if heading is not None:
+            element, headline = heading, clean(heading.text_content())
+    return (headline or None), site_name, element
+
+
+def heading_before_content(page: Page) -> HtmlElement | None:
+    content = page.content
+    if content is None:
+        return None
+    start = page.span(content)[0]
+    best = None
+    for element in page.root.iter("h1", "h2", "h3", "h4", "h5", "h6", "strong", "b", "div", "td", "p"):
+        if element.tag in ("div", "td", "p") and "tit" not in (element.get("class") or "") + (element.get("id") or ""):
+            continue
+        first, last = page.span(element)
+        text = clean(element.text_content())
+        if (last <= start + 3 and first < last and 9 <= len(text) <= 120 and not _LABEL.search(text)
+                and not _BREADCRUMB.match(text) and not text.startswith("首页")):
+            if best is None or page.span(best)[0] <= first:
+                best = element
+    return best
+
+
+# --- byline -----------------------------------------------------------------------------------
+
+def byline_text(page: Page, headline: HtmlElement | None, content: HtmlElement | None) -> str:
+    """Text between the headline and the first real paragraph: where portals print 来源/时间/编辑."""
+    segments = page.segments
+    if headline is not None:
+        start = page.span(headline)[1]
+    elif content is not None:
+        start = max(0, page.span(content)[0] - 40)
+    else:
+        return ""
+    out: list[str] = []
+    size = 0
+    if headline is not None and not _DATE.search(page.text_between(start, start + 40)):
+        # Some templates print the date line above the headline.
+        start = max(0, page.span(headline)[0] - 12)
+    for segment in segments[start:start + 80]:
+        text = segment.text
+        if len(CJK.findall(text)) > 60 and not _LABEL.search(text):
+            break
+        out.append(text)
+        size += len(text)
+        if size > 400:
+            break
+    return "".join(out).replace("\u00a0", " ").replace("\u3000", " ")
+
+
+def after_text(page: Page, content: HtmlElement | None, size: int = 300) -> str:
+    """The text right after the article, where 编辑/责任编辑 lines often sit."""
+    if content is None:
+        return ""
+    end = page.span(content)[1]
+    out, total = [], 0
+    for segment in page.segments[end:end + 100]:
+        out.append(segment.text)
+        total += len(segment.text)
+        if total > size:
+            break
+    return clean("".join(out))[:size]
+
+
+def byline_fields(text: str) -> dict[str, str]:
+    """Label -> value for every ``label：value`` in the byline (first occurrence wins)."""
+    fields: dict[str, str] = {}
+    matches = list(_LABEL.finditer(text))
+    for i, match in enumerate(matches):
+        end = matches[i + 1].start() if i + 1 < len(matches) else len(text)
+        value = text[match.end():end]
+        label = match.group("label")
+        if label not in DATE_LABELS:
+            value = _GAP.split(value.strip(), 1)[0]
+        value = clean(value).strip(" ,，;；")
+        if value and label not in fields:
+            fields[label] = value
+    return fields
+
+
+def pick(fields: dict[str, str], labels) -> str | None:
+    for label in labels:
+        if fields.get(label):
+            return fields[label]
+    return None
+
+
+def extract_channel(page: Page) -> str | None:
+    channel = meta_content(page.root, "ColumnName", "column", "category")
+    if channel:
+        return channel
+    for element in page.root.iter("div", "span", "td", "p", "nav", "ol", "ul"):
+        text = clean(element.text_content())
+        if len(text) < 120 and _BREADCRUMB.match(text):
+            trail = _BREADCRUMB.sub("", text)
+            crumbs = [crumb for crumb in re.split(r"\s*(?:>>|>|＞|»|›|→|/|\\)\s*", trail) if crumb.strip()]
+            crumbs = [crumb for crumb in crumbs if crumb not in _NOT_CHANNELS]
+            if crumbs:
+                return crumbs[-1]
+    return None
+
+
+def bottom_author(lines: list[str]) -> str | None:
+    """``（责任编辑：张三）`` at the end of the body, where news sites print the editor."""
+    for line in reversed(lines[-3:]):
+        match = _BOTTOM_AUTHOR.search(line)
+        if match:
+            return clean(match.group("v"))
+    return None
+
+
+def reporter(texts: list[str]) -> str | None:
+    """A reporter credited inside the text: 记者 + name, or a bracketed name list."""
+    for text in texts:
+        match = _REPORTER.search(text)
+        if match:
+            return clean(match.group("v"))
+        tail = text.strip()[-30:]
+        bracket = tail[tail.rfind("（") if "（" in tail else tail.rfind("("):] if ("（" in tail or "(" in tail) else ""
+        match = _BRACKETED_NAMES.match(bracket.strip()) if bracket else None
+        if match:
+            return clean(match.group("v"))
+    return None

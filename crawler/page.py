@@ -1,0 +1,160 @@
+"""A parsed page: the lxml tree, how its bytes were decoded, and its text in reading order.
+
+Every extraction step works on a ``Page``; ``parse_page(response)`` makes one in
+``scrapy shell``, reusing the response's own tree when Scrapy decoded it the same way.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from functools import cached_property
+
+import lxml.etree
+import lxml.html
+from lxml.html import HtmlElement
+from scrapy.http import Response, TextResponse
+
+from crawler.encoding import Decoded, decode_html, normalise
+
+SKIP_TAGS = frozenset({"script", "style", "noscript", "iframe", "select", "option", "button", "textarea",
+                       "head", "title", "template", "svg", "object", "embed"})
+BLOCK_TAGS = frozenset({
+    "p", "div", "td", "th", "tr", "li", "ul", "ol", "table", "tbody", "thead", "h1", "h2", "h3", "h4", "h5",
+    "h6", "br", "section", "article", "header", "footer", "center", "blockquote", "dd", "dt", "dl", "form",
+    "pre", "figure", "figcaption", "main", "nav", "aside", "hr", "caption",
+})
+CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
+_SPACES = re.compile(r"[ \t\r\n\f\v\u00a0\u3000\u2002\u2003\u2009\u200b]+")
+
+
+def clean(text: str | None) -> str:
+    """Collapse every kind of space (full-width and no-break ones too) to one."""
+    return _SPACES.sub(" ", text or "").strip()
+
+
+@dataclass
+class Segment:
+    """A run of text in reading order, with the element that holds it."""
+
+    text: str
+    element: HtmlElement
+    in_link: bool
+    block: int  # index of the block (paragraph) the text belongs to
+
+
+@dataclass
+class Page:
+    url: str
+    root: HtmlElement
+    decoded: Decoded | None
+    spans: dict[HtmlElement, tuple[int, int]] = field(default_factory=dict, repr=False)
+
+    @cached_property
+    def segments(self) -> list[Segment]:
+        """All visible text in document order; ``spans`` maps elements to their segment range."""
+        segments: list[Segment] = []
+        starts: dict[HtmlElement, int] = {}
+        block = skipping = links = 0
+        for event, node in lxml.etree.iterwalk(self.root, events=("start", "end", "comment", "pi")):
+            tag = node.tag if isinstance(node.tag, str) else ""
+            if event in ("comment", "pi"):
+                if node.tail and not skipping:
+                    segments.append(Segment(node.tail, node.getparent(), links > 0, block))
+                continue
+            if event == "start":
+                starts[node] = len(segments)
+                if tag in SKIP_TAGS or not tag:
+                    skipping += 1
+                elif not skipping:
+                    block += tag in BLOCK_TAGS
+                    links += tag == "a"
+                    if node.text:
+                        segments.append(Segment(node.text, node, links > 0, block))
+                continue
+            if tag in SKIP_TAGS or not tag:
+                skipping -= 1
+            elif not skipping:
+                block += tag in BLOCK_TAGS
+                links -= tag == "a"
+            self.spans[node] = (starts.pop(node), len(segments))
+            if node.tail and not skipping:
+                parent = node.getparent()
+                segments.append(Segment(node.tail, parent if parent is not None else node, links > 0, block))
+        return segments
+
+    def span(self, element: HtmlElement) -> tuple[int, int]:
+        """The range of ``segments`` inside ``element``."""
+        _ = self.segments
+        return self.spans.get(element, (0, 0))
+
+    def text_between(self, start: int, end: int) -> str:
+        return "".join(segment.text for segment in self.segments[start:end])
+
+    @cached_property
+    def content(self) -> HtmlElement | None:
+        """The element holding the main text (computed once; several steps need it)."""
+        from crawler.content import content_node
+
+        return content_node(self)
+
+
+# libxml2 stops parsing at </html> (browsers do not); templates that include a whole
+# header document mid-page would lose everything after it.
+_EARLY_END = re.compile(r"</(?:html|body)\s*>(?=[\s\S]{200,}<)", re.I)
+
+
+def _parse_text(text: str) -> HtmlElement:
+    text = _EARLY_END.sub("", text.replace("\x00", ""))
+    try:
+        root = lxml.html.document_fromstring(text or "<html></html>")
+    except (lxml.etree.ParserError, ValueError):
+        root = None
+    return root if root is not None else lxml.html.document_fromstring("<html></html>")
+
+
+def _content_type(headers: dict | None) -> str | None:
+    for name, value in (headers or {}).items():
+        name = name.decode("latin-1") if isinstance(name, bytes) else str(name)
+        if name.lower() == "content-type":
+            if isinstance(value, (list, tuple)):
+                value = value[0] if value else b""
+            return value.decode("latin-1") if isinstance(value, bytes) else str(value)
+    return None
+
+
+def parse_page(page: Page | Response | bytes | str, url: str | None = None, headers: dict | None = None) -> Page:
+    """Parse raw bytes, text or a Scrapy response (whose tree is reused when it can be)."""
+    if isinstance(page, Page):
+        return page
+    if isinstance(page, Response):
+        url = url or page.url
+        content_type = page.headers.get("Content-Type", b"").decode("latin-1")
+        decoded = decode_html(page.body, content_type)
+        reusable = normalise(page.encoding) == decoded.encoding and not _EARLY_END.search(decoded.text)
+        if isinstance(page, TextResponse) and reusable:
+            try:
+                root = page.selector.root
+            except (ValueError, TypeError, lxml.etree.LxmlError):
+                root = None
+            if isinstance(root, HtmlElement):
+                return Page(url, root, decoded)
+        return Page(url, _parse_text(decoded.text), decoded)
+    if isinstance(page, str):
+        return Page(url or "", _parse_text(page), None)
+    decoded = decode_html(bytes(page), _content_type(headers))
+    return Page(url or "", _parse_text(decoded.text), decoded)
+
+
+def meta_content(root: HtmlElement, *names: str) -> str | None:
+    """First non-empty ``<meta name|property|itemprop=...>`` among ``names`` (case-insensitive)."""
+    wanted = {name.lower() for name in names}
+    found: dict[str, str] = {}
+    for meta in root.iter("meta"):
+        key = (meta.get("name") or meta.get("property") or meta.get("itemprop") or "").lower()
+        if key in wanted and key not in found and clean(meta.get("content")):
+            found[key] = clean(meta.get("content"))
+    for name in names:
+        if name.lower() in found:
+            return found[name.lower()]
+    return None

@@ -1,0 +1,81 @@
+"""Chrome stripping, the crawl-level part: count what the rules removed, and learn each
+site's own template.
+
+Extraction already applied the rules in ``crawler/chrome_rules.toml`` (DOM rules need the
+page tree); this stage adds their counts to the crawl stats as ``chrome/<rule>``. It also
+removes lines that no rule names but that repeat across many articles of one site: a
+portal's own boilerplate (扫一扫在手机打开当前页, a department's address line ...). A line
+counts as template once it has been seen on ``CHROME_TEMPLATE_MIN_PAGES`` articles and on at
+least ``CHROME_TEMPLATE_SHARE`` of the site's articles so far; lines that read like prose
+(ending in 。！？) are never learned, so a notice's standard closing sentence stays.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter, defaultdict
+from typing import Any
+
+from itemadapter import ItemAdapter
+from scrapy.crawler import Crawler
+
+_PROSE_END = re.compile(r"[。！？!?；;]$")
+_SPACES = re.compile(r"\s+")
+
+
+def template_key(line: str) -> str | None:
+    """The normalised form of a line that could be template chrome, or None."""
+    key = _SPACES.sub("", line)
+    if not key or len(key) > 60 or _PROSE_END.search(key):
+        return None
+    return key
+
+
+class SiteTemplates:
+    """Per-site counts of candidate lines across articles; decides what is template."""
+
+    def __init__(self, min_pages: int = 4, share: float = 0.5) -> None:
+        self.min_pages, self.share = min_pages, share
+        self.pages: Counter[str] = Counter()
+        self.lines: defaultdict[str, Counter[str]] = defaultdict(Counter)
+
+    def observe(self, site: str, lines: list[str]) -> None:
+        self.pages[site] += 1
+        self.lines[site].update({key for line in lines if (key := template_key(line))})
+
+    def is_template(self, site: str, line: str) -> bool:
+        key = template_key(line)
+        if key is None:
+            return False
+        seen = self.lines[site][key]
+        return seen >= self.min_pages and seen >= self.share * self.pages[site]
+
+
+class ChromeStripPipeline:
+    def __init__(self, crawler: Crawler) -> None:
+        settings = crawler.settings
+        self.stats = crawler.stats
+        self.templates = SiteTemplates(
+            settings.getint("CHROME_TEMPLATE_MIN_PAGES", 4), settings.getfloat("CHROME_TEMPLATE_SHARE", 0.5)
+        )
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> ChromeStripPipeline:
+        return cls(crawler)
+
+    def process_item(self, item: Any, spider: Any = None) -> Any:
+        adapter = ItemAdapter(item)
+        removed = Counter(adapter.get("chrome_removed") or {})
+        site = adapter.get("site") or ""
+        lines = (adapter.get("body") or "").split("\n")
+        self.templates.observe(site, lines)
+        kept = [line for line in lines if not self.templates.is_template(site, line)]
+        if len(kept) < len(lines):
+            removed["site_template"] += len(lines) - len(kept)
+            adapter["body"] = "\n".join(kept)
+            if "chrome_removed" in adapter.field_names():
+                adapter["chrome_removed"] = dict(removed)
+        if self.stats is not None:
+            for rule, count in removed.items():
+                self.stats.inc_value(f"chrome/{rule}", count)
+        return item
