@@ -32,11 +32,11 @@ TRAP_MAX_SAME_SHAPE_HOPS = 30
 # Scrapy's own hop limit from the start URL (0 = none; the trap limits above bound depth).
 DEPTH_LIMIT = 0
 
-# --- Extraction ------------------------------------------------------------------------------
-# Worker processes that classify and extract pages off the reactor thread (0 = inline).
-# Inline is faster on 2 cores, where the reactor, the archive writer thread and the server
-# already share both (measured in BENCHMARKS.md); raise it on bigger machines.
-EXTRACT_WORKERS = 0
+# --- Page processing -------------------------------------------------------------------------
+# Worker processes that parse each page, extract its links and its article, so the reactor
+# thread only fetches and archives (0 = all inline). One worker is the measured best on 2
+# cores (BENCHMARKS.md); give bigger machines more.
+PAGE_WORKERS = 1
 
 # Site-template learning (pipelines/chrome.py): a short line seen on at least this many
 # articles of a site, and on at least this share of them, is that site's chrome.

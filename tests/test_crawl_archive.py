@@ -272,12 +272,12 @@ def test_other_cms_style_is_archived_generically(art_portal):
     assert paths == set(art_portal.site.articles)
 
 
-def test_a_crawl_with_an_extraction_worker_archives_the_same_articles(tmp_path):
+def test_an_inline_crawl_archives_the_same_articles(tmp_path):
 
 
     site = build_site(channels=2, articles_per_channel=4, extras=False)
     with DemoServer(site) as server:
-        run_crawl(tmp_path, f"start_url={server.url}", settings={"EXTRACT_WORKERS": "1"})
+        run_crawl(tmp_path, f"start_url={server.url}", settings={"PAGE_WORKERS": "0"})
     with index(tmp_path).connect() as conn:
         rows = conn.execute(select(articles.c.url, articles.c.title)).all()
     assert {urlsplit(url).path: title for url, title in rows} == site.articles

@@ -17,18 +17,8 @@ from scrapy.http import Response, TextResponse
 
 from crawler.extract import extract_article
 from crawler.items import ArticleItem
-from crawler.links import link_extractor, outgoing_urls
 from crawler.profiles import SiteProfile, generic_profile, load_profile
-from crawler.workers import Extractor
-
-_HTML_TYPES = (b"text/html", b"application/xhtml")
-
-
-def is_html(response: Response) -> bool:
-    content_type = response.headers.get("Content-Type", b"").lower()
-    if content_type:
-        return content_type.startswith(_HTML_TYPES)
-    return isinstance(response, TextResponse) and b"<html" in response.body[:2048].lower()
+from crawler.workers import PageProcessor, is_html
 
 
 class PortalSpider(scrapy.Spider):
@@ -45,7 +35,6 @@ class PortalSpider(scrapy.Spider):
         self.site_name = self.profile.name
         self.start_urls = self.profile.start_urls
         self.allowed_domains = self.profile.allowed_hosts
-        self._links = link_extractor(self.profile.deny_patterns)
 
     async def start(self) -> AsyncIterator[scrapy.Request]:
         for url in self.start_urls:
@@ -54,27 +43,27 @@ class PortalSpider(scrapy.Spider):
     @classmethod
     def from_crawler(cls, crawler, *args: Any, **kwargs: Any) -> PortalSpider:
         spider = super().from_crawler(crawler, *args, **kwargs)
-        spider.extractor = Extractor(crawler.settings.getint("EXTRACT_WORKERS", 1))
+        spider.pages = PageProcessor(crawler.settings.getint("PAGE_WORKERS", 1))
         return spider
 
     async def parse(self, response: Response) -> AsyncIterator[ArticleItem | scrapy.Request]:
-        """Any page: links first (the scheduler need not wait), then an item if it is an article.
+        """Any page: its links, then an item if it is an article.
 
         Non-HTML responses (attachments) are archived by the capture hook and end here.
         """
         if not isinstance(response, TextResponse) or not is_html(response):
             return
-        for url in outgoing_urls(response, self._links, self.profile.allowed_hosts):
-            yield scrapy.Request(url, callback=self.parse)
         try:
-            kind, item = await self.extractor.run(response, self.profile)
+            result = await self.pages.run(response, self.profile)
         except Exception:  # noqa: BLE001 - one odd page must not stop the crawl; it is archived anyway
-            self.logger.exception("extraction failed on %s (page archived, links still followed)", response.url)
+            self.logger.exception("could not process %s (page archived, its links not followed)", response.url)
             self.crawler.stats.inc_value("extract/errors")
-            kind, item = "error", None
-        self.crawler.stats.inc_value(f"pages/{kind}")
-        if item is not None:
-            yield self._item(item, response)
+            return
+        self.crawler.stats.inc_value(f"pages/{result.kind}")
+        for url in result.links:
+            yield scrapy.Request(url, callback=self.parse)
+        if result.item is not None:
+            yield self._item(result.item, response)
 
     def parse_article(self, response: Response) -> Iterator[ArticleItem]:
         """Extract one page as an article, whatever its kind (for ``scrapy parse -c``)."""
@@ -82,7 +71,7 @@ class PortalSpider(scrapy.Spider):
             yield self._item(extract_article(response), response)
 
     def closed(self, reason: str) -> None:
-        self.extractor.close()
+        self.pages.close()
 
     def _item(self, item: ArticleItem, response: Response) -> ArticleItem:
         item.site = self.site_name
