@@ -146,6 +146,16 @@ def table(reports: list[ToolReport], pages: int) -> list[str]:
             f"{statistics.mean(r.f1.values()):.3f} | {len(r.leaks)} | {share(r.title)} | {share(r.day)} | "
             f"{share(r.author)} | {statistics.median(r.ms):.1f} |"
         )
+    ours = next((r for r in reports if r.name == "portal-archiver"), None)
+    if ours is not None:
+        lines.append("")
+        for r in reports:
+            if r is not ours:
+                lines.append(f"- portal-archiver/{r.name}: body F1 {statistics.mean(ours.f1.values()):.3f} vs "
+                             f"{statistics.mean(r.f1.values()):.3f}; median time ratio "
+                             f"{statistics.median(ours.ms) / statistics.median(r.ms):.2f}")
+        lines.append("- times: per page the median of --repeat runs, then the median over pages, all tools "
+                     "in one process, one after another; the ratios are what to compare on a noisy machine")
     return lines
 
 
@@ -180,7 +190,7 @@ def main() -> int:
     lines = table(reports, len(pages))
     print("\n".join(lines))
     if args.record:
-        record(lines, "python bench/extract.py --record")
+        record(lines, "bench/extract --record")
     return 0
 
 

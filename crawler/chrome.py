@@ -24,6 +24,9 @@ class LineRule:
     name: str
     pattern: re.Pattern[str]
     max_chars: int
+    # The line heads a block of its kind (相关新闻: a list follows): drop the rest of the
+    # body too, when the line sits in the body's last third.
+    cut_rest: bool = False
 
 
 @dataclass(frozen=True)
@@ -37,11 +40,11 @@ class ChromeRules:
     lines: tuple[LineRule, ...]
     dom: tuple[DomRule, ...]
 
-    def line_rule(self, line: str) -> str | None:
-        """Name of the first rule that says ``line`` is chrome, or None."""
+    def line_rule(self, line: str) -> LineRule | None:
+        """The first rule that says ``line`` is chrome, or None."""
         for rule in self.lines:
             if len(line) <= rule.max_chars and rule.pattern.search(line):
-                return rule.name
+                return rule
         return None
 
     def dom_elements(self, root: HtmlElement) -> dict[HtmlElement, str]:
@@ -58,18 +61,37 @@ class ChromeRules:
 def load_rules(path: Path = RULES_FILE) -> ChromeRules:
     data = tomllib.loads(path.read_text(encoding="utf-8"))
     return ChromeRules(
-        lines=tuple(LineRule(r["name"], re.compile(r["pattern"], re.I), int(r["max_chars"])) for r in data["line"]),
+        lines=tuple(
+            LineRule(r["name"], re.compile(r["pattern"], re.I), int(r["max_chars"]), bool(r.get("cut_rest", False)))
+            for r in data["line"]
+        ),
         dom=tuple(DomRule(r["name"], r["xpath"]) for r in data.get("dom", [])),
     )
 
 
+_CONTENT_CHAR = re.compile(r"[\w\u3400-\u9fff]")
+
+
 def strip_lines(lines: list[str], rules: ChromeRules, removed: Counter[str]) -> list[str]:
-    """Lines that no rule calls chrome; ``removed`` counts what each rule took."""
-    kept = []
-    for line in lines:
+    """Lines that no rule calls chrome; ``removed`` counts what each rule took.
+
+    Lines without a letter, digit or CJK character (bullets, separators) and lone characters
+    (vertical "今/日/推/荐" labels) go too, as ``fragment``.
+    """
+    kept: list[str] = []
+    total = sum(len(line) for line in lines)
+    seen = 0
+    for index, line in enumerate(lines):
+        seen += len(line)
+        if len(_CONTENT_CHAR.findall(line)) <= 1:
+            removed["fragment"] += 1
+            continue
         rule = rules.line_rule(line)
         if rule is None:
             kept.append(line)
-        else:
-            removed[rule] += 1
+            continue
+        removed[rule.name] += 1
+        if rule.cut_rest and seen >= 0.66 * total:
+            removed[rule.name] += len(lines) - index - 1
+            break
     return kept
