@@ -22,22 +22,23 @@ _SENTENCE = re.compile(r"[，。；！？]")
 _PAGINATION = re.compile(r"createPageHTML|下一页|尾页|末页|上一页|共\s*\d+\s*页|第\s*\d+\s*页")
 
 
-def prose_chars(page: Page) -> int:
-    """CJK characters outside links in the page's main text block."""
+def _count_in_content(page: Page, pattern: re.Pattern[str]) -> int:
+    """Matches of ``pattern`` in the main text block, outside links."""
     node = page.content
     if node is None:
         return 0
     start, end = page.span(node)
-    return sum(len(CJK.findall(segment.text)) for segment in page.segments[start:end] if not segment.in_link)
+    return sum(len(pattern.findall(segment.text)) for segment in page.segments[start:end] if not segment.in_link)
+
+
+def prose_chars(page: Page) -> int:
+    """CJK characters outside links in the page's main text block."""
+    return _count_in_content(page, CJK)
 
 
 def sentence_marks(page: Page) -> int:
     """Full-width sentence punctuation outside links in the main block: prose has it, lists do not."""
-    node = page.content
-    if node is None:
-        return 0
-    start, end = page.span(node)
-    return sum(len(_SENTENCE.findall(segment.text)) for segment in page.segments[start:end] if not segment.in_link)
+    return _count_in_content(page, _SENTENCE)
 
 
 def headline_links(page: Page) -> int:
