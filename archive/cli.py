@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 from archive.models import index_url_for, open_index
+from archive.recovery import drop_dangling, recover, reindex
 from archive.verify import check_files, verify_archive
 
 
@@ -34,6 +35,13 @@ def cmd_verify(args: argparse.Namespace) -> int:
         engine = open_index(index_url, create=False)
         try:
             report = verify_archive(warc_dir, engine)
+            if args.repair and not report.ok:
+                fixed = recover(engine, warc_dir)
+                drop_dangling(engine, report.dangling_ids, fixed)
+                reindex(engine, [warc_dir / name for name in sorted(report.orphan_files)], fixed)
+                for line in fixed.lines():
+                    print(f"repair: {line}")
+                report = verify_archive(warc_dir, engine)
         finally:
             engine.dispose()
     for line in report.lines():
@@ -74,6 +82,8 @@ def build_parser() -> argparse.ArgumentParser:
         "With FILE arguments, check just those WARC files. Exits 1 when anything is wrong.",
     )
     _archive_args(verify)
+    verify.add_argument("--repair", action="store_true",
+                        help="close abandoned .open files, index orphan records, drop dangling rows; then check again")
     verify.add_argument("files", nargs="*", metavar="FILE", help="WARC files to check on their own")
     verify.set_defaults(run=cmd_verify)
     extract = commands.add_parser(

@@ -19,8 +19,10 @@ from sqlalchemy import (
     Integer,
     String,
     Text,
+    bindparam,
     create_engine,
     event,
+    select,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -45,6 +47,7 @@ class Crawl(Base):
     finished_at: Mapped[str | None] = mapped_column(String(32))
     status: Mapped[str] = mapped_column(String(20), default="running")
     hostname: Mapped[str | None] = mapped_column(String(200))
+    pid: Mapped[int | None] = mapped_column(Integer)
     stats: Mapped[dict | None] = mapped_column(JSON)
 
 
@@ -69,11 +72,21 @@ class Capture(Base):
     truncated: Mapped[str | None] = mapped_column(String(20))
     request_offset: Mapped[int | None] = mapped_column(BigInteger)
     request_length: Mapped[int | None] = mapped_column(BigInteger)
+    # The record's exact WARC-Date (fetched_at is the same moment to the second).
+    warc_date: Mapped[str | None] = mapped_column(String(40))
+    # Validators for the next crawl's conditional GET.
+    etag: Mapped[str | None] = mapped_column(String(300))
+    last_modified: Mapped[str | None] = mapped_column(String(100))
+    # Comma-separated: challenge:<kind> (anti-bot page), truncated, ...
+    flags: Mapped[str | None] = mapped_column(String(200))
+    # For a revisit: the capture whose payload it repeats.
+    refers_to_id: Mapped[int | None] = mapped_column(ForeignKey("captures.id"))
 
     __table_args__ = (
         Index("ix_captures_url", "url"),
         Index("ix_captures_digest", "payload_digest"),
         Index("ix_captures_file_offset", "warc_file", "warc_offset"),
+        Index("ix_captures_crawl", "crawl_id"),
     )
 
 
@@ -104,6 +117,11 @@ class Article(Base):
 crawls = Crawl.__table__
 captures = Capture.__table__
 articles = Article.__table__
+
+
+def capture_id_of(param: str):
+    """``captures.id`` of the capture whose WARC-Record-ID is bound to ``param`` (NULL if none)."""
+    return select(Capture.id).where(Capture.warc_record_id == bindparam(param)).scalar_subquery()
 
 
 def index_url_for(archive_dir: str | Path) -> str:

@@ -9,6 +9,8 @@ every file's warcinfo record so a reader knows what "as received" means here.
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import io
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -47,12 +49,17 @@ class HttpExchange:
     truncated: str | None = None
     record_id: str = field(default_factory=RecordBuilder._make_warc_id)
 
-    @property
-    def content_type(self) -> str | None:
-        for name, value in self.response_headers:
-            if name.lower() == b"content-type":
+    def header(self, name: str) -> str | None:
+        """The first response header ``name`` (any case), as text."""
+        wanted = name.lower().encode("latin-1")
+        for key, value in self.response_headers:
+            if key.lower() == wanted:
                 return value.decode("latin-1").strip()
         return None
+
+    @property
+    def content_type(self) -> str | None:
+        return self.header("Content-Type")
 
 
 def warc_date(moment: datetime) -> str:
@@ -83,8 +90,32 @@ def _request_target(url: str) -> tuple[str, str]:
     return target, parts.netloc
 
 
-def build_pair(builder: RecordBuilder, exchange: HttpExchange) -> tuple[ArcWarcRecord, ArcWarcRecord]:
-    """Return (request, response) records that share a date and link by WARC-Concurrent-To."""
+SERVER_NOT_MODIFIED = "http://netpreserve.org/warc/1.1/revisit/server-not-modified"
+
+
+@dataclass(frozen=True)
+class Original:
+    """The earlier capture a revisit record points back to."""
+
+    url: str
+    warc_date: str
+    payload_digest: str
+    record_id: str
+
+
+def payload_digest(body: bytes) -> str:
+    """``sha1:`` + Base32, as warcio writes WARC-Payload-Digest."""
+    return "sha1:" + base64.b32encode(hashlib.sha1(body).digest()).decode("ascii")
+
+
+def build_pair(
+    builder: RecordBuilder, exchange: HttpExchange, revisit_of: Original | None = None
+) -> tuple[ArcWarcRecord, ArcWarcRecord]:
+    """Return (request, response) records that share a date and link by WARC-Concurrent-To.
+
+    With ``revisit_of`` the response becomes a revisit record: identical-payload-digest for
+    a 200 whose payload matches the original, server-not-modified for a 304.
+    """
     date = warc_date(exchange.fetched_at)
     response_fields = {"WARC-Record-ID": exchange.record_id, "WARC-Date": date}
     if exchange.ip_address:
@@ -96,14 +127,27 @@ def build_pair(builder: RecordBuilder, exchange: HttpExchange) -> tuple[ArcWarcR
     http_response = StatusAndHeaders(
         _status_line(exchange.status), _latin1(exchange.response_headers), protocol="HTTP/1.1"
     )
-    response = builder.create_warc_record(
-        exchange.url,
-        "response",
-        payload=io.BytesIO(exchange.body),
-        length=len(exchange.body),
-        http_headers=http_response,
-        warc_headers_dict=response_fields,
-    )
+    if revisit_of is not None:
+        response_fields["WARC-Refers-To"] = revisit_of.record_id
+        response = builder.create_revisit_record(
+            exchange.url,
+            revisit_of.payload_digest,
+            revisit_of.url,
+            revisit_of.warc_date,
+            http_headers=http_response,
+            warc_headers_dict=response_fields,
+        )
+        if exchange.status == 304:
+            response.rec_headers.replace_header("WARC-Profile", SERVER_NOT_MODIFIED)
+    else:
+        response = builder.create_warc_record(
+            exchange.url,
+            "response",
+            payload=io.BytesIO(exchange.body),
+            length=len(exchange.body),
+            http_headers=http_response,
+            warc_headers_dict=response_fields,
+        )
 
     target, host = _request_target(exchange.url)
     request_headers = _latin1(exchange.request_headers)

@@ -9,6 +9,7 @@ points at it, and rows are committed only after their records are flushed to dis
 from __future__ import annotations
 
 import logging
+import os
 import queue
 import threading
 from collections import Counter
@@ -16,10 +17,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, bindparam, insert, select, update
+from sqlalchemy import Connection, Engine, func, insert, select, update
 
-from archive.models import articles, captures, crawls, open_index, utc_iso
-from archive.records import HttpExchange, build_pair
+from archive.challenges import challenge_kind
+from archive.models import articles, capture_id_of, captures, crawls, open_index, utc_iso
+from archive.records import HttpExchange, Original, build_pair, payload_digest
+from archive.recovery import recover
 from archive.warc_writer import RotatingWarcWriter
 
 logger = logging.getLogger(__name__)
@@ -51,6 +54,7 @@ class ArchiveWriter:
         fsync: bool = True,
     ) -> None:
         self.engine: Engine = open_index(index_url)
+        self.recovered = recover(self.engine, Path(warc_dir))
         self.warcs = RotatingWarcWriter(warc_dir, prefix=prefix, max_size=max_size, warcinfo=warcinfo)
         self.batch_size = batch_size
         self.fsync = fsync
@@ -59,15 +63,18 @@ class ArchiveWriter:
         self._queue: queue.Queue[Any] = queue.Queue(maxsize=queue_size)
         self._thread = threading.Thread(target=self._run, name="archive-writer", daemon=True)
         self._error: BaseException | None = None
+        self._originals: dict[str, Original] = {}
 
     def start_crawl(self, spider: str, site: str | None, hostname: str) -> int:
         with self.engine.begin() as conn:
             result = conn.execute(
                 insert(crawls).values(
-                    spider=spider, site=site, started_at=utc_iso(), status="running", hostname=hostname
+                    spider=spider, site=site, started_at=utc_iso(), status="running", hostname=hostname,
+                    pid=os.getpid(),
                 )
             )
             self.crawl_id = int(result.inserted_primary_key[0])
+            self._originals = load_originals(conn)
         self._thread.start()
         return self.crawl_id
 
@@ -133,30 +140,45 @@ class ArchiveWriter:
         self.warcs.flush(self.fsync)
         with self.engine.begin() as conn:
             if capture_rows:
-                conn.execute(insert(captures), capture_rows)
+                conn.execute(insert(captures).values(refers_to_id=capture_id_of("ref")), capture_rows)
             if article_rows:
-                capture_id = (
-                    select(captures.c.id)
-                    .where(captures.c.warc_record_id == bindparam("rid"))
-                    .scalar_subquery()
-                )
-                conn.execute(insert(articles).values(capture_id=capture_id), article_rows)
+                conn.execute(insert(articles).values(capture_id=capture_id_of("rid")), article_rows)
+        self.warcs.rotate_if_full()
         self.counts["captures"] += len(capture_rows)
         self.counts["articles"] += len(article_rows)
 
     def _write_exchange(self, exchange: HttpExchange) -> dict[str, Any]:
-        request, response = build_pair(self.warcs.builder, exchange)
+        digest = payload_digest(exchange.body)
+        original = self._originals.get(exchange.url)
+        revisit_of = None
+        if original is not None and not exchange.truncated and (
+            exchange.status == 304 or (exchange.status == 200 and original.payload_digest == digest)
+        ):
+            revisit_of = original
+        request, response = build_pair(self.warcs.builder, exchange, revisit_of)
         where, request_where = self.warcs.write(response, request)
+        date = response.rec_headers.get_header("WARC-Date")
+        if revisit_of is None and exchange.status == 200 and not exchange.truncated:
+            self._originals[exchange.url] = Original(exchange.url, date, digest, exchange.record_id)
         self.counts["records"] += 2
+        self.counts["revisits" if revisit_of else "responses"] += 1
         self.counts["bytes"] += where.length + request_where.length
+        flags = []
+        if kind := challenge_kind(exchange.status, exchange.body):
+            flags.append(f"challenge:{kind}")
+            self.counts["challenges"] += 1
+        if exchange.truncated:
+            flags.append("truncated")
+            self.counts["truncated"] += 1
         return {
             "crawl_id": self.crawl_id,
             "url": exchange.url,
             "status": exchange.status,
             "content_type": exchange.content_type,
             "fetched_at": utc_iso(exchange.fetched_at),
+            "warc_date": date,
             "payload_digest": response.rec_headers.get_header("WARC-Payload-Digest"),
-            "record_type": "response",
+            "record_type": response.rec_type,
             "warc_file": where.filename,
             "warc_offset": where.offset,
             "warc_length": where.length,
@@ -167,4 +189,27 @@ class ArchiveWriter:
             "truncated": exchange.truncated,
             "request_offset": request_where.offset,
             "request_length": request_where.length,
+            "etag": exchange.header("ETag"),
+            "last_modified": exchange.header("Last-Modified"),
+            "flags": ",".join(flags) or None,
+            "ref": revisit_of.record_id if revisit_of else None,
         }
+
+
+def load_originals(conn: Connection) -> dict[str, Original]:
+    """The latest full 200 response per URL: what a new capture may be a revisit of."""
+    latest = (
+        select(captures.c.url, func.max(captures.c.id).label("id"))
+        .where(captures.c.record_type == "response", captures.c.status == 200, captures.c.truncated.is_(None))
+        .group_by(captures.c.url)
+        .subquery()
+    )
+    rows = conn.execute(
+        select(captures.c.url, captures.c.warc_date, captures.c.fetched_at, captures.c.payload_digest,
+               captures.c.warc_record_id).join(latest, latest.c.id == captures.c.id)
+    )
+    return {
+        row.url: Original(row.url, row.warc_date or row.fetched_at, row.payload_digest, row.warc_record_id)
+        for row in rows
+        if row.payload_digest
+    }

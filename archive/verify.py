@@ -25,6 +25,8 @@ class Report:
     dangling: list[str] = field(default_factory=list)
     orphans: list[str] = field(default_factory=list)
     open_files: list[str] = field(default_factory=list)
+    dangling_ids: list[int] = field(default_factory=list)
+    orphan_files: set[str] = field(default_factory=set)
 
     @property
     def ok(self) -> bool:
@@ -78,11 +80,14 @@ def verify_archive(warc_dir: Path, engine: Engine) -> Report:
             where = f"capture {row.id} {row.url} -> {row.warc_file}@{row.warc_offset}"
             if info is None:
                 report.dangling.append(f"{where}: no record there")
+                report.dangling_ids.append(row.id)
             elif (info.record_id, info.url, info.payload_digest, info.length) != (
                 row.warc_record_id, row.url, row.payload_digest, row.warc_length
             ):
                 report.dangling.append(f"{where}: the record there does not match the row")
+                report.dangling_ids.append(row.id)
     for key in sorted(set(found) - indexed):
         info = found[key]
         report.orphans.append(f"{key[0]}@{key[1]} {info.record_type} {info.url}")
+        report.orphan_files.add(key[0])
     return report

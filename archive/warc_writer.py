@@ -8,6 +8,7 @@ reader needs to fetch it back.
 
 from __future__ import annotations
 
+import fcntl
 import io
 import logging
 import os
@@ -84,20 +85,27 @@ class RotatingWarcWriter:
         return self._name or None
 
     def write(self, *records: ArcWarcRecord) -> list[RecordLocation]:
-        """Write records (each its own gzip member) into one file and say where each went.
+        """Write records (each its own gzip member) into the current file; say where each went.
 
-        Records passed together, such as a request/response pair, never straddle a rotation.
+        The file never changes inside a call, so a request/response pair stays together;
+        rotation waits for ``rotate_if_full``, which the caller runs once the index rows for
+        everything written so far are committed. A closed (renamed) file therefore never
+        holds a record without its index row.
         """
-        members = [self._serialise(record) for record in records]
-        size = sum(len(member) for member in members)
-        if self._file is None or (self._file.tell() + size > self.max_size and self._file.tell() > 0):
-            self._rotate()
+        if self._file is None:
+            self._open_next()
         assert self._file is not None
         locations = []
-        for member in members:
+        for record in records:
+            member = self._serialise(record)
             locations.append(RecordLocation(self._name, self._file.tell(), len(member)))
             self._file.write(member)
         return locations
+
+    def rotate_if_full(self) -> None:
+        """Close the current file once it has reached ``max_size``; the next write opens another."""
+        if self._file is not None and self._file.tell() >= self.max_size:
+            self.close()
 
     def flush(self, fsync: bool = True) -> None:
         """Push written records to disk; the index must not commit rows before this."""
@@ -111,6 +119,7 @@ class RotatingWarcWriter:
         if self._file is None:
             return
         self.flush()
+        fcntl.flock(self._file.fileno(), fcntl.LOCK_UN)
         self._file.close()
         self._file = None
         final = self.directory / self._name
@@ -123,8 +132,7 @@ class RotatingWarcWriter:
         self._builder.write_record(record)
         return gzip_member(buffer.getvalue(), self.gzip_level)
 
-    def _rotate(self) -> None:
-        self.close()
+    def _open_next(self) -> None:
         while True:
             self.serial += 1
             name = warc_filename(self.prefix, self.serial)
@@ -132,6 +140,9 @@ class RotatingWarcWriter:
             if not path.exists() and not (self.directory / name).exists():
                 break
         self._file = open(path, "xb")
+        # Held while the file is being written: recovery after a crash takes only files
+        # whose writer is gone (the lock dies with the process).
+        fcntl.flock(self._file.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
         self._name = name
         self.files_written += 1
         logger.info("writing WARC file %s", path)

@@ -19,6 +19,11 @@ WARC_PREFIX = "portal"
 # fsync WARC files before the index commits the rows that point into them.
 WARC_FSYNC = True
 
+# Re-crawl incrementally when ARCHIVE_DIR already holds an index: known articles are not
+# fetched again (spider argument refresh=1 re-fetches them), other pages are conditional
+# GETs, and paging through a listing stops at a page with nothing new.
+INCREMENTAL = True
+
 # --- Scope and crawler traps (compare Heritrix's PathologicalPath and Zeno's limits) ---------
 # Drop URLs longer than this many characters.
 TRAP_MAX_URL_LENGTH = 2083
@@ -69,7 +74,11 @@ DEFAULT_REQUEST_HEADERS = {
 EXTENSIONS = {"crawler.capture.CaptureExtension": 100}
 # Compressed bodies stay binary until HttpCompressionMiddleware (590) decodes them, which
 # spares Scrapy a charset detection over gzip bytes (see crawler/middlewares.py).
-DOWNLOADER_MIDDLEWARES = {"crawler.middlewares.BinaryUntilDecodedMiddleware": 595}
+# Incremental re-crawls (crawler/incremental.py) decide after robots.txt (100) what to ask.
+DOWNLOADER_MIDDLEWARES = {
+    "crawler.incremental.IncrementalMiddleware": 110,
+    "crawler.middlewares.BinaryUntilDecodedMiddleware": 595,
+}
 SPIDER_MIDDLEWARES = {"crawler.traps.TrapGuardMiddleware": 800}
 ITEM_PIPELINES = {
     "pipelines.chrome.ChromeStripPipeline": 300,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import gzip
+import hashlib
 import socket
 import sys
 import threading
@@ -75,6 +76,13 @@ class _Handler(BaseHTTPRequestHandler):
         demo._record(RequestLog(self.command, self.path, list(self.headers.items())))
         route = demo.site.lookup(self.path) or NOT_FOUND
         body = route.body
+        etag = f'"{hashlib.sha1(body).hexdigest()[:16]}"'
+        if route.status == 200 and self.headers.get("If-None-Match") == etag:
+            self.send_response(304)
+            self.send_header("ETag", etag)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
         zipped = route.gzip and _accepts_gzip(self.headers.get("Accept-Encoding", ""))
         if zipped:
             body = gzip.compress(body, mtime=0)
@@ -83,6 +91,9 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_response(route.status)
             for name, value in route.headers:
                 self.send_header(name, value)
+            if route.status == 200:
+                self.send_header("ETag", etag)
+                self.send_header("Last-Modified", "Wed, 15 Jan 2020 00:39:29 GMT")
             if route.gzip:
                 self.send_header("Vary", "Accept-Encoding")
             if zipped:

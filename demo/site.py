@@ -403,12 +403,17 @@ def _sidebar(style: str, rng: random.Random, everything: list[_Article], channel
 
 
 def build_site(style: str = "trs", channels: int = 3, articles_per_channel: int = 12, per_page: int = 5,
-               seed: int = 0, extras: bool = True) -> Site:
-    """Build the whole portal in memory; identical arguments always give identical bytes."""
+               seed: int = 0, extras: bool = True, withhold: int = 0) -> Site:
+    """Build the whole portal in memory; identical arguments always give identical bytes.
+
+    ``withhold=N`` leaves out the N newest articles of the first channel: the same portal as
+    it was before they were published, for testing incremental re-crawls.
+    """
     if style not in ("trs", "art") or not 1 <= channels <= len(CHANNELS) or articles_per_channel < 1 or per_page < 1:
         raise ValueError("unsupported build_site arguments")
     rng = random.Random(seed)
     by_channel = _make_articles(rng, channels, articles_per_channel, style)
+    by_channel[0] = by_channel[0][withhold:]
     everything = [a for items in by_channel for a in items]
     dirs = [f"/{CHANNELS[c][0]}/" if style == "trs" else f"/col/col{101 + c}/" for c in range(channels)]
     chrome = _Chrome(style, [("/", "网站首页")] + [(d + "index.html", CHANNELS[c][1]) for c, d in enumerate(dirs)], "")

@@ -36,6 +36,7 @@ def test_rotation_keeps_pairs_together_and_closes_every_file(tmp_path: Path):
     for n in range(12):
         request, response = build_pair(writer.builder, exchange(n))
         locations.append(writer.write(response, request))
+        writer.rotate_if_full()
     writer.close()
     files = sorted(tmp_path.iterdir())
     assert len(files) > 2 and all(path.name.endswith(".warc.gz") for path in files)

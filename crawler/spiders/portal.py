@@ -3,28 +3,41 @@
     scrapy crawl portal -a start_url=http://www.example.gov.cn/
     scrapy crawl portal -a site=demo -a start_url=http://127.0.0.1:8000/
 
-Every response is archived by the capture hook whatever happens here; the spider only
-decides what to follow and which pages are articles.
+Arguments (all optional but one of start_url / site): ``refresh=1`` fetches known articles
+again; ``max_pages=N`` and ``max_articles=N`` stop the crawl early. Every response is
+archived by the capture hook whatever happens here; the spider only decides what to follow
+and which pages are articles.
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 from typing import Any
 
 import scrapy
+from scrapy.crawler import Crawler
+from scrapy.exceptions import CloseSpider
 from scrapy.http import Response, TextResponse
 
+from archive.challenges import challenge_kind
+from archive.history import History
+from archive.models import index_url_for, open_index
 from crawler.extract import extract_article
+from crawler.incremental import archived_response, pagination_key
 from crawler.items import ArticleItem
+from crawler.pagekind import LISTING
 from crawler.profiles import SiteProfile, generic_profile, load_profile
-from crawler.workers import PageProcessor, is_html
+from crawler.workers import PageProcessor, PageResult, is_html
+
+_TRUE = {"1", "true", "yes", "on"}
 
 
 class PortalSpider(scrapy.Spider):
     name = "portal"
 
-    def __init__(self, start_url: str | None = None, site: str | None = None, **kwargs: Any) -> None:
+    def __init__(self, start_url: str | None = None, site: str | None = None, refresh: str = "0",
+                 max_pages: str = "0", max_articles: str = "0", **kwargs: Any) -> None:
         super().__init__(**kwargs)
         if site:
             self.profile: SiteProfile = load_profile(site, start_url)
@@ -35,35 +48,83 @@ class PortalSpider(scrapy.Spider):
         self.site_name = self.profile.name
         self.start_urls = self.profile.start_urls
         self.allowed_domains = self.profile.allowed_hosts
+        self.refresh = str(refresh).lower() in _TRUE
+        self.max_pages, self.max_articles = int(max_pages), int(max_articles)
+        self.history: History | None = None
+        self._pages_seen = self._articles_seen = 0
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> PortalSpider:
+        spider = super().from_crawler(crawler, *args, **kwargs)
+        settings = crawler.settings
+        spider.pages = PageProcessor(settings.getint("PAGE_WORKERS", 1))
+        archive_dir = Path(settings.get("ARCHIVE_DIR", "data"))
+        index_url = settings.get("INDEX_URL") or index_url_for(archive_dir)
+        has_index = settings.get("INDEX_URL") or (archive_dir / "index.sqlite").exists()
+        if settings.getbool("INCREMENTAL", True) and settings.getbool("CAPTURE_ENABLED", True) and has_index:
+            engine = open_index(index_url)
+            history = History.load(engine, archive_dir / "warc")
+            if history:
+                spider.history = history
+                spider.logger.info("incremental crawl: %d pages and %d articles already archived",
+                                   len(history.captured), len(history.known_articles))
+        return spider
 
     async def start(self) -> AsyncIterator[scrapy.Request]:
         for url in self.start_urls:
             yield scrapy.Request(url, callback=self.parse)
 
-    @classmethod
-    def from_crawler(cls, crawler, *args: Any, **kwargs: Any) -> PortalSpider:
-        spider = super().from_crawler(crawler, *args, **kwargs)
-        spider.pages = PageProcessor(crawler.settings.getint("PAGE_WORKERS", 1))
-        return spider
-
     async def parse(self, response: Response) -> AsyncIterator[ArticleItem | scrapy.Request]:
         """Any page: its links, then an item if it is an article.
 
-        Non-HTML responses (attachments) are archived by the capture hook and end here.
+        Non-HTML responses (attachments) are archived by the capture hook and end here;
+        challenge pages are archived and flagged, never followed or extracted.
         """
+        stats = self.crawler.stats
+        self._count_page()
+        if response.status == 304 and self.history is not None:
+            response = archived_response(self.history, response) or response
+            stats.inc_value("incremental/not_modified")
         if not isinstance(response, TextResponse) or not is_html(response):
+            return
+        if challenge_kind(response.status, response.body):
+            stats.inc_value("pages/challenge")
             return
         try:
             result = await self.pages.run(response, self.profile)
         except Exception:  # noqa: BLE001 - one odd page must not stop the crawl; it is archived anyway
             self.logger.exception("could not process %s (page archived, its links not followed)", response.url)
-            self.crawler.stats.inc_value("extract/errors")
+            stats.inc_value("extract/errors")
             return
-        self.crawler.stats.inc_value(f"pages/{result.kind}")
-        for url in result.links:
+        stats.inc_value(f"pages/{result.kind}")
+        for url in self._links_to_follow(response.url, result):
             yield scrapy.Request(url, callback=self.parse)
         if result.item is not None:
+            if {"dataloss", "download_stopped", "partial"} & set(response.flags):
+                stats.inc_value("pages/truncated_article")
+                return
+            self._articles_seen += 1
+            if self.max_articles and self._articles_seen > self.max_articles:
+                raise CloseSpider("max_articles")
             yield self._item(result.item, response)
+
+    def _links_to_follow(self, url: str, result: PageResult) -> list[str]:
+        """All links, except that an incremental crawl stops paging through a listing once a
+        page of it links to nothing that was never archived."""
+        if self.history is None or result.kind != LISTING:
+            return result.links
+        if any(link not in self.history.captured for link in result.links):
+            return result.links
+        key = pagination_key(url)
+        kept = [link for link in result.links if pagination_key(link) != key]
+        if len(kept) < len(result.links):
+            self.crawler.stats.inc_value("incremental/pagination_stopped")
+        return kept
+
+    def _count_page(self) -> None:
+        self._pages_seen += 1
+        if self.max_pages and self._pages_seen > self.max_pages:
+            raise CloseSpider("max_pages")
 
     def parse_article(self, response: Response) -> Iterator[ArticleItem]:
         """Extract one page as an article, whatever its kind (for ``scrapy parse -c``)."""
@@ -72,6 +133,8 @@ class PortalSpider(scrapy.Spider):
 
     def closed(self, reason: str) -> None:
         self.pages.close()
+        if self.history is not None:
+            self.history.engine.dispose()
 
     def _item(self, item: ArticleItem, response: Response) -> ArticleItem:
         item.site = self.site_name

@@ -1,0 +1,186 @@
+"""Put an archive back in order after a crash: close what a killed writer left open, index
+what it wrote but did not index, drop index rows that point at nothing.
+
+Only files whose writer is gone are touched: a writer holds an exclusive ``flock`` on its
+``.open`` file, and the kernel drops it when the process dies, however it died.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import logging
+import os
+import socket
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, delete, select, update
+from warcio.archiveiterator import ArchiveIterator
+
+from archive.models import articles, capture_id_of, captures, crawls, utc_iso
+from archive.verify import INDEXED_TYPES
+from archive.warc_reader import _READ_ERRORS
+from archive.warc_writer import OPEN_SUFFIX
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class RepairReport:
+    closed: list[str] = field(default_factory=list)
+    bytes_cut: int = 0
+    reindexed: int = 0
+    dropped: int = 0
+    killed_crawls: list[int] = field(default_factory=list)
+
+    def lines(self) -> list[str]:
+        return [
+            f"closed {len(self.closed)} unfinished WARC file(s) ({self.bytes_cut} bytes of partial records cut)",
+            f"indexed {self.reindexed} record(s) that had no index row",
+            f"dropped {self.dropped} index row(s) pointing at no record",
+            f"marked {len(self.killed_crawls)} crawl(s) as killed",
+        ]
+
+
+def _complete_length(path: Path) -> int:
+    """Bytes up to the end of the last record that reads completely."""
+    end = 0
+    with open(path, "rb") as stream:
+        records = ArchiveIterator(stream)
+        try:
+            for record in records:
+                record.content_stream().read()
+                records.read_to_end(record)
+                end = records.get_record_offset() + records.get_record_length()
+        except _READ_ERRORS:
+            pass
+    return end
+
+
+def close_abandoned(warc_dir: Path, report: RepairReport) -> list[Path]:
+    """Truncate every abandoned ``.open`` file to its last complete record and close it."""
+    closed = []
+    for path in sorted(warc_dir.glob(f"*{OPEN_SUFFIX}")):
+        with open(path, "r+b") as handle:
+            try:
+                fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                continue  # a live writer owns it
+            size = path.stat().st_size
+            end = _complete_length(path)
+            handle.truncate(end)
+            handle.flush()
+            os.fsync(handle.fileno())
+            final = path.with_name(path.name[: -len(OPEN_SUFFIX)])
+            os.replace(path, final)
+        report.closed.append(final.name)
+        report.bytes_cut += size - end
+        closed.append(final)
+        logger.warning("recovered %s: kept %d bytes, cut %d bytes of a partial record", final.name, end, size - end)
+    return closed
+
+
+def rows_from_file(path: Path, crawl_id: int | None) -> list[dict[str, Any]]:
+    """Capture rows for every response and revisit record of a WARC file."""
+    rows = []
+    with open(path, "rb") as stream:
+        records = ArchiveIterator(stream)
+        for record in records:
+            headers = record.rec_headers
+            if record.rec_type not in INDEXED_TYPES:
+                records.read_to_end(record)
+                continue
+            http = record.http_headers
+            status = http.get_statuscode() if http else None
+            date = headers.get_header("WARC-Date") or ""
+            rows.append({
+                "crawl_id": crawl_id,
+                "url": headers.get_header("WARC-Target-URI"),
+                "status": int(status) if status and status.isdigit() else None,
+                "content_type": http.get_header("Content-Type") if http else None,
+                "fetched_at": date[:19] + "Z" if date else utc_iso(),
+                "warc_date": date,
+                "payload_digest": headers.get_header("WARC-Payload-Digest"),
+                "record_type": record.rec_type,
+                "warc_file": path.name,
+                "warc_record_id": headers.get_header("WARC-Record-ID"),
+                "ip_address": headers.get_header("WARC-IP-Address"),
+                "truncated": headers.get_header("WARC-Truncated"),
+                "etag": http.get_header("ETag") if http else None,
+                "last_modified": http.get_header("Last-Modified") if http else None,
+                "ref": headers.get_header("WARC-Refers-To"),
+                "warc_offset": records.get_record_offset(),
+            })
+            records.read_to_end(record)
+            rows[-1]["warc_length"] = records.get_record_length()
+    return rows
+
+
+def reindex(engine: Engine, paths: list[Path], report: RepairReport, crawl_id: int | None = None) -> None:
+    """Insert capture rows for records in ``paths`` that have none."""
+    for path in paths:
+        try:
+            rows = rows_from_file(path, crawl_id)
+        except _READ_ERRORS as exc:
+            logger.error("cannot re-index %s: %s", path, exc)
+            continue
+        with engine.begin() as conn:
+            indexed = conn.execute(
+                select(captures.c.warc_record_id, captures.c.crawl_id).where(captures.c.warc_file == path.name)
+            ).all()
+            known = {rid for rid, _ in indexed}
+            missing = [row for row in rows if row["warc_record_id"] not in known]
+            owner = indexed[-1][1] if indexed else crawl_id
+            for row in missing:
+                row["crawl_id"] = owner
+            if missing:
+                conn.execute(captures.insert().values(refers_to_id=capture_id_of("ref")), missing)
+        report.reindexed += len(missing)
+
+
+def drop_dangling(engine: Engine, dangling_ids: list[int], report: RepairReport) -> None:
+    if dangling_ids:
+        with engine.begin() as conn:
+            conn.execute(update(captures).where(captures.c.refers_to_id.in_(dangling_ids)).values(refers_to_id=None))
+            conn.execute(update(articles).where(articles.c.capture_id.in_(dangling_ids)).values(capture_id=None))
+            conn.execute(delete(captures).where(captures.c.id.in_(dangling_ids)))
+    report.dropped += len(dangling_ids)
+
+
+def mark_killed_crawls(engine: Engine, report: RepairReport) -> None:
+    """Crawls still 'running' whose process on this host is gone were killed."""
+    host = socket.gethostname()
+    with engine.begin() as conn:
+        for crawl_id, pid in conn.execute(
+            select(crawls.c.id, crawls.c.pid).where(crawls.c.status == "running", crawls.c.hostname == host)
+        ):
+            if pid and _alive(pid):
+                continue
+            conn.execute(update(crawls).where(crawls.c.id == crawl_id).values(status="killed", finished_at=utc_iso()))
+            report.killed_crawls.append(crawl_id)
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def recover(engine: Engine, warc_dir: Path) -> RepairReport:
+    """What every writer runs at start-up: close abandoned files, index their orphans."""
+    report = RepairReport()
+    if warc_dir.is_dir():
+        closed = close_abandoned(warc_dir, report)
+        if closed:
+            with engine.connect() as conn:
+                last = conn.execute(select(crawls.c.id).order_by(crawls.c.id.desc()).limit(1)).scalar()
+            reindex(engine, closed, report, last)
+    mark_killed_crawls(engine, report)
+    return report

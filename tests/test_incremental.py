@@ -1,0 +1,87 @@
+"""Daily re-crawls: an unchanged portal costs conditional GETs, a changed one brings just the new."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from urllib.parse import urlsplit
+
+import pytest
+from sqlalchemy import func, select
+from support import index, run_crawl, warc_files
+from warcio.archiveiterator import ArchiveIterator
+
+from archive.models import articles, captures, crawls
+from demo.server import DemoServer
+from demo.site import build_site
+
+pytestmark = pytest.mark.slow
+
+
+def article_requests(server: DemoServer, site, since: int) -> list[str]:
+    return [entry.path for entry in server.requests[since:] if entry.path in site.articles]
+
+
+@pytest.fixture(scope="module")
+def recrawled(tmp_path_factory):
+    """One portal crawled three times: first, unchanged, then with two new articles."""
+    archive = tmp_path_factory.mktemp("incremental")
+    before, after = build_site(withhold=2), build_site(withhold=0)
+    with DemoServer(before) as server:
+        run_crawl(archive, f"start_url={server.url}")
+        first_end = len(server.requests)
+        run_crawl(archive, f"start_url={server.url}")
+        second_end = len(server.requests)
+        server.site = after
+        run_crawl(archive, f"start_url={server.url}")
+        yield archive, server, before, after, first_end, second_end
+
+
+def test_an_unchanged_portal_fetches_no_known_article(recrawled):
+    archive, server, before, _, first_end, second_end = recrawled
+    assert article_requests(server, before, first_end)[:second_end - first_end] == []
+    second = server.requests[first_end:second_end]
+    listings = [entry for entry in second if entry.path in before.listings or entry.path == "/"]
+    assert listings and all(any(name == "If-None-Match" for name, _ in entry.headers) for entry in listings)
+    assert len(second) < 0.2 * first_end  # paging stops at the first page with nothing new
+
+
+def test_unchanged_pages_are_revisits_indexed_as_captures(recrawled):
+    archive = recrawled[0]
+    with index(archive).connect() as conn:
+        second = conn.execute(select(crawls.c.id).order_by(crawls.c.id).offset(1).limit(1)).scalar_one()
+        rows = conn.execute(select(captures).where(captures.c.crawl_id == second)).all()
+    revisits = [row for row in rows if row.record_type == "revisit"]
+    assert revisits and all(row.refers_to_id for row in revisits)
+    assert {row.status for row in revisits} <= {200, 304}
+    profiles = set()
+    for path in warc_files(archive):
+        with open(path, "rb") as stream:
+            for record in ArchiveIterator(stream):
+                if record.rec_type == "revisit":
+                    headers = record.rec_headers
+                    assert headers.get_header("WARC-Refers-To-Target-URI") == headers.get_header("WARC-Target-URI")
+                    assert headers.get_header("WARC-Refers-To-Date")
+                    profiles.add(headers.get_header("WARC-Profile").rsplit("/", 1)[-1])
+    assert "server-not-modified" in profiles
+
+
+def test_a_changed_listing_brings_exactly_the_new_articles(recrawled):
+    archive, server, before, after, _, second_end = recrawled
+    new = set(after.articles) - set(before.articles)
+    assert len(new) == 2
+    assert set(article_requests(server, after, second_end)) == new
+    with index(archive).connect() as conn:
+        rows = conn.execute(select(articles.c.url)).all()
+        per_url = conn.execute(select(articles.c.url, func.count()).group_by(articles.c.url)).all()
+    assert {urlsplit(url).path for (url,) in rows} == set(after.articles)
+    assert all(count == 1 for _, count in per_url)
+
+
+def test_the_archive_stays_valid(recrawled):
+    archive = recrawled[0]
+    files = [str(path) for path in warc_files(archive)]
+    assert subprocess.run([sys.executable, "-m", "warcio.cli", "check", *files], capture_output=True).returncode == 0
+    result = subprocess.run([sys.executable, "-m", "archive.cli", "verify", "--archive", str(archive)],
+                            capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout
