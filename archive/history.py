@@ -12,7 +12,7 @@ from pathlib import Path
 
 from sqlalchemy import Engine, func, select
 
-from archive.models import articles, captures
+from archive.models import articles, captures, crawls
 from archive.warc_reader import WarcReadError, read_record
 
 
@@ -32,9 +32,12 @@ class History:
     validators: dict[str, tuple[str | None, str | None]] = field(default_factory=dict)
     # URLs whose latest 200 response was not HTML (attachments): never fetched again
     documents: set[str] = field(default_factory=set)
+    # Did the site's last crawl run to its end? Only then may paging stop early: after a
+    # killed or interrupted crawl, pages it never reached may hide unarchived articles.
+    complete: bool = False
 
     @classmethod
-    def load(cls, engine: Engine, warc_dir: Path) -> History:
+    def load(cls, engine: Engine, warc_dir: Path, site: str | None = None) -> History:
         history = cls(engine, warc_dir)
         latest = (
             select(func.max(captures.c.id).label("id"))
@@ -43,6 +46,10 @@ class History:
             .subquery()
         )
         with engine.connect() as conn:
+            last = conn.execute(
+                select(crawls.c.status).where(crawls.c.site == site).order_by(crawls.c.id.desc()).limit(1)
+            ).scalar()
+            history.complete = last == "finished"
             history.known_articles = {url for (url,) in conn.execute(select(articles.c.url).distinct())}
             history.captured = {url for (url,) in conn.execute(select(captures.c.url).distinct())}
             for url, etag, modified, content_type in conn.execute(

@@ -11,6 +11,7 @@ import fcntl
 import logging
 import os
 import socket
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -43,18 +44,26 @@ class RepairReport:
         ]
 
 
-def _complete_length(path: Path) -> int:
-    """Bytes up to the end of the last record that reads completely."""
-    end = 0
+def _complete_length(path: Path, chunk_size: int = 1 << 20) -> int:
+    """Bytes up to the end of the last complete gzip member (our writer writes one record
+    per member in one go, so a complete member is a complete record)."""
+    end = position = 0
+    member = zlib.decompressobj(zlib.MAX_WBITS | 16)
+    pending = b""
     with open(path, "rb") as stream:
-        records = ArchiveIterator(stream)
-        try:
-            for record in records:
-                record.content_stream().read()
-                records.read_to_end(record)
-                end = records.get_record_offset() + records.get_record_length()
-        except _READ_ERRORS:
-            pass
+        while data := pending or stream.read(chunk_size):
+            try:
+                member.decompress(data)
+            except zlib.error:
+                break
+            if member.eof:
+                pending = member.unused_data
+                position += len(data) - len(pending)
+                end = position
+                member = zlib.decompressobj(zlib.MAX_WBITS | 16)
+            else:
+                pending = b""
+                position += len(data)
     return end
 
 

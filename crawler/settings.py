@@ -71,7 +71,7 @@ DEFAULT_REQUEST_HEADERS = {
 }
 # Every exchange goes to the WARC writer from the response_downloaded signal, before
 # HttpCompressionMiddleware decodes the body and rewrites the headers.
-EXTENSIONS = {"crawler.capture.CaptureExtension": 100}
+EXTENSIONS = {"crawler.capture.CaptureExtension": 100, "crawler.resume.ResumeGuard": 50}
 # Compressed bodies stay binary until HttpCompressionMiddleware (590) decodes them, which
 # spares Scrapy a charset detection over gzip bytes (see crawler/middlewares.py).
 # Incremental re-crawls (crawler/incremental.py) decide after robots.txt (100) what to ask.

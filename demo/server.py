@@ -13,6 +13,7 @@ import hashlib
 import socket
 import sys
 import threading
+import time
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Self
@@ -74,6 +75,8 @@ class _Handler(BaseHTTPRequestHandler):
     def _respond(self, send_body: bool) -> None:
         demo = self.server.demo
         demo._record(RequestLog(self.command, self.path, list(self.headers.items())))
+        if demo.delay:
+            time.sleep(demo.delay)
         route = demo.site.lookup(self.path) or NOT_FOUND
         body = route.body
         etag = f'"{hashlib.sha1(body).hexdigest()[:16]}"'
@@ -118,8 +121,11 @@ class _Handler(BaseHTTPRequestHandler):
 class DemoServer:
     """Serves a site in a daemon thread; use as a context manager in tests."""
 
-    def __init__(self, site: Site, host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(self, site: Site, host: str = "127.0.0.1", port: int = 0, delay: float = 0.0) -> None:
         self.site = site
+        # Seconds to wait before answering: a slow server keeps a crawl busy long enough to
+        # be interrupted at a chosen point.
+        self.delay = delay
         self.requests: list[RequestLog] = []
         self._lock = threading.Lock()
         self._httpd = _Server((host, port), _Handler)

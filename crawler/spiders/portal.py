@@ -63,11 +63,13 @@ class PortalSpider(scrapy.Spider):
         has_index = settings.get("INDEX_URL") or (archive_dir / "index.sqlite").exists()
         if settings.getbool("INCREMENTAL", True) and settings.getbool("CAPTURE_ENABLED", True) and has_index:
             engine = open_index(index_url)
-            history = History.load(engine, archive_dir / "warc")
+            history = History.load(engine, archive_dir / "warc", spider.site_name)
             if history:
                 spider.history = history
-                spider.logger.info("incremental crawl: %d pages and %d articles already archived",
-                                   len(history.captured), len(history.known_articles))
+                spider.logger.info(
+                    "incremental crawl: %d pages and %d articles already archived%s", len(history.captured),
+                    len(history.known_articles), "" if history.complete else " (last crawl did not finish)",
+                )
         return spider
 
     async def start(self) -> AsyncIterator[scrapy.Request]:
@@ -111,7 +113,7 @@ class PortalSpider(scrapy.Spider):
     def _links_to_follow(self, url: str, result: PageResult) -> list[str]:
         """All links, except that an incremental crawl stops paging through a listing once a
         page of it links to nothing that was never archived."""
-        if self.history is None or result.kind != LISTING:
+        if self.history is None or not self.history.complete or result.kind != LISTING:
             return result.links
         if any(link not in self.history.captured for link in result.links):
             return result.links

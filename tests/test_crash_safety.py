@@ -1,0 +1,101 @@
+"""A crawl killed with SIGKILL at any moment and run again loses nothing and leaves a valid archive."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+from sqlalchemy import func, select
+from support import FAST, ROOT, index, run_crawl, warc_files
+
+from archive.models import articles, captures, crawls, index_url_for, open_index
+from archive.recovery import RepairReport, close_abandoned, recover
+from archive.warc_writer import OPEN_SUFFIX
+from demo.server import DemoServer
+from demo.site import build_site
+
+pytestmark = pytest.mark.slow
+
+
+def crawl_command(url: str, archive: Path) -> list[str]:
+    command = [sys.executable, "-m", "scrapy", "crawl", "portal", "-a", f"start_url={url}"]
+    for name, value in {**FAST, "ARCHIVE_DIR": str(archive), "JOBDIR": str(archive / "job"),
+                        "CONCURRENT_REQUESTS_PER_DOMAIN": "4"}.items():
+        command += ["-s", f"{name}={value}"]
+    return command
+
+
+def kill_after(server: DemoServer, url: str, archive: Path, requests: int) -> None:
+    """Start a crawl and SIGKILL it once the server has answered ``requests`` requests."""
+    start = len(server.requests)
+    process = subprocess.Popen(crawl_command(url, archive), cwd=ROOT, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 60
+    while len(server.requests) - start < requests and process.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.01)
+    os.kill(process.pid, signal.SIGKILL)
+    process.wait()
+
+
+def assert_complete_and_valid(archive: Path, site) -> None:
+    with index(archive).connect() as conn:
+        per_url = dict(conn.execute(select(articles.c.url, func.count()).group_by(articles.c.url)).all())
+        statuses = {row for (row,) in conn.execute(select(crawls.c.status))}
+    assert {urlsplit(url).path for url in per_url} == set(site.articles)
+    assert set(per_url.values()) == {1}
+    assert "running" not in statuses
+    files = [str(path) for path in warc_files(archive)]
+    assert not list((archive / "warc").glob(f"*{OPEN_SUFFIX}"))
+    assert subprocess.run([sys.executable, "-m", "warcio.cli", "check", *files], capture_output=True).returncode == 0
+    verify = subprocess.run([sys.executable, "-m", "archive.cli", "verify", "--archive", str(archive)],
+                            capture_output=True, text=True, cwd=ROOT)
+    assert verify.returncode == 0, verify.stdout
+
+
+@pytest.mark.parametrize("kills", [(6,), (25,), (6, 30, 30)], ids=["during-listings", "mid-crawl", "three-kills"])
+def test_sigkill_then_rerun_loses_nothing(tmp_path: Path, kills: tuple[int, ...]):
+    site = build_site()
+    with DemoServer(site, delay=0.03) as server:
+        for requests in kills:
+            kill_after(server, server.url, tmp_path, requests)
+        # The kill left what a crash leaves: an unfinished WARC file and a crawl still "running".
+        assert list((tmp_path / "warc").glob(f"*{OPEN_SUFFIX}"))
+        assert (tmp_path / "job" / "portal-archiver.running").exists()
+        server.delay = 0
+        run_crawl(tmp_path, f"start_url={server.url}", settings={"JOBDIR": str(tmp_path / "job")})
+    assert_complete_and_valid(tmp_path, site)
+
+
+def test_a_record_cut_mid_write_is_dropped_and_the_rest_indexed(tmp_path: Path):
+    site = build_site(channels=1, articles_per_channel=4, extras=False)
+    with DemoServer(site) as server:
+        run_crawl(tmp_path, f"start_url={server.url}")
+    (path,) = warc_files(tmp_path)
+    engine = open_index(index_url_for(tmp_path), create=False)
+    with engine.begin() as conn:
+        last = conn.execute(select(captures).order_by(captures.c.warc_offset.desc()).limit(1)).one()
+        # What a kill mid-write leaves: the file still .open, its last record half written
+        # and the index rows of its last batch never committed.
+        lost = select(captures.c.id).where(captures.c.warc_offset >= last.warc_offset - 1)
+        conn.execute(articles.delete().where(articles.c.capture_id.in_(lost)))
+        conn.execute(captures.delete().where(captures.c.warc_offset >= last.warc_offset - 1))
+    cut = last.warc_offset + last.warc_length // 2
+    with open(path, "r+b") as handle:
+        handle.truncate(cut)
+    shutil.move(path, str(path) + OPEN_SUFFIX)
+    report = recover(engine, tmp_path / "warc")
+    assert report.closed == [path.name] and report.bytes_cut == cut - last.warc_offset
+    assert close_abandoned(tmp_path / "warc", RepairReport()) == []
+    with engine.connect() as conn:
+        rows = conn.execute(select(func.count()).select_from(captures)).scalar_one()
+    assert rows >= 1
+    verify = subprocess.run([sys.executable, "-m", "archive.cli", "verify", "--archive", str(tmp_path)],
+                            capture_output=True, text=True, cwd=ROOT)
+    assert verify.returncode == 0, verify.stdout
