@@ -25,6 +25,7 @@ import crawler
 from archive.models import index_url_for
 from archive.records import NORMALISATIONS, HttpExchange
 from archive.store import ArchiveWriter
+from crawler import report
 
 logger = logging.getLogger(__name__)
 
@@ -41,6 +42,8 @@ def exchange_from(response: Response, request: Request) -> HttpExchange:
     truncated = None
     if "dataloss" in response.flags or "partial" in response.flags:
         truncated = "disconnect"
+    elif "download_stopped" in response.flags:
+        truncated = request.meta.get("truncated", "unspecified")
     return HttpExchange(
         url=response.url,
         status=response.status,
@@ -98,6 +101,9 @@ class CaptureExtension:
         }
 
     def spider_opened(self, spider: Spider) -> None:
+        if self.writer.recovered.closed or self.writer.recovered.killed_crawls:
+            for line in self.writer.recovered.lines():
+                logger.warning("recovery after an unclean stop: %s", line)
         site = getattr(spider, "site_name", None)
         crawl_id = self.writer.start_crawl(spider.name, site, socket.gethostname())
         spider.crawl_id = crawl_id
@@ -124,13 +130,22 @@ class CaptureExtension:
         assert stats is not None
         for key, value in self.writer.counts.items():
             stats.set_value(f"warc/{key}", value)
-        summary = {key: _jsonable(value) for key, value in stats.get_stats().items()}
-        self.writer.finish_crawl("finished" if reason == "finished" else "interrupted", summary)
+        values = stats.get_stats()
+        stats.set_value("summary", report.summary(values))
+        failed = report.failure(values, self.crawler.settings.getfloat("CRAWL_MAX_ERROR_RATE", 0.2))
+        if failed:
+            stats.set_value("crawl/failed", failed)
+            logger.error("crawl failed: %s", failed)
+        logger.info("crawl summary: %s", stats.get_value("summary"))
+        row = {key: _jsonable(value) for key, value in stats.get_stats().items()}
+        self.writer.finish_crawl("finished" if reason == "finished" else "interrupted", row)
 
 
 def _jsonable(value: object) -> object:
     if isinstance(value, datetime):
         return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    if isinstance(value, dict):
+        return {str(key): _jsonable(item) for key, item in value.items()}
     if isinstance(value, (int, float, str, bool)) or value is None:
         return value
     return str(value)

@@ -1,4 +1,6 @@
-"""Downloader middleware that keeps compressed responses binary until they are decoded.
+"""Downloader middlewares that keep what reaches the archive whole and cheap.
+
+``BinaryUntilDecodedMiddleware`` keeps compressed responses binary until they are decoded.
 
 Scrapy builds an ``HtmlResponse`` for a gzip body, and HttpCompressionMiddleware's
 ``response.replace()`` then reads its ``encoding``: with no charset in the headers, that
@@ -9,7 +11,9 @@ the decoded response gets its proper class (and encoding) from the decompressed 
 
 from __future__ import annotations
 
-from scrapy import Request
+from scrapy import Request, signals
+from scrapy.crawler import Crawler
+from scrapy.exceptions import StopDownload
 from scrapy.http import Response, TextResponse
 
 
@@ -30,3 +34,39 @@ class BinaryUntilDecodedMiddleware:
                 protocol=response.protocol,
             )
         return response
+
+
+class SizeLimitMiddleware:
+    """Archive the first DOWNLOAD_MAXSIZE bytes of an oversized body, marked truncated.
+
+    Scrapy drops a response that passes DOWNLOAD_MAXSIZE, so nothing of it would reach the
+    archive. This middleware turns Scrapy's own limit off per request and stops the
+    download itself at the same size, which hands the partial body on with the
+    ``download_stopped`` flag; the capture hook writes it with ``WARC-Truncated: length``.
+    """
+
+    def __init__(self, crawler: Crawler) -> None:
+        self.maxsize = crawler.settings.getint("DOWNLOAD_MAXSIZE")
+        self.stats = crawler.stats
+        if self.maxsize:
+            crawler.signals.connect(self.bytes_received, signal=signals.bytes_received)
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> SizeLimitMiddleware:
+        return cls(crawler)
+
+    def process_request(self, request: Request, spider=None) -> None:
+        if self.maxsize:
+            request.meta.setdefault("portal_maxsize", request.meta.get("download_maxsize", self.maxsize))
+            request.meta["download_maxsize"] = 0
+
+    def bytes_received(self, data: bytes, request: Request, spider=None) -> None:
+        limit = request.meta.get("portal_maxsize")
+        if not limit:
+            return
+        received = request.meta.get("portal_received", 0) + len(data)
+        request.meta["portal_received"] = received
+        if received > limit:
+            request.meta["truncated"] = "length"
+            self.stats.inc_value("download/truncated_length")
+            raise StopDownload(fail=False)

@@ -60,6 +60,18 @@ AUTOTHROTTLE_START_DELAY = 1.0
 AUTOTHROTTLE_MAX_DELAY = 30.0
 AUTOTHROTTLE_TARGET_CONCURRENCY = 1.0
 DOWNLOAD_TIMEOUT = 60
+# 5xx, 429 and timeouts are retried RETRY_TIMES times, waiting RETRY_BACKOFF_BASE * 2**(n-1)
+# seconds (at most RETRY_BACKOFF_MAX, or what Retry-After asks) before the n-th retry.
+RETRY_TIMES = 3
+RETRY_BACKOFF_BASE = 2.0
+RETRY_BACKOFF_MAX = 120.0
+# A body larger than this is archived up to this size with WARC-Truncated: length.
+DOWNLOAD_MAXSIZE = 256 * 1024 * 1024
+# A connection lost mid-body still archives what arrived (WARC-Truncated: disconnect).
+DOWNLOAD_FAIL_ON_DATALOSS = False
+# The crawl exits non-zero when more than this share of its requests failed for good
+# (network errors, 5xx after retries), or when it archived nothing.
+CRAWL_MAX_ERROR_RATE = 0.2
 USER_AGENT = "portal-archiver/0.1 (+archival crawler; respects robots.txt)"
 
 # --- Faithful capture ------------------------------------------------------------------------
@@ -77,6 +89,9 @@ EXTENSIONS = {"crawler.capture.CaptureExtension": 100, "crawler.resume.ResumeGua
 # Incremental re-crawls (crawler/incremental.py) decide after robots.txt (100) what to ask.
 DOWNLOADER_MIDDLEWARES = {
     "crawler.incremental.IncrementalMiddleware": 110,
+    "crawler.middlewares.SizeLimitMiddleware": 120,
+    "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
+    "crawler.retry.BackoffRetryMiddleware": 550,
     "crawler.middlewares.BinaryUntilDecodedMiddleware": 595,
 }
 SPIDER_MIDDLEWARES = {"crawler.traps.TrapGuardMiddleware": 800}

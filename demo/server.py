@@ -50,6 +50,9 @@ def _chunks(data: bytes, parts: int = 4) -> list[bytes]:
 
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
+    # The default backlog of 5 drops SYNs under a crawler's burst of connections, and the
+    # kernel retries them only after a second.
+    request_queue_size = 128
     demo: DemoServer
 
     def handle_error(self, request: socket.socket, client_address: tuple[str, int]) -> None:

@@ -17,8 +17,10 @@ from typing import Any
 
 import scrapy
 from scrapy.crawler import Crawler
-from scrapy.exceptions import CloseSpider
+from scrapy.exceptions import CloseSpider, IgnoreRequest
 from scrapy.http import Response, TextResponse
+from scrapy.spidermiddlewares.httperror import HttpError
+from twisted.python.failure import Failure
 
 from archive.challenges import challenge_kind
 from archive.history import History
@@ -74,7 +76,7 @@ class PortalSpider(scrapy.Spider):
 
     async def start(self) -> AsyncIterator[scrapy.Request]:
         for url in self.start_urls:
-            yield scrapy.Request(url, callback=self.parse)
+            yield scrapy.Request(url, callback=self.parse, errback=self.failed)
 
     async def parse(self, response: Response) -> AsyncIterator[ArticleItem | scrapy.Request]:
         """Any page: its links, then an item if it is an article.
@@ -100,7 +102,7 @@ class PortalSpider(scrapy.Spider):
             return
         stats.inc_value(f"pages/{result.kind}")
         for url in self._links_to_follow(response.url, result):
-            yield scrapy.Request(url, callback=self.parse)
+            yield scrapy.Request(url, callback=self.parse, errback=self.failed)
         if result.item is not None:
             if {"dataloss", "download_stopped", "partial"} & set(response.flags):
                 stats.inc_value("pages/truncated_article")
@@ -109,6 +111,19 @@ class PortalSpider(scrapy.Spider):
             if self.max_articles and self._articles_seen > self.max_articles:
                 raise CloseSpider("max_articles")
             yield self._item(result.item, response)
+
+    def failed(self, failure: Failure) -> None:
+        """One log line per request given up on (Scrapy would log a traceback)."""
+        request = getattr(failure, "request", None)
+        url = request.url if request is not None else "?"
+        if failure.check(IgnoreRequest):
+            return
+        if failure.check(HttpError):
+            self.logger.info("not followed: %s answered HTTP %d (archived)", url, failure.value.response.status)
+            return
+        kind = failure.type.__name__ if failure.type else "Error"
+        self.crawler.stats.inc_value(f"failed/{kind}")
+        self.logger.warning("gave up on %s: %s: %s", url, kind, failure.getErrorMessage())
 
     def _links_to_follow(self, url: str, result: PageResult) -> list[str]:
         """All links, except that an incremental crawl stops paging through a listing once a

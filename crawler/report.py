@@ -1,0 +1,50 @@
+"""What a crawl did, in a few numbers, and whether a scheduler should call it a failure.
+
+The summary goes into ``crawls.stats["summary"]`` and the log; the verdict decides the
+exit status of ``scrapy crawl portal`` (see crawler/commands/crawl.py), so cron and scrapyd
+see a crawl that archived nothing or mostly failed as failed.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def _prefixed(stats: dict[str, Any], prefix: str) -> dict[str, int]:
+    return {key[len(prefix):]: value for key, value in stats.items() if key.startswith(prefix)}
+
+
+def summary(stats: dict[str, Any]) -> dict[str, Any]:
+    errors = _prefixed(stats, "downloader/exception_type_count/")
+    errors = {name.rsplit(".", 1)[-1]: count for name, count in errors.items()}
+    for status, count in _prefixed(stats, "downloader/response_status_count/").items():
+        if status.startswith(("4", "5")):
+            errors[f"http_{status}"] = count
+    return {
+        "pages": stats.get("response_received_count", 0),
+        "articles_new": stats.get("warc/articles", 0),
+        "articles_unchanged": stats.get("incremental/skipped_known", 0),
+        "revisits": stats.get("warc/revisits", 0),
+        "not_modified": stats.get("incremental/not_modified", 0),
+        "bytes": stats.get("warc/bytes", 0),
+        "errors": errors,
+        "gave_up": stats.get("retry/max_reached", 0),
+        "challenges": stats.get("warc/challenges", 0),
+        "truncated": stats.get("warc/truncated", 0),
+        "chrome_removed": _prefixed(stats, "chrome/"),
+    }
+
+
+def failure(stats: dict[str, Any], max_error_rate: float) -> str | None:
+    """Why the crawl failed, or None."""
+    reason = stats.get("finish_reason")
+    if reason == "archive_failed":
+        return "the archive writer failed"
+    robots = stats.get("robotstxt/response_count", 0)
+    if stats.get("warc/captures", 0) <= robots:
+        return "archived nothing"
+    requests = stats.get("downloader/request_count", 0)
+    failed = stats.get("retry/max_reached", 0)
+    if requests and failed / requests > max_error_rate:
+        return f"{failed} of {requests} requests failed for good (CRAWL_MAX_ERROR_RATE={max_error_rate})"
+    return None
