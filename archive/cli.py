@@ -36,7 +36,9 @@ def cmd_verify(args: argparse.Namespace) -> int:
         try:
             report = verify_archive(warc_dir, engine)
             if args.repair and not report.ok:
+                # Close abandoned files first: their rows only look dangling while they are .open.
                 fixed = recover(engine, warc_dir)
+                report = verify_archive(warc_dir, engine)
                 drop_dangling(engine, report.dangling_ids, fixed)
                 reindex(engine, [warc_dir / name for name in sorted(report.orphan_files)], fixed)
                 for line in fixed.lines():

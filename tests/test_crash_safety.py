@@ -99,3 +99,22 @@ def test_a_record_cut_mid_write_is_dropped_and_the_rest_indexed(tmp_path: Path):
     verify = subprocess.run([sys.executable, "-m", "archive.cli", "verify", "--archive", str(tmp_path)],
                             capture_output=True, text=True, cwd=ROOT)
     assert verify.returncode == 0, verify.stdout
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_sigterm_and_sigint_close_cleanly_and_mark_the_crawl_interrupted(tmp_path: Path, signum: int):
+    site = build_site()
+    with DemoServer(site, delay=0.03) as server:
+        process = subprocess.Popen(crawl_command(server.url, tmp_path), cwd=ROOT, stdout=subprocess.DEVNULL,
+                                   stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 60
+        while len(server.requests) < 20 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        process.send_signal(signum)
+        assert process.wait(timeout=60) is not None
+    assert not list((tmp_path / "warc").glob(f"*{OPEN_SUFFIX}"))
+    with index(tmp_path).connect() as conn:
+        assert conn.execute(select(crawls.c.status)).scalar_one() == "interrupted"
+    verify = subprocess.run([sys.executable, "-m", "archive.cli", "verify", "--archive", str(tmp_path)],
+                            capture_output=True, text=True, cwd=ROOT)
+    assert verify.returncode == 0, verify.stdout
