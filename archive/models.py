@@ -106,6 +106,8 @@ class Article(Base):
     body: Mapped[str | None] = mapped_column(Text)
     site_name: Mapped[str | None] = mapped_column(String(200))
     encoding: Mapped[str | None] = mapped_column(String(100))
+    # sha1 of the body text: tells a changed article from a re-extracted identical one.
+    body_digest: Mapped[str | None] = mapped_column(String(40))
 
     __table_args__ = (
         Index("ix_articles_url", "url"),

@@ -23,7 +23,7 @@ def summary(stats: dict[str, Any]) -> dict[str, Any]:
     return {
         "pages": stats.get("response_received_count", 0),
         "articles_new": stats.get("warc/articles", 0),
-        "articles_unchanged": stats.get("incremental/skipped_known", 0),
+        "articles_unchanged": stats.get("incremental/skipped_known", 0) + stats.get("articles/unchanged", 0),
         "revisits": stats.get("warc/revisits", 0),
         "not_modified": stats.get("incremental/not_modified", 0),
         "bytes": stats.get("warc/bytes", 0),

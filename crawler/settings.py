@@ -97,6 +97,7 @@ DOWNLOADER_MIDDLEWARES = {
 SPIDER_MIDDLEWARES = {"crawler.traps.TrapGuardMiddleware": 800}
 ITEM_PIPELINES = {
     "pipelines.chrome.ChromeStripPipeline": 300,
+    "pipelines.dedup.ArticleDedupPipeline": 500,
     "pipelines.index.ArticleIndexPipeline": 900,
 }
 # Cookies stay off: sessions add nothing to an archive and tldextract would try to fetch

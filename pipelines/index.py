@@ -11,6 +11,7 @@ from scrapy.exceptions import NotConfigured
 
 from archive.store import ArticleRow
 from crawler.capture import archive_writer
+from pipelines.dedup import body_digest
 
 ARTICLE_COLUMNS = ("url", "site", "channel", "title", "published_at", "source", "author", "views", "body",
                    "site_name", "encoding")
@@ -32,5 +33,6 @@ class ArticleIndexPipeline:
         record_id = adapter.get("warc_record_id")
         if writer is not None and record_id:
             fields = {column: adapter.get(column) for column in ARTICLE_COLUMNS}
+            fields["body_digest"] = body_digest(fields["body"])
             writer.add_article(ArticleRow(record_id, fields))
         return item

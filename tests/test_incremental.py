@@ -18,8 +18,8 @@ from demo.site import build_site
 pytestmark = pytest.mark.slow
 
 
-def article_requests(server: DemoServer, site, since: int) -> list[str]:
-    return [entry.path for entry in server.requests[since:] if entry.path in site.articles]
+def article_requests(server: DemoServer, site, start: int, end: int | None = None) -> list[str]:
+    return [entry.path for entry in server.requests[start:end] if entry.path in site.articles]
 
 
 @pytest.fixture(scope="module")
@@ -34,12 +34,16 @@ def recrawled(tmp_path_factory):
         second_end = len(server.requests)
         server.site = after
         run_crawl(archive, f"start_url={server.url}")
+        third_end = len(server.requests)
+        server.changed = article_requests(server, after, second_end, third_end)
+        run_crawl(archive, f"start_url={server.url}", "refresh=1")
+        server.refreshed = article_requests(server, after, third_end)
         yield archive, server, before, after, first_end, second_end
 
 
 def test_an_unchanged_portal_fetches_no_known_article(recrawled):
     archive, server, before, _, first_end, second_end = recrawled
-    assert article_requests(server, before, first_end)[:second_end - first_end] == []
+    assert article_requests(server, before, first_end, second_end) == []
     second = server.requests[first_end:second_end]
     listings = [entry for entry in second if entry.path in before.listings or entry.path == "/"]
     assert listings and all(any(name == "If-None-Match" for name, _ in entry.headers) for entry in listings)
@@ -70,12 +74,27 @@ def test_a_changed_listing_brings_exactly_the_new_articles(recrawled):
     archive, server, before, after, _, second_end = recrawled
     new = set(after.articles) - set(before.articles)
     assert len(new) == 2
-    assert set(article_requests(server, after, second_end)) == new
+    assert set(server.changed) == new
     with index(archive).connect() as conn:
-        rows = conn.execute(select(articles.c.url)).all()
-        per_url = conn.execute(select(articles.c.url, func.count()).group_by(articles.c.url)).all()
-    assert {urlsplit(url).path for (url,) in rows} == set(after.articles)
+        first_three = select(crawls.c.id).order_by(crawls.c.id).limit(3).scalar_subquery()
+        per_url = conn.execute(
+            select(articles.c.url, func.count())
+            .join(captures, captures.c.id == articles.c.capture_id)
+            .where(captures.c.crawl_id.in_(first_three))
+            .group_by(articles.c.url)
+        ).all()
+    assert {urlsplit(url).path for url, _ in per_url} == set(after.articles)
     assert all(count == 1 for _, count in per_url)
+
+
+def test_refresh_fetches_known_articles_again_but_adds_no_unchanged_article(recrawled):
+    archive, server, before, after = recrawled[:4]
+    assert set(server.refreshed) == set(after.articles)
+    with index(archive).connect() as conn:
+        per_url = dict(conn.execute(select(articles.c.url, func.count()).group_by(articles.c.url)).all())
+    new = set(after.articles) - set(before.articles)
+    # The two new articles were fetched from this same portal by the previous crawl: same text.
+    assert {count for url, count in per_url.items() if urlsplit(url).path in new} == {1}
 
 
 def test_the_archive_stays_valid(recrawled):
