@@ -11,7 +11,7 @@ import json
 import sys
 from pathlib import Path
 
-from archive.models import index_url_for, open_index
+from archive.models import index_url_for, open_index, schema_revision, upgrade
 from archive.recovery import drop_dangling, recover, reindex
 from archive.verify import check_files, verify_archive
 
@@ -71,6 +71,19 @@ def cmd_extract(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_db_upgrade(args: argparse.Namespace) -> int:
+    engine = open_index(_index_url(args), create=False)
+    before = schema_revision(engine)
+    upgrade(engine)
+    print(f"index schema: {before or 'empty'} -> {schema_revision(engine)}")
+    engine.dispose()
+    return 0
+
+
+def _index_url(args: argparse.Namespace) -> str:
+    return args.index or index_url_for(Path(args.archive))
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="portal-archive",
@@ -97,6 +110,11 @@ def build_parser() -> argparse.ArgumentParser:
     extract.add_argument("file", metavar="FILE", help="saved HTML page, or - for standard input")
     extract.add_argument("--url", help="the page's URL (used for URL dates and absolute links)")
     extract.set_defaults(run=cmd_extract)
+    db = commands.add_parser("db", help="manage the index schema")
+    db_commands = db.add_subparsers(dest="db_command", required=True)
+    db_upgrade = db_commands.add_parser("upgrade", help="migrate the index to the current schema, in place")
+    _archive_args(db_upgrade)
+    db_upgrade.set_defaults(run=cmd_db_upgrade)
     return parser
 
 

@@ -10,9 +10,11 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 
+from alembic.config import Config
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Connection,
     Engine,
     ForeignKey,
     Index,
@@ -87,6 +89,7 @@ class Capture(Base):
         Index("ix_captures_digest", "payload_digest"),
         Index("ix_captures_file_offset", "warc_file", "warc_offset"),
         Index("ix_captures_crawl", "crawl_id"),
+        Index("ix_captures_fetched", "fetched_at"),
     )
 
 
@@ -113,6 +116,7 @@ class Article(Base):
         Index("ix_articles_url", "url"),
         Index("ix_articles_site_published", "site", "published_at"),
         Index("ix_articles_capture", "capture_id"),
+        Index("ix_articles_channel", "site", "channel"),
     )
 
 
@@ -140,13 +144,41 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor.close()
 
 
+MIGRATIONS = Path(__file__).with_name("migrations")
+
+
+def alembic_config(connection: Connection) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.attributes["connection"] = connection
+    return config
+
+
+def upgrade(engine: Engine, revision: str = "head") -> None:
+    """Bring the index schema to ``revision`` (Alembic); several processes may race here."""
+    from alembic import command
+
+    with engine.begin() as connection:
+        if engine.dialect.name == "postgresql":
+            # Crawlers starting together must not run the same migration twice.
+            connection.exec_driver_sql("SELECT pg_advisory_xact_lock(7202611270)")
+        command.upgrade(alembic_config(connection), revision)
+
+
+def schema_revision(engine: Engine) -> str | None:
+    from alembic.runtime.migration import MigrationContext
+
+    with engine.connect() as connection:
+        return MigrationContext.configure(connection).get_current_revision()
+
+
 def open_index(url: str, create: bool = True) -> Engine:
-    """Connect to the index; create the tables when missing (WAL mode on SQLite)."""
+    """Connect to the index; create or upgrade its schema when ``create`` (WAL mode on SQLite)."""
     engine = create_engine(url)
     if engine.dialect.name == "sqlite":
         if engine.url.database and engine.url.database != ":memory:":
             Path(engine.url.database).parent.mkdir(parents=True, exist_ok=True)
         event.listen(engine, "connect", _sqlite_pragmas)
     if create:
-        Base.metadata.create_all(engine)
+        upgrade(engine)
     return engine

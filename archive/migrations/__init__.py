@@ -1,0 +1,1 @@
+"""Alembic migrations of the index schema (``portal-archive db upgrade``)."""
