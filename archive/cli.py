@@ -7,13 +7,19 @@ names another database).
 from __future__ import annotations
 
 import argparse
+import csv
 import json
 import sys
+from collections.abc import Iterator
 from pathlib import Path
+from typing import IO
 
+from archive.index import Index
 from archive.models import index_url_for, open_index, schema_revision, upgrade
 from archive.recovery import drop_dangling, recover, reindex
+from archive.replay import write_cdxj, write_wacz
 from archive.verify import check_files, verify_archive
+from archive.warc_reader import WarcReadError
 
 
 def _archive_args(parser: argparse.ArgumentParser) -> None:
@@ -84,6 +90,200 @@ def _index_url(args: argparse.Namespace) -> str:
     return args.index or index_url_for(Path(args.archive))
 
 
+def _open(args: argparse.Namespace) -> Index:
+    warc_dir = Path(args.warc_dir) if args.warc_dir else Path(args.archive) / "warc"
+    if args.index:
+        return Index.open(args.index, warc_dir)
+    return Index.open(args.archive, warc_dir)
+
+
+def _filters(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--site", help="only this site")
+    parser.add_argument("--channel", help="only this channel")
+    parser.add_argument("--since", help="published on or after (2020, 2020-01, 2020-01-15)")
+    parser.add_argument("--until", help="published on or before")
+
+
+SEARCH_COLUMNS = ("id", "url", "title", "published_at", "source", "site", "channel", "snippet")
+
+
+def _table(rows: list[dict], columns: tuple[str, ...], widths: dict[str, int]) -> list[str]:
+    def cell(value: object, width: int) -> str:
+        text = "" if value is None else str(value).replace("\n", " ")
+        return text if len(text) <= width else text[: width - 1] + "…"
+
+    lines = ["  ".join(column for column in columns)]
+    for row in rows:
+        lines.append("  ".join(cell(row.get(column), widths.get(column, 30)) for column in columns))
+    return lines
+
+
+def _emit(rows: list[dict] | Iterator[dict], columns: tuple[str, ...], fmt: str, out: IO[str]) -> int:
+    count = 0
+    if fmt == "csv":
+        writer = csv.DictWriter(out, fieldnames=columns, extrasaction="ignore")
+        writer.writeheader()
+        for row in rows:
+            writer.writerow(row)
+            count += 1
+    elif fmt == "jsonl":
+        for row in rows:
+            out.write(json.dumps({column: row.get(column) for column in columns}, ensure_ascii=False) + "\n")
+            count += 1
+    else:
+        rows = list(rows)
+        widths = {"id": 6, "url": 50, "title": 30, "published_at": 22, "snippet": 50}
+        out.write("\n".join(_table(rows, columns, widths)) + "\n")
+        count = len(rows)
+    return count
+
+
+def cmd_search(args: argparse.Namespace) -> int:
+    with _open(args) as index:
+        rows = index.search(args.query, site=args.site, channel=args.channel, since=args.since, until=args.until,
+                            limit=args.limit)
+    _emit(rows, SEARCH_COLUMNS, args.format, sys.stdout)
+    if args.format == "table":
+        print(f"({len(rows)} result{'s' if len(rows) != 1 else ''})", file=sys.stderr)
+    return 0 if rows else 1
+
+
+def cmd_show(args: argparse.Namespace) -> int:
+    with _open(args) as index:
+        key = args.key
+        article = None if (args.raw or args.headers or args.html) else index.article(key, at=args.at)
+        if article is None:
+            capture = index.capture(key, at=args.at) if not str(key).isdigit() else None
+            if capture is None and str(key).isdigit():
+                found = index.article(key)
+                capture = index.capture(found["capture_id"]) if found and found["capture_id"] else None
+            if capture is None:
+                print(f"error: nothing archived for {key}", file=sys.stderr)
+                return 1
+        else:
+            capture = index.capture(article["capture_id"]) if article.get("capture_id") else None
+        if args.raw:
+            sys.stdout.buffer.write(index.read_payload(capture))
+            return 0
+        if args.headers:
+            record = index.record(capture)
+            http = record.http_headers
+            print(f"{http.protocol} {http.statusline}")
+            for name, value in http.headers:
+                print(f"{name}: {value}")
+            return 0
+        if args.html:
+            from crawler.encoding import decode_html
+
+            print(decode_html(index.read_payload(capture), capture.get("content_type")).text)
+            return 0
+    for field in ("title", "url", "site", "channel", "published_at", "source", "author", "views", "fetched_at"):
+        if article.get(field) is not None:
+            print(f"{field}: {article[field]}")
+    if capture is not None:
+        print(f"warc: {capture['warc_file']} @ {capture['warc_offset']} ({capture['record_type']})")
+    print()
+    print(article.get("body") or "")
+    return 0
+
+
+def cmd_history(args: argparse.Namespace) -> int:
+    with _open(args) as index:
+        rows = index.captures(args.url)
+    if not rows:
+        print(f"error: no capture of {args.url}", file=sys.stderr)
+        return 1
+    print("fetched_at            status  type      changed  digest                                   crawl")
+    for row in rows:
+        print(f"{row['fetched_at']:21} {row['status'] or '':>6}  {row['record_type']:8}  "
+              f"{'yes' if row['changed'] else 'no':7}  {row['payload_digest'] or '':40} {row['crawl_id']}")
+    return 0
+
+
+EXPORT_COLUMNS = ("id", "url", "site", "channel", "title", "published_at", "source", "author", "views", "body",
+                  "capture_id")
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    with _open(args) as index:
+        rows = index.iter_articles(site=args.site, channel=args.channel, since=args.since, until=args.until)
+        if args.format == "parquet":
+            if not args.output:
+                print("error: parquet needs -o FILE", file=sys.stderr)
+                return 2
+            count = _export_parquet(rows, Path(args.output))
+        elif args.output:
+            with open(args.output, "w", encoding="utf-8", newline="") as out:
+                count = _emit(rows, EXPORT_COLUMNS, args.format, out)
+        else:
+            count = _emit(rows, EXPORT_COLUMNS, args.format, sys.stdout)
+    print(f"exported {count} articles", file=sys.stderr)
+    return 0
+
+
+def _export_parquet(rows: Iterator[dict], path: Path, batch: int = 10_000) -> int:
+    try:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+    except ImportError:
+        print("error: parquet export needs pyarrow: pip install 'portal-archiver[parquet]'", file=sys.stderr)
+        raise SystemExit(2) from None
+    schema = pa.schema([(name, pa.int64() if name in ("id", "views", "capture_id") else pa.string())
+                        for name in EXPORT_COLUMNS])
+    count = 0
+    with pq.ParquetWriter(path, schema) as writer:
+        chunk: list[dict] = []
+        for row in rows:
+            chunk.append({name: row.get(name) for name in EXPORT_COLUMNS})
+            if len(chunk) >= batch:
+                writer.write_table(pa.Table.from_pylist(chunk, schema=schema))
+                count += len(chunk)
+                chunk = []
+        if chunk:
+            writer.write_table(pa.Table.from_pylist(chunk, schema=schema))
+            count += len(chunk)
+    return count
+
+
+def cmd_cdxj(args: argparse.Namespace) -> int:
+    with _open(args) as index:
+        if args.output:
+            with open(args.output, "w", encoding="utf-8") as out:
+                count = write_cdxj(index, out)
+        else:
+            count = write_cdxj(index, sys.stdout)
+    print(f"{count} CDXJ lines", file=sys.stderr)
+    return 0
+
+
+def cmd_wacz(args: argparse.Namespace) -> int:
+    with _open(args) as index:
+        package = write_wacz(index, Path(args.output))
+    print(f"wrote {args.output}: {len(package['resources'])} resources", file=sys.stderr)
+    return 0
+
+
+def cmd_stats(args: argparse.Namespace) -> int:
+    with _open(args) as index:
+        stats = index.stats()
+    print("articles by site:")
+    for site, count in stats["by_site"]:
+        print(f"  {site}: {count}")
+    print("articles by channel:")
+    for site, channel, count in stats["by_channel"]:
+        print(f"  {site} / {channel}: {count}")
+    print("articles by month of publication:")
+    for site, month, count in stats["by_month"]:
+        print(f"  {site} {month}: {count}")
+    print("crawls:")
+    for crawl in stats["crawls"]:
+        summary = (crawl["stats"] or {}).get("summary", {})
+        print(f"  #{crawl['id']} {crawl['site']} {crawl['started_at']} -> {crawl['finished_at'] or '…'} "
+              f"{crawl['status']}: {summary.get('pages', '?')} pages, {summary.get('articles_new', '?')} new articles, "
+              f"{summary.get('revisits', '?')} revisits")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="portal-archive",
@@ -110,6 +310,50 @@ def build_parser() -> argparse.ArgumentParser:
     extract.add_argument("file", metavar="FILE", help="saved HTML page, or - for standard input")
     extract.add_argument("--url", help="the page's URL (used for URL dates and absolute links)")
     extract.set_defaults(run=cmd_extract)
+    search = commands.add_parser("search", help="full-text search of titles and bodies (Chinese, any length)")
+    _archive_args(search)
+    search.add_argument("query")
+    _filters(search)
+    search.add_argument("--limit", type=int, default=20)
+    search.add_argument("--format", choices=("table", "csv", "jsonl"), default="table")
+    search.set_defaults(run=cmd_search)
+
+    show = commands.add_parser("show", help="an article's fields and text, or a capture's bytes")
+    _archive_args(show)
+    show.add_argument("key", metavar="ID|URL", help="article id or URL")
+    show.add_argument("--at", help="the capture at or before this time (20200115, 2020-01-15T08:00:00Z)")
+    mode = show.add_mutually_exclusive_group()
+    mode.add_argument("--raw", action="store_true", help="the payload as served, content-decoded, to stdout")
+    mode.add_argument("--headers", action="store_true", help="the HTTP status line and headers")
+    mode.add_argument("--html", action="store_true", help="the page decoded to UTF-8")
+    show.set_defaults(run=cmd_show)
+
+    history = commands.add_parser("history", help="every capture of a URL, and whether its content changed")
+    _archive_args(history)
+    history.add_argument("url")
+    history.set_defaults(run=cmd_history)
+
+    export = commands.add_parser("export", help="stream articles to CSV, JSON lines or Parquet")
+    _archive_args(export)
+    _filters(export)
+    export.add_argument("--format", choices=("csv", "jsonl", "parquet"), default="jsonl")
+    export.add_argument("-o", "--output", help="file to write (default: standard output)")
+    export.set_defaults(run=cmd_export)
+
+    cdxj = commands.add_parser("cdxj", help="a CDXJ index of the WARC files, for pywb")
+    _archive_args(cdxj)
+    cdxj.add_argument("-o", "--output")
+    cdxj.set_defaults(run=cmd_cdxj)
+
+    wacz = commands.add_parser("wacz", help="package WARCs, index and pages as a WACZ 1.1.1 file")
+    _archive_args(wacz)
+    wacz.add_argument("-o", "--output", required=True)
+    wacz.set_defaults(run=cmd_wacz)
+
+    stats = commands.add_parser("stats", help="articles by site, channel and month; crawl history")
+    _archive_args(stats)
+    stats.set_defaults(run=cmd_stats)
+
     db = commands.add_parser("db", help="manage the index schema")
     db_commands = db.add_subparsers(dest="db_command", required=True)
     db_upgrade = db_commands.add_parser("upgrade", help="migrate the index to the current schema, in place")
@@ -124,6 +368,9 @@ def main(argv: list[str] | None = None) -> int:
         return args.run(args)
     except BrokenPipeError:
         return 0
+    except (FileNotFoundError, WarcReadError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

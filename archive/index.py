@@ -1,0 +1,207 @@
+"""The archive as researchers use it from Python: search the index, read any capture back.
+
+    >>> from archive.index import Index
+    >>> archive = Index.open("data/demo")                 # or a SQLAlchemy URL + warc_dir
+    >>> hits = archive.search("消防安全", site="127.0.0.1")
+    >>> page = archive.article(hits[0]["id"])
+    >>> archive.read_payload(archive.capture(page["capture_id"]))   # the bytes as served
+
+Rows come back as plain dicts; ``pandas.read_sql("select * from article_captures",
+archive.engine)`` works on every table and view in docs/schema.md.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, and_, func, or_, select, text
+from sqlalchemy.engine import make_url
+from warcio.recordloader import ArcWarcRecord
+
+from archive.models import articles, captures, crawls, index_url_for, open_index
+from archive.warc_reader import read_record
+
+SNIPPET_CONTEXT = 30
+
+
+def _like(query: str) -> str:
+    escaped = query.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def snippet(body: str | None, query: str, context: int = SNIPPET_CONTEXT) -> str:
+    """The query in its context: ``…前文【query】后文…``."""
+    body = (body or "").replace("\n", " ")
+    at = body.find(query)
+    if at < 0:
+        return body[: 2 * context] + ("…" if len(body) > 2 * context else "")
+    start, end = max(0, at - context), min(len(body), at + len(query) + context)
+    return ("…" if start else "") + body[start:at] + f"【{query}】" + body[at + len(query):end] + (
+        "…" if end < len(body) else "")
+
+
+@dataclass
+class Index:
+    engine: Engine
+    warc_dir: Path
+
+    @classmethod
+    def open(cls, location: str | Path = "data", warc_dir: str | Path | None = None) -> Index:
+        """An archive directory (index.sqlite + warc/), or an index URL plus its WARC directory."""
+        location = str(location)
+        if "://" in location:
+            make_url(location)  # fail early on a malformed URL
+            return cls(open_index(location, create=False), Path(warc_dir or "data/warc"))
+        directory = Path(location)
+        if not (directory / "index.sqlite").exists():
+            raise FileNotFoundError(f"no index at {directory / 'index.sqlite'}")
+        return cls(open_index(index_url_for(directory), create=False), Path(warc_dir or directory / "warc"))
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    def __enter__(self) -> Index:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # --- articles ------------------------------------------------------------------------------
+
+    def _filters(self, site: str | None, channel: str | None, since: str | None, until: str | None) -> list:
+        conditions = []
+        if site:
+            conditions.append(articles.c.site == site)
+        if channel:
+            conditions.append(articles.c.channel == channel)
+        if since:
+            conditions.append(func.substr(articles.c.published_at, 1, len(since)) >= since)
+        if until:
+            conditions.append(func.substr(articles.c.published_at, 1, len(until)) <= until)
+        return conditions
+
+    def search(self, query: str, site: str | None = None, channel: str | None = None, since: str | None = None,
+               until: str | None = None, limit: int = 20) -> list[dict[str, Any]]:
+        """Articles whose title or body contains ``query`` (any length; no word segmentation)."""
+        columns = [articles.c.id, articles.c.url, articles.c.title, articles.c.published_at, articles.c.source,
+                   articles.c.site, articles.c.channel, articles.c.body]
+        conditions = self._filters(site, channel, since, until)
+        statement = select(*columns)
+        if self.engine.dialect.name == "sqlite" and len(query) >= 3:
+            # FTS5's trigram tokenizer matches any substring of three or more characters.
+            phrase = '"' + query.replace('"', '""') + '"'
+            statement = statement.where(articles.c.id.in_(
+                select(text("rowid")).select_from(text("articles_fts")).where(text("articles_fts MATCH :phrase"))
+            )).params(phrase=phrase)
+        else:
+            pattern = _like(query)
+            conditions.append(or_(articles.c.title.like(pattern, escape="\\"),
+                                  articles.c.body.like(pattern, escape="\\")))
+        statement = statement.where(and_(*conditions)) if conditions else statement
+        statement = statement.order_by(articles.c.published_at.desc(), articles.c.id.desc()).limit(limit)
+        with self.engine.connect() as conn:
+            rows = [dict(row._mapping) for row in conn.execute(statement)]
+        for row in rows:
+            row["snippet"] = snippet(row.pop("body"), query)
+        return rows
+
+    def article(self, key: int | str, at: str | None = None) -> dict[str, Any] | None:
+        """An article by id or URL (the latest version, or the latest at or before ``at``)."""
+        statement = select(articles, captures.c.fetched_at, captures.c.crawl_id).join(
+            captures, captures.c.id == articles.c.capture_id, isouter=True)
+        if isinstance(key, int) or str(key).isdigit():
+            statement = statement.where(articles.c.id == int(key))
+        else:
+            statement = statement.where(articles.c.url == key)
+            if at:
+                statement = statement.where(captures.c.fetched_at <= _timestamp(at))
+        with self.engine.connect() as conn:
+            row = conn.execute(statement.order_by(articles.c.id.desc()).limit(1)).first()
+        return dict(row._mapping) if row else None
+
+    def iter_articles(self, site: str | None = None, channel: str | None = None, since: str | None = None,
+                      until: str | None = None, batch: int = 1000) -> Iterator[dict[str, Any]]:
+        """Every matching article, streamed from the database in batches (constant memory)."""
+        statement = select(articles).order_by(articles.c.id)
+        conditions = self._filters(site, channel, since, until)
+        if conditions:
+            statement = statement.where(and_(*conditions))
+        with self.engine.connect() as conn:
+            result = conn.execution_options(stream_results=True, yield_per=batch).execute(statement)
+            for row in result:
+                yield dict(row._mapping)
+
+    # --- captures ------------------------------------------------------------------------------
+
+    def captures(self, url: str) -> list[dict[str, Any]]:
+        """Every capture of ``url`` over time, oldest first, with ``changed`` against the one before."""
+        with self.engine.connect() as conn:
+            rows = [dict(row._mapping) for row in conn.execute(
+                select(captures).where(captures.c.url == url).order_by(captures.c.id))]
+        previous = None
+        for row in rows:
+            digest = row["payload_digest"] if row["status"] != 304 else previous
+            row["changed"] = previous is not None and digest != previous
+            previous = digest or previous
+        return rows
+
+    def capture(self, key: int | str, at: str | None = None) -> dict[str, Any] | None:
+        """A capture by id, or a URL's latest capture (at or before ``at``), 200s preferred."""
+        statement = select(captures)
+        if isinstance(key, int) or str(key).isdigit():
+            statement = statement.where(captures.c.id == int(key))
+        else:
+            statement = statement.where(captures.c.url == key)
+            if at:
+                statement = statement.where(captures.c.fetched_at <= _timestamp(at))
+            statement = statement.order_by((captures.c.status == 200).desc(), captures.c.id.desc())
+        with self.engine.connect() as conn:
+            row = conn.execute(statement.limit(1)).first()
+        return dict(row._mapping) if row else None
+
+    def record(self, capture: dict[str, Any]) -> ArcWarcRecord:
+        """The capture's WARC record (warcio), read at its offset."""
+        record, _ = read_record(self.warc_dir / capture["warc_file"], capture["warc_offset"])
+        return record
+
+    def read_payload(self, capture: dict[str, Any]) -> bytes:
+        """The payload as served, content-decoded; a revisit gives its original's payload."""
+        if capture["record_type"] == "revisit" and capture.get("refers_to_id"):
+            original = self.capture(capture["refers_to_id"])
+            if original is not None:
+                capture = original
+        _, payload = read_record(self.warc_dir / capture["warc_file"], capture["warc_offset"])
+        return payload
+
+    # --- statistics ----------------------------------------------------------------------------
+
+    def stats(self) -> dict[str, Any]:
+        month = func.substr(articles.c.published_at, 1, 7)
+        with self.engine.connect() as conn:
+            by_site = conn.execute(select(articles.c.site, func.count()).group_by(articles.c.site)
+                                   .order_by(articles.c.site)).all()
+            by_channel = conn.execute(select(articles.c.site, articles.c.channel, func.count())
+                                      .group_by(articles.c.site, articles.c.channel)
+                                      .order_by(articles.c.site, articles.c.channel)).all()
+            by_month = conn.execute(select(articles.c.site, month.label("month"), func.count())
+                                    .group_by(articles.c.site, month).order_by(articles.c.site, month)).all()
+            history = conn.execute(select(crawls.c.id, crawls.c.site, crawls.c.started_at, crawls.c.finished_at,
+                                          crawls.c.status, crawls.c.stats).order_by(crawls.c.id)).all()
+        return {
+            "by_site": [tuple(row) for row in by_site],
+            "by_channel": [tuple(row) for row in by_channel],
+            "by_month": [tuple(row) for row in by_month],
+            "crawls": [dict(row._mapping) for row in history],
+        }
+
+
+def _timestamp(value: str) -> str:
+    """``20200115083929``, ``2020-01-15`` or ISO 8601 -> the index's UTC text form, for comparisons."""
+    digits = "".join(ch for ch in value if ch.isdigit())
+    if len(digits) >= 8 and "-" not in value and "T" not in value:
+        padded = (digits + "235959")[:14] if len(digits) <= 8 else digits.ljust(14, "0")
+        return f"{padded[:4]}-{padded[4:6]}-{padded[6:8]}T{padded[8:10]}:{padded[10:12]}:{padded[12:14]}Z"
+    return value if "T" in value else value + "T23:59:59Z"
