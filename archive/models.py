@@ -7,6 +7,8 @@ See docs/schema.md for what each column means.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -158,11 +160,18 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
     """Bring the index schema to ``revision`` (Alembic); several processes may race here."""
     from alembic import command
 
-    with engine.begin() as connection:
-        if engine.dialect.name == "postgresql":
-            # Crawlers starting together must not run the same migration twice.
-            connection.exec_driver_sql("SELECT pg_advisory_xact_lock(7202611270)")
-        command.upgrade(alembic_config(connection), revision)
+    # Crawlers starting together must not run the same migration twice: PostgreSQL has an
+    # advisory lock for that, a SQLite file a lock file beside it.
+    lock_path = None
+    if engine.dialect.name == "sqlite" and engine.url.database not in (None, "", ":memory:"):
+        lock_path = Path(engine.url.database + ".migrate-lock")
+    with open(lock_path, "a") if lock_path else contextlib.nullcontext() as lock:
+        if lock is not None:
+            fcntl.flock(lock.fileno(), fcntl.LOCK_EX)
+        with engine.begin() as connection:
+            if engine.dialect.name == "postgresql":
+                connection.exec_driver_sql("SELECT pg_advisory_xact_lock(7202611270)")
+            command.upgrade(alembic_config(connection), revision)
 
 
 def schema_revision(engine: Engine) -> str | None:

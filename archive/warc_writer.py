@@ -42,11 +42,13 @@ def gzip_member(data: bytes, level: int = 6) -> bytes:
 
 
 def warc_filename(prefix: str, serial: int, moment: datetime | None = None, host: str | None = None) -> str:
-    """``PREFIX-TIMESTAMP-SERIAL-HOST.warc.gz`` per the WARC spec's Annex C."""
+    """``PREFIX-TIMESTAMP-SERIAL-PID~HOST.warc.gz``: the WARC spec's Annex C, with the
+    process id in the crawl-host part (as Heritrix does) so crawlers sharing a directory
+    never pick the same name."""
     moment = moment or datetime.now(UTC)
     stamp = moment.strftime("%Y%m%d%H%M%S") + f"{moment.microsecond // 1000:03d}"
     host = (host or socket.gethostname()).replace("-", "_")
-    return f"{prefix}-{stamp}-{serial:05d}-{host}.warc.gz"
+    return f"{prefix}-{stamp}-{serial:05d}-{os.getpid()}~{host}.warc.gz"
 
 
 class RotatingWarcWriter:
@@ -137,9 +139,13 @@ class RotatingWarcWriter:
             self.serial += 1
             name = warc_filename(self.prefix, self.serial)
             path = self.directory / (name + OPEN_SUFFIX)
-            if not path.exists() and not (self.directory / name).exists():
+            if (self.directory / name).exists():
+                continue
+            try:
+                self._file = open(path, "xb")
                 break
-        self._file = open(path, "xb")
+            except FileExistsError:
+                continue
         # Held while the file is being written: recovery after a crash takes only files
         # whose writer is gone (the lock dies with the process).
         fcntl.flock(self._file.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)

@@ -1,18 +1,25 @@
-"""Shared test helpers: run a real crawl in a subprocess and read back what it wrote."""
+"""Shared test helpers: run a real crawl in a subprocess and read back what it wrote.
+
+With ``PORTAL_TEST_POSTGRES`` set (a server URL ending in ``/``, as scripts/postgres
+prints), every archive's index lives in its own PostgreSQL database instead of SQLite:
+the same tests then run against a real PostgreSQL server.
+"""
 
 from __future__ import annotations
 
+import hashlib
 import os
 import subprocess
 import sys
 from pathlib import Path
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, create_engine, text
 
 from archive.models import index_url_for, open_index
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT.parent / "shared" / "corpus"
+POSTGRES = os.environ.get("PORTAL_TEST_POSTGRES")
 
 FAST = {
     "DOWNLOAD_DELAY": "0",
@@ -22,6 +29,35 @@ FAST = {
     "WARC_FSYNC": "0",
 }
 
+_engines: dict[str, Engine] = {}
+
+
+def index_url(archive: Path) -> str:
+    """The index URL of a test archive: its SQLite file, or a PostgreSQL database of its own."""
+    if not POSTGRES:
+        return index_url_for(archive)
+    name = "t" + hashlib.sha1(str(Path(archive).resolve()).encode()).hexdigest()[:20]
+    admin = _engines.get("admin")
+    if admin is None:
+        admin = _engines["admin"] = create_engine(POSTGRES + "postgres", isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        if not conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": name}).first():
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+    return POSTGRES + name
+
+
+def archive_settings(archive: Path) -> dict[str, str]:
+    """Scrapy settings that put a crawl's archive (and index) where the tests look."""
+    settings = {"ARCHIVE_DIR": str(archive)}
+    if POSTGRES:
+        settings["INDEX_URL"] = index_url(archive)
+    return settings
+
+
+def archive_args(archive: Path) -> list[str]:
+    """``portal-archive`` arguments naming the test archive."""
+    return ["--archive", str(archive)] + (["--index", index_url(archive)] if POSTGRES else [])
+
 
 def run_crawl(archive: Path, *spider_args: str, settings: dict[str, str] | None = None,
               timeout: float = 120) -> subprocess.CompletedProcess[str]:
@@ -29,7 +65,7 @@ def run_crawl(archive: Path, *spider_args: str, settings: dict[str, str] | None 
     command = [sys.executable, "-m", "scrapy", "crawl", "portal"]
     for arg in spider_args:
         command += ["-a", arg]
-    for name, value in {**FAST, "ARCHIVE_DIR": str(archive), **(settings or {})}.items():
+    for name, value in {**FAST, **archive_settings(archive), **(settings or {})}.items():
         command += ["-s", f"{name}={value}"]
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     result = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout)
@@ -39,7 +75,16 @@ def run_crawl(archive: Path, *spider_args: str, settings: dict[str, str] | None 
 
 
 def index(archive: Path) -> Engine:
-    return open_index(index_url_for(archive), create=False)
+    """An engine on the archive's index (one per index, shared by the tests)."""
+    url = index_url(archive)
+    if url not in _engines:
+        _engines[url] = open_index(url, create=False)
+    return _engines[url]
+
+
+def verify(archive: Path, *extra: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "archive.cli", "verify", *archive_args(archive), *extra],
+                          capture_output=True, text=True, cwd=ROOT)
 
 
 def warc_files(archive: Path) -> list[Path]:

@@ -13,9 +13,9 @@ from urllib.parse import urlsplit
 
 import pytest
 from sqlalchemy import func, select
-from support import FAST, ROOT, index, run_crawl, warc_files
+from support import FAST, ROOT, archive_settings, index, run_crawl, verify, warc_files
 
-from archive.models import articles, captures, crawls, index_url_for, open_index
+from archive.models import articles, captures, crawls
 from archive.recovery import RepairReport, close_abandoned, recover
 from archive.warc_writer import OPEN_SUFFIX
 from demo.server import DemoServer
@@ -26,7 +26,7 @@ pytestmark = pytest.mark.slow
 
 def crawl_command(url: str, archive: Path) -> list[str]:
     command = [sys.executable, "-m", "scrapy", "crawl", "portal", "-a", f"start_url={url}"]
-    for name, value in {**FAST, "ARCHIVE_DIR": str(archive), "JOBDIR": str(archive / "job"),
+    for name, value in {**FAST, **archive_settings(archive), "JOBDIR": str(archive / "job"),
                         "CONCURRENT_REQUESTS_PER_DOMAIN": "4"}.items():
         command += ["-s", f"{name}={value}"]
     return command
@@ -54,9 +54,8 @@ def assert_complete_and_valid(archive: Path, site) -> None:
     files = [str(path) for path in warc_files(archive)]
     assert not list((archive / "warc").glob(f"*{OPEN_SUFFIX}"))
     assert subprocess.run([sys.executable, "-m", "warcio.cli", "check", *files], capture_output=True).returncode == 0
-    verify = subprocess.run([sys.executable, "-m", "archive.cli", "verify", "--archive", str(archive)],
-                            capture_output=True, text=True, cwd=ROOT)
-    assert verify.returncode == 0, verify.stdout
+    result = verify(archive)
+    assert result.returncode == 0, result.stdout
 
 
 @pytest.mark.parametrize("kills", [(6,), (25,), (6, 30, 30)], ids=["during-listings", "mid-crawl", "three-kills"])
@@ -78,7 +77,7 @@ def test_a_record_cut_mid_write_is_dropped_and_the_rest_indexed(tmp_path: Path):
     with DemoServer(site) as server:
         run_crawl(tmp_path, f"start_url={server.url}")
     (path,) = warc_files(tmp_path)
-    engine = open_index(index_url_for(tmp_path), create=False)
+    engine = index(tmp_path)
     with engine.begin() as conn:
         last = conn.execute(select(captures).order_by(captures.c.warc_offset.desc()).limit(1)).one()
         # What a kill mid-write leaves: the file still .open, its last record half written
@@ -96,9 +95,8 @@ def test_a_record_cut_mid_write_is_dropped_and_the_rest_indexed(tmp_path: Path):
     with engine.connect() as conn:
         rows = conn.execute(select(func.count()).select_from(captures)).scalar_one()
     assert rows >= 1
-    verify = subprocess.run([sys.executable, "-m", "archive.cli", "verify", "--archive", str(tmp_path)],
-                            capture_output=True, text=True, cwd=ROOT)
-    assert verify.returncode == 0, verify.stdout
+    result = verify(tmp_path)
+    assert result.returncode == 0, result.stdout
 
 
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
@@ -115,6 +113,5 @@ def test_sigterm_and_sigint_close_cleanly_and_mark_the_crawl_interrupted(tmp_pat
     assert not list((tmp_path / "warc").glob(f"*{OPEN_SUFFIX}"))
     with index(tmp_path).connect() as conn:
         assert conn.execute(select(crawls.c.status)).scalar_one() == "interrupted"
-    verify = subprocess.run([sys.executable, "-m", "archive.cli", "verify", "--archive", str(tmp_path)],
-                            capture_output=True, text=True, cwd=ROOT)
-    assert verify.returncode == 0, verify.stdout
+    result = verify(tmp_path)
+    assert result.returncode == 0, result.stdout

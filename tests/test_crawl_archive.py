@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 
 import pytest
 from sqlalchemy import select
-from support import index, run_crawl, warc_files
+from support import index, run_crawl, verify, warc_files
 from warcio.archiveiterator import ArchiveIterator
 
 from archive.models import articles, captures, crawls
@@ -250,8 +250,7 @@ def test_cdxj_indexer_agrees_with_the_index(trs_portal):
 
 
 def test_portal_archive_verify_is_clean(trs_portal):
-    result = subprocess.run([sys.executable, "-m", "archive.cli", "verify", "--archive", str(trs_portal.archive)],
-                            capture_output=True, text=True)
+    result = verify(trs_portal.archive)
     assert result.returncode == 0, result.stdout
     assert result.stdout.strip().splitlines()[-1].startswith("OK:")
 

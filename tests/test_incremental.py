@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 
 import pytest
 from sqlalchemy import func, select
-from support import index, run_crawl, warc_files
+from support import index, run_crawl, verify, warc_files
 from warcio.archiveiterator import ArchiveIterator
 
 from archive.models import articles, captures, crawls
@@ -101,6 +101,5 @@ def test_the_archive_stays_valid(recrawled):
     archive = recrawled[0]
     files = [str(path) for path in warc_files(archive)]
     assert subprocess.run([sys.executable, "-m", "warcio.cli", "check", *files], capture_output=True).returncode == 0
-    result = subprocess.run([sys.executable, "-m", "archive.cli", "verify", "--archive", str(archive)],
-                            capture_output=True, text=True)
+    result = verify(archive)
     assert result.returncode == 0, result.stdout

@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 
 import pytest
 from sqlalchemy import select
-from support import ROOT, index, warc_files
+from support import ROOT, archive_args, index, index_url, warc_files
 
 from archive.index import Index
 from archive.models import articles, captures
@@ -20,7 +20,7 @@ pytestmark = pytest.mark.slow
 
 
 def cli(portal, *args: str, check: bool = True) -> subprocess.CompletedProcess[bytes]:
-    command = [sys.executable, "-m", "archive.cli", args[0], "--archive", str(portal.archive), *args[1:]]
+    command = [sys.executable, "-m", "archive.cli", args[0], *archive_args(portal.archive), *args[1:]]
     result = subprocess.run(command, capture_output=True, cwd=ROOT, timeout=120)
     if check:
         assert result.returncode == 0, result.stderr.decode()
@@ -126,7 +126,7 @@ def test_stats(trs_portal):
 def test_python_api_and_pandas(trs_portal, sample):
     import pandas
 
-    with Index.open(trs_portal.archive) as archive:
+    with Index.open(index_url(trs_portal.archive), trs_portal.archive / "warc") as archive:
         article = archive.article(sample["url"])
         capture = archive.capture(article["capture_id"])
         assert archive.record(capture).rec_type == "response"

@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 from sqlalchemy import insert, select, update
-from support import ROOT, index, run_crawl, warc_files
+from support import index, run_crawl, verify, warc_files
 
 from archive.models import articles, captures
 from archive.warc_writer import OPEN_SUFFIX
@@ -17,11 +15,6 @@ from demo.server import DemoServer
 from demo.site import build_site
 
 pytestmark = pytest.mark.slow
-
-
-def verify(archive: Path, *extra: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "archive.cli", "verify", "--archive", str(archive), *extra],
-                          capture_output=True, text=True, cwd=ROOT)
 
 
 def test_verify_reports_damage_and_repair_fixes_it(tmp_path: Path):

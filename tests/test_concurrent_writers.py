@@ -1,0 +1,45 @@
+"""Several crawler processes write into one index (and one WARC directory) at once."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from urllib.parse import urlsplit
+
+import pytest
+from sqlalchemy import func, select
+from support import FAST, ROOT, archive_settings, index, verify, warc_files
+
+from archive.models import articles, captures, crawls
+from demo.server import DemoServer
+from demo.site import build_site
+
+pytestmark = pytest.mark.slow
+
+
+def test_two_crawlers_share_one_index_without_duplicate_or_lost_rows(tmp_path):
+    sites = [build_site(style="trs"), build_site(style="art", seed=3)]
+    with DemoServer(sites[0]) as first, DemoServer(sites[1]) as second:
+        processes = []
+        for server in (first, second):
+            command = [sys.executable, "-m", "scrapy", "crawl", "portal", "-a", f"start_url={server.url}"]
+            for name, value in {**FAST, **archive_settings(tmp_path)}.items():
+                command += ["-s", f"{name}={value}"]
+            processes.append(subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE))
+        errors = [process.communicate(timeout=180)[1].decode() for process in processes]
+        assert [process.returncode for process in processes] == [0, 0], errors
+        ports = {urlsplit(first.url).port: sites[0], urlsplit(second.url).port: sites[1]}
+    with index(tmp_path).connect() as conn:
+        runs = conn.execute(select(crawls.c.id, crawls.c.stats)).all()
+        rows = conn.execute(select(func.count()).select_from(captures)).scalar_one()
+        distinct = conn.execute(select(func.count(captures.c.warc_record_id.distinct()))).scalar_one()
+        urls = conn.execute(select(articles.c.url)).scalars().all()
+    assert len(runs) == 2
+    assert rows == distinct == sum(run.stats["warc/captures"] for run in runs)
+    assert len(urls) == len(set(urls)) == sum(len(site.articles) for site in sites)
+    for url in urls:
+        parts = urlsplit(url)
+        assert parts.path in ports[parts.port].articles
+    assert len({path.name.split("-")[-1] for path in warc_files(tmp_path)}) == 2  # one writer, one pid each
+    result = verify(tmp_path)
+    assert result.returncode == 0, result.stdout
