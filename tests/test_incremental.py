@@ -8,9 +8,10 @@ from urllib.parse import urlsplit
 
 import pytest
 from sqlalchemy import func, select
-from support import index, run_crawl, verify, warc_files
+from support import ROOT, archive_args, index, run_crawl, verify, warc_files
 from warcio.archiveiterator import ArchiveIterator
 
+from archive.index import Index
 from archive.models import articles, captures, crawls
 from demo.server import DemoServer
 from demo.site import build_site
@@ -103,3 +104,17 @@ def test_the_archive_stays_valid(recrawled):
     assert subprocess.run([sys.executable, "-m", "warcio.cli", "check", *files], capture_output=True).returncode == 0
     result = verify(archive)
     assert result.returncode == 0, result.stdout
+
+
+def test_show_at_picks_the_capture_of_that_time(recrawled):
+    archive, server = recrawled[0], recrawled[1]
+    with index(archive).connect() as conn:
+        first = conn.execute(select(crawls).order_by(crawls.c.id).limit(1)).one()
+    with Index(index(archive), archive / "warc") as archived:
+        then = archived.capture(server.url, at=first.finished_at)
+        latest = archived.capture(server.url)
+    assert then["crawl_id"] == first.id and latest["crawl_id"] > first.id
+    result = subprocess.run([sys.executable, "-m", "archive.cli", "show", server.url, "--at",
+                             first.finished_at.replace("-", "").replace(":", "").replace("T", "")[:14],
+                             "--headers", *archive_args(archive)], capture_output=True, text=True, cwd=ROOT)
+    assert result.returncode == 0 and result.stdout.startswith("HTTP/1.1 200")
