@@ -41,6 +41,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.report import replace_section  # noqa: E402
+
 BENCH = ROOT / "bench"
 BENCHMARKS_MD = ROOT / "BENCHMARKS.md"
 SECTION = "## Crawl benchmark"
@@ -617,13 +621,7 @@ Notes:
   DOWNLOAD_DELAY=0, no AutoThrottle, no robots.txt, breadth-first; wget uses one connection.
 {site_note}
 """
-    text = BENCHMARKS_MD.read_text(encoding="utf-8") if BENCHMARKS_MD.exists() else "# Benchmarks\n"
-    pattern = re.compile(rf"^{re.escape(SECTION)}\s*$.*?(?=^## |\Z)", re.M | re.S)
-    if pattern.search(text):
-        text = pattern.sub(lambda _m: section + "\n", text, count=1)
-    else:
-        text = text.rstrip("\n") + "\n\n" + section
-    BENCHMARKS_MD.write_text(text.rstrip("\n") + "\n", encoding="utf-8")
+    replace_section(SECTION, section, BENCHMARKS_MD)
 
 
 # --- Main ------------------------------------------------------------------------------------------

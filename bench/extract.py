@@ -22,6 +22,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.report import replace_section  # noqa: E402
 from bench.scoring import LabelledPage, body_score, day_of, labelled_pages, leaked_chrome, same_text  # noqa: E402
 
 
@@ -160,16 +161,8 @@ def table(reports: list[ToolReport], pages: int) -> list[str]:
 
 
 def record(lines: list[str], command: str) -> None:
-    path = ROOT / "BENCHMARKS.md"
-    text = path.read_text(encoding="utf-8") if path.exists() else "# Benchmarks\n"
-    section = "\n".join(["## Extraction benchmark", "", f"Command: `{command}` (run {date.today()})", "", *lines, ""])
-    start = text.find("## Extraction benchmark")
-    if start >= 0:
-        end = text.find("\n## ", start + 1)
-        text = text[:start] + section + (text[end + 1:] if end >= 0 else "")
-    else:
-        text = text.rstrip("\n") + "\n\n" + section
-    path.write_text(text, encoding="utf-8")
+    section = "\n".join(["## Extraction benchmark", "", f"Command: `{command}` (run {date.today()})", "", *lines])
+    replace_section("## Extraction benchmark", section)
 
 
 def main() -> int:

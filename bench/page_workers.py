@@ -20,6 +20,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench import crawl  # noqa: E402
+from bench.report import replace_section  # noqa: E402
 
 VARIANTS = {"inline (PAGE_WORKERS=0)": "0", "one worker (PAGE_WORKERS=1)": "1"}
 SECTION = "## Page workers"
@@ -63,15 +64,7 @@ def main() -> int:
                              "2,107 pages from nginx; the project with WARC, index and extraction on)", "", *lines,
                              "", "One worker process that parses each page once (links, kind, article) beats "
                              "inline parsing on 2 cores: the reactor thread is the bottleneck.", ""])
-        path = ROOT / "BENCHMARKS.md"
-        text = path.read_text(encoding="utf-8")
-        start = text.find(SECTION)
-        if start >= 0:
-            end = text.find("\n## ", start + 1)
-            text = text[:start] + section + (text[end + 1:] if end >= 0 else "")
-        else:
-            text = text.rstrip("\n") + "\n\n" + section
-        path.write_text(text, encoding="utf-8")
+        replace_section(SECTION, section)
     return 0
 
 
