@@ -9,18 +9,20 @@ from __future__ import annotations
 
 import re
 
-_JSL = re.compile(rb"__jsl_clearance|jsl_clearance_s", re.I)
 _WZWS = re.compile(rb"wzws(cid|confirm|challenge|_|[a-z]*\.js)|WZWS_CONFIRM", re.I)
 _RUISHU = re.compile(rb"\$_ts\s*=|\$_ts\.cd|FSSBBIl1UgzbN7N", re.I)
 
 
 def challenge_kind(status: int, body: bytes) -> str | None:
-    """'jsl', 'wzws' or 'ruishu' when the response is a challenge page, else None."""
+    """'jsl', 'wzws' or 'ruishu' when the response is a challenge page, else None.
+
+    Runs on every response, so plain substring tests (C speed) gate the regexes.
+    """
     head = body[:20000]
-    if _WZWS.search(head):
+    if (b"wzws" in head or b"WZWS" in head) and _WZWS.search(head):
         return "wzws"
-    if _JSL.search(head) or (status in (412, 521) and b"document.cookie" in head):
+    if b"jsl_clearance" in head or (status in (412, 521) and b"document.cookie" in head):
         return "jsl"
-    if status in (412, 202, 200) and _RUISHU.search(head) and len(body) < 50000:
+    if b"$_ts" in head and status in (412, 202, 200) and len(body) < 50000 and _RUISHU.search(head):
         return "ruishu"
     return None

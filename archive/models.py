@@ -26,6 +26,7 @@ from sqlalchemy import (
     bindparam,
     create_engine,
     event,
+    inspect,
     select,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -179,6 +180,11 @@ def schema_revision(engine: Engine) -> str | None:
 
     with engine.connect() as connection:
         return MigrationContext.configure(connection).get_current_revision()
+
+
+def has_schema(engine: Engine) -> bool:
+    """Does the index hold the tables yet (a first crawl creates them)?"""
+    return inspect(engine).has_table("captures")
 
 
 def open_index(url: str, create: bool = True) -> Engine:

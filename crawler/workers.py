@@ -22,6 +22,7 @@ from scrapy.http import HtmlResponse, Response, TextResponse
 from scrapy.linkextractors import LinkExtractor
 from scrapy.utils.reactor import is_asyncio_reactor_installed
 
+from archive.challenges import challenge_kind
 from crawler.extract import extract_article
 from crawler.items import ArticleItem
 from crawler.links import link_extractor, outgoing_urls
@@ -47,16 +48,22 @@ def _extractor(deny: tuple[str, ...]) -> LinkExtractor:
 
 
 def process_page(response: TextResponse, profile: SiteProfile) -> PageResult:
-    """Links, page kind and (for articles) the item, from one parse of the page."""
+    """Links, page kind and (for articles) the item, from one parse of the page.
+
+    Challenge pages (archived and flagged by the writer) are neither followed nor extracted.
+    """
+    if challenge_kind(response.status, response.body):
+        return PageResult([], "challenge", None)
     links = outgoing_urls(response, _extractor(tuple(profile.deny_patterns)), profile.allowed_hosts)
     page = parse_page(response)
     kind = page_kind(page, profile)
     return PageResult(links, kind, extract_article(page, profile=profile, kind=kind) if kind == ARTICLE else None)
 
 
-def process_bytes(url: str, body: bytes, content_type: bytes, profile: SiteProfile) -> PageResult:
+def process_bytes(url: str, body: bytes, content_type: bytes, profile: SiteProfile, status: int = 200) -> PageResult:
     """``process_page`` for a worker process, which gets bytes rather than a Response."""
-    response = HtmlResponse(url, body=body, headers={"Content-Type": content_type} if content_type else None)
+    response = HtmlResponse(url, status=status, body=body,
+                            headers={"Content-Type": content_type} if content_type else None)
     return process_page(response, profile)
 
 
@@ -76,7 +83,8 @@ class PageProcessor:
             self._pool = ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("spawn"))
         content_type = response.headers.get("Content-Type", b"")
         try:
-            future = self._pool.submit(process_bytes, response.url, response.body, content_type, profile)
+            future = self._pool.submit(process_bytes, response.url, response.body, content_type, profile,
+                                       response.status)
             return await asyncio.wrap_future(future)
         except BrokenProcessPool:
             logger.error("a page worker died (on %s?); restarting the pool", response.url)

@@ -17,7 +17,7 @@ from scrapy.crawler import Crawler
 from scrapy.exceptions import DropItem, NotConfigured
 from sqlalchemy import select
 
-from archive.models import articles, index_url_for, open_index
+from archive.models import articles, has_schema, index_url_for, open_index
 
 
 def body_digest(body: str | None) -> str:
@@ -34,11 +34,12 @@ class ArticleDedupPipeline:
         archive_dir = Path(settings.get("ARCHIVE_DIR", "data"))
         index_url = settings.get("INDEX_URL") or index_url_for(archive_dir)
         if settings.get("INDEX_URL") or (archive_dir / "index.sqlite").exists():
-            engine = open_index(index_url)
-            with engine.connect() as conn:
-                for url, digest in conn.execute(select(articles.c.url, articles.c.body_digest)):
-                    if digest:
-                        self.seen[url].add(digest)
+            engine = open_index(index_url, create=False)
+            if has_schema(engine):
+                with engine.connect() as conn:
+                    for url, digest in conn.execute(select(articles.c.url, articles.c.body_digest)):
+                        if digest:
+                            self.seen[url].add(digest)
             engine.dispose()
 
     @classmethod

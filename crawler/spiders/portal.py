@@ -22,9 +22,8 @@ from scrapy.http import Response, TextResponse
 from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.python.failure import Failure
 
-from archive.challenges import challenge_kind
 from archive.history import History
-from archive.models import index_url_for, open_index
+from archive.models import has_schema, index_url_for, open_index
 from crawler.extract import extract_article
 from crawler.incremental import archived_response, pagination_key
 from crawler.items import ArticleItem
@@ -64,14 +63,17 @@ class PortalSpider(scrapy.Spider):
         index_url = settings.get("INDEX_URL") or index_url_for(archive_dir)
         has_index = settings.get("INDEX_URL") or (archive_dir / "index.sqlite").exists()
         if settings.getbool("INCREMENTAL", True) and settings.getbool("CAPTURE_ENABLED", True) and has_index:
-            engine = open_index(index_url)
-            history = History.load(engine, archive_dir / "warc", spider.site_name)
+            # Only the archive writer creates or migrates the schema; a first crawl finds none.
+            engine = open_index(index_url, create=False)
+            history = History.load(engine, archive_dir / "warc", spider.site_name) if has_schema(engine) else None
             if history:
                 spider.history = history
                 spider.logger.info(
                     "incremental crawl: %d pages and %d articles already archived%s", len(history.captured),
                     len(history.known_articles), "" if history.complete else " (last crawl did not finish)",
                 )
+            else:
+                engine.dispose()
         return spider
 
     async def start(self) -> AsyncIterator[scrapy.Request]:
@@ -90,9 +92,6 @@ class PortalSpider(scrapy.Spider):
             response = archived_response(self.history, response) or response
             stats.inc_value("incremental/not_modified")
         if not isinstance(response, TextResponse) or not is_html(response):
-            return
-        if challenge_kind(response.status, response.body):
-            stats.inc_value("pages/challenge")
             return
         try:
             result = await self.pages.run(response, self.profile)
