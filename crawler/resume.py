@@ -30,7 +30,7 @@ class ResumeGuard:
     def __init__(self, crawler: Crawler) -> None:
         directory = job_dir(crawler.settings)
         if not directory:
-            raise NotConfigured("no JOBDIR")
+            raise NotConfigured
         self.marker = Path(directory) / MARKER
         if self.marker.exists():
             logger.warning("the last run with JOBDIR %s did not stop cleanly; discarding its scheduler state "

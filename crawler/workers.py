@@ -71,11 +71,13 @@ class PageProcessor:
     """A lazily started process pool, with an inline path when there is none."""
 
     def __init__(self, workers: int) -> None:
-        # Awaiting a worker needs the asyncio reactor (Scrapy's default); otherwise run inline.
-        self.workers = workers if is_asyncio_reactor_installed() else 0
+        self.workers = workers
         self._pool: ProcessPoolExecutor | None = None
 
     async def run(self, response: TextResponse, profile: SiteProfile) -> PageResult:
+        if self.workers > 0 and not is_asyncio_reactor_installed():
+            # Awaiting a worker needs the asyncio reactor (Scrapy's default); else run inline.
+            self.workers = 0
         if self.workers <= 0:
             return process_page(response, profile)
         if self._pool is None:

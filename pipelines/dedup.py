@@ -28,7 +28,7 @@ class ArticleDedupPipeline:
     def __init__(self, crawler: Crawler) -> None:
         settings = crawler.settings
         if not settings.getbool("CAPTURE_ENABLED", True):
-            raise NotConfigured("nothing is indexed (capture is off)")
+            raise NotConfigured
         self.stats = crawler.stats
         self.seen: defaultdict[str, set[str]] = defaultdict(set)
         archive_dir = Path(settings.get("ARCHIVE_DIR", "data"))

@@ -20,7 +20,7 @@ ARTICLE_COLUMNS = ("url", "site", "channel", "title", "published_at", "source", 
 class ArticleIndexPipeline:
     def __init__(self, crawler: Crawler) -> None:
         if archive_writer(crawler) is None:
-            raise NotConfigured("no archive writer (capture is off)")
+            raise NotConfigured
         self.crawler = crawler
 
     @classmethod
