@@ -78,7 +78,7 @@ class MisbehavingServer:
         if path == "/huge.html":
             return self.send(handler, 200, ARTICLE.format(title="超大文章", n=5).encode() * 400)
         if path == "/stall.html":
-            time.sleep(3)
+            time.sleep(5)
             return self.send(handler, 200, b"<html>late</html>")
         if path == "/broken.html":
             return self.send(handler, 500, b"error")

@@ -17,7 +17,7 @@ from archive.models import articles, captures, crawls
 
 pytestmark = pytest.mark.slow
 
-SETTINGS = {"RETRY_BACKOFF_BASE": "0.05", "RETRY_TIMES": "2", "DOWNLOAD_TIMEOUT": "1", "DOWNLOAD_MAXSIZE": "50000",
+SETTINGS = {"RETRY_BACKOFF_BASE": "0.05", "RETRY_TIMES": "2", "DOWNLOAD_TIMEOUT": "2", "DOWNLOAD_MAXSIZE": "50000",
             "CRAWL_MAX_ERROR_RATE": "1", "ROBOTSTXT_OBEY": "0"}
 
 
