@@ -67,6 +67,8 @@ def extract_article(
     content = page.content
     byline = metadata.byline_text(page, headline_node, content)
     fields = metadata.byline_fields(byline)
+    for label, value in metadata.byline_fields(metadata.before_text(page, content)).items():
+        fields.setdefault(label, value)
 
     rules = load_rules()
     removed: Counter[str] = Counter()
@@ -76,18 +78,22 @@ def extract_article(
         if end > start:
             skip.update(range(start, end))
             removed[rule] += 1
-    lines = body_lines(page, content_parts(page, content), skip)
-    lines = drop_headline(lines, headline)
-    lines = strip_lines(lines, rules, removed)
+    # Credits are read from the lines before chrome stripping: a 来源/作者 line is chrome in
+    # the body but still names the author.
+    raw_lines = drop_headline(body_lines(page, content_parts(page, content), skip), headline)
+    lines = strip_lines(raw_lines, rules, removed)
 
     source = meta_content(page.root, "ContentSource", "source") or metadata.pick(fields, metadata.SOURCE_LABELS)
-    site_names = {site_name, source, None}
     meta_author = meta_content(page.root, "Author", "author", "article:author")
+    if meta_author and site_name and (meta_author in site_name or site_name in meta_author):
+        meta_author = None  # a site-wide <meta name="author"> names the site, not the writer
+    # The credit nearest the headline wins; the editor closing the article comes after.
     author = (
-        metadata.pick(fields, metadata.AUTHOR_LABELS)
-        or (meta_author if meta_author not in site_names else None)
-        or metadata.bottom_author(lines + [metadata.after_text(page, content)])
-        or metadata.reporter([byline, *lines[:2], *lines[-2:]])
+        metadata.names(metadata.pick(fields, metadata.AUTHOR_LABELS))
+        or (meta_author if meta_author != source else None)
+        or metadata.reporter(raw_lines[:3], byline)
+        or metadata.bottom_author(raw_lines, metadata.after_text(page, content))
+        or metadata.reporter(raw_lines[-3:])
     )
     views = metadata.pick(fields, metadata.VIEW_LABELS)
     images, attachments = media_urls(page, content)

@@ -51,18 +51,18 @@ DATE_LABELS = ("发布时间", "发布日期", "发表时间", "发稿时间", "
 VIEW_LABELS = ("浏览次数", "浏览量", "访问量", "访问次数", "阅读量", "阅读次数", "点击数", "点击量", "点击率",
                "浏览", "点击", "阅读")
 _GAP = re.compile(r"\s{2,}|[|｜【】\[\]()（）<>《》]|\s(?=\S*[:：])")
-_BOTTOM_AUTHOR = re.compile(
-    r"[（(\[【]?\s*(?:责任编辑|编辑|作者|记者|责编|执笔人|执笔|撰稿)\s*[:：]\s*(?P<v>[^）)\]】]{2,30})[）)\]】]?\s*$"
-)
 # "（记者 张倩）", "本报记者罗科苏盈发自北京", "新京报记者 彭冲 山东冠县报道": reporters named in the text.
 _NAME = r"[\u4e00-\u9fa5·]{2,4}"
 _REPORTER = re.compile(
-    rf"(?:^|[（(\[【\s]|本报|本台|总台|新华社|[\u4e00-\u9fa5]{{2,8}}(?:报|网|台))"
-    rf"记者\s*(?P<v>{_NAME}(?:[ 、]{_NAME}){{0,3}})"
+    rf"(?:^|[（(\[【\s》：:]|[\u4e00-\u9fa5·]{{2,12}})"
+    rf"记者\s*(?P<v>{_NAME}(?:[ 、]{_NAME}){{0,3}}?)"
     rf"(?=\s*[）)\]】]|\s*发自|\s*报道|\s*摄|\s+\S*报道|\s*$|\s*/)"
 )
 # "（常书香 马丹阳 ）" or "[ 黄宇 ]": a bare name list in brackets closing or opening the text.
 _BRACKETED_NAMES = re.compile(rf"^[（(\[]\s*(?P<v>{_NAME}(?:\s+{_NAME}){{0,4}})\s*[）)\]]$")
+# "[ 黄宇 ]" in a byline: a bracketed name next to the date and 来源
+_BYLINE_NAME = re.compile(rf"[\[【]\s*(?P<v>{_NAME}(?:\s+{_NAME}){{0,3}})\s*[\]】]")
+_PERSON = re.compile(r"^[\u4e00-\u9fa5·]{2,4}$")
 _NOT_CHANNELS = {"首页", "网站首页", "正文", "正文内容", "内容", "详情"}
 _BREADCRUMB = re.compile(r"^(?:当前位置|您现在的位置|您的位置|当前的位置|所在位置|位置)\s*[:：]?")
 
@@ -240,6 +240,15 @@ def byline_text(page: Page, headline: HtmlElement | None, content: HtmlElement |
     return "".join(out).replace("\u00a0", " ").replace("\u3000", " ")
 
 
+def before_text(page: Page, content: HtmlElement | None, size: int = 200) -> str:
+    """The text right before the article body: where a byline sits when the headline is
+    far away (a sidebar between them) or was not found."""
+    if content is None:
+        return ""
+    start = page.span(content)[0]
+    return clean(page.text_between(max(0, start - 30), start))[-size:]
+
+
 def after_text(page: Page, content: HtmlElement | None, size: int = 300) -> str:
     """The text right after the article, where 编辑/责任编辑 lines often sit."""
     if content is None:
@@ -292,17 +301,35 @@ def extract_channel(page: Page) -> str | None:
     return None
 
 
-def bottom_author(lines: list[str]) -> str | None:
-    """``（责任编辑：张三）`` at the end of the body, where news sites print the editor."""
-    for line in reversed(lines[-3:]):
-        match = _BOTTOM_AUTHOR.search(line)
-        if match:
-            return clean(match.group("v"))
+def names(value: str | None) -> str | None:
+    """The leading run of person names in a credit ("常书香 马丹阳 扫一扫…" -> "常书香 马丹阳");
+    values that do not start with a name (an organisation, a site) are kept whole."""
+    if not value:
+        return None
+    tokens = value.split()
+    kept = []
+    for token in tokens:
+        if not _PERSON.match(token):
+            break
+        kept.append(token)
+    return " ".join(kept) if kept else value
+
+
+def bottom_author(lines: list[str], after: str = "") -> str | None:
+    """``（责任编辑：张三）`` or ``执笔人：…`` closing the body, or in the text right after it."""
+    for text in [*reversed(lines[-3:]), after]:
+        value = pick(byline_fields(text.strip("（()）[]【】")), AUTHOR_LABELS)
+        if value:
+            return names(value)
     return None
 
 
-def reporter(texts: list[str]) -> str | None:
-    """A reporter credited inside the text: 记者 + name, or a bracketed name list."""
+def reporter(texts: list[str], byline: str = "") -> str | None:
+    """A reporter credited inside the text: 记者 + name, a bracketed name list, or a
+    bracketed name in the byline."""
+    match = _BYLINE_NAME.search(byline)
+    if match:
+        return clean(match.group("v"))
     for text in texts:
         match = _REPORTER.search(text)
         if match:
