@@ -82,10 +82,6 @@ class RotatingWarcWriter:
         """The warcio record builder, set to WARC/1.1 and sha1 digests."""
         return self._builder
 
-    @property
-    def current_file(self) -> str | None:
-        return self._name or None
-
     def write(self, *records: ArcWarcRecord) -> list[RecordLocation]:
         """Write records (each its own gzip member) into the current file; say where each went.
 

@@ -155,6 +155,8 @@ def table(reports: list[ToolReport], pages: int) -> list[str]:
                 lines.append(f"- portal-archiver/{r.name}: body F1 {statistics.mean(ours.f1.values()):.3f} vs "
                              f"{statistics.mean(r.f1.values()):.3f}; median time ratio "
                              f"{statistics.median(ours.ms) / statistics.median(r.ms):.2f}")
+        lines += [f"- {r.name} raised {r.failures} times over {len(r.ms)} pages (scored as empty)"
+                  for r in reports if r.failures]
         lines.append("- times: per page the median of --repeat runs, then the median over pages, all tools "
                      "in one process, one after another; the ratios are what to compare on a noisy machine")
     return lines
