@@ -23,6 +23,7 @@ from sqlalchemy import (
     Integer,
     String,
     Text,
+    UniqueConstraint,
     bindparam,
     create_engine,
     event,
@@ -123,9 +124,23 @@ class Article(Base):
     )
 
 
+class SiteTemplate(Base):
+    """A line learned as one site's own chrome (pipelines/chrome.py), kept between crawls."""
+
+    __tablename__ = "site_templates"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    site: Mapped[str] = mapped_column(String(200))
+    line: Mapped[str] = mapped_column(Text)
+    learned_at: Mapped[str] = mapped_column(String(32))
+
+    __table_args__ = (UniqueConstraint("site", "line", name="uq_site_templates_site_line"),)
+
+
 crawls = Crawl.__table__
 captures = Capture.__table__
 articles = Article.__table__
+site_templates = SiteTemplate.__table__
 
 
 def capture_id_of(param: str):

@@ -18,11 +18,13 @@ from scrapy import Request, Spider, signals
 from scrapy.crawler import Crawler
 from scrapy.exceptions import NotConfigured
 from scrapy.http import Response
+from scrapy.settings import BaseSettings
 from scrapy.utils.defer import deferred_from_coro, maybe_deferred_to_future
+from sqlalchemy import Engine
 from twisted.internet.threads import deferToThread
 
 import crawler
-from archive.models import index_url_for
+from archive.models import has_schema, index_url_for, open_index
 from archive.records import NORMALISATIONS, HttpExchange
 from archive.store import ArchiveWriter
 from crawler import report
@@ -30,6 +32,31 @@ from crawler import report
 logger = logging.getLogger(__name__)
 
 _writers: weakref.WeakKeyDictionary[Crawler, ArchiveWriter] = weakref.WeakKeyDictionary()
+
+
+def index_location(settings: BaseSettings) -> tuple[Path, str, bool]:
+    """(ARCHIVE_DIR, index URL, whether an index may already exist) for a crawl's settings."""
+    archive_dir = Path(settings.get("ARCHIVE_DIR", "data"))
+    if settings.get("INDEX_URL"):
+        return archive_dir, settings.get("INDEX_URL"), True
+    return archive_dir, index_url_for(archive_dir), (archive_dir / "index.sqlite").exists()
+
+
+def existing_index(settings: BaseSettings) -> Engine | None:
+    """An engine on the crawl's index when it already holds the tables, else None.
+
+    Readers (history, dedup, templates) never create the schema: the archive writer does.
+    """
+    if not settings.getbool("CAPTURE_ENABLED", True):
+        return None
+    _, url, exists = index_location(settings)
+    if not exists:
+        return None
+    engine = open_index(url, create=False)
+    if has_schema(engine):
+        return engine
+    engine.dispose()
+    return None
 
 
 def archive_writer(crawler_: Crawler) -> ArchiveWriter | None:
@@ -67,10 +94,10 @@ class CaptureExtension:
         if not settings.getbool("CAPTURE_ENABLED", True):
             raise NotConfigured("capture is off (interactive command or CAPTURE_ENABLED=0)")
         self.crawler = crawler_
-        archive_dir = Path(settings.get("ARCHIVE_DIR", "data"))
+        archive_dir, index_url, _ = index_location(settings)
         self.writer = ArchiveWriter(
             archive_dir / "warc",
-            settings.get("INDEX_URL") or index_url_for(archive_dir),
+            index_url,
             warcinfo=self._warcinfo(crawler_),
             prefix=settings.get("WARC_PREFIX", "portal"),
             max_size=settings.getint("WARC_MAX_SIZE", 1_000_000_000),

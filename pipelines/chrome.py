@@ -7,7 +7,9 @@ removes lines that no rule names but that repeat across many articles of one sit
 portal's own boilerplate (扫一扫在手机打开当前页, a department's address line ...). A line
 counts as template once it has been seen on ``CHROME_TEMPLATE_MIN_PAGES`` articles and on at
 least ``CHROME_TEMPLATE_SHARE`` of the site's articles so far; lines that read like prose
-(ending in 。！？) are never learned, so a notice's standard closing sentence stays.
+(ending in 。！？) are never learned, so a notice's standard closing sentence stays. What a
+crawl learns is kept in the ``site_templates`` table, so a daily re-crawl that sees only a
+few new articles still strips the site's template from the first one.
 """
 
 from __future__ import annotations
@@ -18,6 +20,10 @@ from typing import Any
 
 from itemadapter import ItemAdapter
 from scrapy.crawler import Crawler
+from sqlalchemy import insert, select
+
+from archive.models import site_templates, utc_iso
+from crawler.capture import existing_index
 
 _PROSE_END = re.compile(r"[。！？!?；;]$")
 _SPACES = re.compile(r"\s+")
@@ -38,6 +44,8 @@ class SiteTemplates:
         self.min_pages, self.share = min_pages, share
         self.pages: Counter[str] = Counter()
         self.lines: defaultdict[str, Counter[str]] = defaultdict(Counter)
+        # Learned by earlier crawls (the site_templates table).
+        self.known: defaultdict[str, set[str]] = defaultdict(set)
 
     def observe(self, site: str, lines: list[str]) -> None:
         self.pages[site] += 1
@@ -47,17 +55,51 @@ class SiteTemplates:
         key = template_key(line)
         if key is None:
             return False
+        if key in self.known[site]:
+            return True
         seen = self.lines[site][key]
         return seen >= self.min_pages and seen >= self.share * self.pages[site]
+
+    def learned(self) -> dict[str, set[str]]:
+        """Template lines learned in this crawl that earlier crawls did not know."""
+        out: dict[str, set[str]] = {}
+        for site, counts in self.lines.items():
+            new = {key for key, seen in counts.items()
+                   if seen >= self.min_pages and seen >= self.share * self.pages[site] and key not in self.known[site]}
+            if new:
+                out[site] = new
+        return out
 
 
 class ChromeStripPipeline:
     def __init__(self, crawler: Crawler) -> None:
         settings = crawler.settings
+        self.settings = settings
         self.stats = crawler.stats
         self.templates = SiteTemplates(
             settings.getint("CHROME_TEMPLATE_MIN_PAGES", 4), settings.getfloat("CHROME_TEMPLATE_SHARE", 0.5)
         )
+        engine = existing_index(settings)
+        if engine is not None:
+            with engine.connect() as conn:
+                for site, line in conn.execute(select(site_templates.c.site, site_templates.c.line)):
+                    self.templates.known[site].add(line)
+            engine.dispose()
+
+    def close_spider(self, spider: Any = None) -> None:
+        """Keep what this crawl learned for the next one (the writer created the table)."""
+        learned = self.templates.learned()
+        engine = existing_index(self.settings) if learned else None
+        if engine is None:
+            return
+        with engine.begin() as conn:
+            for site, keys in learned.items():
+                known = {line for (line,) in conn.execute(
+                    select(site_templates.c.line).where(site_templates.c.site == site))}
+                rows = [{"site": site, "line": key, "learned_at": utc_iso()} for key in sorted(keys - known)]
+                if rows:
+                    conn.execute(insert(site_templates), rows)
+        engine.dispose()
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> ChromeStripPipeline:

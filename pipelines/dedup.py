@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 from collections import defaultdict
-from pathlib import Path
 from typing import Any
 
 from itemadapter import ItemAdapter
@@ -17,7 +16,8 @@ from scrapy.crawler import Crawler
 from scrapy.exceptions import DropItem, NotConfigured
 from sqlalchemy import select
 
-from archive.models import articles, has_schema, index_url_for, open_index
+from archive.models import articles
+from crawler.capture import existing_index
 
 
 def body_digest(body: str | None) -> str:
@@ -31,15 +31,12 @@ class ArticleDedupPipeline:
             raise NotConfigured
         self.stats = crawler.stats
         self.seen: defaultdict[str, set[str]] = defaultdict(set)
-        archive_dir = Path(settings.get("ARCHIVE_DIR", "data"))
-        index_url = settings.get("INDEX_URL") or index_url_for(archive_dir)
-        if settings.get("INDEX_URL") or (archive_dir / "index.sqlite").exists():
-            engine = open_index(index_url, create=False)
-            if has_schema(engine):
-                with engine.connect() as conn:
-                    for url, digest in conn.execute(select(articles.c.url, articles.c.body_digest)):
-                        if digest:
-                            self.seen[url].add(digest)
+        engine = existing_index(settings)
+        if engine is not None:
+            with engine.connect() as conn:
+                for url, digest in conn.execute(select(articles.c.url, articles.c.body_digest)):
+                    if digest:
+                        self.seen[url].add(digest)
             engine.dispose()
 
     @classmethod

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from scrapy.utils.test import get_crawler
+from support import archive_settings, index_url
 
+from archive.models import open_index
 from crawler.items import ArticleItem
 from crawler.spiders.portal import PortalSpider
 from pipelines.chrome import ChromeStripPipeline
@@ -38,3 +40,22 @@ def test_other_sites_do_not_share_a_template():
         pipeline.process_item(ArticleItem(url=f"http://a/{n}", site="a", body="页脚模板行\n正文。"))
     item = pipeline.process_item(ArticleItem(url="http://b/1", site="b", body="页脚模板行\n正文。"))
     assert "页脚模板行" in item.body
+
+
+def test_learned_templates_outlive_the_crawl(tmp_path):
+    """A daily re-crawl sees a few new articles: what earlier crawls learned strips them."""
+    open_index(index_url(tmp_path)).dispose()
+    settings = {**archive_settings(tmp_path), "CHROME_TEMPLATE_MIN_PAGES": 3}
+
+    def crawl(bodies: list[str]) -> list[str]:
+        crawler = get_crawler(PortalSpider, settings)
+        crawler.stats.open_spider()
+        pipeline = ChromeStripPipeline.from_crawler(crawler)
+        out = [pipeline.process_item(ArticleItem(url=f"http://x.gov.cn/{n}.html", site="x.gov.cn", body=body)).body
+               for n, body in enumerate(bodies)]
+        pipeline.close_spider()
+        return out
+
+    crawl([f"第{n}篇正文。\n本站微信公众号：xfwx" for n in range(5)])
+    (today,) = crawl(["今天的新文章。\n本站微信公众号：xfwx"])
+    assert today == "今天的新文章。"

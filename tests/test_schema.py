@@ -47,7 +47,7 @@ def test_an_index_made_with_the_first_schema_upgrades_in_place(tmp_path: Path):
                             capture_output=True, text=True, cwd=ROOT)
     assert result.returncode == 0, result.stderr
     engine = open_index(url, create=False)
-    assert schema_revision(engine) == "0002"
+    assert schema_revision(engine) == "0003"
     with engine.connect() as conn:
         assert conn.execute(select(articles.c.title)).scalar_one() == "旧文章"
         assert conn.execute(text("SELECT articles FROM articles_per_month")).scalar_one() == 1

@@ -12,7 +12,6 @@ and which pages are articles.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
 from typing import Any
 
 import scrapy
@@ -23,7 +22,7 @@ from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.python.failure import Failure
 
 from archive.history import History
-from archive.models import has_schema, index_url_for, open_index
+from crawler.capture import existing_index, index_location
 from crawler.extract import extract_article
 from crawler.incremental import archived_response, pagination_key
 from crawler.items import ArticleItem
@@ -59,13 +58,10 @@ class PortalSpider(scrapy.Spider):
         spider = super().from_crawler(crawler, *args, **kwargs)
         settings = crawler.settings
         spider.pages = PageProcessor(settings.getint("PAGE_WORKERS", 1))
-        archive_dir = Path(settings.get("ARCHIVE_DIR", "data"))
-        index_url = settings.get("INDEX_URL") or index_url_for(archive_dir)
-        has_index = settings.get("INDEX_URL") or (archive_dir / "index.sqlite").exists()
-        if settings.getbool("INCREMENTAL", True) and settings.getbool("CAPTURE_ENABLED", True) and has_index:
-            # Only the archive writer creates or migrates the schema; a first crawl finds none.
-            engine = open_index(index_url, create=False)
-            history = History.load(engine, archive_dir / "warc", spider.site_name) if has_schema(engine) else None
+        engine = existing_index(settings) if settings.getbool("INCREMENTAL", True) else None
+        if engine is not None:
+            archive_dir, _, _ = index_location(settings)
+            history = History.load(engine, archive_dir / "warc", spider.site_name)
             if history:
                 spider.history = history
                 spider.logger.info(
