@@ -14,7 +14,7 @@ from urllib.parse import urljoin
 
 from lxml.html import HtmlElement
 
-from crawler.page import BLOCK_TAGS, CJK, Page, clean
+from crawler.page import BLOCK_TAGS, CJK, PROSE, Page, clean
 
 _PUNCTUATION = re.compile(r"[，。；！？、：,.;!?]")
 _PARAGRAPH_TAGS = frozenset({"p", "li", "h2", "h3", "h4", "h5", "h6", "pre", "blockquote", "dd", "figcaption",
@@ -80,11 +80,11 @@ def content_node(page: Page) -> HtmlElement | None:
 
 
 def _prose(page: Page, element: HtmlElement) -> tuple[int, float]:
-    """(CJK characters, link density) of an element's text."""
+    """(amount of prose, link density) of an element's text, measured as in ``PROSE``."""
     start, end = page.span(element)
     total = linked = 0
     for segment in page.segments[start:end]:
-        count = len(CJK.findall(segment.text))
+        count = len(PROSE.findall(segment.text))
         total += count
         linked += count if segment.in_link else 0
     return total, (linked / total if total else 1.0)

@@ -25,6 +25,9 @@ BLOCK_TAGS = frozenset({
     "pre", "figure", "figcaption", "main", "nav", "aside", "hr", "caption",
 })
 CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
+# Text measured in CJK characters: a Latin word of about three letters counts as one, so
+# the same thresholds serve a portal's English pages.
+PROSE = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]|[A-Za-z]{3}")
 _SPACES = re.compile(r"[ \t\r\n\f\v\u00a0\u3000\u2002\u2003\u2009\u200b]+")
 
 

@@ -11,14 +11,14 @@ from __future__ import annotations
 import re
 from urllib.parse import urlsplit
 
-from crawler.page import CJK, Page, clean, meta_content
+from crawler.page import PROSE, Page, clean, meta_content
 from crawler.profiles import SiteProfile
 
 ARTICLE, LISTING, OTHER = "article", "listing", "other"
 
 _HOME_PATH = re.compile(r"/?(?:(?:index|default|main|home)\.\w+)?$", re.I)
 _LIST_PATH = re.compile(r"/(?:index|list|default)(?:_\d+)?\.s?html?$|/col/col\d+/|/list[_-]?\d*\.", re.I)
-_SENTENCE = re.compile(r"[，。；！？]")
+_SENTENCE = re.compile(r"[，。；！？]|[,.;!?](?=\s)")
 _PAGINATION = re.compile(r"createPageHTML|下一页|尾页|末页|上一页|共\s*\d+\s*页|第\s*\d+\s*页")
 
 
@@ -32,8 +32,8 @@ def _count_in_content(page: Page, pattern: re.Pattern[str]) -> int:
 
 
 def prose_chars(page: Page) -> int:
-    """CJK characters outside links in the page's main text block."""
-    return _count_in_content(page, CJK)
+    """Prose outside links in the page's main text block (CJK characters, or Latin words)."""
+    return _count_in_content(page, PROSE)
 
 
 def sentence_marks(page: Page) -> int:

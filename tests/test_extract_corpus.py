@@ -6,6 +6,8 @@ loses more than that on any page fails here, whatever it gains elsewhere.
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from bench.scoring import CORPUS, body_score, labelled_pages, leaked_chrome
@@ -71,3 +73,14 @@ def test_body_f1_floor(name: str):
     item = extract_article(page.html, url=page.url or "")
     assert body_score(item.body, page.truth["body"]).f1 >= FLOORS[name]
     assert not leaked_chrome(item.body, page.truth["body"])
+
+
+ENGLISH = sorted((CORPUS / "pages_en").glob("*.html")) if CORPUS.exists() else []
+
+
+@pytest.mark.parametrize("path", ENGLISH, ids=lambda path: path.stem)
+def test_english_pages_of_a_portal_extract_too(path):
+    truth = json.loads(path.with_suffix(".json").read_text(encoding="utf-8"))
+    item = extract_article(path.read_bytes(), url=truth.get("url"))
+    assert item.page_kind == "article"
+    assert body_score(item.body, truth["body"]).f1 >= 0.9
