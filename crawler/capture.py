@@ -159,7 +159,9 @@ class CaptureExtension:
             stats.set_value(f"warc/{key}", value)
         values = stats.get_stats()
         stats.set_value("summary", report.summary(values))
-        failed = report.failure(values, self.crawler.settings.getfloat("CRAWL_MAX_ERROR_RATE", 0.2))
+        settings = self.crawler.settings
+        shared = "scrapy_redis" in str(settings.get("SCHEDULER", ""))
+        failed = report.failure(values, settings.getfloat("CRAWL_MAX_ERROR_RATE", 0.2), shared_frontier=shared)
         if failed:
             stats.set_value("crawl/failed", failed)
             logger.error("crawl failed: %s", failed)

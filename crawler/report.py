@@ -35,13 +35,17 @@ def summary(stats: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def failure(stats: dict[str, Any], max_error_rate: float) -> str | None:
-    """Why the crawl failed, or None."""
+def failure(stats: dict[str, Any], max_error_rate: float, shared_frontier: bool = False) -> str | None:
+    """Why the crawl failed, or None.
+
+    With a shared frontier (scrapy-redis), a worker that found nothing left to fetch has
+    not failed: the others did the work.
+    """
     reason = stats.get("finish_reason")
     if reason == "archive_failed":
         return "the archive writer failed"
     robots = stats.get("robotstxt/response_count", 0)
-    if stats.get("warc/captures", 0) <= robots:
+    if stats.get("warc/captures", 0) <= robots and not shared_frontier:
         return "archived nothing"
     requests = stats.get("downloader/request_count", 0)
     failed = stats.get("retry/max_reached", 0)
