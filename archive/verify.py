@@ -4,12 +4,13 @@ WARC files agree (no row pointing at a missing record, no response record withou
 
 from __future__ import annotations
 
+import socket
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from sqlalchemy import Engine, select
 
-from archive.models import captures
+from archive.models import captures, crawls
 from archive.warc_reader import RecordInfo, WarcReadError, iter_records
 from archive.warc_writer import OPEN_SUFFIX
 
@@ -26,6 +27,7 @@ class Report:
     orphans: list[str] = field(default_factory=list)
     open_files: list[str] = field(default_factory=list)
     dangling_ids: list[int] = field(default_factory=list)
+    elsewhere: int = 0  # rows whose records live on another host's WARC directory
     orphan_files: set[str] = field(default_factory=set)
 
     @property
@@ -42,6 +44,7 @@ class Report:
             f"{verdict}: {self.files} files, {self.records} records, {self.rows} index rows; "
             f"{len(self.errors)} errors, {len(self.dangling)} dangling rows, {len(self.orphans)} orphan records, "
             f"{len(self.open_files)} unclosed files"
+            + (f"; {self.elsewhere} rows of other hosts' files not checked" if self.elsewhere else "")
         )
         return out
 
@@ -63,16 +66,26 @@ def check_files(paths: list[Path], report: Report | None = None) -> tuple[Report
 
 
 def verify_archive(warc_dir: Path, engine: Engine) -> Report:
-    """Cross-check the WARC files under ``warc_dir`` against the ``captures`` table."""
+    """Cross-check the WARC files under ``warc_dir`` against the ``captures`` table.
+
+    When machines share one index but keep their own WARC directories, rows of crawls run on
+    another host whose file is not here belong to that host's directory and are skipped.
+    """
     report = Report()
+    here = socket.gethostname()
+    present = {path.name for path in warc_dir.glob("*.warc*")}
     report.open_files = sorted(str(path) for path in warc_dir.glob(f"*{OPEN_SUFFIX}"))
     files = sorted(path for path in warc_dir.glob("*.warc*") if not path.name.endswith(OPEN_SUFFIX))
     report, found = check_files(files, report)
     indexed: set[tuple[str, int]] = set()
     columns = (captures.c.id, captures.c.url, captures.c.warc_file, captures.c.warc_offset,
-               captures.c.warc_length, captures.c.warc_record_id, captures.c.payload_digest)
+               captures.c.warc_length, captures.c.warc_record_id, captures.c.payload_digest, crawls.c.hostname)
     with engine.connect() as conn:
-        for row in conn.execute(select(*columns)):
+        rows = conn.execute(select(*columns).join(crawls, crawls.c.id == captures.c.crawl_id, isouter=True))
+        for row in rows:
+            if row.warc_file not in present and row.hostname and row.hostname != here:
+                report.elsewhere += 1
+                continue
             report.rows += 1
             key = (row.warc_file, row.warc_offset)
             indexed.add(key)
