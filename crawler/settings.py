@@ -44,9 +44,11 @@ DEPTH_LIMIT = 0
 PAGE_WORKERS = 1
 
 # Site-template learning (pipelines/chrome.py): a short line seen on at least this many
-# articles of a site, and on at least this share of them, is that site's chrome.
-CHROME_TEMPLATE_MIN_PAGES = 4
-CHROME_TEMPLATE_SHARE = 0.5
+# articles of a site, and on at least this share of them, is that site's chrome. The share
+# is high on purpose: a notice's signature line (the issuing office) repeats too, but only
+# on the notices, not on most of a site's articles.
+CHROME_TEMPLATE_MIN_PAGES = 5
+CHROME_TEMPLATE_SHARE = 0.8
 
 # --- Politeness: defaults fit for government servers -----------------------------------------
 ROBOTSTXT_OBEY = True

@@ -40,7 +40,7 @@ def template_key(line: str) -> str | None:
 class SiteTemplates:
     """Per-site counts of candidate lines across articles; decides what is template."""
 
-    def __init__(self, min_pages: int = 4, share: float = 0.5) -> None:
+    def __init__(self, min_pages: int = 5, share: float = 0.8) -> None:
         self.min_pages, self.share = min_pages, share
         self.pages: Counter[str] = Counter()
         self.lines: defaultdict[str, Counter[str]] = defaultdict(Counter)
@@ -77,7 +77,7 @@ class ChromeStripPipeline:
         self.settings = settings
         self.stats = crawler.stats
         self.templates = SiteTemplates(
-            settings.getint("CHROME_TEMPLATE_MIN_PAGES", 4), settings.getfloat("CHROME_TEMPLATE_SHARE", 0.5)
+            settings.getint("CHROME_TEMPLATE_MIN_PAGES", 5), settings.getfloat("CHROME_TEMPLATE_SHARE", 0.8)
         )
         engine = existing_index(settings)
         if engine is not None:
