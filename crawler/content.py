@@ -140,7 +140,8 @@ def body_lines(page: Page, parts: list[HtmlElement], skip: set[int] | None = Non
 
 
 def media_urls(page: Page, node: HtmlElement | None) -> tuple[list[str], list[str]]:
-    """(images, attachments) of the content element, as absolute URLs."""
+    """Images of the content element and attachment links anywhere on the page (they often
+    sit below the article, outside it), as absolute URLs."""
     if node is None:
         return [], []
     base = page.url

@@ -42,16 +42,17 @@ def drop_headline(lines: list[str], headline: str | None) -> list[str]:
     return [line for line in lines[cut:] if re.sub(r"\s+", "", line) != target]
 
 
-def _published(page: Page, fields: dict[str, str], byline: str) -> datetime | None:
-    """The date the page shows in its byline, else its PubDate meta, else the URL's date."""
+def _published(page: Page, fields: dict[str, str], byline: str, after: str) -> datetime | None:
+    """The date the page shows in its byline, else its PubDate meta, else the URL's date,
+    else a labelled date printed after the article."""
     labelled = metadata.pick(fields, metadata.DATE_LABELS)
     from_meta = metadata.parse_iso(
         meta_content(page.root, "PubDate", "publishdate", "article:published_time", "pubdate", "publish_time",
                      "datePublished", "dc.date", "dcterms.created")
     )
-    after = metadata.pick(metadata.byline_fields(metadata.after_text(page, page.content)), metadata.DATE_LABELS)
+    below = metadata.pick(metadata.byline_fields(after), metadata.DATE_LABELS)
     return (metadata.parse_date(labelled) or from_meta or metadata.parse_date(byline)
-            or metadata.date_from_url(page.url) or metadata.parse_date(after))
+            or metadata.date_from_url(page.url) or metadata.parse_date(below))
 
 
 def extract_article(
@@ -66,6 +67,7 @@ def extract_article(
     headline, site_name, headline_node = metadata.extract_title(page)
     content = page.content
     byline = metadata.byline_text(page, headline_node, content)
+    after = metadata.after_text(page, content)
     fields = metadata.byline_fields(byline)
     for label, value in metadata.byline_fields(metadata.before_text(page, content)).items():
         fields.setdefault(label, value)
@@ -92,7 +94,7 @@ def extract_article(
         metadata.names(metadata.pick(fields, metadata.AUTHOR_LABELS))
         or (meta_author if meta_author != source else None)
         or metadata.reporter(raw_lines[:3], byline)
-        or metadata.bottom_author(raw_lines, metadata.after_text(page, content))
+        or metadata.bottom_author(raw_lines, after)
         or metadata.reporter(raw_lines[-3:])
     )
     views = metadata.pick(fields, metadata.VIEW_LABELS)
@@ -102,7 +104,7 @@ def extract_article(
         page_kind=kind or page_kind(page, profile),
         title=headline,
         site_name=site_name,
-        published_at=metadata.iso_minutes(_published(page, fields, byline)),
+        published_at=metadata.iso_minutes(_published(page, fields, byline, after)),
         source=source,
         author=author if author and author != source else None,
         views=int(views) if views and views.isdigit() else None,
