@@ -148,42 +148,52 @@ def cmd_search(args: argparse.Namespace) -> int:
     return 0 if rows else 1
 
 
+def _capture_of(index: Index, key: str, at: str | None) -> dict | None:
+    """An article id's capture, or a URL's capture (at or before ``at``)."""
+    if key.isdigit():
+        article = index.article(key)
+        return index.capture(article["capture_id"]) if article and article.get("capture_id") else None
+    return index.capture(key, at=at)
+
+
 def cmd_show(args: argparse.Namespace) -> int:
     with _open(args) as index:
-        key = args.key
-        article = None if (args.raw or args.headers or args.html) else index.article(key, at=args.at)
-        if article is None:
-            capture = index.capture(key, at=args.at) if not str(key).isdigit() else None
-            if capture is None and str(key).isdigit():
-                found = index.article(key)
-                capture = index.capture(found["capture_id"]) if found and found["capture_id"] else None
+        if args.raw or args.headers or args.html:
+            capture = _capture_of(index, args.key, args.at)
             if capture is None:
-                print(f"error: nothing archived for {key}", file=sys.stderr)
+                print(f"error: nothing archived for {args.key}", file=sys.stderr)
                 return 1
-        else:
-            capture = index.capture(article["capture_id"]) if article.get("capture_id") else None
-        if args.raw:
-            sys.stdout.buffer.write(index.read_payload(capture))
-            return 0
-        if args.headers:
-            record = index.record(capture)
-            http = record.http_headers
-            print(f"{http.protocol} {http.statusline}")
-            for name, value in http.headers:
-                print(f"{name}: {value}")
-            return 0
-        if args.html:
-            from crawler.encoding import decode_html
+            if args.raw:
+                sys.stdout.buffer.write(index.read_payload(capture))
+            elif args.headers:
+                http = index.record(capture).http_headers
+                print(f"{http.protocol} {http.statusline}")
+                for name, value in http.headers:
+                    print(f"{name}: {value}")
+            else:
+                from crawler.encoding import decode_html
 
-            print(decode_html(index.read_payload(capture), capture.get("content_type")).text)
+                print(decode_html(index.read_payload(capture), capture.get("content_type")).text)
             return 0
-    for field in ("title", "url", "site", "channel", "published_at", "source", "author", "views", "fetched_at"):
-        if article.get(field) is not None:
-            print(f"{field}: {article[field]}")
+        article = index.article(args.key, at=args.at)
+        capture = _capture_of(index, args.key, args.at) if article is None else (
+            index.capture(article["capture_id"]) if article.get("capture_id") else None)
+    if article is None and capture is None:
+        print(f"error: nothing archived for {args.key}", file=sys.stderr)
+        return 1
+    if article is None:
+        # Archived, but not an article (a listing, a document): say what the capture is.
+        for field in ("url", "status", "content_type", "fetched_at", "record_type"):
+            print(f"{field}: {capture[field]}")
+    else:
+        for field in ("title", "url", "site", "channel", "published_at", "source", "author", "views", "fetched_at"):
+            if article.get(field) is not None:
+                print(f"{field}: {article[field]}")
     if capture is not None:
         print(f"warc: {capture['warc_file']} @ {capture['warc_offset']} ({capture['record_type']})")
-    print()
-    print(article.get("body") or "")
+    if article is not None:
+        print()
+        print(article.get("body") or "")
     return 0
 
 

@@ -21,7 +21,7 @@ from warcio.archiveiterator import ArchiveIterator
 
 from archive.models import articles, capture_id_of, captures, crawls, utc_iso
 from archive.verify import INDEXED_TYPES
-from archive.warc_reader import _READ_ERRORS
+from archive.warc_reader import READ_ERRORS
 from archive.warc_writer import OPEN_SUFFIX
 
 logger = logging.getLogger(__name__)
@@ -131,7 +131,7 @@ def reindex(engine: Engine, paths: list[Path], report: RepairReport, crawl_id: i
     for path in paths:
         try:
             rows = rows_from_file(path, crawl_id)
-        except _READ_ERRORS as exc:
+        except READ_ERRORS as exc:
             logger.error("cannot re-index %s: %s", path, exc)
             continue
         with engine.begin() as conn:

@@ -15,7 +15,7 @@ from warcio.archiveiterator import ArchiveIterator
 from warcio.exceptions import ArchiveLoadFailed
 from warcio.recordloader import ArcWarcRecord
 
-_READ_ERRORS = (ArchiveLoadFailed, zlib.error, EOFError, ValueError, OSError, IndexError, KeyError)
+READ_ERRORS = (ArchiveLoadFailed, zlib.error, EOFError, ValueError, OSError, IndexError, KeyError)
 
 
 class WarcReadError(Exception):
@@ -51,7 +51,7 @@ def read_record(path: str | Path, offset: int) -> tuple[ArcWarcRecord, bytes]:
             return record, payload
     except StopIteration:
         raise WarcReadError(path, offset, "no record at this offset") from None
-    except _READ_ERRORS as exc:
+    except READ_ERRORS as exc:
         raise WarcReadError(path, offset, _describe(exc)) from None
 
 
@@ -84,7 +84,7 @@ def iter_records(path: str | Path, check_digests: bool = True) -> Iterator[Recor
                 yield info
     except WarcReadError:
         raise
-    except _READ_ERRORS as exc:
+    except READ_ERRORS as exc:
         raise WarcReadError(path, offset, _describe(exc)) from None
 
 

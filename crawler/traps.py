@@ -59,19 +59,22 @@ class TrapGuardMiddleware:
         return cls(crawler)
 
     def process_spider_output(self, response: Response, result: Iterable) -> Iterator:
+        shape = url_shape(response.url)
         for entry in result:
-            if not isinstance(entry, Request) or self._allowed(response, entry):
+            if not isinstance(entry, Request) or self._allowed(response, shape, entry):
                 yield entry
 
     async def process_spider_output_async(self, response: Response, result: AsyncIterator) -> AsyncIterator:
+        shape = url_shape(response.url)
         async for entry in result:
-            if not isinstance(entry, Request) or self._allowed(response, entry):
+            if not isinstance(entry, Request) or self._allowed(response, shape, entry):
                 yield entry
 
-    def _allowed(self, response: Response, request: Request) -> bool:
+    def _allowed(self, response: Response, shape: str, request: Request) -> bool:
+        """``shape`` is the response URL's, computed once for all the links of a page."""
         reason = trap_reason(request.url, self.max_length, self.max_segments, self.max_repeats)
         if reason is None:
-            same_shape = url_shape(request.url) == url_shape(response.url)
+            same_shape = url_shape(request.url) == shape
             hops = response.meta.get("shape_hops", 0) + 1 if same_shape else 0
             if hops > self.max_shape_hops:
                 reason = "same_shape_chain"

@@ -137,3 +137,10 @@ def test_python_api_and_pandas(trs_portal, sample):
             assert len(frame) > 0, table
         with archive.engine.connect() as conn:
             assert conn.execute(select(captures.c.id)).first() is not None
+
+
+def test_show_a_page_that_is_not_an_article(trs_portal):
+    out = cli(trs_portal, "show", trs_portal.server.url).stdout.decode()
+    assert f"url: {trs_portal.server.url}" in out and "status: 200" in out and "warc: " in out
+    missing = cli(trs_portal, "show", trs_portal.server.url + "never-archived.html", check=False)
+    assert missing.returncode == 1 and b"nothing archived" in missing.stderr
