@@ -54,7 +54,7 @@ def write_cdxj(index: Index, out: IO[str]) -> int:
 
 
 def _pages(index: Index) -> Iterator[dict]:
-    """pages.jsonl entries: every article, plus each site's start page."""
+    """pages.jsonl entries: one per article."""
     with index.engine.connect() as conn:
         rows = conn.execute(
             select(articles.c.id, articles.c.url, articles.c.title, captures.c.warc_date, captures.c.fetched_at)
