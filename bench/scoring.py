@@ -8,13 +8,17 @@ token). Chrome leakage is counted separately: a few leaked lines barely move F1.
 from __future__ import annotations
 
 import json
+import os
 import re
 import unicodedata
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
-CORPUS = Path(__file__).resolve().parent.parent.parent / "shared" / "corpus"
+# The workplace's shared/ folder (corpus, seed) sits beside the repository; PORTAL_SHARED_DIR
+# points elsewhere.
+SHARED = Path(os.environ.get("PORTAL_SHARED_DIR") or Path(__file__).resolve().parent.parent.parent / "shared")
+CORPUS = SHARED / "corpus"
 
 CHROME_PHRASES = (
     "服务热线", "值班电话", "举报电话", "点这里给我发消息", "欢迎光临", "现在时间", "分享到", "打印本页",

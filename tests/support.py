@@ -13,12 +13,15 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from sqlalchemy import Engine, create_engine, text
 
 from archive.models import index_url_for, open_index
+from bench.scoring import CORPUS, SHARED  # noqa: F401 - re-exported for the tests
 
 ROOT = Path(__file__).resolve().parent.parent
-CORPUS = ROOT.parent / "shared" / "corpus"
+# Tests that read the shared corpus or seed skip (saying why) where shared/ is absent.
+needs_shared = pytest.mark.skipif(not CORPUS.exists(), reason=f"no shared corpus at {CORPUS} (set PORTAL_SHARED_DIR)")
 POSTGRES = os.environ.get("PORTAL_TEST_POSTGRES")
 
 FAST = {

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 
 import pytest
+from support import needs_shared
 
 from bench.scoring import CORPUS, body_score, labelled_pages, leaked_chrome
 from crawler.extract import extract_article
@@ -61,6 +62,8 @@ FLOORS = {
     "traf_banyuetan-org-10002000331361715779562873": 0.90,
 }
 PAGES = {page.name: page for page in labelled_pages()} if CORPUS.exists() else {}
+
+pytestmark = needs_shared
 
 
 def test_every_labelled_page_has_a_floor():

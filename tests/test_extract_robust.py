@@ -9,7 +9,7 @@ import sys
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from support import CORPUS, ROOT
+from support import CORPUS, ROOT, needs_shared
 
 from crawler.extract import extract_article
 from crawler.page import parse_page
@@ -17,6 +17,8 @@ from crawler.pagekind import ARTICLE, LISTING, page_kind
 
 LISTINGS = sorted((CORPUS / "listing").glob("*.html"))
 ARTICLES = sorted((CORPUS / "pages").glob("*.html"))
+
+pytestmark = needs_shared
 
 
 @pytest.mark.parametrize("path", LISTINGS, ids=lambda path: path.stem)

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from support import CORPUS
+from support import CORPUS, needs_shared
 from warcio.archiveiterator import ArchiveIterator
 
 from archive.records import HttpExchange, build_pair
@@ -90,6 +90,7 @@ def test_reader_names_the_problem_in_malformed_files(path: Path):
     assert str(path) in str(raised.value)
 
 
+@needs_shared
 def test_verify_reports_malformed_files_without_a_traceback():
     result = subprocess.run([sys.executable, "-m", "archive.cli", "verify", *map(str, MALFORMED + GOOD)],
                             capture_output=True, text=True)
@@ -98,6 +99,7 @@ def test_verify_reports_malformed_files_without_a_traceback():
     assert result.stdout.count("error:") == len(MALFORMED)
 
 
+@needs_shared
 def test_reading_a_missing_offset_is_a_clear_error(tmp_path: Path):
     path = GOOD[0]
     with pytest.raises(WarcReadError, match="offset"):
