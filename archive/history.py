@@ -65,15 +65,15 @@ class History:
     def __bool__(self) -> bool:
         return bool(self.captured)
 
-    def payload(self, url: str) -> Payload | None:
-        """The payload of the URL's latest full 200 response, content-decoded."""
+    def payload(self, url: str, before_crawl: int | None = None) -> Payload | None:
+        """The payload of the URL's latest full 200 response (archived before crawl ``before_crawl``
+        when given), content-decoded."""
+        query = (select(captures.c.warc_file, captures.c.warc_offset)
+                 .where(captures.c.url == url, captures.c.status == 200, captures.c.record_type == "response"))
+        if before_crawl is not None:
+            query = query.where(captures.c.crawl_id < before_crawl)
         with self.engine.connect() as conn:
-            row = conn.execute(
-                select(captures.c.warc_file, captures.c.warc_offset)
-                .where(captures.c.url == url, captures.c.status == 200, captures.c.record_type == "response")
-                .order_by(captures.c.id.desc())
-                .limit(1)
-            ).first()
+            row = conn.execute(query.order_by(captures.c.id.desc()).limit(1)).first()
         if row is None:
             return None
         try:

@@ -20,7 +20,8 @@ from typing import Any
 from sqlalchemy import Connection, Engine, func, insert, select, update
 
 from archive.challenges import challenge_kind
-from archive.models import articles, capture_id_of, captures, crawls, open_index, utc_iso
+from archive.events import EventRow
+from archive.models import article_events, articles, capture_id_of, captures, crawls, open_index, utc_iso
 from archive.records import HttpExchange, Original, build_pair, payload_digest
 from archive.recovery import recover
 from archive.warc_writer import RotatingWarcWriter
@@ -87,6 +88,11 @@ class ArchiveWriter:
         self._check_alive()
         self._queue.put(article)
 
+    def add_event(self, event: EventRow) -> None:
+        """Queue an article event (archive/events.py); indexed after its capture."""
+        self._check_alive()
+        self._queue.put(event)
+
     def drain(self) -> None:
         """Write everything queued so far, then close the current WARC file."""
         if self._thread.is_alive():
@@ -132,9 +138,12 @@ class ArchiveWriter:
     def _write_batch(self, batch: list[Any]) -> None:
         capture_rows: list[dict[str, Any]] = []
         article_rows: list[dict[str, Any]] = []
+        event_rows: list[dict[str, Any]] = []
         for item in batch:
             if isinstance(item, HttpExchange):
                 capture_rows.append(self._write_exchange(item))
+            elif isinstance(item, EventRow):
+                event_rows.append({"rid": item.record_id, **item.fields})
             else:
                 article_rows.append({"rid": item.record_id, **item.fields})
         self.warcs.flush(self.fsync)
@@ -143,9 +152,12 @@ class ArchiveWriter:
                 conn.execute(insert(captures).values(refers_to_id=capture_id_of("ref")), capture_rows)
             if article_rows:
                 conn.execute(insert(articles).values(capture_id=capture_id_of("rid")), article_rows)
+            if event_rows:
+                conn.execute(insert(article_events).values(capture_id=capture_id_of("rid")), event_rows)
         self.warcs.rotate_if_full()
         self.counts["captures"] += len(capture_rows)
         self.counts["articles"] += len(article_rows)
+        self.counts["events"] += len(event_rows)
 
     def _write_exchange(self, exchange: HttpExchange) -> dict[str, Any]:
         digest = payload_digest(exchange.body)

@@ -1,5 +1,8 @@
 """Drop an article whose text is already in the index for the same URL.
 
+A version is the body with the title and published date (a re-check that finds only the
+title corrected adds a row too; crawler/revisit.py).
+
 A refresh (``-a refresh=1``), a resumed crawl or a redirect can bring the same article
 twice; the archive keeps every capture (revisit records cost little), but the ``articles``
 table gets a new row only when the text differs, so "all versions of a page" means versions.
@@ -24,6 +27,10 @@ def body_digest(body: str | None) -> str:
     return hashlib.sha1((body or "").encode("utf-8")).hexdigest()
 
 
+def version_key(digest: str, title: str | None, published_at: str | None) -> str:
+    return f"{digest}|{title or ''}|{published_at or ''}"
+
+
 class ArticleDedupPipeline:
     def __init__(self, crawler: Crawler) -> None:
         settings = crawler.settings
@@ -34,9 +41,10 @@ class ArticleDedupPipeline:
         engine = existing_index(settings)
         if engine is not None:
             with engine.connect() as conn:
-                for url, digest in conn.execute(select(articles.c.url, articles.c.body_digest)):
+                for url, digest, title, published_at in conn.execute(
+                        select(articles.c.url, articles.c.body_digest, articles.c.title, articles.c.published_at)):
                     if digest:
-                        self.seen[url].add(digest)
+                        self.seen[url].add(version_key(digest, title, published_at))
             engine.dispose()
 
     @classmethod
@@ -45,7 +53,7 @@ class ArticleDedupPipeline:
 
     def process_item(self, item: Any, spider: Any = None) -> Any:
         adapter = ItemAdapter(item)
-        digest = body_digest(adapter.get("body"))
+        digest = version_key(body_digest(adapter.get("body")), adapter.get("title"), adapter.get("published_at"))
         url = adapter.get("url")
         if digest in self.seen[url]:
             self.stats.inc_value("articles/unchanged")
