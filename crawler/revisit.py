@@ -179,7 +179,6 @@ class Revisits:
     def __init__(self, crawler: Crawler, spider: Any, history: History) -> None:
         settings = crawler.settings
         self.crawler, self.spider, self.history = crawler, spider, history
-        self.stats = crawler.stats
         self.tiers = parse_schedule(settings.get("REVISIT_SCHEDULE"))
         self.share = settings.getfloat("REVISIT_SHARE")
         self.most = settings.getint("REVISIT_MAX_PER_CRAWL")
@@ -191,6 +190,10 @@ class Revisits:
             self.template_keys = {line for (line,) in conn.execute(
                 select(site_templates.c.line).where(site_templates.c.site == spider.site_name))}
         crawler.signals.connect(self.idle, signal=signals.spider_idle)
+
+    @property
+    def stats(self) -> Any:
+        return self.crawler.stats
 
     @classmethod
     def from_crawler(cls, crawler: Crawler, spider: Any, history: History) -> Revisits | None:
