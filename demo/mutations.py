@@ -77,7 +77,8 @@ def unlist(site: Site, path: str) -> int:
     """Take the article off every listing page (the entry, not the chrome); how many pages changed."""
     tail = re.escape(path[path.index("/", 1):])
     entry = re.compile(rf'<li><span class="date">[^<]*</span><a href="\.{tail}"[^>]*>[^<]*</a></li>\n'
-                       rf'|<tr><td class="bt"><a href="{re.escape(path)}"[^>]*>[^<]*</a></td><td class="rq">[^<]*</td></tr>\n')
+                       rf'|<tr><td class="bt"><a href="{re.escape(path)}"[^>]*>[^<]*</a></td>'
+                       r'<td class="rq">[^<]*</td></tr>\n')
     changed = 0
     for listing in site.listings:
         route = site.routes[listing]
