@@ -17,11 +17,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, and_, func, or_, select, text
+from sqlalchemy import Engine, and_, func, inspect, or_, select, text
 from sqlalchemy.engine import make_url
 from warcio.recordloader import ArcWarcRecord
 
-from archive.models import articles, captures, crawls, index_url_for, open_index
+from archive.models import article_events, articles, captures, crawls, index_url_for, open_index
 from archive.warc_reader import read_record
 
 SNIPPET_CONTEXT = 30
@@ -176,6 +176,44 @@ class Index:
         _, payload = read_record(self.warc_dir / capture["warc_file"], capture["warc_offset"])
         return payload
 
+    # --- versions and events (re-checks of known articles: archive/events.py) ------------------
+
+    def versions(self, url: str) -> list[dict[str, Any]]:
+        """Every text version of the article at ``url``, oldest first, each with its capture's
+        time and WARC record (``fetched_at``, ``warc_file``, ``warc_offset``)."""
+        statement = (
+            select(articles, captures.c.fetched_at, captures.c.crawl_id, captures.c.warc_file, captures.c.warc_offset,
+                   captures.c.warc_record_id)
+            .join(captures, captures.c.id == articles.c.capture_id, isouter=True)
+            .where(articles.c.url == url)
+            .order_by(captures.c.fetched_at, articles.c.id)
+        )
+        with self.engine.connect() as conn:
+            return [dict(row._mapping) for row in conn.execute(statement)]
+
+    def events(self, site: str | None = None, since: str | None = None, until: str | None = None,
+               kind: str | list[str] | None = None, url: str | None = None) -> list[dict[str, Any]]:
+        """Re-check events (``article_events``), oldest first, with the article's title.
+
+        ``since``/``until`` compare with ``detected_at`` by prefix (2026, 2026-11, 2026-11-29).
+        """
+        events = article_events
+        statement = (select(events, articles.c.title)
+                     .join(articles, articles.c.id == events.c.article_id, isouter=True)
+                     .order_by(events.c.detected_at, events.c.id))
+        if site:
+            statement = statement.where(events.c.site == site)
+        if since:
+            statement = statement.where(func.substr(events.c.detected_at, 1, len(since)) >= since)
+        if until:
+            statement = statement.where(func.substr(events.c.detected_at, 1, len(until)) <= until)
+        if kind:
+            statement = statement.where(events.c.kind.in_([kind] if isinstance(kind, str) else kind))
+        if url:
+            statement = statement.where(events.c.url == url)
+        with self.engine.connect() as conn:
+            return [dict(row._mapping) for row in conn.execute(statement)]
+
     # --- statistics ----------------------------------------------------------------------------
 
     def stats(self) -> dict[str, Any]:
@@ -188,12 +226,19 @@ class Index:
                                       .order_by(articles.c.site, articles.c.channel)).all()
             by_month = conn.execute(select(articles.c.site, month.label("month"), func.count())
                                     .group_by(articles.c.site, month).order_by(articles.c.site, month)).all()
+            event_month = func.substr(article_events.c.detected_at, 1, 7)
+            by_event = (select(article_events.c.site, event_month.label("month"), article_events.c.kind, func.count())
+                        .group_by(article_events.c.site, event_month, article_events.c.kind)
+                        .order_by(article_events.c.site, event_month, article_events.c.kind))
+            # An index older than migration 0009 has no events yet (portal-archive db upgrade).
+            events = conn.execute(by_event).all() if inspect(conn).has_table("article_events") else []
             history = conn.execute(select(crawls.c.id, crawls.c.site, crawls.c.started_at, crawls.c.finished_at,
                                           crawls.c.status, crawls.c.stats).order_by(crawls.c.id)).all()
         return {
             "by_site": [tuple(row) for row in by_site],
             "by_channel": [tuple(row) for row in by_channel],
             "by_month": [tuple(row) for row in by_month],
+            "events": [tuple(row) for row in events],
             "crawls": [dict(row._mapping) for row in history],
         }
 
