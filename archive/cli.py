@@ -179,6 +179,7 @@ def cmd_show(args: argparse.Namespace) -> int:
         article = index.article(args.key, at=args.at)
         capture = _capture_of(index, args.key, args.at) if article is None else (
             index.capture(article["capture_id"]) if article.get("capture_id") else None)
+        checks = [event for event in index.events(url=article["url"]) if event["kind"] != "blocked"] if article else []
     if article is None and capture is None:
         print(f"error: nothing archived for {args.key}", file=sys.stderr)
         return 1
@@ -190,6 +191,8 @@ def cmd_show(args: argparse.Namespace) -> int:
         for field in ("title", "url", "site", "channel", "published_at", "source", "author", "views", "fetched_at"):
             if article.get(field) is not None:
                 print(f"{field}: {article[field]}")
+        if checks:
+            print(f"status: {checks[-1]['kind']} (re-checked {checks[-1]['detected_at']})")
     if capture is not None:
         print(f"warc: {capture['warc_file']} @ {capture['warc_offset']} ({capture['record_type']})")
     if article is not None:

@@ -117,16 +117,17 @@ def classify_page(title: str | None, body: str | None, is_article: bool,
                   visible_text: str = "") -> tuple[str, str] | None:
     """``soft-deleted`` (with why) for a 200 page that no longer holds the article, else None.
 
-    An article page whose title, or whose short body, carries a gone phrase is the portal's
-    error template; a page that is not an article any more is one too, phrase or not.
+    An article page with a short body (the portal's error template rendered as an article)
+    whose title or body carries a gone phrase is one; a long article that merely mentions
+    a phrase is not. A page that is not an article any more is one too, phrase or not.
     """
     rules = gone_rules()
     if not is_article:
         phrase = gone_phrase(visible_text, rules) or gone_phrase(title, rules)
         return SOFT_DELETED, f"phrase: {phrase}" if phrase else "no article on the page any more"
-    phrase = gone_phrase(title, rules)
-    if phrase is None and len(_SPACES.sub("", body or "")) <= rules.max_body_chars:
-        phrase = gone_phrase(body, rules)
+    if len(_SPACES.sub("", body or "")) > rules.max_body_chars:
+        return None
+    phrase = gone_phrase(title, rules) or gone_phrase(body, rules)
     return (SOFT_DELETED, f"phrase: {phrase}") if phrase else None
 
 

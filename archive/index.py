@@ -212,6 +212,8 @@ class Index:
         if url:
             statement = statement.where(events.c.url == url)
         with self.engine.connect() as conn:
+            if not inspect(conn).has_table("article_events"):
+                return []  # an index older than migration 0009 (portal-archive db upgrade)
             return [dict(row._mapping) for row in conn.execute(statement)]
 
     # --- statistics ----------------------------------------------------------------------------

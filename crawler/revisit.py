@@ -199,7 +199,11 @@ class Revisits:
     def from_crawler(cls, crawler: Crawler, spider: Any, history: History) -> Revisits | None:
         if not crawler.settings.getbool("REVISIT_ENABLED") or not history.known_articles:
             return None
-        return cls(crawler, spider, history)
+        try:
+            return cls(crawler, spider, history)
+        except ValueError as exc:
+            logger.error("no re-checks of known articles in this crawl: %s", exc)
+            return None
 
     # --- listing evidence ---------------------------------------------------------------------
 

@@ -77,6 +77,7 @@ def test_soft_deleted_pages(title, body, is_article, page_text, expected):
 def test_a_long_article_that_mentions_a_phrase_is_not_soft_deleted():
     body = "市应急管理局提醒：若网站提示“页面不存在”，请拨打热线。" + "完成全年经济社会发展主要目标任务。" * 20
     assert classify_page("关于网站改版的公告", body, True) is None
+    assert classify_page("关于“页面不存在”问题的说明", body, True) is None
 
 
 def test_only_title_body_and_published_date_count_as_an_edit():

@@ -169,7 +169,9 @@ def test_old_version_readable_with_show_at_and_diff(changed):
     old = cli(changed.archive, "show", url, "--at", at)
     new = cli(changed.archive, "show", url)
     assert old.returncode == 0 and changed.old_paragraph in old.stdout and CORRECTION not in old.stdout
-    assert new.returncode == 0 and CORRECTION in new.stdout
+    assert new.returncode == 0 and CORRECTION in new.stdout and "status: edited (re-checked " in new.stdout
+    deleted = cli(changed.archive, "show", changed.url + changed.roles["deleted"])
+    assert deleted.returncode == 0 and "status: deleted (re-checked " in deleted.stdout
     diff = cli(changed.archive, "diff", url)
     assert diff.returncode == 0, diff.stderr
     lines = diff.stdout.splitlines()
