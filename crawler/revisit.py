@@ -16,7 +16,9 @@ go out as conditional GETs, up to the budget:
   the re-checks are released: a restart, a SIGKILL or another worker changes nothing but
   what has been captured already, which is no longer due.
 - **Listings**: an article that a changed listing page listed before and that no listing
-  page of this crawl lists any more is re-checked now, whatever the schedule. Articles
+  page of this crawl lists any more is re-checked now, whatever the schedule. A link that
+  dropped off listing pages of several directories at once was chrome (a rotating "hot"
+  or "random" sidebar on every page), not a listing entry, and does not count. Articles
   still listed are evidence of existence: among due articles they go last.
 - **Budget**: at most ``REVISIT_SHARE`` of the crawl's requests are re-checks, and at most
   ``REVISIT_MAX_PER_CRAWL`` of them; the most overdue go first, the rest wait for the next
@@ -183,7 +185,8 @@ class Revisits:
         self.share = settings.getfloat("REVISIT_SHARE")
         self.most = settings.getint("REVISIT_MAX_PER_CRAWL")
         self.listed: set[str] = set()
-        self.was_listed: set[str] = set()
+        # known article -> directories of the changed listing pages that dropped it
+        self.dropped: dict[str, set[str]] = {}
         self.sent: set[str] = set()
         self.released = False
         with history.engine.connect() as conn:
@@ -224,8 +227,13 @@ class Revisits:
         except Exception:  # noqa: BLE001 - evidence only; the crawl goes on without it
             logger.warning("could not read the archived copy of listing %s", url)
             return
-        dropped = {link for link in before.links if link in known} - now
-        self.was_listed |= dropped
+        directory = url.split("?", 1)[0].rsplit("/", 1)[0]
+        for link in {link for link in before.links if link in known} - now:
+            self.dropped.setdefault(link, set()).add(directory)
+
+    def lost(self) -> set[str]:
+        """Articles that dropped off one listing and are listed nowhere this crawl."""
+        return {link for link, directories in self.dropped.items() if len(directories) == 1} - self.listed
 
     # --- release ------------------------------------------------------------------------------
 
@@ -236,7 +244,7 @@ class Revisits:
         self.released = True
         other = (self.stats.get_value("downloader/request_count") or 0)
         allowed = budget(self.share, self.most, other)
-        lost = self.was_listed - self.listed
+        lost = self.lost()
         with self.history.engine.connect() as conn:
             candidates = load_candidates(conn, self.spider.site_name)
         chosen = due(candidates, self.tiers, datetime.now(UTC), lost, self.listed)
