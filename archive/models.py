@@ -164,11 +164,24 @@ class ArticleEvent(Base):
     )
 
 
+class RevisitClaim(Base):
+    """A re-check a running crawl has taken on (crawler/revisit.py), so that crawlers sharing
+    an index do not check the same article twice; void once its crawl is no longer running."""
+
+    __tablename__ = "revisit_claims"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    url: Mapped[str] = mapped_column(Text, unique=True)
+    crawl_id: Mapped[int] = mapped_column(ForeignKey("crawls.id"))
+    claimed_at: Mapped[str] = mapped_column(String(32))
+
+
 crawls = Crawl.__table__
 captures = Capture.__table__
 articles = Article.__table__
 site_templates = SiteTemplate.__table__
 article_events = ArticleEvent.__table__
+revisit_claims = RevisitClaim.__table__
 
 
 def capture_id_of(param: str):

@@ -14,7 +14,9 @@ go out as conditional GETs, up to the budget:
   slowest rate.
 - **Everything comes from the index** (captures, articles, article_events), computed when
   the re-checks are released: a restart, a SIGKILL or another worker changes nothing but
-  what has been captured already, which is no longer due.
+  what has been captured already, which is no longer due. Crawlers sharing an index
+  (scale-out workers) claim each re-check in ``revisit_claims`` before sending it; a claim
+  holds while its crawl is running (at most 6 hours), so no article is checked twice.
 - **Listings**: an article that a changed listing page listed before and that no listing
   page of this crawl lists any more is re-checked now, whatever the schedule. A link that
   dropped off listing pages of several directories at once was chrome (a rotating "hot"
@@ -41,7 +43,9 @@ from scrapy import Request, signals
 from scrapy.crawler import Crawler
 from scrapy.exceptions import DontCloseSpider, IgnoreRequest
 from scrapy.http import HtmlResponse, Response, TextResponse
-from sqlalchemy import Connection, and_, case, func, or_, select
+from sqlalchemy import Connection, Engine, and_, case, delete, func, or_, select
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from twisted.python.failure import Failure
 
 from archive.events import (
@@ -55,7 +59,7 @@ from archive.events import (
     classify_response,
     latest_version,
 )
-from archive.models import article_events, articles, captures, site_templates, utc_iso
+from archive.models import article_events, articles, captures, crawls, revisit_claims, site_templates, utc_iso
 from crawler.capture import archive_writer
 from crawler.items import ArticleItem
 from crawler.workers import is_html
@@ -66,6 +70,7 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 EARLY = timedelta(hours=2)
+CLAIM_HOLDS = timedelta(hours=6)
 
 
 @dataclass(frozen=True)
@@ -166,6 +171,28 @@ def load_candidates(conn: Connection, site: str | None) -> list[Candidate]:
     return out
 
 
+def claim(engine: Engine, urls: list[str], crawl_id: int | None, want: int) -> list[str]:
+    """Up to ``want`` of ``urls``, in order, that no other running crawl has claimed; claimed
+    now for ``crawl_id``. Claims of crawls no longer running, or older than CLAIM_HOLDS, are void."""
+    if crawl_id is None:
+        return urls[:want]
+    now = datetime.now(UTC)
+    upsert = sqlite_insert if engine.dialect.name == "sqlite" else postgresql_insert
+    taken: list[str] = []
+    with engine.begin() as conn:
+        running = select(crawls.c.id).where(crawls.c.status == "running")
+        conn.execute(delete(revisit_claims).where(or_(revisit_claims.c.crawl_id.notin_(running),
+                                                      revisit_claims.c.claimed_at < utc_iso(now - CLAIM_HOLDS))))
+        for url in urls:
+            if len(taken) >= want:
+                break
+            result = conn.execute(upsert(revisit_claims).values(url=url, crawl_id=crawl_id, claimed_at=utc_iso(now))
+                                  .on_conflict_do_nothing(index_elements=["url"]))
+            if result.rowcount == 1:
+                taken.append(url)
+    return taken
+
+
 def budget(share: float, most: int, other_requests: int) -> int:
     """How many re-checks keep them within ``share`` of all the crawl's requests, and ``most``."""
     if share >= 1:
@@ -251,17 +278,18 @@ class Revisits:
         self.stats.set_value("revisit/due", len(chosen))
         self.stats.set_value("revisit/lost_from_listing", len(lost))
         self.stats.set_value("revisit/listed", len(self.listed))
-        chosen = chosen[:allowed]
-        logger.info("re-checking %d known articles (budget %d of %d other requests, %d lost from listings)",
-                    len(chosen), allowed, other, len(lost))
-        for candidate in chosen:
-            self.sent.add(candidate.url)
+        urls = claim(self.history.engine, [candidate.url for candidate in chosen],
+                     getattr(self.spider, "crawl_id", None), allowed)
+        logger.info("re-checking %d known articles (%d due, budget %d of %d other requests, %d lost from listings)",
+                    len(urls), len(chosen), allowed, other, len(lost))
+        for url in urls:
+            self.sent.add(url)
             self.crawler.engine.crawl(Request(
-                candidate.url, callback=self.spider.recheck, errback=self.spider.recheck_failed, dont_filter=True,
+                url, callback=self.spider.recheck, errback=self.spider.recheck_failed, dont_filter=True,
                 meta={"revisit": True, "dont_redirect": True, "handle_httpstatus_all": True, "dont_retry": True},
             ))
         self.stats.set_value("revisit/requests", len(self.sent))
-        if chosen:
+        if urls:
             raise DontCloseSpider
 
     # --- classification -----------------------------------------------------------------------

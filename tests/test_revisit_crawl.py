@@ -256,6 +256,13 @@ def test_an_article_gone_from_its_listing_is_rechecked_before_its_time(tmp_path)
     assert events_by_path(tmp_path) == {gone: ["deleted"]}
 
 
+def crawl_command(archive: Path, url: str, settings: dict[str, str]) -> list[str]:
+    command = [sys.executable, "-m", "scrapy", "crawl", "portal", "-a", f"start_url={url}"]
+    for name, value in {**FAST, **archive_settings(archive), **settings}.items():
+        command += ["-s", f"{name}={value}"]
+    return command
+
+
 def rechecks_indexed(archive: Path, site: Site, after_crawl: int) -> int:
     """Captures of known articles committed so far by crawls after ``after_crawl``."""
     with index(archive).connect() as conn:
@@ -268,10 +275,7 @@ def test_the_schedule_survives_a_sigkill(tmp_path):
     with DemoServer(site) as server:
         run_crawl(tmp_path, f"start_url={server.url}")
         backdate(tmp_path, 40)
-        command = [sys.executable, "-m", "scrapy", "crawl", "portal", "-a", f"start_url={server.url}"]
-        for name, value in {**FAST, **archive_settings(tmp_path), "REVISIT_SHARE": "1",
-                            "CONCURRENT_REQUESTS_PER_DOMAIN": "2"}.items():
-            command += ["-s", f"{name}={value}"]
+        command = crawl_command(tmp_path, server.url, {"REVISIT_SHARE": "1", "CONCURRENT_REQUESTS_PER_DOMAIN": "2"})
         start = len(server.requests)
         server.delay = 0.1
         process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -294,3 +298,21 @@ def test_the_schedule_survives_a_sigkill(tmp_path):
     assert checked_then and not checked_then & set(after)
     assert sorted(after) == sorted(set(site.articles) - checked_then)
     assert set(events_by_path(tmp_path, last.id)) == set(after)
+
+
+def test_crawlers_sharing_an_index_check_each_article_once(tmp_path):
+    site = build_site()
+    with DemoServer(site) as server:
+        run_crawl(tmp_path, f"start_url={server.url}")
+        backdate(tmp_path, 40)
+        start = len(server.requests)
+        command = crawl_command(tmp_path, server.url, {"REVISIT_SHARE": "1"})
+        server.delay = 0.3  # slow enough that both run out of work while the other is still re-checking
+        workers = [subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+                   for _ in range(2)]
+        for worker in workers:
+            _, stderr = worker.communicate(timeout=300)
+            assert worker.returncode == 0 and "Traceback" not in stderr, stderr[-3000:]
+        rechecked = article_paths(server, site, start)
+    assert sorted(rechecked) == sorted(site.articles)
+    assert {path: len(kinds) for path, kinds in events_by_path(tmp_path).items()} == dict.fromkeys(site.articles, 1)

@@ -2,7 +2,8 @@
 
 ``article_events`` gets a row per re-check (archive/events.py); ``article_status`` gives
 each article's current status, ``article_edits`` both texts of every edit with their WARC
-records.
+records. ``revisit_claims`` keeps crawlers that share the index from re-checking one
+article twice (crawler/revisit.py).
 
 Revision ID: 0009
 Revises: 0003
@@ -64,6 +65,13 @@ def upgrade() -> None:
     op.create_index("ix_article_events_url", "article_events", ["url"])
     op.create_index("ix_article_events_site_detected", "article_events", ["site", "detected_at"])
     op.create_index("ix_article_events_kind", "article_events", ["kind"])
+    op.create_table(
+        "revisit_claims",
+        sa.Column("id", sa.Integer, primary_key=True),
+        sa.Column("url", sa.Text, nullable=False, unique=True),
+        sa.Column("crawl_id", sa.Integer, sa.ForeignKey("crawls.id"), nullable=False),
+        sa.Column("claimed_at", sa.String(32), nullable=False),
+    )
     for name, query in VIEWS.items():
         op.execute(f"CREATE VIEW {name} AS {query}")
 
@@ -71,4 +79,5 @@ def upgrade() -> None:
 def downgrade() -> None:
     for name in VIEWS:
         op.execute(f"DROP VIEW {name}")
+    op.drop_table("revisit_claims")
     op.drop_table("article_events")
