@@ -186,9 +186,9 @@ def claim(engine: Engine, urls: list[str], crawl_id: int | None, want: int) -> l
         for url in urls:
             if len(taken) >= want:
                 break
-            result = conn.execute(upsert(revisit_claims).values(url=url, crawl_id=crawl_id, claimed_at=utc_iso(now))
-                                  .on_conflict_do_nothing(index_elements=["url"]))
-            if result.rowcount == 1:
+            inserted = conn.execute(upsert(revisit_claims).values(url=url, crawl_id=crawl_id, claimed_at=utc_iso(now))
+                                    .on_conflict_do_nothing(index_elements=["url"]).returning(revisit_claims.c.id))
+            if inserted.first() is not None:
                 taken.append(url)
     return taken
 
