@@ -42,6 +42,12 @@ def backdate(archive: Path, days: float) -> str:
     return then
 
 
+def crawl_then_age(archive: Path, server: DemoServer, days: float) -> str:
+    """A first crawl of the portal, made to look ``days`` old."""
+    run_crawl(archive, f"start_url={server.url}")
+    return backdate(archive, days)
+
+
 def article_paths(server: DemoServer, site: Site, start: int, end: int | None = None) -> list[str]:
     return [entry.path for entry in server.requests[start:end] if entry.path in site.articles]
 
@@ -68,8 +74,7 @@ def changed(tmp_path_factory) -> Changed:
     archive = tmp_path_factory.mktemp("revisit")
     site = build_site()
     with DemoServer(site) as server:
-        run_crawl(archive, f"start_url={server.url}")
-        before = backdate(archive, 40)
+        before = crawl_then_age(archive, server, 40)
         # Six articles of the first channel (UTF-8 pages with a view counter).
         picked = sorted(path for path in site.articles if path.startswith("/xfxw/"))[:6]
         roles = dict(zip(("edited", "chrome", "deleted", "soft", "redirected", "challenged"), picked, strict=True))
@@ -210,8 +215,7 @@ def test_the_archive_stays_valid(changed):
 def test_the_recheck_budget_is_respected(tmp_path):
     site = build_site()
     with DemoServer(site) as server:
-        run_crawl(tmp_path, f"start_url={server.url}")
-        backdate(tmp_path, 40)
+        crawl_then_age(tmp_path, server, 40)
         start = len(server.requests)
         run_crawl(tmp_path, f"start_url={server.url}", settings={"REVISIT_SHARE": "1", "REVISIT_MAX_PER_CRAWL": "5"})
         second = article_paths(server, site, start)
@@ -242,8 +246,7 @@ def _unlisted_candidate(site: Site) -> str:
 def test_an_article_gone_from_its_listing_is_rechecked_before_its_time(tmp_path):
     site = build_site()
     with DemoServer(site) as server:
-        run_crawl(tmp_path, f"start_url={server.url}")
-        backdate(tmp_path, 10)  # old articles: monthly checks, so none is due
+        crawl_then_age(tmp_path, server, 10)  # old articles: monthly checks, so none is due
         start = len(server.requests)
         run_crawl(tmp_path, f"start_url={server.url}", settings={"REVISIT_SHARE": "1"})
         assert article_paths(server, site, start) == []
@@ -273,8 +276,7 @@ def rechecks_indexed(archive: Path, site: Site, after_crawl: int) -> int:
 def test_the_schedule_survives_a_sigkill(tmp_path):
     site = build_site()
     with DemoServer(site) as server:
-        run_crawl(tmp_path, f"start_url={server.url}")
-        backdate(tmp_path, 40)
+        crawl_then_age(tmp_path, server, 40)
         command = crawl_command(tmp_path, server.url, {"REVISIT_SHARE": "1", "CONCURRENT_REQUESTS_PER_DOMAIN": "2"})
         start = len(server.requests)
         server.delay = 0.1
@@ -303,8 +305,7 @@ def test_the_schedule_survives_a_sigkill(tmp_path):
 def test_crawlers_sharing_an_index_check_each_article_once(tmp_path):
     site = build_site()
     with DemoServer(site) as server:
-        run_crawl(tmp_path, f"start_url={server.url}")
-        backdate(tmp_path, 40)
+        crawl_then_age(tmp_path, server, 40)
         start = len(server.requests)
         command = crawl_command(tmp_path, server.url, {"REVISIT_SHARE": "1"})
         server.delay = 0.3  # slow enough that both run out of work while the other is still re-checking
