@@ -220,14 +220,15 @@ CHANGES_COLUMNS = ("detected_at", "site", "kind", "url", "title", "detail", "cap
 
 def cmd_changes(args: argparse.Namespace) -> int:
     with _open(args) as index:
-        rows = index.events(site=args.site, since=args.since, until=args.until, kind=args.kind, url=args.url)
-    if args.format == "table":
-        widths = {"detected_at": 20, "site": 20, "kind": 15, "url": 60, "title": 30, "detail": 40}
-        columns = ("detected_at", "site", "kind", "url", "title", "detail")
-        sys.stdout.write("\n".join(_table(rows, columns, widths)) + "\n")
-        print(f"({len(rows)} event{'s' if len(rows) != 1 else ''})", file=sys.stderr)
-    else:
-        _emit(rows, CHANGES_COLUMNS, args.format, sys.stdout)
+        rows = index.iter_events(site=args.site, since=args.since, until=args.until, kind=args.kind, url=args.url)
+        if args.format == "table":
+            widths = {"detected_at": 20, "site": 20, "kind": 15, "url": 60, "title": 30, "detail": 40}
+            rows = list(rows)
+            columns = ("detected_at", "site", "kind", "url", "title", "detail")
+            sys.stdout.write("\n".join(_table(rows, columns, widths)) + "\n")
+            print(f"({len(rows)} event{'s' if len(rows) != 1 else ''})", file=sys.stderr)
+        else:
+            _emit(rows, CHANGES_COLUMNS, args.format, sys.stdout)
     return 0
 
 

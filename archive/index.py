@@ -197,6 +197,12 @@ class Index:
 
         ``since``/``until`` compare with ``detected_at`` by prefix (2026, 2026-11, 2026-11-29).
         """
+        return list(self.iter_events(site, since, until, kind, url))
+
+    def iter_events(self, site: str | None = None, since: str | None = None, until: str | None = None,
+                    kind: str | list[str] | None = None, url: str | None = None,
+                    batch: int = 1000) -> Iterator[dict[str, Any]]:
+        """``events()`` streamed from the database in batches (constant memory)."""
         events = article_events
         statement = (select(events, articles.c.title)
                      .join(articles, articles.c.id == events.c.article_id, isouter=True)
@@ -213,8 +219,9 @@ class Index:
             statement = statement.where(events.c.url == url)
         with self.engine.connect() as conn:
             if not inspect(conn).has_table("article_events"):
-                return []  # an index older than migration 0009 (portal-archive db upgrade)
-            return [dict(row._mapping) for row in conn.execute(statement)]
+                return  # an index older than migration 0009 (portal-archive db upgrade)
+            for row in conn.execution_options(stream_results=True, yield_per=batch).execute(statement):
+                yield dict(row._mapping)
 
     # --- statistics ----------------------------------------------------------------------------
 

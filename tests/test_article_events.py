@@ -28,6 +28,7 @@ from archive.events import (
 )
 from archive.index import Index
 from archive.models import article_events, articles, captures, crawls, open_index
+from archive.recovery import RepairReport, drop_dangling
 from archive.textdiff import inline, side_by_side, unified, width
 from crawler.revisit import Candidate, budget, due, interval, parse_schedule
 from demo.mutations import JSL_CHALLENGE
@@ -229,3 +230,15 @@ def test_index_api_and_cli_on_events(archive_with_events):
     one = subprocess.run([sys.executable, "-m", "archive.cli", "diff", "http://s/b.html", *args],
                          capture_output=True, text=True, cwd=ROOT)
     assert one.returncode == 1 and "only one version" in one.stderr and "Traceback" not in one.stderr
+
+
+def test_repair_drops_a_dangling_capture_that_events_point_at(archive_with_events):
+    _, engine = archive_with_events
+    with engine.connect() as conn:
+        event = conn.execute(text("SELECT capture_id, previous_capture_id FROM article_events "
+                                  "WHERE kind = 'deleted'")).one()
+    drop_dangling(engine, [event.capture_id, event.previous_capture_id], RepairReport())
+    with engine.connect() as conn:
+        after = conn.execute(text("SELECT kind, capture_id, previous_capture_id FROM article_events "
+                                  "WHERE url = 'http://s/b.html' ORDER BY id")).all()
+    assert after == [("blocked", None, None), ("deleted", None, None)]
