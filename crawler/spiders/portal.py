@@ -114,15 +114,18 @@ class PortalSpider(scrapy.Spider):
             yield self._item(result.item, response)
 
     async def recheck(self, response: Response) -> AsyncIterator[ArticleItem]:
-        """A known article checked again (crawler/revisit.py): an event; the new version if edited."""
-        assert self.revisits is not None
+        """A known article checked again (crawler/revisit.py): an event; the new version if edited.
+
+        With a shared frontier another worker may have sent it; one without re-checks only archives it."""
+        if self.revisits is None:
+            return
         item = await self.revisits.recheck(response)
         if item is not None:
             yield self._item(item, response)
 
     def recheck_failed(self, failure: Failure) -> None:
-        assert self.revisits is not None
-        self.revisits.failed(failure)
+        if self.revisits is not None:
+            self.revisits.failed(failure)
 
     def failed(self, failure: Failure) -> None:
         """One log line per request given up on (Scrapy would log a traceback)."""
