@@ -28,7 +28,8 @@ def body_digest(body: str | None) -> str:
 
 
 def version_key(digest: str, title: str | None, published_at: str | None) -> str:
-    return f"{digest}|{title or ''}|{published_at or ''}"
+    """One text version: the body's digest with the title and published date (sha1, as small as before)."""
+    return hashlib.sha1(f"{digest}|{title or ''}|{published_at or ''}".encode()).hexdigest()
 
 
 class ArticleDedupPipeline:
