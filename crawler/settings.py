@@ -116,8 +116,15 @@ SCHEDULER_MEMORY_QUEUE = "scrapy.squeues.FifoMemoryQueue"
 FEED_EXPORT_ENCODING = "utf-8"
 LOG_LEVEL = "INFO"
 
-# CAPTURE_ENABLED (default True): archive every exchange. Our shell/parse/fetch/view
-# commands (crawler/commands/) default it to False, so pages fetched by hand stay out of
-# the production archive; `-s CAPTURE_ENABLED=1` archives them anyway. It is not set here
-# because a project setting would outrank those commands' defaults.
+# CAPTURE_ENABLED (set below): archive every exchange. Our shell/parse/fetch/view
+# commands (crawler/commands/) turn it off, so pages fetched by hand stay out of
+# the production archive; `-s CAPTURE_ENABLED=1` archives them anyway.
 COMMANDS_MODULE = "crawler.commands"
+
+# --- Never lose, never leak, never hang (issue 10a) ----------------------------------------
+# Archive every exchange (True). The shell/fetch/parse/view commands turn it off unless the
+# command line sets it (crawler/commands/__init__.py), so hand-run fetches stay out.
+CAPTURE_ENABLED = True
+# Scrapy's own scheduler; README "Scaling out" swaps in scrapy-redis's with -s SCHEDULER=...
+# (the crawl report then treats an empty share of the frontier as no failure).
+SCHEDULER = "scrapy.core.scheduler.Scheduler"

@@ -57,8 +57,8 @@ class PortalSpider(scrapy.Spider):
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> PortalSpider:
         spider = super().from_crawler(crawler, *args, **kwargs)
         settings = crawler.settings
-        spider.pages = PageProcessor(settings.getint("PAGE_WORKERS", 1))
-        engine = existing_index(settings) if settings.getbool("INCREMENTAL", True) else None
+        spider.pages = PageProcessor(settings.getint("PAGE_WORKERS"))
+        engine = existing_index(settings) if settings.getbool("INCREMENTAL") else None
         if engine is not None:
             archive_dir, _, _ = index_location(settings)
             history = History.load(engine, archive_dir / "warc", spider.site_name)
