@@ -101,6 +101,7 @@ class CaptureExtension:
             warcinfo=self._warcinfo(crawler_),
             prefix=settings.get("WARC_PREFIX"),
             max_size=settings.getint("WARC_MAX_SIZE"),
+            queue_size=settings.getint("ARCHIVE_QUEUE_SIZE"),
             fsync=settings.getbool("WARC_FSYNC"),
         )
         self._stopping = False
@@ -141,20 +142,25 @@ class CaptureExtension:
         request.meta["warc_record_id"] = exchange.record_id
         try:
             self.writer.add_exchange(exchange)
-        except RuntimeError:
+        except RuntimeError as exc:
             # Crawling on would fetch pages that are never archived: stop instead.
             if not self._stopping:
                 self._stopping = True
-                logger.error("the archive writer failed; stopping the crawl (%s not archived)", response.url)
+                logger.error("%s; stopping the crawl (%s not archived)", exc, response.url)
                 deferred_from_coro(self.crawler.engine.close_spider_async(reason="archive_failed"))
 
     async def spider_closed(self, spider: Spider, reason: str) -> None:
         await maybe_deferred_to_future(deferToThread(self._finish, reason))
 
     def _finish(self, reason: str) -> None:
-        self.writer.drain()
         stats = self.crawler.stats
         assert stats is not None
+        try:
+            self.writer.drain()
+        except OSError as exc:  # e.g. the WARC directory removed under a dead writer
+            logger.error("archive failed: could not close the WARC file: %s", exc)
+        if self.writer.error is not None:
+            stats.set_value("archive/error", f"{type(self.writer.error).__name__}: {self.writer.error}")
         for key, value in self.writer.counts.items():
             stats.set_value(f"warc/{key}", value)
         values = stats.get_stats()
@@ -167,7 +173,10 @@ class CaptureExtension:
             logger.error("crawl failed: %s", failed)
         logger.info("crawl summary: %s", stats.get_value("summary"))
         row = {key: _jsonable(value) for key, value in stats.get_stats().items()}
-        self.writer.finish_crawl("finished" if reason == "finished" else "interrupted", row)
+        try:
+            self.writer.finish_crawl("finished" if reason == "finished" else "interrupted", row)
+        except RuntimeError:
+            pass  # the writer's failure: logged, and in crawl/failed (non-zero exit)
 
 
 def _jsonable(value: object) -> object:

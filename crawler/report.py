@@ -50,8 +50,8 @@ def failure(stats: dict[str, Any], max_error_rate: float, shared_frontier: bool 
     not failed: the others did the work.
     """
     reason = stats.get("finish_reason")
-    if reason == "archive_failed":
-        return "the archive writer failed"
+    if reason == "archive_failed" or stats.get("archive/error"):
+        return f"archive failed: {stats.get('archive/error', 'the archive writer failed')}"
     robots = stats.get("robotstxt/response_count", 0)
     if stats.get("warc/captures", 0) <= robots and not shared_frontier:
         return "archived nothing"
