@@ -15,6 +15,7 @@ from scrapy import Request
 from scrapy.crawler import Crawler
 from scrapy.http import Response
 from scrapy.statscollectors import StatsCollector
+from twisted.protocols.basic import LineReceiver
 from twisted.python.failure import Failure
 
 logger = logging.getLogger(__name__)
@@ -72,3 +73,20 @@ class DecodeLimitMiddleware:
         if self.maxsize and response.headers.get("Content-Encoding"):
             request.meta["download_maxsize"] = self.maxsize
         return response
+
+
+class HeaderLineLimit:
+    """Raise the longest response header line the HTTP client accepts to HTTP_MAX_HEADER_LINE.
+
+    Twisted's HTTP client parser is a ``LineReceiver`` whose documented ``MAX_LENGTH`` (16 kB)
+    makes it drop the connection on a longer header line (a huge Set-Cookie, say): the page
+    was retried and lost. The crawler runs no other line protocol, so the class limit is
+    the HTTP client's. A line longer still fails as "connection closed" and is logged so.
+    """
+
+    def __init__(self, crawler: Crawler) -> None:
+        LineReceiver.MAX_LENGTH = crawler.settings.getint("HTTP_MAX_HEADER_LINE")
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> HeaderLineLimit:
+        return cls(crawler)

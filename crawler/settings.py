@@ -134,6 +134,7 @@ SCHEDULER = "scrapy.core.scheduler.Scheduler"
 # with NotSupported. To allow a scheme again, set its handler, e.g.
 # -s 'DOWNLOAD_HANDLERS={"ftp": "scrapy.core.downloader.handlers.ftp.FTPDownloadHandler"}'.
 DOWNLOAD_HANDLERS = {"file": None, "ftp": None, "s3": None, "data": None}
+DOWNLOADER_MIDDLEWARES["crawler.downloadable.DownloadableSchemeMiddleware"] = 50
 # Exchanges the crawl may queue for the archive writer thread before fetching waits for it
 # (back-pressure). If the writer dies, the crawl stops with "archive failed" either way.
 ARCHIVE_QUEUE_SIZE = 2000
@@ -146,5 +147,9 @@ DOWNLOADER_MIDDLEWARES["crawler.robots.RobotsServerErrorMiddleware"] = 540
 PAGE_MAXSIZE = 8 * 1024 * 1024
 # Follow at most this many links of one page (the first ones in document order); a page with
 # more is a trap or a dump, and 100,000 links would cost hundreds of MiB of requests.
-PAGE_MAX_LINKS = 10000
+PAGE_MAX_LINKS = 5000
 DOWNLOADER_MIDDLEWARES["crawler.limits.DecodeLimitMiddleware"] = 597
+# The longest response header line accepted (Twisted's default is 16 kB, and a page with a
+# longer line, e.g. a huge Set-Cookie, was dropped and lost); see crawler/limits.py.
+HTTP_MAX_HEADER_LINE = 1024 * 1024
+EXTENSIONS["crawler.limits.HeaderLineLimit"] = 0
