@@ -46,14 +46,14 @@ class GzipMember(io.RawIOBase):
 
     def __init__(self, out: io.BufferedWriter, level: int = 6) -> None:
         super().__init__()
-        self.out = out
+        self.target = out
         self._compressor = zlib.compressobj(level, zlib.DEFLATED, zlib.MAX_WBITS | 16)
 
     def writable(self) -> bool:
         return True
 
     def write(self, data) -> int:
-        self.out.write(self._compressor.compress(data))
+        self.target.write(self._compressor.compress(data))
         return len(data)
 
     def flush(self) -> None:
@@ -61,7 +61,7 @@ class GzipMember(io.RawIOBase):
 
     def finish(self) -> None:
         """Write the end of the gzip member."""
-        self.out.write(self._compressor.flush())
+        self.target.write(self._compressor.flush())
 
 
 def warc_filename(prefix: str, serial: int, moment: datetime | None = None, host: str | None = None) -> str:
