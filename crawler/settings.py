@@ -129,9 +129,9 @@ CAPTURE_ENABLED = True
 # (the crawl report then treats an empty share of the frontier as no failure).
 SCHEDULER = "scrapy.core.scheduler.Scheduler"
 # Only http and https are downloaded. Scrapy's file, ftp, s3 and data handlers are off, so
-# even a URL that slips past the scope rules (a redirect to ftp://, a file://HOST/etc/passwd
-# link) cannot read the crawler's own disk or hang on a silent FTP server: it fails at once
-# with NotSupported. To allow a scheme again, set its handler, e.g.
+# even a URL that slips past the scope rules (an ftp:// or file://HOST/etc/passwd link)
+# cannot read the crawler's own disk or hang on a silent FTP server: it fails at once with
+# NotSupported, before robots.txt (crawler/downloadable.py). To allow a scheme again, set its handler, e.g.
 # -s 'DOWNLOAD_HANDLERS={"ftp": "scrapy.core.downloader.handlers.ftp.FTPDownloadHandler"}'.
 DOWNLOAD_HANDLERS = {"file": None, "ftp": None, "s3": None, "data": None}
 DOWNLOADER_MIDDLEWARES["crawler.downloadable.DownloadableSchemeMiddleware"] = 50
