@@ -305,9 +305,20 @@ class Revisits:
             verdict = BLOCKED, "truncated response"
         if verdict is None and (not isinstance(response, TextResponse) or not is_html(response)):
             verdict = classify_page(None, None, is_article=False)
+        maxsize = getattr(self.spider, "page_maxsize", 0)
+        if verdict is None and maxsize and len(response.body) > maxsize:
+            verdict = BLOCKED, f"page over PAGE_MAXSIZE={maxsize}, not read"
         item = None
         if verdict is None:
-            result = await self.spider.pages.run(response, self.spider.profile)
+            try:
+                result = await self.spider.pages.run(response, self.spider.profile)
+            except Exception as exc:  # noqa: BLE001 - one odd page must not stop the crawl; it is archived anyway
+                logger.error("could not read the re-check of %s (archived): %s: %s", response.url,
+                             type(exc).__name__, exc)
+                result = None
+            if result is None:
+                self.record(response.url, BLOCKED, "unreadable page", response.meta.get("warc_record_id"), before)
+                return None
             item = result.item
             text = "" if item else " ".join(response.xpath(
                 "//body//text()[not(ancestor::script)][not(ancestor::style)]").getall())
