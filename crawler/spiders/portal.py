@@ -26,7 +26,7 @@ from crawler.capture import existing_index, index_location
 from crawler.extract import extract_article
 from crawler.incremental import archived_response, pagination_key
 from crawler.items import ArticleItem
-from crawler.pagekind import LISTING
+from crawler.extract.pagekind import LISTING
 from crawler.profiles import SiteProfile, generic_profile, load_profile
 from crawler.workers import PageProcessor, PageResult, is_html
 

@@ -14,7 +14,7 @@ from urllib.parse import urljoin
 
 from lxml.html import HtmlElement
 
-from crawler.page import BLOCK_TAGS, CJK, PROSE, Page, clean
+from crawler.extract.page import BLOCK_TAGS, CJK, PROSE, Page, clean
 
 _PUNCTUATION = re.compile(r"[，。；！？、：,.;!?]")
 _PARAGRAPH_TAGS = frozenset({"p", "li", "h2", "h3", "h4", "h5", "h6", "pre", "blockquote", "dd", "figcaption",
@@ -61,7 +61,13 @@ def paragraph_score(text: str, link_chars: int) -> float:
     return (weight + 8 * len(_PUNCTUATION.findall(text))) * (1 - link_density) ** 2
 
 
-def content_node(page: Page) -> HtmlElement | None:
+def content_candidates(page: Page, limit: int = 8) -> list[tuple[HtmlElement, float]]:
+    """The ``limit`` best-scoring containers, best first.
+
+    A container that is one item of a list of teasers (an ``<li>`` among several, as in a
+    related-stories or news stream) scores a third: a long teaser must not outrank the
+    short article the page is about.
+    """
     scores: dict[HtmlElement, float] = defaultdict(float)
     for text, link_chars, element in paragraphs(page):
         score = paragraph_score(text, link_chars)
@@ -74,9 +80,126 @@ def content_node(page: Page) -> HtmlElement | None:
         parent = holder.getparent()
         if parent is not None:
             scores[parent] += score / 2
-    if not scores:
-        return None
-    return max(scores, key=scores.__getitem__)
+    ranked = sorted(scores.items(), key=lambda pair: pair[1], reverse=True)[: limit * 2]
+    ranked = [(element, score * (0.33 if _in_teaser_list(element) else 1.0)) for element, score in ranked]
+    return sorted(ranked, key=lambda pair: pair[1], reverse=True)[:limit]
+
+
+def content_node(page: Page) -> HtmlElement | None:
+    """The best-scoring container, before any check of what it holds."""
+    ranked = page.candidates
+    return ranked[0][0] if ranked else None
+
+
+def _in_teaser_list(element: HtmlElement, levels: int = 4) -> bool:
+    """The element, or one of its near ancestors, is an ``<li>`` among 3+ ``<li>``: one
+    item of a story list (sections of one article repeat a class too, so classes do not tell)."""
+    node: HtmlElement | None = element
+    for _ in range(levels):
+        parent = node.getparent() if node is not None else None
+        if parent is None:
+            return False
+        if node.tag == "li" and sum(1 for child in parent if child.tag == "li") >= 3:
+            return True
+        node = parent
+    return False
+
+
+_SENTENCE_MARK = re.compile(r"[，。；！？]|[,.;!?](?=\s)")
+
+
+def junk_reason(page: Page, element: HtmlElement, rules) -> str | None:
+    """Why a candidate's text is no article, or None when it may be one.
+
+    A body made only of links, or of lines the chrome rules call boilerplate (a disclaimer,
+    a copyright or report-hotline footer, a related-stories block), or with no sentence at
+    all, is never accepted as an article's text.
+    """
+    chars, link_density = _prose(page, element)
+    if chars and link_density >= 0.6:
+        return "links_only"
+    lines = body_lines(page, [element])
+    total = sum(len(line) for line in lines)
+    if not total:
+        return "links_only" if chars else "no_text"
+    junk = sum(len(line) for line in lines if rules.is_boilerplate(line))
+    if junk >= 0.5 * total:
+        return "boilerplate"
+    prose_lines = [line for line in lines if not rules.is_boilerplate(line)]
+    if not any(_SENTENCE_MARK.search(line) for line in prose_lines) and sum(map(len, prose_lines)) < 40:
+        return "no_prose"
+    return None
+
+
+def _common_ancestor(element: HtmlElement, anchor_chain: set[HtmlElement]) -> HtmlElement | None:
+    for node in (element, *element.iterancestors()):
+        if node in anchor_chain:
+            return node
+    return None
+
+
+def choose_content(page: Page, headline: HtmlElement | None, rules) -> tuple[HtmlElement | None, list[str]]:
+    """The container of the article's text, and warnings about the choice.
+
+    Candidates are tried best first; junk (``junk_reason``) is skipped. When the headline is
+    known, the first candidate right below it (only a byline between them) is the article
+    the headline and byline belong to. It wins over a better-scoring one when that one sits
+    apart, with other text between them (a long related story beside a short article); a
+    lead paragraph in the headline's own block does not, as nothing else separates it from
+    the body.
+    """
+    warnings: list[str] = []
+    accepted: list[tuple[HtmlElement, float]] = []
+    for element, score in page.candidates:
+        reason = junk_reason(page, element, rules)
+        if reason is None:
+            accepted.append((element, score))
+        elif not accepted:
+            warnings.append(f"rejected_{reason}")
+    if not accepted:
+        return None, [*dict.fromkeys(warnings), "no_article_text"]
+    best = accepted[0][0]
+    if headline is None or headline in best.iterancestors():
+        return best, warnings
+    chain = {headline, *headline.iterancestors()}
+    head_end = page.span(headline)[1]
+
+    def gap(element: HtmlElement) -> int | None:
+        """Prose outside links between the headline and the element (None: not below it)."""
+        start = page.span(element)[0]
+        if start < head_end:
+            return None
+        return sum(len(PROSE.findall(s.text)) for s in page.segments[head_end:start] if not s.in_link)
+
+    below = [(page.span(element)[0], -score, element) for element, score in accepted[1:]
+             if score >= 20 and (g := gap(element)) is not None and g <= 200 and _prose(page, element)[0] >= 50]
+    if not below:
+        return best, warnings
+    first = min(below, key=lambda row: row[:2])[2]
+    if first in best.iterancestors() or best in first.iterancestors():
+        return best, warnings
+    apart, near = _common_ancestor(best, chain), _common_ancestor(first, chain)
+    if apart is None or near is None or apart is near or apart not in near.iterancestors():
+        return best, warnings
+    if _separated(page, first, best, rules):
+        return first, [*warnings, "headline_anchored"]
+    return best, warnings
+
+
+def _separated(page: Page, first: HtmlElement, later: HtmlElement, rules) -> bool:
+    """Something that is not article text lies between the two: a block heading (相关新闻),
+    boilerplate, or link-dense text (teaser headlines); sections of one article have none."""
+    start, end = page.span(first)[1], page.span(later)[0]
+    if end <= start:
+        return False
+    linked = total = 0
+    for text, link_chars, _ in paragraphs(page, start, end):
+        text = clean(text)
+        if text and rules.is_boilerplate(text):
+            return True
+        total += len(text)
+        linked += link_chars
+    return linked >= 20 and linked >= 0.4 * total
 
 
 def _prose(page: Page, element: HtmlElement) -> tuple[int, float]:

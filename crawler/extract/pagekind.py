@@ -9,10 +9,10 @@ page's shape: an article has one dense block of prose, a listing many headline l
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from urllib.parse import urlsplit
 
-from crawler.page import PROSE, Page, clean, meta_content
-from crawler.profiles import SiteProfile
+from crawler.extract.page import PROSE, Page, clean, meta_content
 
 ARTICLE, LISTING, OTHER = "article", "listing", "other"
 
@@ -46,8 +46,18 @@ def headline_links(page: Page) -> int:
     return sum(1 for a in page.root.iter("a") if len(clean(a.text_content())) >= 8)
 
 
-def page_kind(page: Page, profile: SiteProfile | None = None) -> str:
-    if profile is not None and (kind := profile.url_kind(page.url)):
+def url_kind(url: str, article_patterns: Iterable[str] = (), listing_patterns: Iterable[str] = ()) -> str | None:
+    """'article' or 'listing' when a site's URL pattern (a regex, searched) says so, else None."""
+    if any(re.search(pattern, url) for pattern in article_patterns):
+        return ARTICLE
+    if any(re.search(pattern, url) for pattern in listing_patterns):
+        return LISTING
+    return None
+
+
+def page_kind(page: Page, article_patterns: Iterable[str] = (), listing_patterns: Iterable[str] = ()) -> str:
+    """The page's kind; a site's URL patterns (plain data from its profile) decide first."""
+    if kind := url_kind(page.url, article_patterns, listing_patterns):
         return kind
     path = urlsplit(page.url).path
     if meta_content(page.root, "ArticleTitle") and meta_content(page.root, "PubDate", "ContentSource"):

@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 
 from lxml.html import HtmlElement
 
-from crawler.page import CJK, Page, clean, meta_content
+from crawler.extract.page import CJK, Page, clean, meta_content
 
 CHINA = timezone(timedelta(hours=8), "Asia/Shanghai")
 
@@ -196,7 +196,7 @@ def extract_title(page: Page) -> tuple[str | None, str | None, HtmlElement | Non
 
 
 def heading_before_content(page: Page) -> HtmlElement | None:
-    content = page.content
+    content = page.raw_content
     if content is None:
         return None
     start = page.span(content)[0]

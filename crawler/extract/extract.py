@@ -14,17 +14,15 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from collections.abc import Iterable
 from datetime import datetime
 
-from scrapy.http import Response
-
-from crawler import metadata
-from crawler.chrome import load_rules, strip_lines
-from crawler.content import body_lines, content_parts, media_urls
+from crawler.extract import metadata
+from crawler.extract.chrome import load_rules, strip_lines
+from crawler.extract.content import body_lines, content_parts, media_urls
 from crawler.items import ArticleItem
-from crawler.page import Page, meta_content, parse_page
-from crawler.pagekind import page_kind
-from crawler.profiles import SiteProfile
+from crawler.extract.page import Page, meta_content, parse_page
+from crawler.extract.pagekind import page_kind
 
 
 def drop_headline(lines: list[str], headline: str | None) -> list[str]:
@@ -56,13 +54,17 @@ def _published(page: Page, fields: dict[str, str], byline: str, after: str) -> d
 
 
 def extract_article(
-    page: Page | Response | bytes | str,
+    page: Page | object | bytes | str,
     url: str | None = None,
     headers: dict | None = None,
-    profile: SiteProfile | None = None,
     kind: str | None = None,
+    article_patterns: Iterable[str] = (),
+    listing_patterns: Iterable[str] = (),
 ) -> ArticleItem:
-    """Extract an article item from a page: raw bytes, text, a Scrapy response or a Page."""
+    """Extract an article item from a page: raw bytes, text, a (Scrapy) response or a Page.
+
+    ``kind`` is the page kind when the caller already knows it; otherwise it is computed,
+    with a site's URL patterns (plain data from its profile) deciding first."""
     page = parse_page(page, url, headers)
     headline, site_name, headline_node = metadata.extract_title(page)
     content = page.content
@@ -75,14 +77,16 @@ def extract_article(
     rules = load_rules()
     removed: Counter[str] = Counter()
     skip: set[int] = set()
-    for element, rule in rules.dom_elements(content if content is not None else page.root).items():
-        start, end = page.span(element)
-        if end > start:
-            skip.update(range(start, end))
-            removed[rule] += 1
+    parts = content_parts(page, content)
+    for part in parts:
+        for element, rule in rules.dom_elements(part).items():
+            start, end = page.span(element)
+            if end > start and not skip.issuperset(range(start, end)):
+                skip.update(range(start, end))
+                removed[rule] += 1
     # Credits are read from the lines before chrome stripping: a 来源/作者 line is chrome in
     # the body but still names the author.
-    raw_lines = drop_headline(body_lines(page, content_parts(page, content), skip), headline)
+    raw_lines = drop_headline(body_lines(page, parts, skip), headline)
     lines = strip_lines(raw_lines, rules, removed)
 
     source = meta_content(page.root, "ContentSource", "source") or metadata.pick(fields, metadata.SOURCE_LABELS)
@@ -101,7 +105,7 @@ def extract_article(
     images, attachments = media_urls(page, content)
     return ArticleItem(
         url=page.url,
-        page_kind=kind or page_kind(page, profile),
+        page_kind=kind or page_kind(page, article_patterns, listing_patterns),
         title=headline,
         site_name=site_name,
         published_at=metadata.iso_minutes(_published(page, fields, byline, after)),

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
+import lxml.etree
 from lxml.html import HtmlElement
 
 RULES_FILE = Path(__file__).with_name("chrome_rules.toml")
@@ -34,11 +35,29 @@ class DomRule:
     name: str
     xpath: str
 
+    @property
+    def compiled(self) -> lxml.etree.XPath:
+        """The XPath relative to the node it is applied to: ``//x`` in XPath means the whole
+        document even from a sub-node, and only the article's element needs searching."""
+        return _relative_xpath(self.xpath)
+
+
+@cache
+def _relative_xpath(xpath: str) -> lxml.etree.XPath:
+    branches = [branch.strip() for branch in xpath.split(" | ")]
+    return lxml.etree.XPath(" | ".join("." + b if b.startswith("//") else b for b in branches))
+
 
 @dataclass(frozen=True)
 class ChromeRules:
     lines: tuple[LineRule, ...]
     dom: tuple[DomRule, ...]
+    boilerplate: tuple[tuple[str, re.Pattern[str]], ...] = ()
+
+    def is_boilerplate(self, line: str) -> bool:
+        """The line is page furniture whatever its length (a footer, a disclaimer, a hotline),
+        or a short line some chrome rule removes."""
+        return any(pattern.search(line) for _, pattern in self.boilerplate) or self.line_rule(line) is not None
 
     def line_rule(self, line: str) -> LineRule | None:
         """The first rule that says ``line`` is chrome, or None."""
@@ -51,7 +70,7 @@ class ChromeRules:
         """Elements the DOM rules remove, with the rule that removes each."""
         found: dict[HtmlElement, str] = {}
         for rule in self.dom:
-            for element in root.xpath(rule.xpath):
+            for element in rule.compiled(root):
                 if isinstance(element, HtmlElement):
                     found.setdefault(element, rule.name)
         return found
@@ -66,6 +85,7 @@ def load_rules(path: Path = RULES_FILE) -> ChromeRules:
             for r in data["line"]
         ),
         dom=tuple(DomRule(r["name"], r["xpath"]) for r in data.get("dom", [])),
+        boilerplate=tuple((r["name"], re.compile(r["pattern"], re.I)) for r in data.get("boilerplate", [])),
     )
 
 

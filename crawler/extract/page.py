@@ -13,9 +13,8 @@ from functools import cached_property
 import lxml.etree
 import lxml.html
 from lxml.html import HtmlElement
-from scrapy.http import Response, TextResponse
 
-from crawler.encoding import Decoded, decode_html, normalise
+from crawler.extract.encoding import Decoded, decode_html, normalise
 
 SKIP_TAGS = frozenset({"script", "style", "noscript", "iframe", "select", "option", "button", "textarea",
                        "head", "title", "template", "svg", "object", "embed"})
@@ -52,6 +51,7 @@ class Page:
     root: HtmlElement
     decoded: Decoded | None
     spans: dict[HtmlElement, tuple[int, int]] = field(default_factory=dict, repr=False)
+    content_warnings: list[str] = field(default_factory=list, repr=False)
 
     @cached_property
     def segments(self) -> list[Segment]:
@@ -95,11 +95,38 @@ class Page:
         return "".join(segment.text for segment in self.segments[start:end])
 
     @cached_property
-    def content(self) -> HtmlElement | None:
-        """The element holding the main text (computed once; several steps need it)."""
-        from crawler.content import content_node
+    def candidates(self) -> list[tuple[HtmlElement, float]]:
+        """Containers that may hold the article's text, best-scoring first."""
+        from crawler.extract.content import content_candidates
 
-        return content_node(self)
+        return content_candidates(self)
+
+    @cached_property
+    def raw_content(self) -> HtmlElement | None:
+        """The best-scoring container, unchecked (what the headline fallback looks near)."""
+        return self.candidates[0][0] if self.candidates else None
+
+    @cached_property
+    def headline(self) -> tuple[str | None, str | None, HtmlElement | None]:
+        """(headline, site name, headline element)."""
+        from crawler.extract.metadata import extract_title
+
+        return extract_title(self)
+
+    @cached_property
+    def content(self) -> HtmlElement | None:
+        """The element holding the article's text (computed once; several steps need it).
+
+        Junk candidates are skipped and the headline anchors the choice; why a choice was
+        doubtful goes to ``content_warnings``."""
+        from crawler.extract.chrome import load_rules
+        from crawler.extract.content import choose_content
+
+        if self.decoded is not None and self.decoded.binary:
+            self.content_warnings = ["binary_body"]
+            return None
+        node, self.content_warnings = choose_content(self, self.headline[2], load_rules())
+        return node
 
 
 # libxml2 stops parsing at </html> (browsers do not); templates that include a whole
@@ -126,27 +153,28 @@ def _content_type(headers: dict | None) -> str | None:
     return None
 
 
-def parse_page(page: Page | Response | bytes | str, url: str | None = None, headers: dict | None = None) -> Page:
-    """Parse raw bytes, text or a Scrapy response (whose tree is reused when it can be)."""
+def parse_page(page: Page | object | bytes | str, url: str | None = None, headers: dict | None = None) -> Page:
+    """Parse raw bytes, text or a response, duck-typed (``url``, ``body``, ``headers``, as a
+    Scrapy response has; its own tree is reused when it decoded the bytes the same way)."""
     if isinstance(page, Page):
         return page
-    if isinstance(page, Response):
-        url = url or page.url
-        content_type = page.headers.get("Content-Type", b"").decode("latin-1")
-        decoded = decode_html(page.body, content_type)
-        reusable = normalise(page.encoding) == decoded.encoding and not _EARLY_END.search(decoded.text)
-        if isinstance(page, TextResponse) and reusable:
-            try:
-                root = page.selector.root
-            except (ValueError, TypeError, lxml.etree.LxmlError):
-                root = None
-            if isinstance(root, HtmlElement):
-                return Page(url, root, decoded)
-        return Page(url, _parse_text(decoded.text), decoded)
     if isinstance(page, str):
         return Page(url or "", _parse_text(page), None)
-    decoded = decode_html(bytes(page), _content_type(headers))
-    return Page(url or "", _parse_text(decoded.text), decoded)
+    if isinstance(page, (bytes, bytearray, memoryview)):
+        decoded = decode_html(bytes(page), _content_type(headers))
+        return Page(url or "", _parse_text(decoded.text), decoded)
+    url = url or getattr(page, "url", "")
+    decoded = decode_html(bytes(getattr(page, "body", b"")), _content_type(headers or getattr(page, "headers", None)))
+    # Only a text response has an encoding and a tree; a binary one is parsed from our decoding.
+    reusable = normalise(getattr(page, "encoding", None)) == decoded.encoding and not _EARLY_END.search(decoded.text)
+    if reusable:
+        try:
+            root = page.selector.root
+        except (AttributeError, ValueError, TypeError, lxml.etree.LxmlError):
+            root = None
+        if isinstance(root, HtmlElement):
+            return Page(url, root, decoded)
+    return Page(url, _parse_text(decoded.text), decoded)
 
 
 def meta_content(root: HtmlElement, *names: str) -> str | None:
