@@ -24,10 +24,10 @@ from scrapy.utils.reactor import is_asyncio_reactor_installed
 
 from archive.challenges import challenge_kind
 from crawler.extract import extract_article
-from crawler.items import ArticleItem
-from crawler.links import link_extractor, outgoing_urls
 from crawler.extract.page import parse_page
 from crawler.extract.pagekind import ARTICLE, page_kind
+from crawler.items import ArticleItem
+from crawler.links import link_extractor, outgoing_urls
 from crawler.profiles import SiteProfile
 
 logger = logging.getLogger(__name__)

@@ -11,7 +11,7 @@ import re
 import tomllib
 from collections import Counter
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, cached_property
 from pathlib import Path
 
 import lxml.etree
@@ -53,14 +53,33 @@ class ChromeRules:
     lines: tuple[LineRule, ...]
     dom: tuple[DomRule, ...]
     boilerplate: tuple[tuple[str, re.Pattern[str]], ...] = ()
+    sibling_tokens: tuple[str, ...] = ()
+    lead_labels: tuple[str, ...] = ()
+
+    def names_other_block(self, element: HtmlElement) -> bool:
+        """The element's class or id says it is no part of the article (related, comment…)."""
+        tokens = _TOKEN.split(f"{element.get('class') or ''} {element.get('id') or ''}".lower())
+        return any(token.startswith(word) if len(word) >= 5 else token == word
+                   for token in tokens if token for word in self.sibling_tokens)
 
     def is_boilerplate(self, line: str) -> bool:
         """The line is page furniture whatever its length (a footer, a disclaimer, a hotline),
         or a short line some chrome rule removes."""
-        return any(pattern.search(line) for _, pattern in self.boilerplate) or self.line_rule(line) is not None
+        return bool(self._any_boilerplate.search(line)) or self.line_rule(line) is not None
+
+    @cached_property
+    def _any_line(self) -> re.Pattern[str]:
+        """All line rules in one pattern: most lines match none, and one search says so."""
+        return re.compile("|".join(f"(?:{rule.pattern.pattern})" for rule in self.lines) or "(?!)", re.I)
+
+    @cached_property
+    def _any_boilerplate(self) -> re.Pattern[str]:
+        return re.compile("|".join(f"(?:{pattern.pattern})" for _, pattern in self.boilerplate) or "(?!)", re.I)
 
     def line_rule(self, line: str) -> LineRule | None:
         """The first rule that says ``line`` is chrome, or None."""
+        if not self._any_line.search(line):
+            return None
         for rule in self.lines:
             if len(line) <= rule.max_chars and rule.pattern.search(line):
                 return rule
@@ -86,7 +105,12 @@ def load_rules(path: Path = RULES_FILE) -> ChromeRules:
         ),
         dom=tuple(DomRule(r["name"], r["xpath"]) for r in data.get("dom", [])),
         boilerplate=tuple((r["name"], re.compile(r["pattern"], re.I)) for r in data.get("boilerplate", [])),
+        sibling_tokens=tuple(data.get("siblings", {}).get("class_tokens", [])),
+        lead_labels=tuple(data.get("siblings", {}).get("lead_labels", [])),
     )
+
+
+_TOKEN = re.compile(r"[\s_\-]+")
 
 
 _CONTENT_CHAR = re.compile(r"[\w\u3400-\u9fff]")

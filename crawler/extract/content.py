@@ -14,6 +14,7 @@ from urllib.parse import urljoin
 
 from lxml.html import HtmlElement
 
+from crawler.extract.chrome import load_rules
 from crawler.extract.page import BLOCK_TAGS, CJK, PROSE, Page, clean
 
 _PUNCTUATION = re.compile(r"[，。；！？、：,.;!?]")
@@ -149,16 +150,16 @@ def choose_content(page: Page, headline: HtmlElement | None, rules) -> tuple[Htm
     the body.
     """
     warnings: list[str] = []
-    accepted: list[tuple[HtmlElement, float]] = []
-    for element, score in page.candidates:
+    candidates = page.candidates
+    best, rank = None, 0
+    for rank, (element, _) in enumerate(candidates):
         reason = junk_reason(page, element, rules)
         if reason is None:
-            accepted.append((element, score))
-        elif not accepted:
-            warnings.append(f"rejected_{reason}")
-    if not accepted:
+            best = element
+            break
+        warnings.append(f"rejected_{reason}")
+    if best is None:
         return None, [*dict.fromkeys(warnings), "no_article_text"]
-    best = accepted[0][0]
     if headline is None or headline in best.iterancestors():
         return best, warnings
     chain = {headline, *headline.iterancestors()}
@@ -171,8 +172,9 @@ def choose_content(page: Page, headline: HtmlElement | None, rules) -> tuple[Htm
             return None
         return sum(len(PROSE.findall(s.text)) for s in page.segments[head_end:start] if not s.in_link)
 
-    below = [(page.span(element)[0], -score, element) for element, score in accepted[1:]
-             if score >= 20 and (g := gap(element)) is not None and g <= 200 and _prose(page, element)[0] >= 50]
+    below = [(page.span(element)[0], -score, element) for element, score in candidates[rank + 1:]
+             if score >= 20 and (g := gap(element)) is not None and g <= 200 and _prose(page, element)[0] >= 50
+             and junk_reason(page, element, rules) is None]
     if not below:
         return best, warnings
     first = min(below, key=lambda row: row[:2])[2]
@@ -235,16 +237,30 @@ def content_parts(page: Page, best: HtmlElement | None) -> list[HtmlElement]:
     index = siblings.index(node)
     before: list[HtmlElement] = []
     after: list[HtmlElement] = []
+    rules = load_rules()
     for run, out in ((reversed(siblings[:index]), before), (siblings[index + 1:], after)):
         # Only contiguous continuations: the first sibling with text that is not article-like ends it.
         for sibling in run:
             chars, link_density = _prose(page, sibling)
+            if rules.names_other_block(sibling):
+                if chars >= 10:
+                    break
+                continue
             if chars >= max(50, 0.2 * main) and link_density < 0.3:
+                out.append(sibling)
+            elif out is before and link_density < 0.3 and _is_lead(page, sibling, rules):
                 out.append(sibling)
             elif chars >= 10:
                 break
     parts = [*reversed(before), best, *after]
     return parts
+
+
+def _is_lead(page: Page, element: HtmlElement, rules) -> bool:
+    """A block opening with a lead label (核心提示：, 导语：): the article's own summary."""
+    start, end = page.span(element)
+    text = clean(page.text_between(start, min(end, start + 4)))
+    return any(text.startswith(label) for label in rules.lead_labels)
 
 
 def body_lines(page: Page, parts: list[HtmlElement], skip: set[int] | None = None) -> list[str]:

@@ -9,7 +9,9 @@ the first date on a government page is usually the banner clock or a sidebar ite
 from __future__ import annotations
 
 import re
+import tomllib
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 from urllib.parse import urlsplit
 
 from lxml.html import HtmlElement
@@ -38,19 +40,37 @@ _URL_DATES = (
     re.compile(r"/(?P<y>20\d{2})/(?P<m>[01]\d)(?P<d>[0-3]\d)/"),
     re.compile(r"/(?P<y>20\d{2})(?P<m>[01]\d)/(?P<d>[0-3]\d)/"),
 )
+RULES_FILE = Path(__file__).with_name("field_rules.toml")
+RULES = tomllib.loads(RULES_FILE.read_text(encoding="utf-8"))
+_BYLINE = RULES["byline"]
+# Labels in order of preference when a byline has several.
+SOURCE_LABELS = tuple(_BYLINE["source"])
+AUTHOR_LABELS = tuple(_BYLINE["author"])
+DATE_LABELS = tuple(_BYLINE["date"])
+VIEW_LABELS = tuple(_BYLINE["views"])
+IGNORED_LABELS = frozenset(_BYLINE["ignored"])
+
+
+def _label_pattern(labels, short) -> str:
+    """Alternation of the labels, longest first; one-character ones only after a non-Han."""
+    out = []
+    for label in sorted(set(labels), key=len, reverse=True):
+        escaped = r"\s*".join(re.escape(char) for char in label) if len(label) > 1 else re.escape(label)
+        out.append(rf"(?<![\u4e00-\u9fa5]){escaped}" if label in short else escaped)
+    return "|".join(out)
+
+
 # Labels of the byline fields; the value runs to the next label or a wide gap.
 _LABEL = re.compile(
-    r"(?P<label>信息来源|文章来源|稿件来源|来源|稿源|出处|发布时间|发布日期|发表时间|更新时间|更新日期|发稿时间|"
-    r"成文日期|时间|日期|责任编辑|编辑|作者|记者|撰稿|撰文|执笔人|供稿|审核|发布者|发布人|浏览次数|浏览量|"
-    r"访问量|访问次数|阅读量|阅读次数|点击数|点击量|点击率|浏览|点击|阅读)\s*[:：]\s*"
+    r"(?P<label>" + _label_pattern((*SOURCE_LABELS, *AUTHOR_LABELS, *DATE_LABELS, *VIEW_LABELS, *IGNORED_LABELS),
+                                   set(_BYLINE["short"])) + r")\s*[:：]\s*"
 )
-# Labels in order of preference when a byline has several.
-SOURCE_LABELS = ("信息来源", "文章来源", "稿件来源", "来源", "稿源", "出处")
-AUTHOR_LABELS = ("作者", "记者", "撰稿", "撰文", "执笔人", "责任编辑", "编辑", "供稿", "发布者", "发布人")
-DATE_LABELS = ("发布时间", "发布日期", "发表时间", "发稿时间", "时间", "日期", "更新时间", "更新日期", "成文日期")
-VIEW_LABELS = ("浏览次数", "浏览量", "访问量", "访问次数", "阅读量", "阅读次数", "点击数", "点击量", "点击率",
-               "浏览", "点击", "阅读")
+_SPACED = re.compile(r"\s+")
 _GAP = re.compile(r"\s{2,}|[|｜【】\[\]()（）<>《》]|\s(?=\S*[:：])")
+# A source keeps what is attached to it: 21世纪经济报道(广州), 人民网-《人民日报》.
+_SOURCE_GAP = re.compile(r"\s{2,}|[|｜【】\[\]<>]|\s(?=\S*[:：])|\s[(（]|\s")
+# A value that is itself a label (作者：转载请注明：…) is no value.
+_LABEL_LIKE = re.compile(r"^[\u4e00-\u9fa5]{1,8}\s*[:：]")
 # "（记者 张倩）", "本报记者罗科苏盈发自北京", "新京报记者 彭冲 山东冠县报道": reporters named in the text.
 _NAME = r"[\u4e00-\u9fa5·]{2,4}"
 _REPORTER = re.compile(
@@ -64,6 +84,7 @@ _BRACKETED_NAMES = re.compile(rf"^[（(\[]\s*(?P<v>{_NAME}(?:\s+{_NAME}){{0,4}})
 _BYLINE_NAME = re.compile(rf"[\[【]\s*(?P<v>{_NAME}(?:\s+{_NAME}){{0,3}})\s*[\]】]")
 _PERSON = re.compile(r"^[\u4e00-\u9fa5·]{2,4}$")
 _NOT_CHANNELS = {"首页", "网站首页", "正文", "正文内容", "内容", "详情"}
+_CRUMB_TAGS = frozenset({"div", "span", "td", "p", "nav", "ol", "ul"})
 _BREADCRUMB = re.compile(r"^(?:当前位置|您现在的位置|您的位置|当前的位置|所在位置|位置)\s*[:：]?")
 
 
@@ -78,13 +99,42 @@ def _to_datetime(groups: dict[str, str | None]) -> datetime | None:
         return None
 
 
+# Full-width digits and separators (２０２０－０１－１５ １０：３０) read as ASCII.
+_FULL_WIDTH = str.maketrans("０１２３４５６７８９－／：．", "0123456789-/:.")
+_CN_DIGITS = {"〇": 0, "○": 0, "零": 0, "Ｏ": 0, "О": 0, "一": 1, "二": 2, "三": 3, "四": 4, "五": 5, "六": 6,
+              "七": 7, "八": 8, "九": 9}
+_CN_DIGIT = "〇○零ＯО一二三四五六七八九"
+# 二〇二〇年一月十五日: the year digit by digit, month and day as numbers (十五, 二十一).
+_CN_DATE = re.compile(
+    rf"(?P<y>[{_CN_DIGIT}]{{4}})\s*年\s*(?P<m>十[一二]?|[一二三四五六七八九])\s*月"
+    rf"\s*(?P<d>[二三]?十[一二三四五六七八九]?|[一二三四五六七八九])\s*日"
+)
+
+
+def _cn_number(text: str) -> int:
+    """十五 -> 15, 二十一 -> 21, 三十 -> 30, 七 -> 7."""
+    if "十" not in text:
+        return _CN_DIGITS[text]
+    tens, _, ones = text.partition("十")
+    return (_CN_DIGITS[tens] if tens else 1) * 10 + (_CN_DIGITS[ones] if ones else 0)
+
+
 def parse_date(text: str | None) -> datetime | None:
-    """The first plausible date (and time) in ``text``, in Asia/Shanghai unless it says otherwise."""
-    for match in _DATE.finditer(text or ""):
+    """The first plausible date (and time) in ``text``, in Asia/Shanghai unless it says otherwise.
+
+    Reads 2020-01-15, 2020/1/15, 2020年1月15日 10:30 (also 10时30分), full-width digits and
+    dates in Chinese numerals (二〇二〇年一月十五日)."""
+    text = (text or "").translate(_FULL_WIDTH)
+    for match in _DATE.finditer(text):
         moment = _to_datetime(match.groupdict())
         if moment is not None and moment.year <= datetime.now().year + 1:
             return moment
-    match = _WORDPRESS_DATE.search(text or "")
+    match = _CN_DATE.search(text)
+    if match:
+        year = "".join(str(_CN_DIGITS[char]) for char in match.group("y"))
+        return _to_datetime({"y": year, "m": str(_cn_number(match.group("m"))),
+                             "d": str(_cn_number(match.group("d")))})
+    match = _WORDPRESS_DATE.search(text)
     if match:
         return _to_datetime({**match.groupdict(), "m": str(_CN_MONTHS[match.group("m")])})
     return None
@@ -270,8 +320,13 @@ def byline_fields(text: str) -> dict[str, str]:
     for i, match in enumerate(matches):
         end = matches[i + 1].start() if i + 1 < len(matches) else len(text)
         value = text[match.end():end]
-        label = match.group("label")
-        if label not in DATE_LABELS:
+        label = _SPACED.sub("", match.group("label"))
+        if label in IGNORED_LABELS or _LABEL_LIKE.match(value.strip()):
+            continue
+        if label in SOURCE_LABELS:
+            value = _SOURCE_GAP.split(value.strip(), 1)[0]
+            value = _DATE.split(value, 1)[0] if _DATE.search(value) else value
+        elif label not in DATE_LABELS:
             value = _GAP.split(value.strip(), 1)[0]
         value = clean(value).strip(" ,，;；")
         if value and label not in fields:
@@ -290,10 +345,21 @@ def extract_channel(page: Page) -> str | None:
     channel = meta_content(page.root, "ColumnName", "column", "category")
     if channel:
         return channel
-    for element in page.root.iter("div", "span", "td", "p", "nav", "ol", "ul"):
-        text = clean(element.text_content())
-        if len(text) < 120 and _BREADCRUMB.match(text):
-            trail = _BREADCRUMB.sub("", text)
+    # The breadcrumb is the outermost short element whose text opens with 当前位置 (found
+    # from the text segments: reading every element's text would cost O(n·depth)).
+    for segment in page.segments:
+        if not _BREADCRUMB.match(segment.text.strip()) or not segment.text.strip():
+            continue
+        found = None
+        for element in (segment.element, *segment.element.iterancestors()):
+            if element.tag not in _CRUMB_TAGS:
+                continue
+            text = clean(element.text_content())
+            if len(text) >= 120 or not _BREADCRUMB.match(text):
+                break
+            found = text
+        if found:
+            trail = _BREADCRUMB.sub("", found)
             crumbs = [crumb for crumb in re.split(r"\s*(?:>>|>|＞|»|›|→|/|\\)\s*", trail) if crumb.strip()]
             crumbs = [crumb for crumb in crumbs if crumb not in _NOT_CHANNELS]
             if crumbs:
@@ -339,4 +405,51 @@ def reporter(texts: list[str], byline: str = "") -> str | None:
         match = _BRACKETED_NAMES.match(bracket.strip()) if bracket else None
         if match:
             return clean(match.group("v"))
+    return None
+
+
+# --- generation time, site names, agency datelines ---------------------------------------------
+
+_GENERATED = re.compile(r"(?:页面|网页|本页)?生成(?:时间|日期)\s*[:：]?")
+
+
+def generation_times(page: Page) -> list[datetime]:
+    """Timestamps the page labels as its own generation time (页面生成时间：…): a CMS that
+    writes PubDate at render time prints the same moment, which is no publication date."""
+    segments = page.segments
+    out = []
+    for index, segment in enumerate(segments):
+        if "生成" in segment.text and (match := _GENERATED.search(segment.text)):
+            text = segment.text[match.end():] + "".join(s.text for s in segments[index + 1:index + 3])
+            if moment := parse_date(text):
+                out.append(moment)
+    return out
+
+
+def is_generation_time(page: Page, moment: datetime) -> bool:
+    """True when ``moment`` is (to the minute) a time the page labels as its generation time."""
+    return any(abs((moment - generated).total_seconds()) < 60 for generated in generation_times(page))
+
+
+def names_the_site(value: str, page: Page) -> bool:
+    """A ``<meta name="author">`` that only repeats the site's name names no writer."""
+    site = page.headline[1] or ""
+    declared = meta_content(page.root, *RULES["meta"]["site_name"]) or ""
+    value = clean(value)
+    return any(name and (value == name or value in name) for name in (site, declared))
+
+
+_AGENCY = re.compile(
+    r"^\s*[（(【\[]?(?P<agency>" + "|".join(map(re.escape, sorted(RULES["dateline"]["agencies"], key=len, reverse=True)))
+    + r")(?:[\u4e00-\u9fa5]{1,10})?\s*(?:\d{1,2}\s*月\s*\d{1,2}\s*日|[0-9]{1,2}日)?\s*(?:电|讯|消息)"
+)
+
+
+def source_in_lines(lines: list[str]) -> str | None:
+    """The news agency of a wire dateline opening the text (新华社北京1月15日电 -> 新华社);
+    a paper crediting itself (本报讯) names no source."""
+    for line in lines[:2]:
+        match = _AGENCY.match(line.translate(_FULL_WIDTH))
+        if match and match.group("agency") != "本报":
+            return match.group("agency")
     return None

@@ -23,6 +23,7 @@ BLOCK_TAGS = frozenset({
     "h6", "br", "section", "article", "header", "footer", "center", "blockquote", "dd", "dt", "dl", "form",
     "pre", "figure", "figcaption", "main", "nav", "aside", "hr", "caption",
 })
+_COMMENT_TAGS = (lxml.etree.Comment, lxml.etree.ProcessingInstruction)
 CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 # Text measured in CJK characters: a Latin word of about three letters counts as one, so
 # the same thresholds serve a portal's English pages.
@@ -35,7 +36,7 @@ def clean(text: str | None) -> str:
     return _SPACES.sub(" ", text or "").strip()
 
 
-@dataclass
+@dataclass(slots=True)
 class Segment:
     """A run of text in reading order, with the element that holds it."""
 
@@ -55,35 +56,57 @@ class Page:
 
     @cached_property
     def segments(self) -> list[Segment]:
-        """All visible text in document order; ``spans`` maps elements to their segment range."""
+        """All visible text in document order; ``spans`` maps elements to their segment range.
+
+        One pass of ``root.iter()`` (C speed) with a stack of open elements: an element is
+        closed, and its tail read, when the next element in document order is not inside it.
+        """
         segments: list[Segment] = []
-        starts: dict[HtmlElement, int] = {}
+        append = segments.append
+        spans = self.spans
+        # (element, first segment, kind): kind 0 text element, 1 skipped, 2 comment/PI
+        stack: list[tuple[HtmlElement, int, int]] = []
         block = skipping = links = 0
-        for event, node in lxml.etree.iterwalk(self.root, events=("start", "end", "comment", "pi")):
-            tag = node.tag if isinstance(node.tag, str) else ""
-            if event in ("comment", "pi"):
-                if node.tail and not skipping:
-                    segments.append(Segment(node.tail, node.getparent(), links > 0, block))
-                continue
-            if event == "start":
-                starts[node] = len(segments)
-                if tag in SKIP_TAGS or not tag:
-                    skipping += 1
+
+        def close(until: HtmlElement | None) -> None:
+            nonlocal block, skipping, links
+            while stack and stack[-1][0] is not until:
+                node, start, kind = stack.pop()
+                if kind == 2:
+                    if node.tail and not skipping:
+                        append(Segment(node.tail, node.getparent(), links > 0, block))
+                    continue
+                if kind == 1:
+                    skipping -= 1
                 elif not skipping:
+                    tag = node.tag
                     block += tag in BLOCK_TAGS
-                    links += tag == "a"
-                    if node.text:
-                        segments.append(Segment(node.text, node, links > 0, block))
+                    links -= tag == "a"
+                spans[node] = (start, len(segments))
+                if node.tail and not skipping:
+                    parent = node.getparent()
+                    append(Segment(node.tail, parent if parent is not None else node, links > 0, block))
+
+        for node in self.root.iter():
+            if stack:
+                close(node.getparent())
+            tag = node.tag
+            if not isinstance(tag, str):
+                stack.append((node, len(segments), 2 if tag in _COMMENT_TAGS else 1))
+                if tag not in _COMMENT_TAGS:
+                    skipping += 1
                 continue
-            if tag in SKIP_TAGS or not tag:
-                skipping -= 1
-            elif not skipping:
+            if tag in SKIP_TAGS:
+                stack.append((node, len(segments), 1))
+                skipping += 1
+                continue
+            stack.append((node, len(segments), 0))
+            if not skipping:
                 block += tag in BLOCK_TAGS
-                links -= tag == "a"
-            self.spans[node] = (starts.pop(node), len(segments))
-            if node.tail and not skipping:
-                parent = node.getparent()
-                segments.append(Segment(node.tail, parent if parent is not None else node, links > 0, block))
+                links += tag == "a"
+                if node.text:
+                    append(Segment(node.text, node, links > 0, block))
+        close(None)
         return segments
 
     def span(self, element: HtmlElement) -> tuple[int, int]:
