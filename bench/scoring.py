@@ -72,6 +72,19 @@ def day_of(text: str | None) -> str | None:
     return f"{year}-{int(month):02d}-{int(day):02d}"
 
 
+_MINUTE = re.compile(
+    r"((?:19|20)\d{2})\s*[-/年.]\s*(\d{1,2})\s*[-/月.]\s*(\d{1,2})\s*日?\s*(?:T|\s)?\s*(\d{1,2})\s*[:：时]\s*(\d{2})")
+
+
+def minute_of(text: str | None) -> str | None:
+    """YYYY-MM-DD HH:MM when ``text`` gives a time of day, else None (a date alone has no minute)."""
+    match = _MINUTE.search(text or "")
+    if not match:
+        return None
+    year, month, day, hour, minute = match.groups()
+    return f"{year}-{int(month):02d}-{int(day):02d} {int(hour):02d}:{minute}"
+
+
 def same_text(predicted: str | None, truth: str) -> bool:
     return bool(predicted) and normalise(predicted) == normalise(truth)
 

@@ -11,7 +11,7 @@ import re
 import tomllib
 from collections import Counter
 from dataclasses import dataclass
-from functools import cache, cached_property
+from functools import cache
 from pathlib import Path
 
 import lxml.etree
@@ -65,21 +65,10 @@ class ChromeRules:
     def is_boilerplate(self, line: str) -> bool:
         """The line is page furniture whatever its length (a footer, a disclaimer, a hotline),
         or a short line some chrome rule removes."""
-        return bool(self._any_boilerplate.search(line)) or self.line_rule(line) is not None
-
-    @cached_property
-    def _any_line(self) -> re.Pattern[str]:
-        """All line rules in one pattern: most lines match none, and one search says so."""
-        return re.compile("|".join(f"(?:{rule.pattern.pattern})" for rule in self.lines) or "(?!)", re.I)
-
-    @cached_property
-    def _any_boilerplate(self) -> re.Pattern[str]:
-        return re.compile("|".join(f"(?:{pattern.pattern})" for _, pattern in self.boilerplate) or "(?!)", re.I)
+        return any(pattern.search(line) for _, pattern in self.boilerplate) or self.line_rule(line) is not None
 
     def line_rule(self, line: str) -> LineRule | None:
         """The first rule that says ``line`` is chrome, or None."""
-        if not self._any_line.search(line):
-            return None
         for rule in self.lines:
             if len(line) <= rule.max_chars and rule.pattern.search(line):
                 return rule

@@ -9,6 +9,7 @@ Readability; the best-scoring container holds the article.
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
 from collections import defaultdict
 from urllib.parse import urljoin
 
@@ -52,6 +53,37 @@ def paragraphs(
     return out
 
 
+def _page_paragraphs(page: Page) -> tuple[list[int], list[tuple[str, int, HtmlElement]]]:
+    """Every block of the page once, with the index of its first segment (cached on the page)."""
+    cached = page.__dict__.get("_paragraphs")
+    if cached is None:
+        firsts: list[int] = []
+        out: list[tuple[str, int, HtmlElement]] = []
+        current, texts, link_chars, element, first = -1, [], 0, None, 0
+        for index, segment in enumerate(page.segments):
+            if segment.block != current:
+                if texts and element is not None:
+                    out.append(("".join(texts), link_chars, element))
+                    firsts.append(first)
+                current, texts, link_chars, element, first = (segment.block, [], 0,
+                                                              _block_element(segment.element), index)
+            texts.append(segment.text)
+            if segment.in_link:
+                link_chars += len(segment.text.strip())
+        if texts and element is not None:
+            out.append(("".join(texts), link_chars, element))
+            firsts.append(first)
+        cached = page.__dict__["_paragraphs"] = (firsts, out)
+    return cached
+
+
+def paragraphs_within(page: Page, start: int, end: int) -> list[tuple[str, int, HtmlElement]]:
+    """The page's blocks that begin inside ``segments[start:end]`` (from the page-wide pass;
+    a block straddling ``start`` is left out, which is all a candidate check needs)."""
+    firsts, blocks = _page_paragraphs(page)
+    return blocks[bisect_left(firsts, start):bisect_left(firsts, end)]
+
+
 def paragraph_score(text: str, link_chars: int) -> float:
     text = clean(text)
     if not text:
@@ -70,7 +102,7 @@ def content_candidates(page: Page, limit: int = 8) -> list[tuple[HtmlElement, fl
     short article the page is about.
     """
     scores: dict[HtmlElement, float] = defaultdict(float)
-    for text, link_chars, element in paragraphs(page):
+    for text, link_chars, element in _page_paragraphs(page)[1]:
         score = paragraph_score(text, link_chars)
         if score < 12:
             continue
@@ -119,7 +151,8 @@ def junk_reason(page: Page, element: HtmlElement, rules) -> str | None:
     chars, link_density = _prose(page, element)
     if chars and link_density >= 0.6:
         return "links_only"
-    lines = body_lines(page, [element])
+    lines = [text for raw, link_chars, _ in paragraphs_within(page, *page.span(element))
+             if (text := clean(raw)) and link_chars <= 0.5 * len(text.replace(" ", ""))]
     total = sum(len(line) for line in lines)
     if not total:
         return "links_only" if chars else "no_text"
@@ -170,7 +203,8 @@ def choose_content(page: Page, headline: HtmlElement | None, rules) -> tuple[Htm
         start = page.span(element)[0]
         if start < head_end:
             return None
-        return sum(len(PROSE.findall(s.text)) for s in page.segments[head_end:start] if not s.in_link)
+        total, linked = page.prose_between(head_end, start)
+        return total - linked
 
     below = [(page.span(element)[0], -score, element) for element, score in candidates[rank + 1:]
              if score >= 20 and (g := gap(element)) is not None and g <= 200 and _prose(page, element)[0] >= 50
@@ -195,7 +229,7 @@ def _separated(page: Page, first: HtmlElement, later: HtmlElement, rules) -> boo
     if end <= start:
         return False
     linked = total = 0
-    for text, link_chars, _ in paragraphs(page, start, end):
+    for text, link_chars, _ in paragraphs_within(page, start, end):
         text = clean(text)
         if text and rules.is_boilerplate(text):
             return True
@@ -206,12 +240,7 @@ def _separated(page: Page, first: HtmlElement, later: HtmlElement, rules) -> boo
 
 def _prose(page: Page, element: HtmlElement) -> tuple[int, float]:
     """(amount of prose, link density) of an element's text, measured as in ``PROSE``."""
-    start, end = page.span(element)
-    total = linked = 0
-    for segment in page.segments[start:end]:
-        count = len(PROSE.findall(segment.text))
-        total += count
-        linked += count if segment.in_link else 0
+    total, linked = page.prose_between(*page.span(element))
     return total, (linked / total if total else 1.0)
 
 

@@ -27,6 +27,9 @@ _LABEL = re.compile(
     + rf"){_SPACE}(?P<colon>[:：])?{_SPACE}"
 )
 _SPACES = re.compile(r"[\s\u3000\u00a0]+")
+# The labels alone (no context rules), for one fast search over the page's text.
+_ANY_LABEL = re.compile("|".join(_SPACE.join(map(re.escape, label))
+                                 for label in sorted(_LABEL_FIELD, key=len, reverse=True)))
 _MIN_FIELDS = int(_RULES.get("min_fields", 2))
 # How far (in text segments) the block may extend after its first label.
 WINDOW = 80
@@ -97,7 +100,7 @@ def read_disclosure(page: Page) -> Disclosure:
     The block is the run of ``WINDOW`` segments holding the most distinct fields, so a lone
     发布日期 in a byline or a sidebar does not make one."""
     text = "".join(segment.text for segment in page.segments)
-    if len({_LABEL_FIELD[_SPACES.sub("", m.group("label"))] for m in _LABEL.finditer(text)}) < _MIN_FIELDS:
+    if len({_LABEL_FIELD[_SPACES.sub("", m.group())] for m in _ANY_LABEL.finditer(text)}) < _MIN_FIELDS:
         return Disclosure()  # most pages: one search over the text says there is no block
     records = [record for record in _records(page) if len(record[2]) <= 200]
     best: dict[str, str] = {}

@@ -109,6 +109,26 @@ class Page:
         close(None)
         return segments
 
+    @cached_property
+    def prose_prefix(self) -> tuple[list[int], list[int]]:
+        """Running counts of prose (as ``PROSE``) over the segments, all and inside links:
+        the prose of any element or range is then two subtractions."""
+        total, linked = [0], [0]
+        t = k = 0
+        for segment in self.segments:
+            count = len(PROSE.findall(segment.text))
+            t += count
+            k += count if segment.in_link else 0
+            total.append(t)
+            linked.append(k)
+        return total, linked
+
+    def prose_between(self, start: int, end: int) -> tuple[int, int]:
+        """(prose, prose inside links) of ``segments[start:end]``."""
+        total, linked = self.prose_prefix
+        end = max(start, end)
+        return total[end] - total[start], linked[end] - linked[start]
+
     def span(self, element: HtmlElement) -> tuple[int, int]:
         """The range of ``segments`` inside ``element``."""
         _ = self.segments
