@@ -16,7 +16,7 @@ from urllib.parse import urljoin
 from lxml.html import HtmlElement
 
 from crawler.extract.chrome import load_rules
-from crawler.extract.page import BLOCK_TAGS, CJK, PROSE, Page, clean
+from crawler.extract.page import BLOCK_TAGS, CJK, Page, clean
 
 _PUNCTUATION = re.compile(r"[，。；！？、：,.;!?]")
 _PARAGRAPH_TAGS = frozenset({"p", "li", "h2", "h3", "h4", "h5", "h6", "pre", "blockquote", "dd", "figcaption",

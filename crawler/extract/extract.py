@@ -52,7 +52,7 @@ def _published(page: Page, fields: dict[str, str], byline: str, after: str,
     the byline, the PubDate-style meta (unless it is the page-generation time), a date in
     the byline, the URL's date, a labelled date printed after the article."""
     labelled = metadata.pick(fields, metadata.DATE_LABELS)
-    from_meta = metadata.parse_iso(meta_content(page.root, *META["published"]))
+    from_meta = metadata.parse_iso(meta_content(page, *META["published"]))
     if from_meta is not None and metadata.is_generation_time(page, from_meta):
         from_meta = None
     below = metadata.pick(metadata.byline_fields(after), metadata.DATE_LABELS)
@@ -124,9 +124,9 @@ def extract_article(
     raw_lines = drop_headline(body_lines(page, parts, skip), headline)
     lines = strip_lines(raw_lines, rules, removed)
 
-    source = (meta_content(page.root, *META["source"]) or metadata.pick(fields, metadata.SOURCE_LABELS)
+    source = (meta_content(page, *META["source"]) or metadata.pick(fields, metadata.SOURCE_LABELS)
               or metadata.pick(after_fields, metadata.SOURCE_LABELS) or metadata.source_in_lines(raw_lines))
-    meta_author = meta_content(page.root, *META["author"])
+    meta_author = meta_content(page, *META["author"])
     if meta_author and metadata.names_the_site(meta_author, page):
         meta_author = None  # a site-wide <meta name="author"> names the site, not the writer
     # The credit nearest the headline wins; the editor closing the article comes after.

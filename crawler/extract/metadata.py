@@ -22,7 +22,7 @@ CHINA = timezone(timedelta(hours=8), "Asia/Shanghai")
 
 _TITLE_SEPARATORS = re.compile(r"\s*(?:_|\||｜|-{2,}|——|－|—|\s-\s|::)\s*")
 _SITE_SUFFIX = re.compile(r"(网|网站|政府|门户|局|委|厅|部|办|院|总队|支队|大队|中心|报|频道|新闻|平台|在线)$")
-_DATE = re.compile(
+DATE = _DATE = re.compile(
     r"(?P<y>(?:19|20)\d{2})\s*[-/年.]\s*(?P<m>\d{1,2})\s*[-/月.]\s*(?P<d>\d{1,2})\s*日?"
     r"(?:\s*(?:T|\s)?\s*(?P<H>[0-2]?\d)\s*[:：时]\s*(?P<M>[0-5]\d)(?:\s*[:：分]\s*(?P<S>[0-5]\d))?)?"
 )
@@ -100,7 +100,7 @@ def _to_datetime(groups: dict[str, str | None]) -> datetime | None:
 
 
 # Full-width digits and separators (２０２０－０１－１５ １０：３０) read as ASCII.
-_FULL_WIDTH = str.maketrans("０１２３４５６７８９－／：．", "0123456789-/:.")
+FULL_WIDTH = str.maketrans("０１２３４５６７８９－／：．", "0123456789-/:.")
 _CN_DIGITS = {"〇": 0, "○": 0, "零": 0, "Ｏ": 0, "О": 0, "一": 1, "二": 2, "三": 3, "四": 4, "五": 5, "六": 6,
               "七": 7, "八": 8, "九": 9}
 _CN_DIGIT = "〇○零ＯО一二三四五六七八九"
@@ -124,7 +124,7 @@ def parse_date(text: str | None) -> datetime | None:
 
     Reads 2020-01-15, 2020/1/15, 2020年1月15日 10:30 (also 10时30分), full-width digits and
     dates in Chinese numerals (二〇二〇年一月十五日)."""
-    text = (text or "").translate(_FULL_WIDTH)
+    text = (text or "").translate(FULL_WIDTH)
     for match in _DATE.finditer(text):
         moment = _to_datetime(match.groupdict())
         if moment is not None and moment.year <= datetime.now().year + 1:
@@ -218,13 +218,13 @@ def headline_element(page: Page, title_hint: str) -> HtmlElement | None:
 def extract_title(page: Page) -> tuple[str | None, str | None, HtmlElement | None]:
     """(headline, site name, headline element)."""
     root = page.root
-    site_name = meta_content(root, "SiteName", "og:site_name", "application-name")
+    site_name = meta_content(page, "SiteName", "og:site_name", "application-name")
     title_tag = clean(root.findtext(".//title"))
-    meta_title = meta_content(root, "ArticleTitle", "og:title", "twitter:title")
+    meta_title = meta_content(page, "ArticleTitle", "og:title", "twitter:title")
     hint = meta_title or title_tag
     element = headline_element(page, split_site_name(hint, site_name)[0] if hint else "")
-    if meta_content(root, "ArticleTitle"):
-        headline = meta_content(root, "ArticleTitle")
+    if meta_content(page, "ArticleTitle"):
+        headline = meta_content(page, "ArticleTitle")
     elif element is not None:
         headline = clean(element.text_content())
         if hint and _overlap(headline, hint) < 0.6:
@@ -342,7 +342,7 @@ def pick(fields: dict[str, str], labels) -> str | None:
 
 
 def extract_channel(page: Page) -> str | None:
-    channel = meta_content(page.root, "ColumnName", "column", "category")
+    channel = meta_content(page, "ColumnName", "column", "category")
     if channel:
         return channel
     # The breadcrumb is the outermost short element whose text opens with 当前位置 (found
@@ -434,7 +434,7 @@ def is_generation_time(page: Page, moment: datetime) -> bool:
 def names_the_site(value: str, page: Page) -> bool:
     """A ``<meta name="author">`` that only repeats the site's name names no writer."""
     site = page.headline[1] or ""
-    declared = meta_content(page.root, *RULES["meta"]["site_name"]) or ""
+    declared = meta_content(page, *RULES["meta"]["site_name"]) or ""
     value = clean(value)
     return any(name and (value == name or value in name) for name in (site, declared))
 
@@ -449,7 +449,7 @@ def source_in_lines(lines: list[str]) -> str | None:
     """The news agency of a wire dateline opening the text (新华社北京1月15日电 -> 新华社);
     a paper crediting itself (本报讯) names no source."""
     for line in lines[:2]:
-        match = _AGENCY.match(line.translate(_FULL_WIDTH))
+        match = _AGENCY.match(line.translate(FULL_WIDTH))
         if match and match.group("agency") != "本报":
             return match.group("agency")
     return None

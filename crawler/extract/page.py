@@ -110,6 +110,10 @@ class Page:
         return segments
 
     @cached_property
+    def metas(self) -> dict[str, str]:
+        return meta_tags(self.root)
+
+    @cached_property
     def prose_prefix(self) -> tuple[list[int], list[int]]:
         """Running counts of prose (as ``PROSE``) over the segments, all and inside links:
         the prose of any element or range is then two subtractions."""
@@ -220,15 +224,22 @@ def parse_page(page: Page | object | bytes | str, url: str | None = None, header
     return Page(url, _parse_text(decoded.text), decoded)
 
 
-def meta_content(root: HtmlElement, *names: str) -> str | None:
-    """First non-empty ``<meta name|property|itemprop=...>`` among ``names`` (case-insensitive)."""
-    wanted = {name.lower() for name in names}
+def meta_tags(root: HtmlElement) -> dict[str, str]:
+    """Every non-empty ``<meta name|property|itemprop=...>``, names lowercased, first one kept."""
     found: dict[str, str] = {}
     for meta in root.iter("meta"):
         key = (meta.get("name") or meta.get("property") or meta.get("itemprop") or "").lower()
-        if key in wanted and key not in found and clean(meta.get("content")):
-            found[key] = clean(meta.get("content"))
+        if key and key not in found and (value := clean(meta.get("content"))):
+            found[key] = value
+    return found
+
+
+def meta_content(root: HtmlElement | Page, *names: str) -> str | None:
+    """First non-empty ``<meta name|property|itemprop=...>`` among ``names`` (case-insensitive).
+
+    Given a ``Page``, its meta tags are read once for all the fields that ask."""
+    found = root.metas if isinstance(root, Page) else meta_tags(root)
     for name in names:
-        if name.lower() in found:
-            return found[name.lower()]
+        if value := found.get(name.lower()):
+            return value
     return None

@@ -12,7 +12,8 @@ import re
 from collections.abc import Iterable
 from urllib.parse import urlsplit
 
-from crawler.extract.page import PROSE, Page, clean, meta_content
+from crawler.extract.metadata import DATE, FULL_WIDTH, byline_text
+from crawler.extract.page import Page, clean, meta_content
 
 ARTICLE, LISTING, OTHER = "article", "listing", "other"
 
@@ -33,7 +34,10 @@ def _count_in_content(page: Page, pattern: re.Pattern[str]) -> int:
 
 def prose_chars(page: Page) -> int:
     """Prose outside links in the page's main text block (CJK characters, or Latin words)."""
-    return _count_in_content(page, PROSE)
+    if page.content is None:
+        return 0
+    total, linked = page.prose_between(*page.span(page.content))
+    return total - linked
 
 
 def sentence_marks(page: Page) -> int:
@@ -46,6 +50,25 @@ def headline_links(page: Page) -> int:
     return sum(1 for a in page.root.iter("a") if len(clean(a.text_content())) >= 8)
 
 
+_ARTICLE_META = ("ArticleTitle", "PubDate", "ContentSource", "article:published_time", "publishdate")
+
+
+def article_evidence(page: Page) -> bool:
+    """The page shows the marks of one article: a headline that agrees with its title, and
+    a dated byline under it or article meta tags, with the text block below the headline.
+
+    A short article on a page full of links keeps these marks; a listing has none of them
+    (its title names a column, and its dates sit in link rows, not under a headline)."""
+    _, _, headline = page.headline
+    content = page.content
+    if headline is None or content is None or page.span(content)[0] < page.span(headline)[1] - 1:
+        return False
+    if any(meta_content(page, name) for name in _ARTICLE_META) or (
+            (meta_content(page, "og:type") or "").lower() == "article"):
+        return True
+    return bool(DATE.search(byline_text(page, headline, content).translate(FULL_WIDTH)))
+
+
 def url_kind(url: str, article_patterns: Iterable[str] = (), listing_patterns: Iterable[str] = ()) -> str | None:
     """'article' or 'listing' when a site's URL pattern (a regex, searched) says so, else None."""
     if any(re.search(pattern, url) for pattern in article_patterns):
@@ -56,11 +79,16 @@ def url_kind(url: str, article_patterns: Iterable[str] = (), listing_patterns: I
 
 
 def page_kind(page: Page, article_patterns: Iterable[str] = (), listing_patterns: Iterable[str] = ()) -> str:
-    """The page's kind; a site's URL patterns (plain data from its profile) decide first."""
+    """The page's kind; a site's URL patterns (plain data from its profile) decide first.
+
+    A kind needs decodable prose: bytes that are no text (a PDF or image served as
+    text/html) are ``other`` whatever their URL says."""
+    if page.decoded is not None and page.decoded.binary:
+        return OTHER
     if kind := url_kind(page.url, article_patterns, listing_patterns):
         return kind
     path = urlsplit(page.url).path
-    if meta_content(page.root, "ArticleTitle") and meta_content(page.root, "PubDate", "ContentSource"):
+    if meta_content(page, "ArticleTitle") and meta_content(page, "PubDate", "ContentSource"):
         return ARTICLE
     links = headline_links(page)
     if _HOME_PATH.fullmatch(path) and path.count("/") <= 1 and page.url:
@@ -70,6 +98,8 @@ def page_kind(page: Page, article_patterns: Iterable[str] = (), listing_patterns
     tail = "".join(segment.text for segment in page.segments[-400:])
     paged_list = bool(_PAGINATION.search(tail)) and bool(_LIST_PATH.search(path)) and links * 20 > prose
     if prose >= 100 and (sentences >= 3 or prose >= 500) and not paged_list:
+        return ARTICLE
+    if not paged_list and prose >= 30 and sentences >= 1 and article_evidence(page):
         return ARTICLE
     if links >= 5:
         return LISTING
