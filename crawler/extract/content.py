@@ -94,7 +94,7 @@ def paragraph_score(text: str, link_chars: int) -> float:
     return (weight + 8 * len(_PUNCTUATION.findall(text))) * (1 - link_density) ** 2
 
 
-def content_candidates(page: Page, limit: int = 8) -> list[tuple[HtmlElement, float]]:
+def content_candidates(page: Page, limit: int = 30) -> list[tuple[HtmlElement, float]]:
     """The ``limit`` best-scoring containers, best first.
 
     A container that is one item of a list of teasers (an ``<li>`` among several, as in a
@@ -207,7 +207,7 @@ def choose_content(page: Page, headline: HtmlElement | None, rules) -> tuple[Htm
         return total - linked
 
     below = [(page.span(element)[0], -score, element) for element, score in candidates[rank + 1:]
-             if score >= 20 and (g := gap(element)) is not None and g <= 200 and _prose(page, element)[0] >= 50
+             if score >= 20 and (g := gap(element)) is not None and g <= 200 and _prose(page, element)[0] >= 30
              and junk_reason(page, element, rules) is None]
     if not below:
         return best, warnings

@@ -49,15 +49,23 @@ def drop_headline(lines: list[str], headline: str | None) -> list[str]:
 def _published(page: Page, fields: dict[str, str], byline: str, after: str,
                disclosure: Disclosure) -> datetime | None:
     """Publication time, by precedence: the disclosure block's 发布日期, the date labelled in
-    the byline, the PubDate-style meta (unless it is the page-generation time), a date in
-    the byline, the URL's date, a labelled date printed after the article."""
-    labelled = metadata.pick(fields, metadata.DATE_LABELS)
-    from_meta = metadata.parse_iso(meta_content(page, *META["published"]))
-    if from_meta is not None and metadata.is_generation_time(page, from_meta):
-        from_meta = None
-    below = metadata.pick(metadata.byline_fields(after), metadata.DATE_LABELS)
-    return (disclosure.date("published") or metadata.parse_date(labelled) or from_meta
-            or metadata.parse_date(byline) or metadata.date_from_url(page.url) or metadata.parse_date(below))
+    the byline, the PubDate-style meta, a date in the byline, the URL's date, a labelled date
+    printed after the article. A time the page labels as its generation time (页面生成时间)
+    is never taken, whichever source carries it."""
+    generated = metadata.generation_times(page)
+    candidates = (
+        lambda: disclosure.date("published"),
+        lambda: metadata.parse_date(metadata.pick(fields, metadata.DATE_LABELS)),
+        lambda: metadata.parse_iso(meta_content(page, *META["published"])),
+        lambda: metadata.parse_date(byline),
+        lambda: metadata.date_from_url(page.url),
+        lambda: metadata.parse_date(metadata.pick(metadata.byline_fields(after), metadata.DATE_LABELS)),
+    )
+    for candidate in candidates:
+        moment = candidate()
+        if moment is not None and not any(abs((moment - g).total_seconds()) < 60 for g in generated):
+            return moment
+    return None
 
 
 def assess(page: Page, body: str, headline: str | None, published: str | None,
@@ -125,7 +133,10 @@ def extract_article(
     lines = strip_lines(raw_lines, rules, removed)
 
     source = (meta_content(page, *META["source"]) or metadata.pick(fields, metadata.SOURCE_LABELS)
-              or metadata.pick(after_fields, metadata.SOURCE_LABELS) or metadata.source_in_lines(raw_lines))
+              or metadata.pick(after_fields, metadata.SOURCE_LABELS)
+              or metadata.pick(metadata.byline_fields("  ".join([*raw_lines[:2], *raw_lines[-3:]])),
+                               metadata.SOURCE_LABELS)
+              or metadata.source_in_lines(raw_lines))
     meta_author = meta_content(page, *META["author"])
     if meta_author and metadata.names_the_site(meta_author, page):
         meta_author = None  # a site-wide <meta name="author"> names the site, not the writer

@@ -242,7 +242,13 @@ def extract_title(page: Page) -> tuple[str | None, str | None, HtmlElement | Non
         heading = heading_before_content(page)
         if heading is not None:
             element, headline = heading, clean(heading.text_content())
+    if headline:
+        headline = _MARKUP.sub("", headline).strip(" _-|—－·") or headline
     return (headline or None), site_name, element
+
+
+# Markup left in a title meta (<meta name="ArticleTitle" content="标题&lt;div&gt;">).
+_MARKUP = re.compile(r"</?[a-zA-Z][^<>]{0,60}>")
 
 
 def heading_before_content(page: Page) -> HtmlElement | None:
@@ -266,7 +272,9 @@ def heading_before_content(page: Page) -> HtmlElement | None:
 # --- byline -----------------------------------------------------------------------------------
 
 def byline_text(page: Page, headline: HtmlElement | None, content: HtmlElement | None) -> str:
-    """Text between the headline and the first real paragraph: where portals print 来源/时间/编辑."""
+    """Text between the headline and the first real paragraph: where portals print 来源/时间/编辑.
+
+    Blocks are joined with a wide gap, so a value never runs into the next block's text."""
     segments = page.segments
     if headline is not None:
         start = page.span(headline)[1]
@@ -274,15 +282,22 @@ def byline_text(page: Page, headline: HtmlElement | None, content: HtmlElement |
         start = max(0, page.span(content)[0] - 40)
     else:
         return ""
+    stop = len(segments)
+    if content is not None and page.span(content)[0] > start:
+        stop = page.span(content)[0]
     out: list[str] = []
     size = 0
     if headline is not None and not _DATE.search(page.text_between(start, start + 40)):
         # Some templates print the date line above the headline.
         start = max(0, page.span(headline)[0] - 12)
-    for segment in segments[start:start + 80]:
+    block = None
+    for segment in segments[start:min(start + 80, stop)]:
         text = segment.text
         if len(CJK.findall(text)) > 60 and not _LABEL.search(text):
             break
+        if block is not None and segment.block != block:
+            out.append("  ")
+        block = segment.block
         out.append(text)
         size += len(text)
         if size > 400:
@@ -390,6 +405,19 @@ def bottom_author(lines: list[str], after: str = "") -> str | None:
     return None
 
 
+_CREDIT_WORDS = frozenset({"通讯员", "实习生", "摄影", "见习记者", "特约记者", "记者", "编辑", "责任编辑", "报道"})
+
+
+def _credited(value: str) -> str:
+    """Names of a credit up to the next credit word: 陈明 通讯员 刘洋 -> 陈明."""
+    kept = []
+    for token in value.split():
+        if token in _CREDIT_WORDS:
+            break
+        kept.append(token)
+    return " ".join(kept) or value
+
+
 def reporter(texts: list[str], byline: str = "") -> str | None:
     """A reporter credited inside the text: 记者 + name, a bracketed name list, or a
     bracketed name in the byline."""
@@ -399,7 +427,7 @@ def reporter(texts: list[str], byline: str = "") -> str | None:
     for text in texts:
         match = _REPORTER.search(text)
         if match:
-            return clean(match.group("v"))
+            return _credited(clean(match.group("v")))
         tail = text.strip()[-30:]
         bracket = tail[tail.rfind("（") if "（" in tail else tail.rfind("("):] if ("（" in tail or "(" in tail) else ""
         match = _BRACKETED_NAMES.match(bracket.strip()) if bracket else None
@@ -439,8 +467,9 @@ def names_the_site(value: str, page: Page) -> bool:
     return any(name and (value == name or value in name) for name in (site, declared))
 
 
+_AGENCIES = sorted(RULES["dateline"]["agencies"], key=len, reverse=True)
 _AGENCY = re.compile(
-    r"^\s*[（(【\[]?(?P<agency>" + "|".join(map(re.escape, sorted(RULES["dateline"]["agencies"], key=len, reverse=True)))
+    r"^\s*[（(【\[]?(?P<agency>" + "|".join(map(re.escape, _AGENCIES))
     + r")(?:[\u4e00-\u9fa5]{1,10})?\s*(?:\d{1,2}\s*月\s*\d{1,2}\s*日|[0-9]{1,2}日)?\s*(?:电|讯|消息)"
 )
 

@@ -99,7 +99,7 @@ def page_kind(page: Page, article_patterns: Iterable[str] = (), listing_patterns
     paged_list = bool(_PAGINATION.search(tail)) and bool(_LIST_PATH.search(path)) and links * 20 > prose
     if prose >= 100 and (sentences >= 3 or prose >= 500) and not paged_list:
         return ARTICLE
-    if not paged_list and prose >= 30 and sentences >= 1 and article_evidence(page):
+    if not paged_list and prose >= 15 and sentences >= 1 and article_evidence(page):
         return ARTICLE
     if links >= 5:
         return LISTING
