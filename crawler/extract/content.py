@@ -184,11 +184,11 @@ def choose_content(page: Page, headline: HtmlElement | None, rules) -> tuple[Htm
     """
     warnings: list[str] = []
     candidates = page.candidates
-    best, rank = None, 0
-    for rank, (element, _) in enumerate(candidates):
+    best, rank = None, len(candidates)
+    for index, (element, _) in enumerate(candidates):
         reason = junk_reason(page, element, rules)
         if reason is None:
-            best = element
+            best, rank = element, index
             break
         warnings.append(f"rejected_{reason}")
     if best is None:
@@ -212,6 +212,10 @@ def choose_content(page: Page, headline: HtmlElement | None, rules) -> tuple[Htm
     if not below:
         return best, warnings
     first = min(below, key=lambda row: row[:2])[2]
+    # A wrapper around the byline and the text starts first; the text block inside it
+    # scores higher (a parent gets half its children's score) and is the one to keep.
+    inside = [row for row in below if row[2] is first or first in row[2].iterancestors()]
+    first = min(inside, key=lambda row: row[1])[2]
     if first in best.iterancestors() or best in first.iterancestors():
         return best, warnings
     apart, near = _common_ancestor(best, chain), _common_ancestor(first, chain)
