@@ -54,7 +54,10 @@ def paragraphs(
 
 
 def _page_paragraphs(page: Page) -> tuple[list[int], list[tuple[str, int, HtmlElement]]]:
-    """Every block of the page once, with the index of its first segment (cached on the page)."""
+    """Every block of the page once, with the index of its first segment (cached on the page).
+
+    The element given is that of the block's first text; ``_block_element`` of it is the
+    block itself, computed only for blocks that score."""
     cached = page.__dict__.get("_paragraphs")
     if cached is None:
         firsts: list[int] = []
@@ -65,8 +68,7 @@ def _page_paragraphs(page: Page) -> tuple[list[int], list[tuple[str, int, HtmlEl
                 if texts and element is not None:
                     out.append(("".join(texts), link_chars, element))
                     firsts.append(first)
-                current, texts, link_chars, element, first = (segment.block, [], 0,
-                                                              _block_element(segment.element), index)
+                current, texts, link_chars, element, first = segment.block, [], 0, segment.element, index
             texts.append(segment.text)
             if segment.in_link:
                 link_chars += len(segment.text.strip())
@@ -102,10 +104,13 @@ def content_candidates(page: Page, limit: int = 30) -> list[tuple[HtmlElement, f
     short article the page is about.
     """
     scores: dict[HtmlElement, float] = defaultdict(float)
-    for text, link_chars, element in _page_paragraphs(page)[1]:
+    for text, link_chars, first_element in _page_paragraphs(page)[1]:
+        if len(text) < 4 or link_chars >= len(text.strip()):
+            continue  # too short to score 12, or all link text (scores 0)
         score = paragraph_score(text, link_chars)
         if score < 12:
             continue
+        element = _block_element(first_element)
         holder = element.getparent() if element.tag in _PARAGRAPH_TAGS else element
         if holder is None:
             continue
@@ -156,11 +161,20 @@ def junk_reason(page: Page, element: HtmlElement, rules) -> str | None:
     total = sum(len(line) for line in lines)
     if not total:
         return "links_only" if chars else "no_text"
-    junk = sum(len(line) for line in lines if rules.is_boilerplate(line))
-    if junk >= 0.5 * total:
-        return "boilerplate"
-    prose_lines = [line for line in lines if not rules.is_boilerplate(line)]
-    if not any(_SENTENCE_MARK.search(line) for line in prose_lines) and sum(map(len, prose_lines)) < 40:
+    # Longest lines first: an article's long prose lines settle it after a few searches.
+    junk = prose_chars = 0
+    sentence = False
+    for line in sorted(lines, key=len, reverse=True):
+        if rules.is_boilerplate(line):
+            junk += len(line)
+            if junk >= 0.5 * total:
+                return "boilerplate"
+            continue
+        prose_chars += len(line)
+        sentence = sentence or bool(_SENTENCE_MARK.search(line))
+        if prose_chars > 0.5 * total and (sentence or prose_chars >= 40):
+            return None
+    if not sentence and prose_chars < 40:
         return "no_prose"
     return None
 

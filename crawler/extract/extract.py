@@ -132,12 +132,13 @@ def extract_article(
     raw_lines = drop_headline(body_lines(page, parts, skip), headline)
     lines = strip_lines(raw_lines, rules, removed)
 
-    source = (meta_content(page, *META["source"]) or metadata.pick(fields, metadata.SOURCE_LABELS)
+    source = (metadata.meta_value(meta_content(page, *META["source"]))
+              or metadata.pick(fields, metadata.SOURCE_LABELS)
               or metadata.pick(after_fields, metadata.SOURCE_LABELS)
               or metadata.pick(metadata.byline_fields("  ".join([*raw_lines[:2], *raw_lines[-3:]])),
                                metadata.SOURCE_LABELS)
               or metadata.source_in_lines(raw_lines))
-    meta_author = meta_content(page, *META["author"])
+    meta_author = metadata.meta_value(meta_content(page, *META["author"]))
     if meta_author and metadata.names_the_site(meta_author, page):
         meta_author = None  # a site-wide <meta name="author"> names the site, not the writer
     # The credit nearest the headline wins; the editor closing the article comes after.

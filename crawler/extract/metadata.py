@@ -14,6 +14,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import lxml.etree
 from lxml.html import HtmlElement
 
 from crawler.extract.page import CJK, Page, clean, meta_content
@@ -195,13 +196,19 @@ def split_site_name(title: str, site_name: str | None = None) -> tuple[str, str 
     return title, site_name
 
 
+# Elements whose class or id says "title" (any case), found by XPath at C speed.
+_TITLE_LIKE = lxml.etree.XPath(
+    "//*[contains(@class, 'itle') or contains(@id, 'itle') or contains(@class, 'ITLE') or contains(@id, 'ITLE')]"
+    "[self::div or self::td or self::p or self::span or self::strong or self::font]"
+)
+
+
 def headline_element(page: Page, title_hint: str) -> HtmlElement | None:
     """The heading element that best matches the page title (h1 first, then title-like nodes)."""
     best, best_score = None, 0.0
     hint = clean(title_hint)
     candidates = list(page.root.iter("h1", "h2", "h3"))
-    candidates += [el for el in page.root.iter("div", "td", "p", "span", "strong", "font")
-                   if "title" in (el.get("class") or "").lower() + (el.get("id") or "").lower()]
+    candidates += _TITLE_LIKE(page.root)
     for rank, element in enumerate(candidates):
         text = clean(element.text_content())
         if not (4 <= len(text) <= 160):
@@ -457,6 +464,19 @@ def generation_times(page: Page) -> list[datetime]:
 def is_generation_time(page: Page, moment: datetime) -> bool:
     """True when ``moment`` is (to the minute) a time the page labels as its generation time."""
     return any(abs((moment - generated).total_seconds()) < 60 for generated in generation_times(page))
+
+
+_LEADING_LABEL = re.compile(r"^\s*[\u4e00-\u9fa5]{1,6}\s*[:：]\s*")
+_NO_NAME = re.compile(r"^[\W\d_]*$")
+
+
+def meta_value(value: str | None) -> str | None:
+    """A credit from a meta tag without the label some CMSes copy into it (来源：人民日报 ->
+    人民日报); a value with no letter at all (an editor's user id, 105464) names nobody."""
+    if not value:
+        return None
+    value = _LEADING_LABEL.sub("", value).strip()
+    return None if _NO_NAME.match(value) else value
 
 
 def names_the_site(value: str, page: Page) -> bool:

@@ -60,53 +60,66 @@ class Page:
 
         One pass of ``root.iter()`` (C speed) with a stack of open elements: an element is
         closed, and its tail read, when the next element in document order is not inside it.
+        (The loop is written out flat: it runs once per element of every page.)
         """
         segments: list[Segment] = []
         append = segments.append
         spans = self.spans
-        # (element, first segment, kind): kind 0 text element, 1 skipped, 2 comment/PI
-        stack: list[tuple[HtmlElement, int, int]] = []
+        # Open elements, and per element: its first segment and kind (0 text, 1 skipped,
+        # 2 comment or processing instruction).
+        stack: list[HtmlElement] = []
+        firsts: list[int] = []
+        kinds: list[int] = []
         block = skipping = links = 0
-
-        def close(until: HtmlElement | None) -> None:
-            nonlocal block, skipping, links
-            while stack and stack[-1][0] is not until:
-                node, start, kind = stack.pop()
+        skip_tags, block_tags, comment_tags = SKIP_TAGS, BLOCK_TAGS, _COMMENT_TAGS
+        for node in [*self.root.iter(), None]:
+            parent = node.getparent() if node is not None else None
+            while stack and stack[-1] is not parent:
+                closed = stack.pop()
+                start = firsts.pop()
+                kind = kinds.pop()
+                tail = closed.tail
                 if kind == 2:
-                    if node.tail and not skipping:
-                        append(Segment(node.tail, node.getparent(), links > 0, block))
+                    if tail and not skipping:
+                        append(Segment(tail, closed.getparent(), links > 0, block))
                     continue
                 if kind == 1:
                     skipping -= 1
                 elif not skipping:
-                    tag = node.tag
-                    block += tag in BLOCK_TAGS
-                    links -= tag == "a"
-                spans[node] = (start, len(segments))
-                if node.tail and not skipping:
-                    parent = node.getparent()
-                    append(Segment(node.tail, parent if parent is not None else node, links > 0, block))
-
-        for node in self.root.iter():
-            if stack:
-                close(node.getparent())
+                    tag = closed.tag
+                    if tag in block_tags:
+                        block += 1
+                    elif tag == "a":
+                        links -= 1
+                spans[closed] = (start, len(segments))
+                if tail and not skipping:
+                    holder = closed.getparent()
+                    append(Segment(tail, holder if holder is not None else closed, links > 0, block))
+            if node is None:
+                break
             tag = node.tag
-            if not isinstance(tag, str):
-                stack.append((node, len(segments), 2 if tag in _COMMENT_TAGS else 1))
-                if tag not in _COMMENT_TAGS:
+            stack.append(node)
+            firsts.append(len(segments))
+            if tag.__class__ is not str:
+                if tag in comment_tags:
+                    kinds.append(2)
+                else:
+                    kinds.append(1)
                     skipping += 1
                 continue
-            if tag in SKIP_TAGS:
-                stack.append((node, len(segments), 1))
+            if tag in skip_tags:
+                kinds.append(1)
                 skipping += 1
                 continue
-            stack.append((node, len(segments), 0))
+            kinds.append(0)
             if not skipping:
-                block += tag in BLOCK_TAGS
-                links += tag == "a"
-                if node.text:
-                    append(Segment(node.text, node, links > 0, block))
-        close(None)
+                if tag in block_tags:
+                    block += 1
+                elif tag == "a":
+                    links += 1
+                text = node.text
+                if text:
+                    append(Segment(text, node, links > 0, block))
         return segments
 
     @cached_property
@@ -119,8 +132,9 @@ class Page:
         the prose of any element or range is then two subtractions."""
         total, linked = [0], [0]
         t = k = 0
+        findall = PROSE.findall
         for segment in self.segments:
-            count = len(PROSE.findall(segment.text))
+            count = len(findall(segment.text)) if not segment.text.isspace() else 0
             t += count
             k += count if segment.in_link else 0
             total.append(t)
