@@ -14,7 +14,6 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from urllib.parse import urlsplit
 
-import lxml.etree
 from lxml.html import HtmlElement
 
 from crawler.extract.page import CJK, Page, clean, meta_content
@@ -196,29 +195,33 @@ def split_site_name(title: str, site_name: str | None = None) -> tuple[str, str 
     return title, site_name
 
 
-# Elements whose class or id says "title" (any case), found by XPath at C speed.
-_TITLE_LIKE = lxml.etree.XPath(
-    "//*[contains(@class, 'itle') or contains(@id, 'itle') or contains(@class, 'ITLE') or contains(@id, 'ITLE')]"
-    "[self::div or self::td or self::p or self::span or self::strong or self::font]"
-)
-
-
 def headline_element(page: Page, title_hint: str) -> HtmlElement | None:
-    """The heading element that best matches the page title (h1 first, then title-like nodes)."""
+    """The heading element that best matches the page title (h1 first, then title-like nodes).
+
+    Title-like nodes (a class or id saying "title") are searched only when no h1-h3 already
+    matches the title well: finding them means reading every element's attributes."""
     best, best_score = None, 0.0
     hint = clean(title_hint)
-    candidates = list(page.root.iter("h1", "h2", "h3"))
-    candidates += _TITLE_LIKE(page.root)
-    for rank, element in enumerate(candidates):
-        text = clean(element.text_content())
-        if not (4 <= len(text) <= 160):
-            continue
-        score = _overlap(text, hint) * _overlap(hint, text) if hint else 0.5
-        score -= rank * 0.001
-        if element.tag == "h1":
-            score += 0.05
-        if score > best_score:
-            best, best_score = element, score
+    rank = 0
+    for pass_ in (0, 1):
+        if pass_ == 1:
+            if best_score >= 0.9:
+                break
+            candidates = [el for el in page.root.iter("div", "td", "p", "span", "strong", "font")
+                          if "title" in ((el.get("class") or "") + (el.get("id") or "")).lower()]
+        else:
+            candidates = list(page.root.iter("h1", "h2", "h3"))
+        for element in candidates:
+            rank += 1
+            text = clean(element.text_content())
+            if not (4 <= len(text) <= 160):
+                continue
+            score = _overlap(text, hint) * _overlap(hint, text) if hint else 0.5
+            score -= (rank - 1) * 0.001
+            if element.tag == "h1":
+                score += 0.05
+            if score > best_score:
+                best, best_score = element, score
     return best if best is not None and (best_score >= 0.3 or not hint) else None
 
 

@@ -32,8 +32,15 @@ _SPACES = re.compile(r"[ \t\r\n\f\v\u00a0\u3000\u2002\u2003\u2009\u200b]+")
 
 
 def clean(text: str | None) -> str:
-    """Collapse every kind of space (full-width and no-break ones too) to one."""
-    return _SPACES.sub(" ", text or "").strip()
+    """Collapse every kind of space (full-width and no-break ones too) to one.
+
+    ``str.split()`` knows U+3000 and U+00A0 as spaces and runs at C speed; only the
+    zero-width space needs naming."""
+    if not text:
+        return ""
+    if "\u200b" in text:
+        text = text.replace("\u200b", " ")
+    return " ".join(text.split())
 
 
 @dataclass(slots=True)

@@ -90,18 +90,21 @@ def page_kind(page: Page, article_patterns: Iterable[str] = (), listing_patterns
     path = urlsplit(page.url).path
     if meta_content(page, "ArticleTitle") and meta_content(page, "PubDate", "ContentSource"):
         return ARTICLE
-    links = headline_links(page)
     if _HOME_PATH.fullmatch(path) and path.count("/") <= 1 and page.url:
-        return LISTING if links else OTHER
+        return LISTING if headline_links(page) else OTHER
     prose = prose_chars(page)
     sentences = sentence_marks(page)
-    tail = "".join(segment.text for segment in page.segments[-400:])
-    paged_list = bool(_PAGINATION.search(tail)) and bool(_LIST_PATH.search(path)) and links * 20 > prose
+    # Links are counted only when needed: it reads the text of every <a> on the page.
+    links: int | None = None
+    paged_list = False
+    if _LIST_PATH.search(path) and _PAGINATION.search("".join(s.text for s in page.segments[-400:])):
+        links = headline_links(page)
+        paged_list = links * 20 > prose
     if prose >= 100 and (sentences >= 3 or prose >= 500) and not paged_list:
         return ARTICLE
     if not paged_list and prose >= 15 and sentences >= 1 and article_evidence(page):
         return ARTICLE
-    if links >= 5:
+    if (links if links is not None else headline_links(page)) >= 5:
         return LISTING
     if prose >= 60:
         return ARTICLE
