@@ -316,3 +316,24 @@ def test_binary_body_served_as_html_over_loopback_is_no_article():
     assert body == PDF
     result = process_bytes(url, body, content_type.encode(), generic_profile(url))
     assert result.kind == OTHER and result.item is None
+
+
+# --- crawl stats and index columns ----------------------------------------------------------------
+
+def test_warnings_and_low_confidence_are_counted_in_the_crawl_stats():
+    from itemadapter import ItemAdapter
+    from scrapy.statscollectors import MemoryStatsCollector
+    from scrapy.utils.test import get_crawler
+
+    from pipelines.index import count_quality, quality_fields
+
+    stats = MemoryStatsCollector(get_crawler())
+    junk = extract(page("<h1>通知</h1><div>版权所有：某市人民政府 举报电话：010-12345678</div>", title="通知_某市"))
+    good = extract(article("发布时间：2020-01-15 10:30 来源：某市消防网"))
+    for item in (junk, good, junk):
+        count_quality(stats, ItemAdapter(item))
+    assert stats.get_value("extraction/warning/no_article_text") == 2
+    assert stats.get_value("extraction/low_confidence") == 2
+    fields = quality_fields(ItemAdapter(junk))
+    assert fields["confidence"] == 0.0 and "no_article_text" in fields["extraction_warnings"].split(",")
+    assert quality_fields(ItemAdapter(good))["extraction_warnings"] is None
