@@ -337,3 +337,10 @@ def test_warnings_and_low_confidence_are_counted_in_the_crawl_stats():
     fields = quality_fields(ItemAdapter(junk))
     assert fields["confidence"] == 0.0 and "no_article_text" in fields["extraction_warnings"].split(",")
     assert quality_fields(ItemAdapter(good))["extraction_warnings"] is None
+
+
+def test_an_article_about_a_hotline_is_kept():
+    text = ("为方便群众反映问题，市政府开通12345服务热线，市民可拨打热线咨询政策、反映诉求，"
+            "热线全天24小时有人值守，接到诉求后将在三个工作日内答复，办理结果向社会公开。")
+    item = extract(article("发布时间：2020-01-15", paragraphs=[text]))
+    assert item.body == text and item.page_kind == ARTICLE

@@ -63,9 +63,14 @@ class ChromeRules:
                    for token in tokens if token for word in self.sibling_tokens)
 
     def is_boilerplate(self, line: str) -> bool:
-        """The line is page furniture whatever its length (a footer, a disclaimer, a hotline),
-        or a short line some chrome rule removes."""
-        return any(pattern.search(line) for _, pattern in self.boilerplate) or self.line_rule(line) is not None
+        """The line is page furniture: a short line some chrome rule removes, or a line of
+        footer / disclaimer / hotline phrases (``[[boilerplate]]``): two of them, or one in
+        a short line or next to a phone number. A long sentence that mentions a hotline once
+        (市民可拨打12345服务热线咨询…) is prose."""
+        if self.line_rule(line) is not None:
+            return True
+        hits = sum(len(pattern.findall(line)) for _, pattern in self.boilerplate)
+        return hits >= 2 or (hits == 1 and (len(line) <= 60 or bool(_PHONE.search(line))))
 
     def line_rule(self, line: str) -> LineRule | None:
         """The first rule that says ``line`` is chrome, or None."""
@@ -99,6 +104,7 @@ def load_rules(path: Path = RULES_FILE) -> ChromeRules:
     )
 
 
+_PHONE = re.compile(r"(?<!\d)(?:0\d{2,3}[-－—]?\d{7,8}|1[3-9]\d{9}|400[-－]?\d{3}[-－]?\d{4})(?!\d)")
 _TOKEN = re.compile(r"[\s_\-]+")
 
 

@@ -31,6 +31,7 @@ _SPACES = re.compile(r"[\s\u3000\u00a0]+")
 _ANY_LABEL = re.compile("|".join(_SPACE.join(map(re.escape, label))
                                  for label in sorted(_LABEL_FIELD, key=len, reverse=True)))
 _MIN_FIELDS = int(_RULES.get("min_fields", 2))
+_PROPER = {"index_no", "issuer", "written_at", "doc_no", "topic", "validity"}
 # How far (in text segments) the block may extend after its first label.
 WINDOW = 80
 
@@ -48,7 +49,9 @@ class Disclosure:
         return parse_date(self.fields.get(name))
 
     def __bool__(self) -> bool:
-        return len(self.fields) >= _MIN_FIELDS
+        """A block has two labels or more, one of them a disclosure label proper: 发布时间
+        beside 标题 in a byline makes none."""
+        return len(self.fields) >= _MIN_FIELDS and bool(_PROPER & self.fields.keys())
 
 
 def _hits(text: str) -> list[tuple[str, int, int, bool]]:
@@ -110,7 +113,7 @@ def read_disclosure(page: Page) -> Disclosure:
             if index - first > WINDOW:
                 break
             window.setdefault(name, value)
-        if len(window) > len(best):
+        if len(window) > len(best) and _PROPER & window.keys():
             best = window
     disclosure = Disclosure(best)
     return disclosure if disclosure else Disclosure()
