@@ -71,10 +71,24 @@ def detection_sample(body: bytes, size: int = DETECT_SAMPLE) -> bytes:
     return body[start:start + size]
 
 
+# What a Chinese portal's undeclared bytes can be, once UTF-8 is ruled out (checked first,
+# strictly): the CJK legacy encodings and the Western one pages are mislabelled with.
+# Naming them spares chardet trying every encoding it knows (several times faster).
+DETECT_ENCODINGS = ("gb18030", "big5", "shift_jis", "euc-jp", "euc-kr", "cp1252")
+
+
+def _chardet(sample: bytes) -> str | None:
+    try:
+        result = chardet.detect(sample, include_encodings=DETECT_ENCODINGS)
+    except TypeError:  # chardet before 7 has no include_encodings
+        result = chardet.detect(sample)
+    return (result or {}).get("encoding")
+
+
 def _detect(body: bytes) -> str:
     if _is_utf8(body):
         return "utf-8"
-    guess = normalise((chardet.detect(detection_sample(body)) or {}).get("encoding")) or "gb18030"
+    guess = normalise(_chardet(detection_sample(body))) or "gb18030"
     if guess in _WESTERN or guess.startswith("iso8859") or guess.startswith("cp125"):
         # Western guesses on non-UTF-8 bytes of a Chinese portal are almost always GBK
         # misread; gb18030 maps every byte sequence chardet might have meant.
