@@ -108,7 +108,7 @@ _PHONE = re.compile(r"(?<!\d)(?:0\d{2,3}[-－—]?\d{7,8}|1[3-9]\d{9}|400[-－]?
 _TOKEN = re.compile(r"[\s_\-]+")
 
 
-_CONTENT_CHAR = re.compile(r"[\w\u3400-\u9fff]")
+_TWO_CONTENT_CHARS = re.compile(r"[\w\u3400-\u9fff].*?[\w\u3400-\u9fff]", re.S)
 
 
 def strip_lines(lines: list[str], rules: ChromeRules, removed: Counter[str]) -> list[str]:
@@ -122,7 +122,7 @@ def strip_lines(lines: list[str], rules: ChromeRules, removed: Counter[str]) -> 
     seen = 0
     for index, line in enumerate(lines):
         seen += len(line)
-        if len(_CONTENT_CHAR.findall(line)) <= 1:
+        if not _TWO_CONTENT_CHARS.search(line):
             removed["fragment"] += 1
             continue
         rule = rules.line_rule(line)

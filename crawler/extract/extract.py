@@ -73,7 +73,7 @@ def assess(page: Page, body: str, headline: str | None, published: str | None,
     """(confidence 0-1, warnings): how far the extracted text can be trusted as the page's
     article. Each doubt lowers the confidence; the warnings name them (crawl stats count them)."""
     warnings = list(dict.fromkeys(warnings))
-    prose = len(PROSE.findall(body))
+    prose = len(PROSE.findall(body[:400]))  # only "under 50" matters
     if not body:
         warnings.append("no_article_text") if "no_article_text" not in warnings else None
     elif prose < 50:
