@@ -344,3 +344,11 @@ def test_an_article_about_a_hotline_is_kept():
             "热线全天24小时有人值守，接到诉求后将在三个工作日内答复，办理结果向社会公开。")
     item = extract(article("发布时间：2020-01-15", paragraphs=[text]))
     assert item.body == text and item.page_kind == ARTICLE
+
+
+@pytest.mark.parametrize("title", ["全市开展冬季火灾防控专项检查-某市消防网", "某市消防网：全市开展冬季火灾防控专项检查",
+                                   "全市开展冬季火灾防控专项检查：某市消防网"])
+def test_weak_separators_split_off_the_declared_site_name(title):
+    head = '<meta name="SiteName" content="某市消防网">'
+    item = extract(article("2020-01-15", title=title, head=head, headline="专项检查"))
+    assert item.title == "全市开展冬季火灾防控专项检查"

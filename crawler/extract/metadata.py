@@ -19,8 +19,16 @@ from lxml.html import HtmlElement
 from crawler.extract.page import CJK, Page, clean, meta_content
 
 CHINA = timezone(timedelta(hours=8), "Asia/Shanghai")
+RULES_FILE = Path(__file__).with_name("field_rules.toml")
+RULES = tomllib.loads(RULES_FILE.read_text(encoding="utf-8"))
 
-_TITLE_SEPARATORS = re.compile(r"\s*(?:_|\||｜|-{2,}|——|－|—|\s-\s|::)\s*")
+# Separators between a headline and the site's name in <title> (field_rules.toml [title]).
+_SEPARATOR_ALTERNATION = "|".join(
+    r"\s-\s" if sep.strip() == "-" else re.escape(sep.strip()) if sep.strip() else re.escape(sep)
+    for sep in sorted(RULES["title"]["separators"], key=len, reverse=True))
+_TITLE_SEPARATORS = re.compile(rf"\s*(?:{_SEPARATOR_ALTERNATION})\s*")
+_TRAILING_SEPARATOR = re.compile(rf"\s*(?:{_SEPARATOR_ALTERNATION})\s*$")
+_WEAK_SEPARATORS = tuple(RULES["title"]["weak_separators"])
 _SITE_SUFFIX = re.compile(r"(网|网站|政府|门户|局|委|厅|部|办|院|总队|支队|大队|中心|报|频道|新闻|平台|在线)$")
 DATE = _DATE = re.compile(
     r"(?P<y>(?:19|20)\d{2})\s*[-/年.]\s*(?P<m>\d{1,2})\s*[-/月.]\s*(?P<d>\d{1,2})\s*日?"
@@ -40,8 +48,6 @@ _URL_DATES = (
     re.compile(r"/(?P<y>20\d{2})/(?P<m>[01]\d)(?P<d>[0-3]\d)/"),
     re.compile(r"/(?P<y>20\d{2})(?P<m>[01]\d)/(?P<d>[0-3]\d)/"),
 )
-RULES_FILE = Path(__file__).with_name("field_rules.toml")
-RULES = tomllib.loads(RULES_FILE.read_text(encoding="utf-8"))
 _BYLINE = RULES["byline"]
 # Labels in order of preference when a byline has several.
 SOURCE_LABELS = tuple(_BYLINE["source"])
@@ -177,7 +183,16 @@ def _overlap(a: str, b: str) -> float:
 
 
 def split_site_name(title: str, site_name: str | None = None) -> tuple[str, str | None]:
-    """Split ``标题_天津消防网`` into (headline, site name); a title without a suffix stays whole."""
+    """Split ``标题_天津消防网`` into (headline, site name); a title without a suffix stays whole.
+
+    The weak separators (``：``, ``:``, a bare ``-``) split only off the site's declared
+    name (人民网：标题, 标题-人民网): in a headline they are text (证监会：严厉打击…)."""
+    if site_name:
+        for weak in _WEAK_SEPARATORS:
+            if title.endswith(weak + site_name) and len(title) > len(weak + site_name):
+                return title[: -len(weak + site_name)].strip(), site_name
+            if title.startswith(site_name + weak) and len(title) > len(site_name + weak):
+                return title[len(site_name + weak):].strip(), site_name
     parts = [part for part in _TITLE_SEPARATORS.split(title) if part]
     if len(parts) < 2:
         return title, site_name
@@ -186,11 +201,11 @@ def split_site_name(title: str, site_name: str | None = None) -> tuple[str, str 
         return _TITLE_SEPARATORS.sub("", title[: title.rfind(suffix)]).strip() or title, site_name
     if len(suffix) <= 20 and (_SITE_SUFFIX.search(suffix) or len(suffix) < len(parts[0]) / 2 or "." in suffix):
         head = title[: title.rfind(suffix)]
-        head = re.sub(r"\s*(?:_|\||｜|-{2,}|——|－|—|\s-\s|::)\s*$", "", head)
+        head = _TRAILING_SEPARATOR.sub("", head)
         # A second suffix level (标题_栏目_网站) goes too when it is as short as a channel name.
         inner = [part for part in _TITLE_SEPARATORS.split(head) if part]
         if len(inner) > 1 and len(inner[-1]) <= 8 and len(inner[0]) > 2 * len(inner[-1]):
-            head = re.sub(r"\s*(?:_|\||｜|-{2,}|——|－|—|\s-\s|::)\s*$", "", head[: head.rfind(inner[-1])])
+            head = _TRAILING_SEPARATOR.sub("", head[: head.rfind(inner[-1])])
         return head.strip() or title, site_name or suffix
     return title, site_name
 
