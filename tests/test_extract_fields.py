@@ -352,3 +352,17 @@ def test_weak_separators_split_off_the_declared_site_name(title):
     head = '<meta name="SiteName" content="某市消防网">'
     item = extract(article("2020-01-15", title=title, head=head, headline="专项检查"))
     assert item.title == "全市开展冬季火灾防控专项检查"
+
+
+def test_the_detector_reads_a_bounded_sample_where_the_text_is():
+    from crawler.extract.encoding import DETECT_SAMPLE, decode_html, detection_sample
+
+    text = "".join(f"<p>{p}</p>" for p in PARAGRAPHS * 200)
+    # No charset anywhere, 100 kB of ASCII markup before the first Chinese byte.
+    body = ("<html><head><title>x</title></head><body>" + "<div class='nav'></div>\n" * 4000
+            + text + "</body></html>").encode("gb18030")
+    sample = detection_sample(body)
+    assert len(sample) == DETECT_SAMPLE and body.index(sample) == body.index(PARAGRAPHS[0].encode("gb18030"))
+    decoded = decode_html(body)
+    assert decoded.encoding == "gb18030" and decoded.how == "detected"
+    assert PARAGRAPHS[2] in decoded.text
