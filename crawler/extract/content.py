@@ -220,6 +220,9 @@ def choose_content(page: Page, headline: HtmlElement | None, rules) -> tuple[Htm
         total, linked = page.prose_between(head_end, start)
         return total - linked
 
+    best_gap = gap(best)
+    if best_gap is not None and best_gap <= 30:
+        return best, warnings  # the best block starts right under the headline: it is its text
     below = [(page.span(element)[0], -score, element) for element, score in candidates[rank + 1:]
              if score >= 20 and (g := gap(element)) is not None and g <= 200 and _prose(page, element)[0] >= 30
              and junk_reason(page, element, rules) is None]
