@@ -346,7 +346,8 @@ def test_an_article_about_a_hotline_is_kept():
     assert item.body == text and item.page_kind == ARTICLE
 
 
-@pytest.mark.parametrize("title", ["全市开展冬季火灾防控专项检查-某市消防网", "某市消防网：全市开展冬季火灾防控专项检查",
+@pytest.mark.parametrize("title", ["全市开展冬季火灾防控专项检查-某市消防网",
+                                   "某市消防网：全市开展冬季火灾防控专项检查",
                                    "全市开展冬季火灾防控专项检查：某市消防网"])
 def test_weak_separators_split_off_the_declared_site_name(title):
     head = '<meta name="SiteName" content="某市消防网">'
