@@ -367,3 +367,12 @@ def test_the_detector_reads_a_bounded_sample_where_the_text_is():
     decoded = decode_html(body)
     assert decoded.encoding == "gb18030" and decoded.how == "detected"
     assert PARAGRAPHS[2] in decoded.text
+
+
+@pytest.mark.parametrize(("byline", "author"), [
+    ("2020-01-15 08:30  本报记者 张三  来源：某市日报", "张三"),
+    ("来源：新华网 2020-01-15 新华社记者 李四 王五", "李四 王五"),
+    ("文/图 赵六 2020-01-15", "赵六"),
+])
+def test_credits_without_a_colon_in_the_byline(byline, author):
+    assert extract(article(byline)).author == author

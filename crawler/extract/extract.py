@@ -145,7 +145,7 @@ def extract_article(
     author = (
         metadata.names(metadata.pick(fields, metadata.AUTHOR_LABELS))
         or (meta_author if meta_author != source else None)
-        or metadata.reporter(raw_lines[:3], byline)
+        or metadata.reporter([byline, *raw_lines[:3]], byline)
         or metadata.bottom_author(raw_lines, after)
         or metadata.reporter(raw_lines[-3:])
         or disclosure.get("issuer")

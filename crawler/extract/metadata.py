@@ -79,10 +79,19 @@ _SOURCE_GAP = re.compile(r"\s{2,}|[|｜【】\[\]<>]|\s(?=\S*[:：])|\s[(（]|\s
 _LABEL_LIKE = re.compile(r"^[\u4e00-\u9fa5]{1,8}\s*[:：]")
 # "（记者 张倩）", "本报记者罗科苏盈发自北京", "新京报记者 彭冲 山东冠县报道": reporters named in the text.
 _NAME = r"[\u4e00-\u9fa5·]{2,4}"
+# Where a credit's names end: a bracket, 发自/报道/摄, the end, a wide gap, the next label
+# (来源：), or a date.
+_CREDIT_END = (r"(?=\s*[）)\]】]|\s*发自|\s*报道|\s*摄|\s+\S*报道|\s*$|\s*/|\s{2,}"
+               r"|\s+[\u4e00-\u9fa5]{2,6}\s*[:：]|\s*\d)")
 _REPORTER = re.compile(
     rf"(?:^|[（(\[【\s》：:]|[\u4e00-\u9fa5·]{{2,12}})"
-    rf"记者\s*(?P<v>{_NAME}(?:[ 、]{_NAME}){{0,3}}?)"
-    rf"(?=\s*[）)\]】]|\s*发自|\s*报道|\s*摄|\s+\S*报道|\s*$|\s*/)"
+    rf"记者\s*(?P<v>{_NAME}(?:[ 、]{_NAME}){{0,3}}?)" + _CREDIT_END
+)
+# The other credit words of field_rules.toml [credits] (文/图 张三, 通讯员 李四), at a boundary.
+_OTHER_CREDIT = re.compile(
+    r"(?:^|[（(\[【\s》])(?:" + "|".join(re.escape(word) for word in RULES["credits"]["reporter_words"]
+                                       if word != "记者")
+    + rf")\s*(?P<v>{_NAME}(?:[ 、]{_NAME}){{0,3}}?)" + _CREDIT_END
 )
 # "（常书香 马丹阳 ）" or "[ 黄宇 ]": a bare name list in brackets closing or opening the text.
 _BRACKETED_NAMES = re.compile(rf"^[（(\[]\s*(?P<v>{_NAME}(?:\s+{_NAME}){{0,4}})\s*[）)\]]$")
@@ -450,7 +459,7 @@ def reporter(texts: list[str], byline: str = "") -> str | None:
     if match:
         return clean(match.group("v"))
     for text in texts:
-        match = _REPORTER.search(text)
+        match = _REPORTER.search(text) or _OTHER_CREDIT.search(text)
         if match:
             return _credited(clean(match.group("v")))
         tail = text.strip()[-30:]
