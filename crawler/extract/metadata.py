@@ -256,7 +256,10 @@ def extract_title(page: Page) -> tuple[str | None, str | None, HtmlElement | Non
     title_tag = clean(root.findtext(".//title"))
     meta_title = meta_content(page, "ArticleTitle", "og:title", "twitter:title")
     hint = meta_title or title_tag
-    element = headline_element(page, split_site_name(hint, site_name)[0] if hint else "")
+    # Without any title to match, a heading is the headline only when it precedes the text
+    # (an <h3> under the article is a newsletter box or a footer, not the headline).
+    element = (headline_element(page, split_site_name(hint, site_name)[0]) if hint
+               else heading_before_content(page))
     if meta_content(page, "ArticleTitle"):
         headline = meta_content(page, "ArticleTitle")
     elif element is not None:
