@@ -376,3 +376,17 @@ def test_the_detector_reads_a_bounded_sample_where_the_text_is():
 ])
 def test_credits_without_a_colon_in_the_byline(byline, author):
     assert extract(article(byline)).author == author
+
+
+def test_the_extraction_package_imports_no_crawl_machinery():
+    """Extraction is a pure function of a page: importing it loads no Scrapy, Twisted or
+    site-profile code (a fresh interpreter, so other tests' imports do not count)."""
+    import subprocess
+    import sys
+
+    probe = ("import sys, crawler.extract, crawler.extract.pagekind, crawler.extract.disclosure; "
+             "print(sorted(m for m in sys.modules if m.split('.')[0] in ('scrapy', 'twisted') "
+             "or m in ('crawler.profiles', 'crawler.workers', 'crawler.capture')))")
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"
