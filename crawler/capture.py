@@ -152,7 +152,15 @@ class CaptureExtension:
         await maybe_deferred_to_future(deferToThread(self._finish, reason))
 
     def _finish(self, reason: str) -> None:
-        self.writer.drain()
+        lost = None
+        try:
+            self.writer.drain()
+        except OSError as exc:
+            lost = f"the last WARC file could not be closed ({exc})"
+        warcs = self.writer.warcs
+        gone = [name for name in warcs.closed_names if not (warcs.directory / name).exists()]
+        if gone and not lost:
+            lost = f"{len(gone)} WARC file(s) of this crawl are missing ({', '.join(gone[:3])})"
         stats = self.crawler.stats
         assert stats is not None
         for key, value in self.writer.counts.items():
@@ -162,12 +170,17 @@ class CaptureExtension:
         settings = self.crawler.settings
         shared = "scrapy_redis" in str(settings.get("SCHEDULER", ""))
         failed = report.failure(values, settings.getfloat("CRAWL_MAX_ERROR_RATE", 0.2), shared_frontier=shared)
+        if lost:
+            # Its rows point at records that are not on disk: the crawl must not pass for
+            # complete (an incremental crawl would trust them), and it exits non-zero.
+            failed = f"archive incomplete: {lost}"
         if failed:
             stats.set_value("crawl/failed", failed)
             logger.error("crawl failed: %s", failed)
         logger.info("crawl summary: %s", stats.get_value("summary"))
         row = {key: _jsonable(value) for key, value in stats.get_stats().items()}
-        self.writer.finish_crawl("finished" if reason == "finished" else "interrupted", row)
+        status = "failed" if lost else ("finished" if reason == "finished" else "interrupted")
+        self.writer.finish_crawl(status, row)
 
 
 def _jsonable(value: object) -> object:

@@ -12,6 +12,8 @@ import sys
 from scrapy.commands.crawl import Command as ScrapyCommand
 from scrapy.crawler import Crawler
 
+from archive.access import index_problem
+
 
 class Command(ScrapyCommand):
     crawler: Crawler | None = None
@@ -21,8 +23,17 @@ class Command(ScrapyCommand):
         return self.crawler
 
     def run(self, args: list[str], opts: argparse.Namespace) -> None:
+        if self.settings.getbool("CAPTURE_ENABLED", True) and self.settings.get("INDEX_URL"):
+            # Said in one line before Scrapy starts, instead of a traceback from its start-up.
+            if problem := index_problem(self.settings.get("INDEX_URL")):
+                print(f"error: {problem}", file=sys.stderr)
+                self.exitcode = 2
+                return
         super().run(args, opts)
-        stats = self.crawler.stats if self.crawler is not None else None
+        try:
+            stats = self.crawler.stats if self.crawler is not None else None
+        except RuntimeError:  # the crawler never started; Scrapy has said why
+            stats = None
         failed = stats.get_value("crawl/failed") if stats is not None else None
         if failed:
             print(f"crawl failed: {failed}", file=sys.stderr)
