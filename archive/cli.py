@@ -92,7 +92,7 @@ def cmd_extract(args: argparse.Namespace) -> int:
         return 2
     item = extract_article(body, url=args.url or (path.resolve().as_uri() if args.file != "-" else None))
     data = ItemAdapter(item).asdict()
-    for unset in ("site", "warc_record_id"):
+    for unset in ("site", "warc_record_id", "body_digest"):
         data.pop(unset, None)
     print(json.dumps(data, ensure_ascii=False, indent=2))
     return 0

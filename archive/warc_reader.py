@@ -6,6 +6,7 @@ which file, which offset and what is wrong; callers print that instead of a trac
 
 from __future__ import annotations
 
+import os
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -65,6 +66,7 @@ def read_record(path: str | Path, offset: int) -> tuple[ArcWarcRecord, bytes]:
             stream.seek(offset)
             record = next(iter(ArchiveIterator(stream)))
             payload = record.content_stream().read()
+            _drain(record)
             if record.raw_stream.limit > 0:
                 raise WarcReadError(path, offset, "record cut off before its end")
             return record, payload
@@ -123,6 +125,7 @@ def scan_records(path: str | Path, check_digests: bool = True) -> Iterator[Recor
                     offset = records.get_record_offset()
                     next_at = offset
                     record.content_stream().read()
+                    _drain(record)
                     problem = _problem(record, check_digests)
                     info = None if problem else _info(record, offset)
                     records.read_to_end(record)
@@ -133,9 +136,22 @@ def scan_records(path: str | Path, check_digests: bool = True) -> Iterator[Recor
                         info.length = records.get_record_length()
                         yield info
                 start = None
+                stream.seek(next_at)
+                tail = stream.read(_RESYNC_CHUNK)
+                if tail.strip(b"\r\n\0 "):  # a record cut inside its headers reads as nothing at all
+                    size = os.fstat(stream.fileno()).st_size
+                    yield WarcReadError(path, next_at,
+                                        f"record cut off: the last {size - next_at} bytes are not a complete record")
             except READ_ERRORS as exc:
                 yield WarcReadError(path, next_at, _describe(exc))
                 start = _resync(stream, next_at + 1, gzipped)
+
+
+def _drain(record: ArcWarcRecord) -> None:
+    """Read what the payload decoder left of the block (a bad chunked encoding stops it early),
+    so a block shorter than its Content-Length is told from a payload that decodes short."""
+    while record.raw_stream.read(1 << 16):
+        pass
 
 
 def _problem(record: ArcWarcRecord, check_digests: bool) -> str | None:

@@ -30,6 +30,9 @@ class ArticleItem:
     warc_record_id: str | None = None
     # Lines or elements each chrome rule removed (the pipeline adds them to the crawl stats).
     chrome_removed: dict[str, int] = field(default_factory=dict)
+    # sha1 of the body before per-site template stripping (pipelines/chrome.py): what dedup
+    # compares, since what a site's template is depends on how many articles came before.
+    body_digest: str | None = None
 
     def __repr__(self) -> str:
         """One field per line and the body's first lines, for reading in a shell."""
