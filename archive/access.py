@@ -10,7 +10,6 @@ directory is not writable, so it neither creates nor needs the ``-shm``/``-wal``
 from __future__ import annotations
 
 import os
-import re
 import sqlite3
 from pathlib import Path
 from urllib.parse import quote
@@ -20,17 +19,11 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
 from archive.models import open_index
-
-_USERINFO = re.compile(r"(?<=://)[^/?#@\s]*@")
+from archive.redact import redact
 
 
 class IndexUnavailable(Exception):
     """The index cannot be opened, or is not a portal-archiver index; says why in one line."""
-
-
-def redact(text: str) -> str:
-    """``text`` with the user:password part of every URL in it replaced by ``***``."""
-    return _USERINFO.sub("***@", text)
 
 
 def open_existing_index(url: str, readonly: bool = True) -> Engine:

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, delete, select, update
+from sqlalchemy import Engine, delete, insert, select, update
 
 from archive.models import articles, capture_id_of, captures, crawls, utc_iso
 from archive.verify import INDEXED_TYPES
@@ -136,6 +136,11 @@ def reindex(engine: Engine, paths: list[Path], report: RepairReport, crawl_id: i
             known = {rid for rid, _ in indexed}
             missing = [row for row in rows if row["warc_record_id"] not in known]
             owner = indexed[-1][1] if indexed else crawl_id
+            if owner is None and missing:  # another tool's file: its rows belong to this repair
+                owner = conn.execute(insert(crawls).values(
+                    spider="repair", started_at=utc_iso(), finished_at=utc_iso(), status="finished",
+                    hostname=socket.gethostname(), pid=os.getpid())).inserted_primary_key[0]
+                crawl_id = owner
             for row in missing:
                 row["crawl_id"] = owner
             if missing:
