@@ -111,3 +111,11 @@ def test_log_records_never_carry_credentials():
     record = logging.getLogger("anything").makeRecord(
         "anything", logging.ERROR, __file__, 1, "fetching %s failed", ("ftp://u:pw@127.0.0.1/a",), None)
     assert record.getMessage() == "fetching ftp://***@127.0.0.1/a failed"
+
+
+def test_a_start_up_failure_is_said_once(tmp_path: Path):
+    """A spider that cannot start: its own error, not a second one about missing stats."""
+    result = subprocess.run(crawl_command(tmp_path), cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 1
+    assert "give -a start_url=URL or -a site=NAME" in result.stderr
+    assert "Crawler.stats is not set" not in result.stderr
