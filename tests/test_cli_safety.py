@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 from archive_factory import write_archive
-from support import POSTGRES, ROOT, archive_args, index_url
+from support import POSTGRES, ROOT, archive_args
 from warcio.warcwriter import WARCWriter
 
 URL = "http://127.0.0.1/a/1.html"
@@ -230,6 +230,3 @@ def test_well_formed_at_values_pick_the_capture(archive: Path):
     early = cli("show", *archive_args(archive), URL, "--at", "2001-01-01")
     one_clear_line(early, "nothing archived")
 
-
-def test_index_url_of_tests_is_consistent(archive: Path):
-    assert index_url(archive)
