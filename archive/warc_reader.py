@@ -31,9 +31,10 @@ class WarcReadError(Exception):
         super().__init__(f"{where}: {problem}")
 
 
-@dataclass
+@dataclass(slots=True)
 class RecordInfo:
-    """A record's headers and where it sits; the body is read separately when wanted."""
+    """A record's headers and where it sits; the body is read separately when wanted.
+    (Slots: ``verify`` keeps one per record of the archive.)"""
 
     offset: int
     length: int
