@@ -35,6 +35,11 @@ class Progress:
                 self._bar = tqdm(total=total_bytes, unit="B", unit_scale=True, desc=what, file=sys.stderr,
                                  leave=False, dynamic_ncols=True)
 
+    @property
+    def live(self) -> bool:
+        """Is a live line being drawn on the terminal?"""
+        return self._bar is not None
+
     def record(self, size: int = 0) -> None:
         """One more record read (``size`` bytes of the file consumed)."""
         self.records += 1
@@ -73,7 +78,7 @@ def progress(what: str, total_files: int, total_bytes: int, interval: float = 10
     """A ``Progress`` closed (and its final line logged) however the pass ends."""
     meter = Progress(what, total_files, total_bytes, interval)
     try:
-        if meter._bar is not None:
+        if meter.live:
             from tqdm.contrib.logging import logging_redirect_tqdm
 
             with logging_redirect_tqdm():
