@@ -14,13 +14,13 @@ import socket
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from sqlalchemy import Engine, delete, insert, select, update
 
 from archive.models import articles, capture_id_of, captures, crawls, utc_iso
 from archive.verify import INDEXED_TYPES
-from archive.warc_reader import WarcReadError, scan_records
+from archive.warc_reader import WarcReadError, next_record_start, scan_records
 from archive.warc_writer import OPEN_SUFFIX
 
 logger = logging.getLogger(__name__)
@@ -45,25 +45,38 @@ class RepairReport:
 
 def _complete_length(path: Path, chunk_size: int = 1 << 20) -> int:
     """Bytes up to the end of the last complete gzip member (our writer writes one record
-    per member in one go, so a complete member is a complete record)."""
-    end = position = 0
-    member = zlib.decompressobj(zlib.MAX_WBITS | 16)
-    pending = b""
+    per member in one go, so a complete member is a complete record).
+
+    A damaged member in the middle does not end the count: the members after it are
+    complete records with index rows, so only a partial member at the end is cut.
+    """
+    end = 0
     with open(path, "rb") as stream:
-        while data := pending or stream.read(chunk_size):
-            try:
-                member.decompress(data)
-            except zlib.error:
-                break
-            if member.eof:
-                pending = member.unused_data
-                position += len(data) - len(pending)
-                end = position
-                member = zlib.decompressobj(zlib.MAX_WBITS | 16)
+        position: int | None = 0
+        while position is not None:
+            member_end = _member_end(stream, position, chunk_size)
+            if member_end is None:
+                position = next_record_start(stream, position + 1, gzipped=True)
             else:
-                pending = b""
-                position += len(data)
+                end = position = member_end
     return end
+
+
+def _member_end(stream: BinaryIO, position: int, chunk_size: int) -> int | None:
+    """Where the complete gzip member starting at ``position`` ends; None if it is damaged
+    or cut off (or nothing starts there)."""
+    stream.seek(position)
+    member = zlib.decompressobj(zlib.MAX_WBITS | 16)
+    consumed = 0
+    while data := stream.read(chunk_size):
+        try:
+            member.decompress(data)
+        except zlib.error:
+            return None
+        if member.eof:
+            return position + consumed + len(data) - len(member.unused_data)
+        consumed += len(data)
+    return None
 
 
 def close_abandoned(warc_dir: Path, report: RepairReport) -> list[Path]:

@@ -145,7 +145,7 @@ def scan_records(path: str | Path, check_digests: bool = True) -> Iterator[Recor
                                         f"record cut off: the last {size - next_at} bytes are not a complete record")
             except READ_ERRORS as exc:
                 yield WarcReadError(path, next_at, _describe(exc))
-                start = _resync(stream, next_at + 1, gzipped)
+                start = next_record_start(stream, next_at + 1, gzipped)
 
 
 def _drain(record: ArcWarcRecord) -> None:
@@ -191,8 +191,9 @@ GZIP_MAGIC = b"\x1f\x8b\x08"
 _RESYNC_CHUNK = 1 << 20
 
 
-def _resync(stream: BinaryIO, position: int, gzipped: bool) -> int | None:
-    """The offset of the next record start at or after ``position``, or None."""
+def next_record_start(stream: BinaryIO, position: int, gzipped: bool) -> int | None:
+    """The offset of the next record start at or after ``position``, or None: in a gzipped
+    file, a gzip member whose data begins ``WARC/``."""
     marker = GZIP_MAGIC if gzipped else b"WARC/1."
     while True:
         stream.seek(position)

@@ -58,6 +58,28 @@ def test_one_damaged_record_costs_one_row_not_the_rest_of_the_file(tmp_path: Pat
         assert linked.scalar_one() == 11
 
 
+def test_closing_an_abandoned_file_cuts_only_its_partial_end_not_what_follows_a_damaged_record(tmp_path: Path):
+    """A killed writer's ``.open`` file with one damaged record in the middle and a partial
+    record at the end: recovery cuts the partial end only."""
+    write_archive(tmp_path, 12)
+    [path] = sorted((tmp_path / "warc").glob("*.warc.gz"))
+    before = rows(tmp_path)
+    damaged_url = "http://127.0.0.1/a/3.html"
+    _, offset, length = before[damaged_url]
+    data = bytearray(path.read_bytes())
+    data[offset + length // 2: offset + length // 2 + 16] = b"\0" * 16
+    partial = b"\x1f\x8b\x08" + b"\0" * 40  # a member the writer never finished
+    opened = path.with_name(path.name + ".open")
+    opened.write_bytes(bytes(data) + partial)
+    path.unlink()
+
+    repaired = verify(tmp_path, "--repair")
+    assert f"closed 1 unfinished WARC file(s) ({len(partial)} bytes of partial records cut)" in repaired.stdout, (
+        repaired.stdout + repaired.stderr)
+    assert path.read_bytes() == bytes(data)
+    assert rows(tmp_path) == {url: where for url, where in before.items() if url != damaged_url}
+
+
 def test_a_cut_off_record_is_never_indexed_by_repair(tmp_path: Path):
     """A file cut inside its last response (a full disk, a truncated copy): repair indexes
     the complete records it lacks rows for, and not the cut-off one."""
