@@ -10,6 +10,7 @@ from __future__ import annotations
 import socket
 
 from scrapy.exceptions import DropItem
+from scrapy.settings import Settings
 from scrapy.utils.test import get_crawler
 from sqlalchemy import func, select
 from support import archive_settings, index
@@ -27,8 +28,12 @@ BODIES = [f"第{n}篇正文，内容各不相同。\n本站微信公众号：xfw
 
 def crawl(archive, tag: str) -> tuple[list[str], int]:
     """The real pipelines over the same eight articles, into the real index: (stored bodies, dropped)."""
-    crawler = get_crawler(PortalSpider, {**archive_settings(archive), "CHROME_TEMPLATE_MIN_PAGES": 3,
-                                         "CHROME_TEMPLATE_SHARE": 0.5})
+    project = Settings()
+    project.setmodule("crawler.settings")  # every default, as a crawl has them
+    defaults = {name: value for name, value in project.copy_to_dict().items()
+                if not name.startswith(("TWISTED", "ASYNCIO"))}  # get_crawler runs no reactor
+    crawler = get_crawler(PortalSpider, {**defaults, **archive_settings(archive),
+                                         "CHROME_TEMPLATE_MIN_PAGES": 3, "CHROME_TEMPLATE_SHARE": 0.5})
     crawler.stats.open_spider()
     capture = CaptureExtension.from_crawler(crawler)
     capture.writer.start_crawl("portal", "x.gov.cn", socket.gethostname())

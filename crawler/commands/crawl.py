@@ -44,7 +44,7 @@ class Command(ScrapyCommand):
         process.crawl = crawl  # type: ignore[method-assign]
 
     def run(self, args: list[str], opts: argparse.Namespace) -> None:
-        if self.settings.getbool("CAPTURE_ENABLED", True) and self.settings.get("INDEX_URL"):
+        if self.settings.getbool("CAPTURE_ENABLED") and self.settings.get("INDEX_URL"):
             # Said in one line before Scrapy starts, instead of a traceback from its start-up.
             if problem := index_problem(self.settings.get("INDEX_URL")):
                 print(f"error: {problem}", file=sys.stderr)
