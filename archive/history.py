@@ -13,6 +13,7 @@ from pathlib import Path
 from sqlalchemy import Engine, func, select
 
 from archive.models import articles, captures, crawls
+from archive.presence import missing_warc_files
 from archive.warc_reader import WarcReadError, read_record
 
 
@@ -50,12 +51,20 @@ class History:
                 select(crawls.c.status).where(crawls.c.site == site).order_by(crawls.c.id.desc()).limit(1)
             ).scalar()
             history.complete = last == "finished"
-            history.known_articles = {url for (url,) in conn.execute(select(articles.c.url).distinct())}
-            history.captured = {url for (url,) in conn.execute(select(captures.c.url).distinct())}
-            for url, etag, modified, content_type in conn.execute(
-                select(captures.c.url, captures.c.etag, captures.c.last_modified, captures.c.content_type)
+            # Rows whose WARC file is gone point at nothing: their URLs are fetched again.
+            missing = missing_warc_files(conn, warc_dir)
+            history.known_articles = {url for url, name in conn.execute(
+                select(articles.c.url, captures.c.warc_file).distinct()
+                .join(captures, captures.c.id == articles.c.capture_id)) if name not in missing}
+            history.captured = {url for url, name in conn.execute(
+                select(captures.c.url, captures.c.warc_file).distinct()) if name not in missing}
+            for url, etag, modified, content_type, name in conn.execute(
+                select(captures.c.url, captures.c.etag, captures.c.last_modified, captures.c.content_type,
+                       captures.c.warc_file)
                 .join(latest, latest.c.id == captures.c.id)
             ):
+                if name in missing:
+                    continue
                 if content_type and not content_type.lower().startswith(("text/html", "application/xhtml")):
                     history.documents.add(url)
                 if etag or modified:

@@ -49,7 +49,7 @@ class Crawl(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     spider: Mapped[str] = mapped_column(String(100))
-    site: Mapped[str | None] = mapped_column(String(200))
+    site: Mapped[str | None] = mapped_column(Text)
     started_at: Mapped[str] = mapped_column(String(32))
     finished_at: Mapped[str | None] = mapped_column(String(32))
     status: Mapped[str] = mapped_column(String(20), default="running")
@@ -65,7 +65,7 @@ class Capture(Base):
     crawl_id: Mapped[int] = mapped_column(ForeignKey("crawls.id"))
     url: Mapped[str] = mapped_column(Text)
     status: Mapped[int | None] = mapped_column(Integer)
-    content_type: Mapped[str | None] = mapped_column(String(200))
+    content_type: Mapped[str | None] = mapped_column(Text)
     fetched_at: Mapped[str] = mapped_column(String(32))
     payload_digest: Mapped[str | None] = mapped_column(String(100))
     record_type: Mapped[str] = mapped_column(String(20))
@@ -76,16 +76,16 @@ class Capture(Base):
     method: Mapped[str] = mapped_column(String(10), default="GET")
     payload_length: Mapped[int | None] = mapped_column(BigInteger)
     ip_address: Mapped[str | None] = mapped_column(String(64))
-    truncated: Mapped[str | None] = mapped_column(String(20))
+    truncated: Mapped[str | None] = mapped_column(Text)
     request_offset: Mapped[int | None] = mapped_column(BigInteger)
     request_length: Mapped[int | None] = mapped_column(BigInteger)
     # The record's exact WARC-Date (fetched_at is the same moment to the second).
     warc_date: Mapped[str | None] = mapped_column(String(40))
     # Validators for the next crawl's conditional GET.
-    etag: Mapped[str | None] = mapped_column(String(300))
-    last_modified: Mapped[str | None] = mapped_column(String(100))
+    etag: Mapped[str | None] = mapped_column(Text)
+    last_modified: Mapped[str | None] = mapped_column(Text)
     # Comma-separated: challenge:<kind> (anti-bot page), truncated, ...
-    flags: Mapped[str | None] = mapped_column(String(200))
+    flags: Mapped[str | None] = mapped_column(Text)
     # For a revisit: the capture whose payload it repeats.
     refers_to_id: Mapped[int | None] = mapped_column(ForeignKey("captures.id"))
 
@@ -104,16 +104,16 @@ class Article(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     capture_id: Mapped[int | None] = mapped_column(ForeignKey("captures.id"))
     url: Mapped[str] = mapped_column(Text)
-    site: Mapped[str | None] = mapped_column(String(200))
-    channel: Mapped[str | None] = mapped_column(String(200))
+    site: Mapped[str | None] = mapped_column(Text)
+    channel: Mapped[str | None] = mapped_column(Text)
     title: Mapped[str | None] = mapped_column(Text)
-    published_at: Mapped[str | None] = mapped_column(String(40))
-    source: Mapped[str | None] = mapped_column(String(300))
-    author: Mapped[str | None] = mapped_column(String(300))
+    published_at: Mapped[str | None] = mapped_column(Text)
+    source: Mapped[str | None] = mapped_column(Text)
+    author: Mapped[str | None] = mapped_column(Text)
     views: Mapped[int | None] = mapped_column(Integer)
     body: Mapped[str | None] = mapped_column(Text)
-    site_name: Mapped[str | None] = mapped_column(String(200))
-    encoding: Mapped[str | None] = mapped_column(String(100))
+    site_name: Mapped[str | None] = mapped_column(Text)
+    encoding: Mapped[str | None] = mapped_column(Text)
     # sha1 of the body text: tells a changed article from a re-extracted identical one.
     body_digest: Mapped[str | None] = mapped_column(String(40))
     # How far the body can be trusted as the page's article (0-1), and why not fully
@@ -145,7 +145,7 @@ class SiteTemplate(Base):
     __tablename__ = "site_templates"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    site: Mapped[str] = mapped_column(String(200))
+    site: Mapped[str] = mapped_column(Text)
     line: Mapped[str] = mapped_column(Text)
     learned_at: Mapped[str] = mapped_column(String(32))
 

@@ -21,6 +21,8 @@ from crawler.capture import existing_index
 
 
 def body_digest(body: str | None) -> str:
+    """sha1 of an article's text. Items carry it taken before per-site template stripping
+    (``body_digest`` field, set by pipelines/chrome.py), which depends on crawl order."""
     return hashlib.sha1((body or "").encode("utf-8")).hexdigest()
 
 
@@ -45,9 +47,11 @@ class ArticleDedupPipeline:
 
     def process_item(self, item: Any, spider: Any = None) -> Any:
         adapter = ItemAdapter(item)
-        digest = body_digest(adapter.get("body"))
+        digest = adapter.get("body_digest") or body_digest(adapter.get("body"))
         url = adapter.get("url")
-        if digest in self.seen[url]:
+        # Rows indexed before digests were taken ahead of template stripping hold the
+        # digest of the stripped text: that matches too.
+        if digest in self.seen[url] or body_digest(adapter.get("body")) in self.seen[url]:
             self.stats.inc_value("articles/unchanged")
             raise DropItem(f"unchanged article {url}", log_level="DEBUG")
         self.seen[url].add(digest)

@@ -6,7 +6,7 @@ article's text can be trusted; the 信息公开 (government information disclosu
 researchers can query government documents by issuer, document number or index number.
 
 Revision ID: 0007
-Revises: 0003
+Revises: 0006
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0007"
-down_revision = "0003"
+down_revision = "0006"
 branch_labels = None
 depends_on = None
 
