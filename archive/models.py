@@ -121,12 +121,12 @@ class Article(Base):
     confidence: Mapped[float | None] = mapped_column(Float)
     extraction_warnings: Mapped[str | None] = mapped_column(Text)
     # The 信息公开 disclosure block: 索引号, 发布机构/发文机关, 成文日期, 文号, 主题分类, 有效性.
-    index_no: Mapped[str | None] = mapped_column(String(200))
-    issuer: Mapped[str | None] = mapped_column(String(300))
+    index_no: Mapped[str | None] = mapped_column(Text)
+    issuer: Mapped[str | None] = mapped_column(Text)
     written_at: Mapped[str | None] = mapped_column(String(40))
-    doc_no: Mapped[str | None] = mapped_column(String(200))
-    topic: Mapped[str | None] = mapped_column(String(300))
-    validity: Mapped[str | None] = mapped_column(String(100))
+    doc_no: Mapped[str | None] = mapped_column(Text)
+    topic: Mapped[str | None] = mapped_column(Text)
+    validity: Mapped[str | None] = mapped_column(Text)
 
     __table_args__ = (
         Index("ix_articles_url", "url"),
