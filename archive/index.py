@@ -17,19 +17,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, and_, func, or_, select, text
+from sqlalchemy import Engine, and_, case, func, select
 from sqlalchemy.engine import make_url
 from warcio.recordloader import ArcWarcRecord
 
+from archive import search
+from archive.lookup import good_capture_condition
 from archive.models import articles, captures, crawls, index_url_for, open_index
 from archive.warc_reader import read_record
 
 SNIPPET_CONTEXT = 30
-
-
-def _like(query: str) -> str:
-    escaped = query.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
 
 
 def snippet(body: str | None, query: str, context: int = SNIPPET_CONTEXT) -> str:
@@ -88,22 +85,8 @@ class Index:
         """Articles whose title or body contains ``query`` (any length; no word segmentation)."""
         columns = [articles.c.id, articles.c.url, articles.c.title, articles.c.published_at, articles.c.source,
                    articles.c.site, articles.c.channel, articles.c.body]
-        conditions = self._filters(site, channel, since, until)
-        statement = select(*columns)
-        if self.engine.dialect.name == "sqlite" and len(query) >= 3:
-            # FTS5's trigram tokenizer matches any substring of three or more characters.
-            phrase = '"' + query.replace('"', '""') + '"'
-            statement = statement.where(articles.c.id.in_(
-                select(text("rowid")).select_from(text("articles_fts")).where(text("articles_fts MATCH :phrase"))
-            )).params(phrase=phrase)
-        else:
-            pattern = _like(query)
-            conditions.append(or_(articles.c.title.like(pattern, escape="\\"),
-                                  articles.c.body.like(pattern, escape="\\")))
-        statement = statement.where(and_(*conditions)) if conditions else statement
-        statement = statement.order_by(articles.c.published_at.desc(), articles.c.id.desc()).limit(limit)
         with self.engine.connect() as conn:
-            rows = [dict(row._mapping) for row in conn.execute(statement)]
+            rows = search.search(conn, query, columns, self._filters(site, channel, since, until), limit)
         for row in rows:
             row["snippet"] = snippet(row.pop("body"), query)
         return rows
@@ -149,7 +132,10 @@ class Index:
         return rows
 
     def capture(self, key: int | str, at: str | None = None) -> dict[str, Any] | None:
-        """A capture by id, or a URL's latest capture (at or before ``at``), 200s preferred."""
+        """A capture by id, or a URL's latest capture (at or before ``at``), good ones preferred.
+
+        Good means what archive/lookup.py says: a full 200 that is not a challenge page.
+        """
         statement = select(captures)
         if isinstance(key, int) or str(key).isdigit():
             statement = statement.where(captures.c.id == int(key))
@@ -157,7 +143,8 @@ class Index:
             statement = statement.where(captures.c.url == key)
             if at:
                 statement = statement.where(captures.c.fetched_at <= _timestamp(at))
-            statement = statement.order_by((captures.c.status == 200).desc(), captures.c.id.desc())
+            statement = statement.order_by(case((good_capture_condition(), 1), else_=0).desc(),
+                                           (captures.c.status == 200).desc(), captures.c.id.desc())
         with self.engine.connect() as conn:
             row = conn.execute(statement.limit(1)).first()
         return dict(row._mapping) if row else None

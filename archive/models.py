@@ -89,7 +89,7 @@ class Capture(Base):
     refers_to_id: Mapped[int | None] = mapped_column(ForeignKey("captures.id"))
 
     __table_args__ = (
-        Index("ix_captures_url", "url"),
+        Index("ix_captures_url_status", "url", "status", "id"),
         Index("ix_captures_digest", "payload_digest"),
         Index("ix_captures_file_offset", "warc_file", "warc_offset"),
         Index("ix_captures_crawl", "crawl_id"),
@@ -117,7 +117,9 @@ class Article(Base):
     body_digest: Mapped[str | None] = mapped_column(String(40))
 
     __table_args__ = (
-        Index("ix_articles_url", "url"),
+        # One row per URL and text: a second writer's copy of an indexed article is a no-op.
+        Index("uq_articles_url_digest", "url", "body_digest", unique=True),
+        Index("ix_articles_published", "published_at", "id"),
         Index("ix_articles_site_published", "site", "published_at"),
         Index("ix_articles_capture", "capture_id"),
         Index("ix_articles_channel", "site", "channel"),
