@@ -12,14 +12,15 @@ import json
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import IO
+from typing import IO, TYPE_CHECKING
 
-from archive.index import Index
-from archive.models import index_url_for, open_index, schema_revision, upgrade
-from archive.recovery import drop_dangling, recover, reindex
-from archive.replay import write_cdxj, write_wacz
-from archive.verify import check_files, verify_archive
-from archive.warc_reader import WarcReadError
+from archive.models import index_url_for
+
+if TYPE_CHECKING:
+    from archive.index import Index
+
+# Each command imports what it needs inside its function (warcio, Alembic, the replay and
+# verify modules cost ~0.5 s together), so `show` and `search` start quickly.
 
 
 def _archive_args(parser: argparse.ArgumentParser) -> None:
@@ -29,6 +30,10 @@ def _archive_args(parser: argparse.ArgumentParser) -> None:
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
+    from archive.models import open_index
+    from archive.recovery import drop_dangling, recover, reindex
+    from archive.verify import check_files, verify_archive
+
     if args.files:
         report, _ = check_files([Path(name) for name in args.files])
     else:
@@ -78,6 +83,8 @@ def cmd_extract(args: argparse.Namespace) -> int:
 
 
 def cmd_db_upgrade(args: argparse.Namespace) -> int:
+    from archive.models import open_index, schema_revision, upgrade
+
     engine = open_index(_index_url(args), create=False)
     before = schema_revision(engine)
     upgrade(engine)
@@ -91,6 +98,8 @@ def _index_url(args: argparse.Namespace) -> str:
 
 
 def _open(args: argparse.Namespace) -> Index:
+    from archive.index import Index
+
     warc_dir = Path(args.warc_dir) if args.warc_dir else Path(args.archive) / "warc"
     if args.index:
         return Index.open(args.index, warc_dir)
@@ -256,6 +265,8 @@ def _export_parquet(rows: Iterator[dict], path: Path, batch: int = 10_000) -> in
 
 
 def cmd_cdxj(args: argparse.Namespace) -> int:
+    from archive.replay import write_cdxj
+
     with _open(args) as index:
         if args.output:
             with open(args.output, "w", encoding="utf-8") as out:
@@ -267,6 +278,8 @@ def cmd_cdxj(args: argparse.Namespace) -> int:
 
 
 def cmd_wacz(args: argparse.Namespace) -> int:
+    from archive.replay import write_wacz
+
     with _open(args) as index:
         package = write_wacz(index, Path(args.output))
     print(f"wrote {args.output}: {len(package['resources'])} resources", file=sys.stderr)
@@ -372,13 +385,19 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _warc_read_error() -> type[Exception]:
+    from archive.warc_reader import WarcReadError  # imports warcio: only on the error path
+
+    return WarcReadError
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.run(args)
     except BrokenPipeError:
         return 0
-    except (FileNotFoundError, WarcReadError) as exc:
+    except (FileNotFoundError, _warc_read_error()) as exc:  # evaluated only when something was raised
         print(f"error: {exc}", file=sys.stderr)
         return 2
 

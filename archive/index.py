@@ -15,16 +15,17 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine, and_, case, func, select
 from sqlalchemy.engine import make_url
-from warcio.recordloader import ArcWarcRecord
 
 from archive import search
 from archive.lookup import good_capture_condition
 from archive.models import articles, captures, crawls, index_url_for, open_index
-from archive.warc_reader import read_record
+
+if TYPE_CHECKING:
+    from warcio.recordloader import ArcWarcRecord
 
 SNIPPET_CONTEXT = 30
 
@@ -33,10 +34,12 @@ def snippet(body: str | None, query: str, context: int = SNIPPET_CONTEXT) -> str
     """The query in its context: ``…前文【query】后文…``."""
     body = (body or "").replace("\n", " ")
     at = body.find(query)
+    if at < 0:  # search matches ASCII letters in any case
+        at = search.ascii_lower(body).find(search.ascii_lower(query))
     if at < 0:
         return body[: 2 * context] + ("…" if len(body) > 2 * context else "")
     start, end = max(0, at - context), min(len(body), at + len(query) + context)
-    return ("…" if start else "") + body[start:at] + f"【{query}】" + body[at + len(query):end] + (
+    return ("…" if start else "") + body[start:at] + f"【{body[at:at + len(query)]}】" + body[at + len(query):end] + (
         "…" if end < len(body) else "")
 
 
@@ -151,11 +154,15 @@ class Index:
 
     def record(self, capture: dict[str, Any]) -> ArcWarcRecord:
         """The capture's WARC record (warcio), read at its offset."""
+        from archive.warc_reader import read_record  # warcio only when a record is read: fast CLI start
+
         record, _ = read_record(self.warc_dir / capture["warc_file"], capture["warc_offset"])
         return record
 
     def read_payload(self, capture: dict[str, Any]) -> bytes:
         """The payload as served, content-decoded; a revisit gives its original's payload."""
+        from archive.warc_reader import read_record
+
         if capture["record_type"] == "revisit" and capture.get("refers_to_id"):
             original = self.capture(capture["refers_to_id"])
             if original is not None:

@@ -12,7 +12,6 @@ import fcntl
 from datetime import UTC, datetime
 from pathlib import Path
 
-from alembic.config import Config
 from sqlalchemy import (
     JSON,
     BigInteger,
@@ -167,7 +166,10 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
 MIGRATIONS = Path(__file__).with_name("migrations")
 
 
-def alembic_config(connection: Connection) -> Config:
+def alembic_config(connection: Connection):
+    """Alembic's configuration for this index (Alembic imported here: the CLI starts faster)."""
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     config.attributes["connection"] = connection

@@ -123,9 +123,14 @@ def _match(query: str) -> str | None:
     return " AND ".join(dict.fromkeys(terms)) or None
 
 
+def ascii_lower(value: str) -> str:
+    """Lower-case ASCII letters only (what SQLite's lower() and the ascii tokenizer do)."""
+    return value.translate(_ASCII_LOWER)
+
+
 def _contains(query: str):
     """Title or body contains the query (ASCII letters in any case), checked on the text."""
-    needle = literal(query.translate(_ASCII_LOWER))
+    needle = literal(ascii_lower(query))
     if not any(char.isascii() and char.isalpha() for char in query):
         # No letter to fold: skip lower() and the copy of every body it makes.
         return or_(func.instr(articles.c.title, needle) > 0, func.instr(articles.c.body, needle) > 0)
@@ -191,7 +196,8 @@ def _verified(conn: Connection, keys: list[int], contains, conditions: list, wan
 
 
 def _newest_first(columns: list):
-    return select(*columns).order_by(articles.c.published_at.desc(), articles.c.id.desc())
+    """Newest first; undated articles last on both backends (PostgreSQL puts NULLs first)."""
+    return select(*columns).order_by(articles.c.published_at.desc().nulls_last(), articles.c.id.desc())
 
 
 def _scan(conn: Connection, contains, columns: list, conditions: list, limit: int) -> list[dict[str, Any]]:
@@ -205,7 +211,8 @@ def _search_postgres(conn: Connection, query: str, columns: list, conditions: li
                    func.strpos(func.lower(articles.c.body), query.lower()) > 0)
     # The newest PG_WINDOW articles, read through the (published_at, id) index: enough for
     # any common term, and a bounded cost whatever the archive's size.
-    window = (select(articles.c.id).where(*conditions)
+    # Undated articles come last, so the window can leave them out and use the index.
+    window = (select(articles.c.id).where(articles.c.published_at.isnot(None), *conditions)
               .order_by(articles.c.published_at.desc(), articles.c.id.desc()).limit(PG_WINDOW).subquery())
     statement = _newest_first(columns).where(articles.c.id.in_(select(window.c.id)), contains).limit(limit)
     rows = [dict(row) for row in conn.execute(statement).mappings()]
