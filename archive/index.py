@@ -17,12 +17,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Engine, and_, case, func, select
+from sqlalchemy import BigInteger, Engine, and_, case, cast, func, literal_column, select
 from sqlalchemy.engine import make_url
 
 from archive import search
 from archive.lookup import good_capture_condition
-from archive.models import articles, captures, crawls, index_url_for, open_index
+from archive.models import article_counts, articles, captures, crawls, index_url_for, open_index
 
 if TYPE_CHECKING:
     from warcio.recordloader import ArcWarcRecord
@@ -173,15 +173,19 @@ class Index:
     # --- statistics ----------------------------------------------------------------------------
 
     def stats(self) -> dict[str, Any]:
-        month = func.substr(articles.c.published_at, 1, 7)
+        """Articles by site, channel and month (from ``article_counts``: fast at any size), and crawls."""
+        counts = article_counts.c
+        empty = literal_column("''")  # not a bound parameter: PostgreSQL must see one GROUP BY expression
+        site, channel, month = (func.nullif(column, empty) for column in (counts.site, counts.channel, counts.month))
+        total = cast(func.sum(counts.articles), BigInteger)
         with self.engine.connect() as conn:
-            by_site = conn.execute(select(articles.c.site, func.count()).group_by(articles.c.site)
-                                   .order_by(articles.c.site)).all()
-            by_channel = conn.execute(select(articles.c.site, articles.c.channel, func.count())
-                                      .group_by(articles.c.site, articles.c.channel)
-                                      .order_by(articles.c.site, articles.c.channel)).all()
-            by_month = conn.execute(select(articles.c.site, month.label("month"), func.count())
-                                    .group_by(articles.c.site, month).order_by(articles.c.site, month)).all()
+            def grouped(*keys):
+                return [tuple(row) for row in conn.execute(
+                    select(*keys, total).where(counts.articles > 0).group_by(*keys).order_by(*keys))]
+
+            by_site = grouped(site)
+            by_channel = grouped(site, channel)
+            by_month = grouped(site, month.label("month"))
             history = conn.execute(select(crawls.c.id, crawls.c.site, crawls.c.started_at, crawls.c.finished_at,
                                           crawls.c.status, crawls.c.stats).order_by(crawls.c.id)).all()
         return {

@@ -212,6 +212,10 @@ def index_rows(conn: Connection, capture_rows: list[dict[str, Any]], article_row
         return 0
     if conn.dialect.name == "postgresql":
         from sqlalchemy.dialects.postgresql import insert as dialect_insert
+
+        # Writers sharing the index take turns at adding articles: the unique rule and the
+        # article_counts rows would otherwise let two batches lock each other (a deadlock).
+        conn.exec_driver_sql("SELECT pg_advisory_xact_lock(7202611281)")
     else:
         from sqlalchemy.dialects.sqlite import insert as dialect_insert
     statement = (dialect_insert(articles).values(capture_id=capture_id_of("rid"))

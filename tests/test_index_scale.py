@@ -272,3 +272,35 @@ def test_two_crawls_of_one_portal_index_each_article_once(tmp_path: Path):
     assert sum(run["warc/articles"] for run in runs) == len(site.articles)
     result = verify(tmp_path)
     assert result.returncode == 0, result.stdout
+
+
+def _counted(rows: list[dict]) -> tuple[list, list]:
+    from collections import Counter
+
+    by_site = Counter(row["site"] for row in rows)
+    by_month = Counter((row["site"], (row["published_at"] or "")[:7] or None) for row in rows)
+    return sorted(by_site.items()), sorted(by_month.items(), key=lambda item: (item[0][0], item[0][1] or ""))
+
+
+def test_stats_counts_follow_the_articles_table(tmp_path: Path):
+    """stats reads article_counts (kept by triggers): it must equal counting the articles."""
+    rows = _corpus(120)
+    url = index_url(tmp_path)
+    _fill(url, rows)
+    engine = open_index(url, create=False)
+    index = Index(engine, tmp_path / "warc")
+
+    def check(expected_rows: list[dict]) -> None:
+        stats = index.stats()
+        by_site, by_month = _counted(expected_rows)
+        assert stats["by_site"] == by_site
+        assert sorted(stats["by_month"], key=lambda row: (row[0], row[1] or "")) == [
+            (site, month, count) for (site, month), count in by_month]
+        assert sum(count for _, _, count in stats["by_channel"]) == len(expected_rows)
+
+    check(rows)
+    with engine.begin() as conn:  # by hand, as researchers may: the counts follow
+        conn.execute(articles.delete().where(articles.c.url == rows[0]["url"]))
+        conn.execute(articles.update().where(articles.c.url == rows[1]["url"]).values(published_at="1999-12-31"))
+    check([{**rows[1], "published_at": "1999-12-31"}] + rows[2:])
+    engine.dispose()
