@@ -207,15 +207,18 @@ def _scan(conn: Connection, contains, columns: list, conditions: list, limit: in
 
 def _search_postgres(conn: Connection, query: str, columns: list, conditions: list,
                      limit: int) -> list[dict[str, Any]]:
-    contains = or_(func.strpos(func.lower(articles.c.title), query.lower()) > 0,
-                   func.strpos(func.lower(articles.c.body), query.lower()) > 0)
-    # The newest PG_WINDOW articles, read through the (published_at, id) index: enough for
-    # any common term, and a bounded cost whatever the archive's size.
-    # Undated articles come last, so the window can leave them out and use the index.
-    window = (select(articles.c.id).where(articles.c.published_at.isnot(None), *conditions)
+    lowered = query.lower()
+    contains = or_(func.strpos(func.lower(articles.c.title), lowered) > 0,
+                   func.strpos(func.lower(articles.c.body), lowered) > 0)
+    # The newest PG_WINDOW dated articles, in (published_at, id) index order, tested one by
+    # one until ``limit`` hit: a common term stops after a few dozen rows, and a rare one
+    # costs a bounded window whatever the archive's size. (Undated articles sort last, so
+    # the window may leave them out.)
+    window = (select(*columns, contains.label("hit"))
+              .where(articles.c.published_at.isnot(None), *conditions)
               .order_by(articles.c.published_at.desc(), articles.c.id.desc()).limit(PG_WINDOW).subquery())
-    statement = _newest_first(columns).where(articles.c.id.in_(select(window.c.id)), contains).limit(limit)
-    rows = [dict(row) for row in conn.execute(statement).mappings()]
+    rows = [dict(row) for row in conn.execute(
+        select(*(window.c[column.name] for column in columns)).where(window.c.hit).limit(limit)).mappings()]
     if len(rows) == limit:
         return rows
     if len(query) >= 3:
@@ -225,4 +228,3 @@ def _search_postgres(conn: Connection, query: str, columns: list, conditions: li
         contains = and_(or_(articles.c.title.ilike(pattern, escape="\\"),
                             articles.c.body.ilike(pattern, escape="\\")), contains)
     return _scan(conn, contains, columns, conditions, limit)
-

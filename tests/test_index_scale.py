@@ -15,6 +15,7 @@ import pytest
 from sqlalchemy import create_engine, func, insert, select
 from support import FAST, ROOT, archive_settings, index, index_url, verify
 
+from archive import search
 from archive.history import History
 from archive.index import Index
 from archive.models import articles, captures, crawls, open_index, schema_revision, upgrade
@@ -82,7 +83,10 @@ def _truth(rows: list[dict], phrase: str, site: str | None = None) -> list[str]:
     return [url for _, _, url in sorted(hits, reverse=True)]
 
 
-def test_search_finds_exactly_the_phrase_newest_first(tmp_path: Path):
+@pytest.mark.parametrize("window", [search.PG_WINDOW, 7])
+def test_search_finds_exactly_the_phrase_newest_first(tmp_path: Path, monkeypatch, window: int):
+    # A small PostgreSQL window makes most searches go past it to the fallback query.
+    monkeypatch.setattr(search, "PG_WINDOW", window)
     rows = _corpus()
     url = index_url(tmp_path)
     _fill(url, rows)
