@@ -49,11 +49,14 @@ HISTORY_CAPTURES = 60
 # Phrases timed: (label, phrase). Common ones stop early; rare ones test the worst case.
 PHRASES = [
     ("1 char", "火"),
-    ("2 chars, common", "安全"),
-    ("2 chars, rare", "鲸鱼"),
-    ("3 chars, common", "消防员"),
-    ("3 chars, rare", "潜水艇"),
-    ("8 chars", "深入开展消防安全"),
+    ("2 chars, common (37%)", "安全"),
+    ("2 chars, rare (0.03%)", "鲸鱼"),
+    ("3 chars, common (14%)", "组织部"),
+    ("3 chars, 5%", "中国式"),
+    ("3 chars, rare (0.03%)", "潜水艇"),
+    ("8 chars, common (16%)", "长三角一体化发展"),
+    ("8 chars, 1.5%", "年阶段发展的基础"),
+    ("8 chars, rare (0.03%)", "深入开展消防安全"),
     ("8 chars, absent", "完全不存在的短语"),
 ]
 
@@ -149,11 +152,12 @@ def timed(fn, rounds: int) -> tuple[float, float, float]:
     return first, statistics.median(runs), max(runs)
 
 
-def cli_ms(args: list[str], rounds: int) -> float:
+def cli_ms(args: list[str], rounds: int, tree: Path = ROOT) -> float:
+    """Median wall time of ``portal-archive ARGS`` as a process, with the code of ``tree``."""
     runs = []
     for _ in range(rounds):
         t0 = time.perf_counter()
-        subprocess.run([sys.executable, "-m", "archive.cli", *args], cwd=ROOT, capture_output=True, check=False)
+        subprocess.run([sys.executable, "-m", "archive.cli", *args], cwd=tree, capture_output=True, check=False)
         runs.append((time.perf_counter() - t0) * 1000)
     return statistics.median(runs)
 
@@ -179,7 +183,8 @@ def size_bytes(engine: Engine, location: Path | None) -> dict:
         return {"total": total, "parts": parts}
 
 
-def measure(engine: Engine, location: Path | None, index_url: str | None, rounds: int, count: int) -> dict:
+def measure(engine: Engine, location: Path | None, index_url: str | None, rounds: int, count: int,
+            peer_tree: Path | None = None) -> dict:
     index = Index(engine, location / "warc" if location else Path("/nonexistent"))
     result: dict = {"search": {}}
     for label, phrase in PHRASES:
@@ -215,8 +220,13 @@ def measure(engine: Engine, location: Path | None, index_url: str | None, rounds
     archive = ["--archive", str(location)] if location else ["--index", index_url, "--warc-dir", "/nonexistent"]
     result["cli_show_ms"] = cli_ms(["show", str(some_id), *archive], rounds)
     result["cli_search_ms"] = cli_ms(["search", "消防员", *archive], rounds)
+    if peer_tree is not None:
+        # The same command with an older checkout's code (imports everything up front).
+        result["cli_show_peer_ms"] = cli_ms(["show", str(some_id), *archive], rounds, peer_tree)
     result["cli_noop_python_ms"] = statistics.median(
         _run_ms([sys.executable, "-c", "pass"]) for _ in range(rounds))
+    result["cli_import_sqlalchemy_orm_ms"] = statistics.median(
+        _run_ms([sys.executable, "-c", "import sqlalchemy.orm"]) for _ in range(rounds))
     result["size"] = size_bytes(engine, location)
     result["bytes_per_article"] = result["size"]["total"] / count
     return result
@@ -285,12 +295,15 @@ def main() -> int:
     parser.add_argument("--backends", default="sqlite,postgresql")
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--json", type=Path, help="also write the results here")
+    parser.add_argument("--peer-tree", type=Path, default=ROOT.parent / "main",
+                        help="a checkout whose CLI start-up is timed beside this one's (default: ../main)")
     args = parser.parse_args()
     OUT.mkdir(parents=True, exist_ok=True)
     results = {}
     for backend in args.backends.split(","):
         engine, location, url, built = prepare(backend, args.articles)
-        results[backend] = {"built": built, **measure(engine, location, url, args.rounds, args.articles)}
+        peer = args.peer_tree if (args.peer_tree / "archive" / "cli.py").exists() else None
+        results[backend] = {"built": built, **measure(engine, location, url, args.rounds, args.articles, peer)}
         engine.dispose()
         print(json.dumps(results[backend], ensure_ascii=False, indent=1, default=str))
     if args.json:
