@@ -36,7 +36,7 @@ sys.path.insert(0, str(ROOT))
 from sqlalchemy import Engine, create_engine, func, select, text  # noqa: E402
 
 from archive.index import Index  # noqa: E402
-from archive.models import articles, crawls, open_index, schema_revision, upgrade  # noqa: E402
+from archive.models import articles, captures, crawls, open_index, schema_revision, upgrade  # noqa: E402
 from archive.store import index_rows  # noqa: E402
 from bench.scoring import CORPUS  # noqa: E402
 from demo.site import SENTENCES  # noqa: E402
@@ -227,9 +227,45 @@ def measure(engine: Engine, location: Path | None, index_url: str | None, rounds
         _run_ms([sys.executable, "-c", "pass"]) for _ in range(rounds))
     result["cli_import_sqlalchemy_orm_ms"] = statistics.median(
         _run_ms([sys.executable, "-c", "import sqlalchemy.orm"]) for _ in range(rounds))
+    result["crawl_start"] = crawl_start(engine, location)
     result["size"] = size_bytes(engine, location)
     result["bytes_per_article"] = result["size"]["total"] / count
     return result
+
+
+def crawl_start(engine: Engine, location: Path | None) -> dict:
+    """What a crawl's start costs: on-demand History (now) beside loading every URL (before 0008)."""
+    import tracemalloc
+
+    from archive.history import History
+    from archive.lookup import ArchiveLookup
+
+    with engine.connect() as conn:
+        urls = conn.execute(select(articles.c.url).order_by(articles.c.id.desc()).limit(200)).scalars().all()
+    out = {}
+    tracemalloc.start()
+    t0 = time.perf_counter()
+    history = History.load(engine, location or Path("."), "bench")
+    lookup = ArchiveLookup(engine)
+    answers = [(url in history.known_articles, history.validators.get(url), lookup.has_text(url, "x"))
+               for url in urls]
+    out["on_demand_start_plus_200_lookups_s"] = time.perf_counter() - t0
+    out["on_demand_peak_mib"] = tracemalloc.get_traced_memory()[1] / 2**20
+    tracemalloc.stop()
+    assert all(known for known, _, _ in answers)
+    # The three structures every crawl loaded before (writer originals, history, dedup digests).
+    tracemalloc.start()
+    t0 = time.perf_counter()
+    with engine.connect() as conn:
+        known = set(conn.execute(select(articles.c.url).distinct()).scalars())
+        captured = set(conn.execute(select(captures.c.url).distinct()).scalars())
+        digests = conn.execute(select(articles.c.url, articles.c.body_digest)).all()
+        latest = conn.execute(select(captures.c.url, func.max(captures.c.id)).group_by(captures.c.url)).all()
+    out["load_everything_s"] = time.perf_counter() - t0
+    out["load_everything_peak_mib"] = tracemalloc.get_traced_memory()[1] / 2**20
+    tracemalloc.stop()
+    del known, captured, digests, latest
+    return out
 
 
 def _run_ms(command: list[str]) -> float:
