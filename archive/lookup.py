@@ -20,7 +20,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import Connection, Engine, and_, exists, not_, or_, select
+from sqlalchemy import Connection, Engine, and_, bindparam, exists, not_, or_, select
 
 from archive.models import articles, captures
 
@@ -64,16 +64,28 @@ class GoodCapture:
     last_modified: str | None = None
 
 
-def last_good_capture(conn: Connection, url: str, at: str | None = None) -> GoodCapture | None:
-    """The URL's latest good capture (fetched at or before ``at``, when given)."""
+def _last_good_statement(at: bool):
     statement = select(
         captures.c.id, captures.c.url, captures.c.warc_date, captures.c.fetched_at, captures.c.payload_digest,
         captures.c.warc_record_id, captures.c.warc_file, captures.c.warc_offset, captures.c.content_type,
         captures.c.etag, captures.c.last_modified,
-    ).where(captures.c.url == url, good_capture_condition())
+    ).where(captures.c.url == bindparam("url"), good_capture_condition())
     if at:
-        statement = statement.where(captures.c.fetched_at <= at)
-    row = conn.execute(statement.order_by(captures.c.id.desc()).limit(1)).first()
+        statement = statement.where(captures.c.fetched_at <= bindparam("at"))
+    return statement.order_by(captures.c.id.desc()).limit(1)
+
+
+# Built once: a crawl asks these for every request, and building SQLAlchemy statements
+# costs more than running them.
+_LAST_GOOD = {False: _last_good_statement(False), True: _last_good_statement(True)}
+_CAPTURED = select(captures.c.url).where(captures.c.url.in_(bindparam("urls", expanding=True))).distinct()
+_IS_ARTICLE = select(exists().where(articles.c.url == bindparam("url")))
+_HAS_TEXT = select(exists().where(articles.c.url == bindparam("url"), articles.c.body_digest == bindparam("digest")))
+
+
+def last_good_capture(conn: Connection, url: str, at: str | None = None) -> GoodCapture | None:
+    """The URL's latest good capture (fetched at or before ``at``, when given)."""
+    row = conn.execute(_LAST_GOOD[bool(at)], {"url": url, "at": at} if at else {"url": url}).first()
     if row is None:
         return None
     return GoodCapture(row.id, row.url, row.warc_date or row.fetched_at, row.payload_digest, row.warc_record_id,
@@ -144,7 +156,7 @@ class ArchiveLookup:
         for start in range(0, len(unknown), 500):
             part = unknown[start:start + 500]
             with self.engine.connect() as conn:
-                found = set(conn.execute(select(captures.c.url).where(captures.c.url.in_(part)).distinct()).scalars())
+                found = set(conn.execute(_CAPTURED, {"urls": part}).scalars())
             for url in part:
                 self._captured.put(url, url in found)
             known |= found
@@ -155,7 +167,7 @@ class ArchiveLookup:
         found = self._articles.get(url)
         if found is _MISSING:
             with self.engine.connect() as conn:
-                found = conn.execute(select(exists().where(articles.c.url == url))).scalar()
+                found = conn.execute(_IS_ARTICLE, {"url": url}).scalar()
             self._articles.put(url, bool(found))
         return bool(found)
 
@@ -164,8 +176,7 @@ class ArchiveLookup:
         found = self._texts.get((url, digest))
         if found is _MISSING:
             with self.engine.connect() as conn:
-                found = conn.execute(select(exists().where(
-                    articles.c.url == url, articles.c.body_digest == digest))).scalar()
+                found = conn.execute(_HAS_TEXT, {"url": url, "digest": digest}).scalar()
             self._texts.put((url, digest), bool(found))
         return bool(found)
 
