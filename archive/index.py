@@ -176,16 +176,17 @@ class Index:
         """Articles by site, channel and month (from ``article_counts``: fast at any size), and crawls."""
         counts = article_counts.c
         empty = literal_column("''")  # not a bound parameter: PostgreSQL must see one GROUP BY expression
-        site, channel, month = (func.nullif(column, empty) for column in (counts.site, counts.channel, counts.month))
-        total = cast(func.sum(counts.articles), BigInteger)
+        site, value = func.nullif(counts.site, empty), func.nullif(counts.value, empty)
         with self.engine.connect() as conn:
-            def grouped(*keys):
+            def listed(kind: str, *keys) -> list[tuple]:
+                total = cast(func.sum(counts.articles), BigInteger)
                 return [tuple(row) for row in conn.execute(
-                    select(*keys, total).where(counts.articles > 0).group_by(*keys).order_by(*keys))]
+                    select(*keys, total).where(counts.kind == kind, counts.articles > 0)
+                    .group_by(*keys).order_by(*keys))]
 
-            by_site = grouped(site)
-            by_channel = grouped(site, channel)
-            by_month = grouped(site, month.label("month"))
+            by_site = listed("channel", site)
+            by_channel = listed("channel", site, value)
+            by_month = listed("month", site, value.label("month"))
             history = conn.execute(select(crawls.c.id, crawls.c.site, crawls.c.started_at, crawls.c.finished_at,
                                           crawls.c.status, crawls.c.stats).order_by(crawls.c.id)).all()
         return {

@@ -139,16 +139,17 @@ class SiteTemplate(Base):
 
 
 class ArticleCount(Base):
-    """Articles per site, channel and month of publication, kept by triggers (migration 0008).
+    """Articles per (site, channel) and per (site, month), kept by triggers (migration 0008).
 
-    ``stats`` reads these few rows instead of counting every article. NULL is stored as ''.
+    ``stats`` reads these rows instead of counting every article. ``kind`` is 'channel' or
+    'month' and ``value`` the channel or the ``YYYY-MM`` of published_at; NULL is stored as ''.
     """
 
     __tablename__ = "article_counts"
 
+    kind: Mapped[str] = mapped_column(String(10), primary_key=True)
     site: Mapped[str] = mapped_column(Text, primary_key=True)
-    channel: Mapped[str] = mapped_column(Text, primary_key=True)
-    month: Mapped[str] = mapped_column(Text, primary_key=True)
+    value: Mapped[str] = mapped_column(Text, primary_key=True)
     articles: Mapped[int] = mapped_column(BigInteger)
 
 

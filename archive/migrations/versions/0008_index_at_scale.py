@@ -6,8 +6,8 @@
 - Both: ``uq_articles_url_digest`` makes a second writer's copy of an article already
   indexed a no-op (two crawls of one portal into one index); it replaces ``ix_articles_url``,
   whose lookups it serves. Duplicate rows older crawls left are folded into the first.
-- Both: ``article_counts``, articles per (site, channel, month of publication), kept by
-  triggers, so ``stats`` reads a few hundred rows instead of counting a million.
+- Both: ``article_counts``, articles per (site, channel) and per (site, month of
+  publication), kept by triggers, so ``stats`` reads a few hundred rows instead of counting a million.
 - Both: ``ix_articles_published`` gives search and export the newest-first order without
   a sort, and ``ix_captures_url_status`` answers "last good capture of URL" from the index.
 
@@ -39,17 +39,22 @@ _TRIGGERS = {
 }
 
 
-# NULL site/channel/month are kept as '' (a key column cannot be NULL); stats reads them back as NULL.
-_KEY = "coalesce({0}.site, ''), coalesce({0}.channel, ''), coalesce(substr({0}.published_at, 1, 7), '')"
-_MATCH = ("site = coalesce({0}.site, '') AND channel = coalesce({0}.channel, '') "
-          "AND month = coalesce(substr({0}.published_at, 1, 7), '')")
-_ADD = ("INSERT INTO article_counts(site, channel, month, articles) VALUES ({key}, 1) "
-        "ON CONFLICT (site, channel, month) DO UPDATE SET articles = article_counts.articles + 1")
-_REMOVE = "UPDATE article_counts SET articles = articles - 1 WHERE {match}"
+# Two counts per article: by (site, channel) and by (site, month of publication); a site
+# with many channels and years would make their product as large as the articles table.
+# NULL site/channel/month are kept as '' (a key column cannot be NULL); stats reads NULL.
+_KEYS = {"channel": "coalesce({0}.channel, '')", "month": "coalesce(substr({0}.published_at, 1, 7), '')"}
+_ADD = ("INSERT INTO article_counts(kind, site, value, articles) VALUES ('{kind}', coalesce({row}.site, ''), {key}, 1) "
+        "ON CONFLICT (kind, site, value) DO UPDATE SET articles = article_counts.articles + 1")
+_REMOVE = ("UPDATE article_counts SET articles = articles - 1 "
+           "WHERE kind = '{kind}' AND site = coalesce({row}.site, '') AND value = {key}")
+
+
+def _changes(template: str, row: str) -> str:
+    return "; ".join(template.format(kind=kind, row=row, key=key.format(row)) for kind, key in _KEYS.items())
 
 
 def _count_triggers() -> list[str]:
-    add, remove = _ADD.format(key=_KEY.format("NEW")), _REMOVE.format(match=_MATCH.format("OLD"))
+    add, remove = _changes(_ADD, "NEW"), _changes(_REMOVE, "OLD")
     if op.get_bind().dialect.name == "sqlite":
         return [
             f"CREATE TRIGGER article_counts_insert AFTER INSERT ON articles BEGIN {add}; END",
@@ -86,13 +91,15 @@ def upgrade() -> None:
     op.drop_index("ix_captures_url", "captures")
     op.create_table(
         "article_counts",
+        sa.Column("kind", sa.String(10), primary_key=True),
         sa.Column("site", sa.Text, primary_key=True),
-        sa.Column("channel", sa.Text, primary_key=True),
-        sa.Column("month", sa.Text, primary_key=True),
+        sa.Column("value", sa.Text, primary_key=True),
         sa.Column("articles", sa.BigInteger, nullable=False),
     )
-    op.execute(f"INSERT INTO article_counts(site, channel, month, articles) "
-               f"SELECT {_KEY.format('articles')}, count(*) FROM articles GROUP BY {_KEY.format('articles')}")
+    for kind, key in _KEYS.items():
+        value = key.format("articles")
+        op.execute(f"INSERT INTO article_counts(kind, site, value, articles) SELECT '{kind}', "
+                   f"coalesce(site, ''), {value}, count(*) FROM articles GROUP BY coalesce(site, ''), {value}")
     for statement in _count_triggers():
         op.execute(statement)
     if bind.dialect.name == "sqlite":
