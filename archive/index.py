@@ -178,15 +178,17 @@ class Index:
         empty = literal_column("''")  # not a bound parameter: PostgreSQL must see one GROUP BY expression
         site, value = func.nullif(counts.site, empty), func.nullif(counts.value, empty)
         with self.engine.connect() as conn:
-            def listed(kind: str, *keys) -> list[tuple]:
-                total = cast(func.sum(counts.articles), BigInteger)
+            def listed(kind: str) -> list[tuple]:
+                # One row per (kind, site, value) already: read in primary-key order, no grouping.
                 return [tuple(row) for row in conn.execute(
-                    select(*keys, total).where(counts.kind == kind, counts.articles > 0)
-                    .group_by(*keys).order_by(*keys))]
+                    select(site, value, counts.articles).where(counts.kind == kind, counts.articles > 0)
+                    .order_by(counts.site, counts.value))]
 
-            by_site = listed("channel", site)
-            by_channel = listed("channel", site, value)
-            by_month = listed("month", site, value.label("month"))
+            by_site = [tuple(row) for row in conn.execute(
+                select(site, cast(func.sum(counts.articles), BigInteger)).where(counts.kind == "channel")
+                .group_by(counts.site).having(func.sum(counts.articles) > 0).order_by(counts.site))]
+            by_channel = listed("channel")
+            by_month = listed("month")
             history = conn.execute(select(crawls.c.id, crawls.c.site, crawls.c.started_at, crawls.c.finished_at,
                                           crawls.c.status, crawls.c.stats).order_by(crawls.c.id)).all()
         return {
