@@ -87,6 +87,11 @@ class History:
         history.complete = last == "finished"
         return history
 
+    def close(self) -> None:
+        """Release the lookup connection and the engine (the spider calls this when it closes)."""
+        self.lookup.close()
+        self.engine.dispose()
+
     def _count(self, table) -> int:
         with self.engine.connect() as conn:
             return int(conn.execute(select(func.count()).select_from(table)).scalar_one())

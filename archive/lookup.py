@@ -127,16 +127,28 @@ class ArchiveLookup:
 
     def __init__(self, engine: Engine, cache_size: int = CACHE_SIZE) -> None:
         self.engine = engine
+        self._conn: Connection | None = None
         self._good: LRU[str, GoodCapture | None] = LRU(cache_size)
         self._captured: LRU[str, bool] = LRU(cache_size)
         self._articles: LRU[str, bool] = LRU(cache_size)
         self._texts: LRU[tuple[str, str], bool] = LRU(cache_size)
 
+    def _connection(self) -> Connection:
+        """One connection, kept: a pool checkout per lookup costs more than the lookup on
+        PostgreSQL. Autocommit, so no snapshot goes stale and other writers' rows are seen."""
+        if self._conn is None or self._conn.closed or self._conn.invalidated:
+            self._conn = self.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+        return self._conn
+
+    def close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
     def last_good(self, url: str) -> GoodCapture | None:
         found = self._good.get(url)
         if found is _MISSING:
-            with self.engine.connect() as conn:
-                found = last_good_capture(conn, url)
+            found = last_good_capture(self._connection(), url)
             self._good.put(url, found)
         return found
 
@@ -155,8 +167,7 @@ class ArchiveLookup:
         unknown = [url for url in urls if self._captured.get(url) is _MISSING]
         for start in range(0, len(unknown), 500):
             part = unknown[start:start + 500]
-            with self.engine.connect() as conn:
-                found = set(conn.execute(_CAPTURED, {"urls": part}).scalars())
+            found = set(self._connection().execute(_CAPTURED, {"urls": part}).scalars())
             for url in part:
                 self._captured.put(url, url in found)
             known |= found
@@ -166,8 +177,7 @@ class ArchiveLookup:
         """Is any version of the URL indexed as an article?"""
         found = self._articles.get(url)
         if found is _MISSING:
-            with self.engine.connect() as conn:
-                found = conn.execute(_IS_ARTICLE, {"url": url}).scalar()
+            found = self._connection().execute(_IS_ARTICLE, {"url": url}).scalar()
             self._articles.put(url, bool(found))
         return bool(found)
 
@@ -175,8 +185,7 @@ class ArchiveLookup:
         """Is this version (body digest) of the URL's article indexed already?"""
         found = self._texts.get((url, digest))
         if found is _MISSING:
-            with self.engine.connect() as conn:
-                found = conn.execute(_HAS_TEXT, {"url": url, "digest": digest}).scalar()
+            found = self._connection().execute(_HAS_TEXT, {"url": url, "digest": digest}).scalar()
             self._texts.put((url, digest), bool(found))
         return bool(found)
 

@@ -114,6 +114,7 @@ class ArchiveWriter:
 
     def finish_crawl(self, status: str, stats: dict[str, Any]) -> None:
         """Record how the crawl ended; call after ``drain``."""
+        self.lookup.close()
         if self.crawl_id is not None:
             with self.engine.begin() as conn:
                 conn.execute(

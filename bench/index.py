@@ -325,18 +325,70 @@ def prepare(backend: str, count: int, revision: str = "head") -> tuple[Engine, P
     return engine, location if backend == "sqlite" else None, url, stats
 
 
+def write_peer(count: int, rounds: int = 2) -> dict:
+    """Write cost per article, this schema and writer vs schema 0003 (trigram FTS + triggers,
+    the writer's plain executemany before 0008), same articles, alternating, in temporary
+    SQLite files: the ratio is what a loaded machine can still compare."""
+    import hashlib
+    import tempfile
+
+    from sqlalchemy import insert
+
+    from archive.models import capture_id_of
+
+    rng = random.Random(3)
+    pool = sentence_pool()
+    batches = []
+    for first in range(0, count, 200):
+        capture_rows, article_rows = [], []
+        for number in range(first, min(first + 200, count)):
+            article = make_article(rng, pool, number)
+            rid = f"<urn:uuid:peer-{number}>"
+            capture_rows.append(_capture(1, article["url"], rid, number, None))
+            article_rows.append({"rid": rid, "body_digest": hashlib.sha1(article["body"].encode()).hexdigest(),
+                                 **article})
+        batches.append((capture_rows, article_rows))
+
+    def old_rows(conn, capture_rows, article_rows):
+        conn.execute(insert(captures).values(refers_to_id=capture_id_of("ref")), capture_rows)
+        conn.execute(insert(articles).values(capture_id=capture_id_of("rid")), article_rows)
+
+    times: dict[str, list[float]] = {"0008 (this)": [], "0003 (before)": []}
+    for _ in range(rounds):
+        for label, revision, write in (("0008 (this)", "head", index_rows), ("0003 (before)", "0003", old_rows)):
+            with tempfile.TemporaryDirectory() as tmp:
+                engine = open_index(f"sqlite:///{tmp}/index.sqlite", create=False)
+                upgrade(engine, revision)
+                with engine.begin() as conn:
+                    conn.execute(crawls.insert().values(id=1, spider="b", started_at="x", status="finished"))
+                t0 = time.perf_counter()
+                for capture_rows, article_rows in batches:
+                    with engine.begin() as conn:
+                        write(conn, capture_rows, article_rows)
+                times[label].append((time.perf_counter() - t0) * 1000 / count)
+                engine.dispose()
+    result = {label: statistics.median(values) for label, values in times.items()}
+    result["ratio"] = result["0008 (this)"] / result["0003 (before)"]
+    print(f"  write cost ms/article: {result}", file=sys.stderr)
+    return result
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--articles", type=int, default=1_000_000)
     parser.add_argument("--backends", default="sqlite,postgresql")
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--json", type=Path, help="also write the results here")
+    parser.add_argument("--write-peer", type=int, default=0, metavar="N",
+                        help="also time writing N articles with this schema and with schema 0003 (SQLite)")
     parser.add_argument("--peer-tree", type=Path, default=ROOT.parent / "main",
                         help="a checkout whose CLI start-up is timed beside this one's (default: ../main)")
     args = parser.parse_args()
     OUT.mkdir(parents=True, exist_ok=True)
     results = {}
-    for backend in args.backends.split(","):
+    if args.write_peer:
+        results["write_peer"] = write_peer(args.write_peer)
+    for backend in [name for name in args.backends.split(",") if name]:
         engine, location, url, built = prepare(backend, args.articles)
         peer = args.peer_tree if (args.peer_tree / "archive" / "cli.py").exists() else None
         results[backend] = {"built": built, **measure(engine, location, url, args.rounds, args.articles, peer)}

@@ -44,6 +44,7 @@ class ArticleDedupPipeline:
 
     def close_spider(self, spider: Any = None) -> None:
         if self.lookup is not None:
+            self.lookup.close()
             self.lookup.engine.dispose()
 
     def process_item(self, item: Any, spider: Any = None) -> Any:

@@ -153,7 +153,7 @@ class PortalSpider(scrapy.Spider):
     def closed(self, reason: str) -> None:
         self.pages.close()
         if self.history is not None:
-            self.history.engine.dispose()
+            self.history.close()
 
     def _item(self, item: ArticleItem, response: Response) -> ArticleItem:
         item.site = self.site_name
