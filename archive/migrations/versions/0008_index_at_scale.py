@@ -12,7 +12,7 @@
   a sort, and ``ix_captures_url_status`` answers "last good capture of URL" from the index.
 
 Revision ID: 0008
-Revises: 0003
+Revises: 0007
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from alembic import op
 from archive import search
 
 revision = "0008"
-down_revision = "0003"
+down_revision = "0007"
 branch_labels = None
 depends_on = None
 
