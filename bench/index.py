@@ -283,6 +283,16 @@ def postgres_server() -> str:
     return out.strip().split("=", 1)[1]
 
 
+def schema_fingerprint() -> str:
+    """Digest of every migration file: an index built with other migrations is built again."""
+    import hashlib
+
+    digest = hashlib.sha1()
+    for path in sorted((ROOT / "archive" / "migrations" / "versions").glob("*.py")):
+        digest.update(path.name.encode() + path.read_bytes())
+    return digest.hexdigest()[:12]
+
+
 def prepare(backend: str, count: int, revision: str = "head") -> tuple[Engine, Path | None, str, dict | None]:
     """An index of ``count`` articles at ``revision``: reused when built before, else built now."""
     name = f"index-{count}-{backend}" + ("" if revision == "head" else f"-{revision}")
@@ -301,9 +311,8 @@ def prepare(backend: str, count: int, revision: str = "head") -> tuple[Engine, P
         admin.dispose()
         url = server + name.replace("-", "_")
     engine = open_index(url, create=False)
-    wanted = schema_revision(engine) if marker.exists() else None
     built = json.loads(marker.read_text()) if marker.exists() else None
-    if built and built.get("revision") == wanted and built.get("articles") == count:
+    if built and built.get("schema") == schema_fingerprint() and built.get("articles") == count:
         print(f"{backend}: reusing {name} ({count} articles)", file=sys.stderr)
         return engine, location if backend == "sqlite" else None, url, built
     print(f"{backend}: building {name} ({count} articles)", file=sys.stderr)
@@ -320,7 +329,7 @@ def prepare(backend: str, count: int, revision: str = "head") -> tuple[Engine, P
     if backend == "postgresql":
         with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
             conn.execute(text("VACUUM ANALYZE"))
-    stats.update(revision=schema_revision(engine), articles=count)
+    stats.update(revision=schema_revision(engine), schema=schema_fingerprint(), articles=count)
     marker.write_text(json.dumps(stats))
     return engine, location if backend == "sqlite" else None, url, stats
 
