@@ -13,18 +13,19 @@ import logging
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import IO
+from typing import IO, TYPE_CHECKING
 
 from sqlalchemy.exc import SQLAlchemyError
 
 from archive.access import IndexUnavailable, db_problem, open_existing_index
-from archive.index import Index, parse_at, row_id
-from archive.models import index_url_for, open_index, schema_revision, upgrade
+from archive.models import index_url_for
 from archive.outputs import OutputRefused, archive_files, check_output, open_output
-from archive.recovery import drop_dangling, live_writers, recover, reindex
-from archive.replay import write_cdxj, write_wacz
-from archive.verify import check_files, verify_archive
-from archive.warc_reader import WarcReadError
+
+if TYPE_CHECKING:
+    from archive.index import Index
+
+# Each command imports what it needs inside its function (warcio, Alembic, the replay and
+# verify modules cost ~0.5 s together), so `show` and `search` start quickly.
 
 
 def _archive_args(parser: argparse.ArgumentParser) -> None:
@@ -34,6 +35,9 @@ def _archive_args(parser: argparse.ArgumentParser) -> None:
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
+    from archive.recovery import drop_dangling, live_writers, recover, reindex
+    from archive.verify import check_files, verify_archive
+
     _log_progress()
     if args.files:
         report, _ = check_files([Path(name) for name in args.files], progress_every=args.progress_every)
@@ -99,6 +103,8 @@ def cmd_extract(args: argparse.Namespace) -> int:
 
 
 def cmd_db_upgrade(args: argparse.Namespace) -> int:
+    from archive.models import open_index, schema_revision, upgrade
+
     engine = open_index(_index_url(args), create=False)
     before = schema_revision(engine)
     upgrade(engine)
@@ -126,6 +132,8 @@ def _limit(value: str) -> int:
 
 def _moment(value: str) -> str:
     """``--at``: checked when parsed, so a malformed moment never means "the latest"."""
+    from archive.index import parse_at
+
     try:
         parse_at(value)
     except ValueError as exc:
@@ -134,6 +142,8 @@ def _moment(value: str) -> str:
 
 
 def _open(args: argparse.Namespace) -> Index:
+    from archive.index import Index
+
     warc_dir = Path(args.warc_dir) if args.warc_dir else Path(args.archive) / "warc"
     if args.index:
         return Index.open(args.index, warc_dir)
@@ -193,6 +203,8 @@ def cmd_search(args: argparse.Namespace) -> int:
 
 def _capture_of(index: Index, key: str, at: str | None) -> dict | None:
     """An article id's capture, or a URL's capture (at or before ``at``)."""
+    from archive.index import row_id
+
     if row_id(key) is not None:
         article = index.article(key)
         return index.capture(article["capture_id"]) if article and article.get("capture_id") else None
@@ -305,6 +317,8 @@ def _export_parquet(rows: Iterator[dict], path: Path | IO[bytes], batch: int = 1
 
 
 def cmd_cdxj(args: argparse.Namespace) -> int:
+    from archive.replay import write_cdxj
+
     with _open(args) as index:
         if args.output:
             with open_output(args.output, _protected(args), args.force) as out:
@@ -316,6 +330,8 @@ def cmd_cdxj(args: argparse.Namespace) -> int:
 
 
 def cmd_wacz(args: argparse.Namespace) -> int:
+    from archive.replay import write_wacz
+
     output = check_output(args.output, _protected(args), args.force)
     with _open(args) as index:
         package = write_wacz(index, output)
@@ -427,13 +443,19 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _warc_read_error() -> type[Exception]:
+    from archive.warc_reader import WarcReadError  # imports warcio: only on the error path
+
+    return WarcReadError
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.run(args)
     except BrokenPipeError:
         return 0
-    except (FileNotFoundError, WarcReadError, IndexUnavailable, OutputRefused) as exc:
+    except (FileNotFoundError, IndexUnavailable, OutputRefused, _warc_read_error()) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except SQLAlchemyError as exc:

@@ -17,31 +17,31 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Engine, and_, func, or_, select, text
-from warcio.recordloader import ArcWarcRecord
+from sqlalchemy import BigInteger, Engine, and_, case, cast, func, literal_column, select
 
+from archive import search
 from archive.access import open_existing_index
-from archive.models import articles, captures, crawls, index_url_for
-from archive.warc_reader import read_record
+from archive.lookup import good_capture_condition
+from archive.models import article_counts, articles, captures, crawls, index_url_for
+
+if TYPE_CHECKING:
+    from warcio.recordloader import ArcWarcRecord
 
 SNIPPET_CONTEXT = 30
-
-
-def _like(query: str) -> str:
-    escaped = query.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
 
 
 def snippet(body: str | None, query: str, context: int = SNIPPET_CONTEXT) -> str:
     """The query in its context: ``…前文【query】后文…``."""
     body = (body or "").replace("\n", " ")
     at = body.find(query)
+    if at < 0:  # search matches ASCII letters in any case
+        at = search.ascii_lower(body).find(search.ascii_lower(query))
     if at < 0:
         return body[: 2 * context] + ("…" if len(body) > 2 * context else "")
     start, end = max(0, at - context), min(len(body), at + len(query) + context)
-    return ("…" if start else "") + body[start:at] + f"【{query}】" + body[at + len(query):end] + (
+    return ("…" if start else "") + body[start:at] + f"【{body[at:at + len(query)]}】" + body[at + len(query):end] + (
         "…" if end < len(body) else "")
 
 
@@ -92,22 +92,8 @@ class Index:
         """Articles whose title or body contains ``query`` (any length; no word segmentation)."""
         columns = [articles.c.id, articles.c.url, articles.c.title, articles.c.published_at, articles.c.source,
                    articles.c.site, articles.c.channel, articles.c.body]
-        conditions = self._filters(site, channel, since, until)
-        statement = select(*columns)
-        if self.engine.dialect.name == "sqlite" and len(query) >= 3:
-            # FTS5's trigram tokenizer matches any substring of three or more characters.
-            phrase = '"' + query.replace('"', '""') + '"'
-            statement = statement.where(articles.c.id.in_(
-                select(text("rowid")).select_from(text("articles_fts")).where(text("articles_fts MATCH :phrase"))
-            )).params(phrase=phrase)
-        else:
-            pattern = _like(query)
-            conditions.append(or_(articles.c.title.like(pattern, escape="\\"),
-                                  articles.c.body.like(pattern, escape="\\")))
-        statement = statement.where(and_(*conditions)) if conditions else statement
-        statement = statement.order_by(articles.c.published_at.desc(), articles.c.id.desc()).limit(limit)
         with self.engine.connect() as conn:
-            rows = [dict(row._mapping) for row in conn.execute(statement)]
+            rows = search.search(conn, query, columns, self._filters(site, channel, since, until), limit)
         for row in rows:
             row["snippet"] = snippet(row.pop("body"), query)
         return rows
@@ -153,7 +139,10 @@ class Index:
         return rows
 
     def capture(self, key: int | str, at: str | None = None) -> dict[str, Any] | None:
-        """A capture by id, or a URL's latest capture (at or before ``at``), 200s preferred."""
+        """A capture by id, or a URL's latest capture (at or before ``at``), good ones preferred.
+
+        Good means what archive/lookup.py says: a full 200 that is not a challenge page.
+        """
         statement = select(captures)
         if (number := row_id(key)) is not None:
             statement = statement.where(captures.c.id == number)
@@ -161,18 +150,23 @@ class Index:
             statement = statement.where(captures.c.url == key)
             if at:
                 statement = statement.where(captures.c.fetched_at <= parse_at(at))
-            statement = statement.order_by((captures.c.status == 200).desc(), captures.c.id.desc())
+            statement = statement.order_by(case((good_capture_condition(), 1), else_=0).desc(),
+                                           (captures.c.status == 200).desc(), captures.c.id.desc())
         with self.engine.connect() as conn:
             row = conn.execute(statement.limit(1)).first()
         return dict(row._mapping) if row else None
 
     def record(self, capture: dict[str, Any]) -> ArcWarcRecord:
         """The capture's WARC record (warcio), read at its offset."""
+        from archive.warc_reader import read_record  # warcio only when a record is read: fast CLI start
+
         record, _ = read_record(self.warc_dir / capture["warc_file"], capture["warc_offset"])
         return record
 
     def read_payload(self, capture: dict[str, Any]) -> bytes:
         """The payload as served, content-decoded; a revisit gives its original's payload."""
+        from archive.warc_reader import read_record
+
         if capture["record_type"] == "revisit" and capture.get("refers_to_id"):
             original = self.capture(capture["refers_to_id"])
             if original is not None:
@@ -183,15 +177,22 @@ class Index:
     # --- statistics ----------------------------------------------------------------------------
 
     def stats(self) -> dict[str, Any]:
-        month = func.substr(articles.c.published_at, 1, 7)
+        """Articles by site, channel and month (from ``article_counts``: fast at any size), and crawls."""
+        counts = article_counts.c
+        empty = literal_column("''")  # not a bound parameter: PostgreSQL must see one GROUP BY expression
+        site, value = func.nullif(counts.site, empty), func.nullif(counts.value, empty)
         with self.engine.connect() as conn:
-            by_site = conn.execute(select(articles.c.site, func.count()).group_by(articles.c.site)
-                                   .order_by(articles.c.site)).all()
-            by_channel = conn.execute(select(articles.c.site, articles.c.channel, func.count())
-                                      .group_by(articles.c.site, articles.c.channel)
-                                      .order_by(articles.c.site, articles.c.channel)).all()
-            by_month = conn.execute(select(articles.c.site, month.label("month"), func.count())
-                                    .group_by(articles.c.site, month).order_by(articles.c.site, month)).all()
+            def listed(kind: str) -> list[tuple]:
+                # One row per (kind, site, value) already: read in primary-key order, no grouping.
+                return [tuple(row) for row in conn.execute(
+                    select(site, value, counts.articles).where(counts.kind == kind, counts.articles > 0)
+                    .order_by(counts.site, counts.value))]
+
+            by_site = [tuple(row) for row in conn.execute(
+                select(site, cast(func.sum(counts.articles), BigInteger)).where(counts.kind == "channel")
+                .group_by(counts.site).having(func.sum(counts.articles) > 0).order_by(counts.site))]
+            by_channel = listed("channel")
+            by_month = listed("month")
             history = conn.execute(select(crawls.c.id, crawls.c.site, crawls.c.started_at, crawls.c.finished_at,
                                           crawls.c.status, crawls.c.stats).order_by(crawls.c.id)).all()
         return {

@@ -12,7 +12,6 @@ import fcntl
 from datetime import UTC, datetime
 from pathlib import Path
 
-from alembic.config import Config
 from sqlalchemy import (
     JSON,
     BigInteger,
@@ -90,7 +89,7 @@ class Capture(Base):
     refers_to_id: Mapped[int | None] = mapped_column(ForeignKey("captures.id"))
 
     __table_args__ = (
-        Index("ix_captures_url", "url"),
+        Index("ix_captures_url_status", "url", "status", "id"),
         Index("ix_captures_digest", "payload_digest"),
         Index("ix_captures_file_offset", "warc_file", "warc_offset"),
         Index("ix_captures_crawl", "crawl_id"),
@@ -129,7 +128,9 @@ class Article(Base):
     validity: Mapped[str | None] = mapped_column(Text)
 
     __table_args__ = (
-        Index("ix_articles_url", "url"),
+        # One row per URL and text: a second writer's copy of an indexed article is a no-op.
+        Index("uq_articles_url_digest", "url", "body_digest", unique=True),
+        Index("ix_articles_published", "published_at", "id"),
         Index("ix_articles_site_published", "site", "published_at"),
         Index("ix_articles_capture", "capture_id"),
         Index("ix_articles_channel", "site", "channel"),
@@ -152,10 +153,26 @@ class SiteTemplate(Base):
     __table_args__ = (UniqueConstraint("site", "line", name="uq_site_templates_site_line"),)
 
 
+class ArticleCount(Base):
+    """Articles per (site, channel) and per (site, month), kept by triggers (migration 0008).
+
+    ``stats`` reads these rows instead of counting every article. ``kind`` is 'channel' or
+    'month' and ``value`` the channel or the ``YYYY-MM`` of published_at; NULL is stored as ''.
+    """
+
+    __tablename__ = "article_counts"
+
+    kind: Mapped[str] = mapped_column(String(10), primary_key=True)
+    site: Mapped[str] = mapped_column(Text, primary_key=True)
+    value: Mapped[str] = mapped_column(Text, primary_key=True)
+    articles: Mapped[int] = mapped_column(BigInteger)
+
+
 crawls = Crawl.__table__
 captures = Capture.__table__
 articles = Article.__table__
 site_templates = SiteTemplate.__table__
+article_counts = ArticleCount.__table__
 
 
 def capture_id_of(param: str):
@@ -180,7 +197,10 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
 MIGRATIONS = Path(__file__).with_name("migrations")
 
 
-def alembic_config(connection: Connection) -> Config:
+def alembic_config(connection: Connection):
+    """Alembic's configuration for this index (Alembic imported here: the CLI starts faster)."""
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     config.attributes["connection"] = connection

@@ -39,6 +39,9 @@ def crawl(archive, tag: str) -> tuple[list[str], int]:
     capture.writer.start_crawl("portal", "x.gov.cn", socket.gethostname())
     chain = [ChromeStripPipeline.from_crawler(crawler), ArticleDedupPipeline.from_crawler(crawler),
              ArticleIndexPipeline.from_crawler(crawler)]
+    for stage in chain:
+        if hasattr(stage, "open_spider"):
+            stage.open_spider()
     stored, dropped = [], 0
     for n, body in enumerate(BODIES):
         item = ArticleItem(url=f"http://x.gov.cn/{n}.html", site="x.gov.cn", body=body,
@@ -50,7 +53,9 @@ def crawl(archive, tag: str) -> tuple[list[str], int]:
             dropped += 1
             continue
         stored.append(item.body)
-    chain[0].close_spider()
+    for stage in chain:
+        if hasattr(stage, "close_spider"):
+            stage.close_spider()
     capture.writer.drain()
     capture.writer.finish_crawl("finished", {})
     return stored, dropped
