@@ -1,35 +1,29 @@
 """Drop an article whose text is already in the index for the same URL.
 
-A version is the body with the title and published date (a re-check that finds only the
-title corrected adds a row too; crawler/revisit.py).
-
 A refresh (``-a refresh=1``), a resumed crawl or a redirect can bring the same article
 twice; the archive keeps every capture (revisit records cost little), but the ``articles``
 table gets a new row only when the text differs, so "all versions of a page" means versions.
+Known texts are asked of the index per article (archive/lookup.py), not loaded at start;
+the index's unique (url, body_digest) rule catches what another writer adds meanwhile.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections import defaultdict
 from typing import Any
 
 from itemadapter import ItemAdapter
 from scrapy.crawler import Crawler
 from scrapy.exceptions import DropItem, NotConfigured
-from sqlalchemy import select
 
-from archive.models import articles
+from archive.lookup import LRU, ArchiveLookup
 from crawler.capture import existing_index
 
 
 def body_digest(body: str | None) -> str:
+    """sha1 of an article's text. Items carry it taken before per-site template stripping
+    (``body_digest`` field, set by pipelines/chrome.py), which depends on crawl order."""
     return hashlib.sha1((body or "").encode("utf-8")).hexdigest()
-
-
-def version_key(digest: str, title: str | None, published_at: str | None) -> str:
-    """One text version: the body's digest with the title and published date (sha1, as small as before)."""
-    return hashlib.sha1(f"{digest}|{title or ''}|{published_at or ''}".encode()).hexdigest()
 
 
 class ArticleDedupPipeline:
@@ -38,26 +32,36 @@ class ArticleDedupPipeline:
         if not settings.getbool("CAPTURE_ENABLED"):
             raise NotConfigured
         self.stats = crawler.stats
-        self.seen: defaultdict[str, set[str]] = defaultdict(set)
-        engine = existing_index(settings)
-        if engine is not None:
-            with engine.connect() as conn:
-                for url, digest, title, published_at in conn.execute(
-                        select(articles.c.url, articles.c.body_digest, articles.c.title, articles.c.published_at)):
-                    if digest:
-                        self.seen[url].add(version_key(digest, title, published_at))
-            engine.dispose()
+        self.settings = settings
+        self.lookup: ArchiveLookup | None = None
+        self.seen: LRU[tuple[str, str], bool] = LRU()  # this crawl's texts, before the index has them
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> ArticleDedupPipeline:
         return cls(crawler)
 
+    def open_spider(self, spider: Any = None) -> None:
+        engine = existing_index(self.settings)
+        self.lookup = ArchiveLookup(engine) if engine is not None else None
+
+    def close_spider(self, spider: Any = None) -> None:
+        if self.lookup is not None:
+            self.lookup.close()
+            self.lookup.engine.dispose()
+
     def process_item(self, item: Any, spider: Any = None) -> Any:
         adapter = ItemAdapter(item)
-        digest = version_key(body_digest(adapter.get("body")), adapter.get("title"), adapter.get("published_at"))
+        digest = adapter.get("body_digest") or body_digest(adapter.get("body"))
         url = adapter.get("url")
-        if digest in self.seen[url]:
+        # Rows indexed before digests were taken ahead of template stripping hold the
+        # digest of the stripped text: that matches too.
+        if any(self._known(url, d) for d in {digest, body_digest(adapter.get("body"))}):
             self.stats.inc_value("articles/unchanged")
             raise DropItem(f"unchanged article {url}", log_level="DEBUG")
-        self.seen[url].add(digest)
+        self.seen.put((url, digest), True)
         return item
+
+    def _known(self, url: str, digest: str) -> bool:
+        """Is this version of the article indexed already, by this crawl or any other?"""
+        return bool(self.seen.get((url, digest), False)) or (
+            self.lookup is not None and self.lookup.has_text(url, digest))

@@ -6,7 +6,7 @@ records. ``revisit_claims`` keeps crawlers that share the index from re-checking
 article twice (crawler/revisit.py).
 
 Revision ID: 0009
-Revises: 0007
+Revises: 0008
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0009"
-down_revision = "0007"
+down_revision = "0008"
 branch_labels = None
 depends_on = None
 
