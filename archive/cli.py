@@ -296,9 +296,9 @@ def _version_at(versions: list[dict], at: str | None) -> dict | None:
     """The latest version captured at or before ``at`` (the latest of all without ``at``)."""
     if at is None:
         return versions[-1] if versions else None
-    from archive.index import _timestamp
+    from archive.index import parse_at
 
-    moment = _timestamp(at)
+    moment = parse_at(at)
     earlier = [version for version in versions if (version["fetched_at"] or "") <= moment]
     return earlier[-1] if earlier else None
 
