@@ -508,8 +508,10 @@ def build_parser() -> argparse.ArgumentParser:
         "Default: the latest version against the one before it.")
     _archive_args(diff)
     diff.add_argument("url")
-    diff.add_argument("--from", dest="from_", metavar="TS", type=_moment, help="the version at or before this time (old side)")
-    diff.add_argument("--to", metavar="TS", type=_moment, help="the version at or before this time (new side; default latest)")
+    diff.add_argument("--from", dest="from_", metavar="TS", type=_moment,
+                      help="the version at or before this time (old side)")
+    diff.add_argument("--to", metavar="TS", type=_moment,
+                      help="the version at or before this time (new side; default latest)")
     diff.add_argument("--side-by-side", action="store_true", help="two columns instead of a unified diff")
     diff.add_argument("--width", type=int, default=120, help="total width for --side-by-side (default 120)")
     diff.add_argument("--context", type=int, default=1, help="unchanged paragraphs around each change (default 1)")
