@@ -18,6 +18,7 @@ from typing import IO, TYPE_CHECKING
 from sqlalchemy.exc import SQLAlchemyError
 
 from archive.access import IndexUnavailable, db_problem, open_existing_index
+from archive.events import KINDS
 from archive.models import index_url_for
 from archive.outputs import OutputRefused, archive_files, check_output, open_output
 
@@ -238,6 +239,7 @@ def cmd_show(args: argparse.Namespace) -> int:
         article = index.article(args.key, at=args.at)
         capture = _capture_of(index, args.key, args.at) if article is None else (
             index.capture(article["capture_id"]) if article.get("capture_id") else None)
+        checks = [event for event in index.events(url=article["url"]) if event["kind"] != "blocked"] if article else []
     if article is None and capture is None:
         print(f"error: nothing archived for {args.key}", file=sys.stderr)
         return 1
@@ -249,6 +251,8 @@ def cmd_show(args: argparse.Namespace) -> int:
         for field in ("title", "url", "site", "channel", "published_at", "source", "author", "views", "fetched_at"):
             if article.get(field) is not None:
                 print(f"{field}: {article[field]}")
+        if checks:
+            print(f"status: {checks[-1]['kind']} (re-checked {checks[-1]['detected_at']})")
     if capture is not None:
         print(f"warc: {capture['warc_file']} @ {capture['warc_offset']} ({capture['record_type']})")
     if article is not None:
@@ -267,6 +271,75 @@ def cmd_history(args: argparse.Namespace) -> int:
     for row in rows:
         print(f"{row['fetched_at']:21} {row['status'] or '':>6}  {row['record_type']:8}  "
               f"{'yes' if row['changed'] else 'no':7}  {row['payload_digest'] or '':40} {row['crawl_id']}")
+    return 0
+
+
+CHANGES_COLUMNS = ("detected_at", "site", "kind", "url", "title", "detail", "capture_id", "previous_capture_id",
+                   "article_id", "crawl_id")
+
+
+def cmd_changes(args: argparse.Namespace) -> int:
+    with _open(args) as index:
+        rows = index.iter_events(site=args.site, since=args.since, until=args.until, kind=args.kind, url=args.url)
+        if args.format == "table":
+            widths = {"detected_at": 20, "site": 20, "kind": 15, "url": 60, "title": 30, "detail": 40}
+            rows = list(rows)
+            columns = ("detected_at", "site", "kind", "url", "title", "detail")
+            sys.stdout.write("\n".join(_table(rows, columns, widths)) + "\n")
+            print(f"({len(rows)} event{'s' if len(rows) != 1 else ''})", file=sys.stderr)
+        else:
+            _emit(rows, CHANGES_COLUMNS, args.format, sys.stdout)
+    return 0
+
+
+def _version_at(versions: list[dict], at: str | None) -> dict | None:
+    """The latest version captured at or before ``at`` (the latest of all without ``at``)."""
+    if at is None:
+        return versions[-1] if versions else None
+    from archive.index import parse_at
+
+    moment = parse_at(at)
+    earlier = [version for version in versions if (version["fetched_at"] or "") <= moment]
+    return earlier[-1] if earlier else None
+
+
+def cmd_diff(args: argparse.Namespace) -> int:
+    from archive.textdiff import side_by_side, unified
+
+    with _open(args) as index:
+        versions = index.versions(args.url)
+    if not versions:
+        print(f"error: no article archived at {args.url}", file=sys.stderr)
+        return 1
+    new = _version_at(versions, args.to)
+    if new is None:
+        print(f"error: no version of {args.url} at or before {args.to}", file=sys.stderr)
+        return 1
+    old = _version_at(versions, args.from_) if args.from_ else (
+        versions[versions.index(new) - 1] if versions.index(new) > 0 else None)
+    if old is None:
+        print(f"error: only one version of {args.url} archived before that (at {new['fetched_at']}); "
+              "nothing to compare", file=sys.stderr)
+        return 1
+
+    def label(version: dict) -> str:
+        return (f"{version['fetched_at']}  article {version['id']}  "
+                f"{version.get('warc_file')} @ {version.get('warc_offset')}")
+
+    print(f"{args.url}")
+    for field in ("title", "published_at"):
+        if (old.get(field) or "") != (new.get(field) or ""):
+            print(f"{field}: {old.get(field)!s} -> {new.get(field)!s}")
+    before, after = (old.get("body") or "").split("\n"), (new.get("body") or "").split("\n")
+    if before == after:
+        print(f"--- {label(old)}\n+++ {label(new)}\n(same text)")
+        return 0
+    if args.side_by_side:
+        print(f"<<< {label(old)}\n>>> {label(new)}")
+        lines = side_by_side(before, after, args.width)
+    else:
+        lines = unified(before, after, label(old), label(new), context=args.context)
+    print("\n".join(lines))
     return 0
 
 
@@ -351,6 +424,10 @@ def cmd_stats(args: argparse.Namespace) -> int:
     print("articles by month of publication:")
     for site, month, count in stats["by_month"]:
         print(f"  {site} {month}: {count}")
+    if stats["events"]:
+        print("re-check events by site and month:")
+        for site, month, kind, count in stats["events"]:
+            print(f"  {site} {month} {kind}: {count}")
     print("crawls:")
     for crawl in stats["crawls"]:
         summary = (crawl["stats"] or {}).get("summary", {})
@@ -410,6 +487,35 @@ def build_parser() -> argparse.ArgumentParser:
     _archive_args(history)
     history.add_argument("url")
     history.set_defaults(run=cmd_history)
+
+    changes = commands.add_parser(
+        "changes", help="what re-checks found: edited, deleted, soft-deleted, redirected-away … articles",
+        description="List article events (the article_events table): one per re-check of a known article.")
+    _archive_args(changes)
+    changes.add_argument("--site", help="only this site")
+    changes.add_argument("--since", help="detected on or after (2026, 2026-11, 2026-11-29)")
+    changes.add_argument("--until", help="detected on or before")
+    changes.add_argument("--kind", action="append", choices=KINDS,
+                         help="only events of this kind (repeat for several)")
+    changes.add_argument("--url", help="only this article")
+    changes.add_argument("--format", choices=("table", "csv", "jsonl"), default="table")
+    changes.set_defaults(run=cmd_changes)
+
+    diff = commands.add_parser(
+        "diff", help="what changed between two archived versions of an article",
+        description="A readable diff of two text versions of an article (title, published date, body); "
+        "changed paragraphs are compared character by character: [-removed-] {+added+}. "
+        "Default: the latest version against the one before it.")
+    _archive_args(diff)
+    diff.add_argument("url")
+    diff.add_argument("--from", dest="from_", metavar="TS", type=_moment,
+                      help="the version at or before this time (old side)")
+    diff.add_argument("--to", metavar="TS", type=_moment,
+                      help="the version at or before this time (new side; default latest)")
+    diff.add_argument("--side-by-side", action="store_true", help="two columns instead of a unified diff")
+    diff.add_argument("--width", type=int, default=120, help="total width for --side-by-side (default 120)")
+    diff.add_argument("--context", type=int, default=1, help="unchanged paragraphs around each change (default 1)")
+    diff.set_defaults(run=cmd_diff)
 
     export = commands.add_parser("export", help="stream articles to CSV, JSON lines or Parquet")
     _archive_args(export)

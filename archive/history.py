@@ -114,9 +114,18 @@ class History:
         known = self.lookup.captured_among(urls)
         return [url for url in urls if url not in known]
 
-    def payload(self, url: str) -> Payload | None:
-        """The payload of the URL's last good capture, content-decoded."""
-        good = self.lookup.last_good(url)
+    def payload(self, url: str, before_crawl: int | None = None) -> Payload | None:
+        """The payload of the URL's last good capture (or its latest 200 response archived before
+        crawl ``before_crawl``, for comparing a listing with its earlier self), content-decoded."""
+        if before_crawl is None:
+            good = self.lookup.last_good(url)
+        else:
+            with self.engine.connect() as conn:
+                good = conn.execute(
+                    select(captures.c.warc_file, captures.c.warc_offset)
+                    .where(captures.c.url == url, captures.c.status == 200, captures.c.record_type == "response",
+                           captures.c.crawl_id < before_crawl)
+                    .order_by(captures.c.id.desc()).limit(1)).first()
         if good is None or good.warc_file is None or good.warc_offset is None:
             return None
         try:

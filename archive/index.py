@@ -19,12 +19,12 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import BigInteger, Engine, and_, case, cast, func, literal_column, select
+from sqlalchemy import BigInteger, Engine, and_, case, cast, func, inspect, literal_column, select
 
 from archive import search
 from archive.access import open_existing_index
 from archive.lookup import good_capture_condition
-from archive.models import article_counts, articles, captures, crawls, index_url_for
+from archive.models import article_counts, article_events, articles, captures, crawls, index_url_for
 
 if TYPE_CHECKING:
     from warcio.recordloader import ArcWarcRecord
@@ -174,6 +174,53 @@ class Index:
         _, payload = read_record(self.warc_dir / capture["warc_file"], capture["warc_offset"])
         return payload
 
+    # --- versions and events (re-checks of known articles: archive/events.py) ------------------
+
+    def versions(self, url: str) -> list[dict[str, Any]]:
+        """Every text version of the article at ``url``, oldest first, each with its capture's
+        time and WARC record (``fetched_at``, ``warc_file``, ``warc_offset``)."""
+        statement = (
+            select(articles, captures.c.fetched_at, captures.c.crawl_id, captures.c.warc_file, captures.c.warc_offset,
+                   captures.c.warc_record_id)
+            .join(captures, captures.c.id == articles.c.capture_id, isouter=True)
+            .where(articles.c.url == url)
+            .order_by(captures.c.fetched_at, articles.c.id)
+        )
+        with self.engine.connect() as conn:
+            return [dict(row._mapping) for row in conn.execute(statement)]
+
+    def events(self, site: str | None = None, since: str | None = None, until: str | None = None,
+               kind: str | list[str] | None = None, url: str | None = None) -> list[dict[str, Any]]:
+        """Re-check events (``article_events``), oldest first, with the article's title.
+
+        ``since``/``until`` compare with ``detected_at`` by prefix (2026, 2026-11, 2026-11-29).
+        """
+        return list(self.iter_events(site, since, until, kind, url))
+
+    def iter_events(self, site: str | None = None, since: str | None = None, until: str | None = None,
+                    kind: str | list[str] | None = None, url: str | None = None,
+                    batch: int = 1000) -> Iterator[dict[str, Any]]:
+        """``events()`` streamed from the database in batches (constant memory)."""
+        events = article_events
+        statement = (select(events, articles.c.title)
+                     .join(articles, articles.c.id == events.c.article_id, isouter=True)
+                     .order_by(events.c.detected_at, events.c.id))
+        if site:
+            statement = statement.where(events.c.site == site)
+        if since:
+            statement = statement.where(func.substr(events.c.detected_at, 1, len(since)) >= since)
+        if until:
+            statement = statement.where(func.substr(events.c.detected_at, 1, len(until)) <= until)
+        if kind:
+            statement = statement.where(events.c.kind.in_([kind] if isinstance(kind, str) else kind))
+        if url:
+            statement = statement.where(events.c.url == url)
+        with self.engine.connect() as conn:
+            if not inspect(conn).has_table("article_events"):
+                return  # an index older than migration 0009 (portal-archive db upgrade)
+            for row in conn.execution_options(stream_results=True, yield_per=batch).execute(statement):
+                yield dict(row._mapping)
+
     # --- statistics ----------------------------------------------------------------------------
 
     def stats(self) -> dict[str, Any]:
@@ -193,12 +240,19 @@ class Index:
                 .group_by(counts.site).having(func.sum(counts.articles) > 0).order_by(counts.site))]
             by_channel = listed("channel")
             by_month = listed("month")
+            event_month = func.substr(article_events.c.detected_at, 1, 7)
+            by_event = (select(article_events.c.site, event_month.label("month"), article_events.c.kind, func.count())
+                        .group_by(article_events.c.site, event_month, article_events.c.kind)
+                        .order_by(article_events.c.site, event_month, article_events.c.kind))
+            # An index older than migration 0009 has no events yet (portal-archive db upgrade).
+            events = conn.execute(by_event).all() if inspect(conn).has_table("article_events") else []
             history = conn.execute(select(crawls.c.id, crawls.c.site, crawls.c.started_at, crawls.c.finished_at,
                                           crawls.c.status, crawls.c.stats).order_by(crawls.c.id)).all()
         return {
             "by_site": [tuple(row) for row in by_site],
             "by_channel": [tuple(row) for row in by_channel],
             "by_month": [tuple(row) for row in by_month],
+            "events": [tuple(row) for row in events],
             "crawls": [dict(row._mapping) for row in history],
         }
 

@@ -153,6 +153,45 @@ class SiteTemplate(Base):
     __table_args__ = (UniqueConstraint("site", "line", name="uq_site_templates_site_line"),)
 
 
+class ArticleEvent(Base):
+    """What one re-check of a known article found (archive/events.py, migration 0009)."""
+
+    __tablename__ = "article_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    url: Mapped[str] = mapped_column(Text)
+    site: Mapped[str | None] = mapped_column(String(200))
+    # unchanged, edited, deleted, redirected-away, moved, soft-deleted, blocked
+    kind: Mapped[str] = mapped_column(String(20))
+    detected_at: Mapped[str] = mapped_column(String(32))
+    crawl_id: Mapped[int | None] = mapped_column(ForeignKey("crawls.id"))
+    # The re-check's capture (NULL when no response came back: a network error).
+    capture_id: Mapped[int | None] = mapped_column(ForeignKey("captures.id"))
+    # The version checked against: its articles row and that row's capture.
+    article_id: Mapped[int | None] = mapped_column(ForeignKey("articles.id"))
+    previous_capture_id: Mapped[int | None] = mapped_column(ForeignKey("captures.id"))
+    # Why: the fields that changed, the status, the redirect target, the phrase found.
+    detail: Mapped[str | None] = mapped_column(Text)
+
+    __table_args__ = (
+        Index("ix_article_events_url", "url"),
+        Index("ix_article_events_site_detected", "site", "detected_at"),
+        Index("ix_article_events_kind", "kind"),
+    )
+
+
+class RevisitClaim(Base):
+    """A re-check a running crawl has taken on (crawler/revisit.py), so that crawlers sharing
+    an index do not check the same article twice; void once its crawl is no longer running."""
+
+    __tablename__ = "revisit_claims"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    url: Mapped[str] = mapped_column(Text, unique=True)
+    crawl_id: Mapped[int] = mapped_column(ForeignKey("crawls.id"))
+    claimed_at: Mapped[str] = mapped_column(String(32))
+
+
 class ArticleCount(Base):
     """Articles per (site, channel) and per (site, month), kept by triggers (migration 0008).
 
@@ -172,6 +211,8 @@ crawls = Crawl.__table__
 captures = Capture.__table__
 articles = Article.__table__
 site_templates = SiteTemplate.__table__
+article_events = ArticleEvent.__table__
+revisit_claims = RevisitClaim.__table__
 article_counts = ArticleCount.__table__
 
 

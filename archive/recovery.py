@@ -18,7 +18,7 @@ from typing import Any, BinaryIO
 
 from sqlalchemy import Engine, delete, insert, select, update
 
-from archive.models import articles, capture_id_of, captures, crawls, utc_iso
+from archive.models import article_events, articles, capture_id_of, captures, crawls, utc_iso
 from archive.verify import INDEXED_TYPES
 from archive.warc_reader import WarcReadError, next_record_start, scan_records
 from archive.warc_writer import OPEN_SUFFIX
@@ -193,6 +193,8 @@ def drop_dangling(engine: Engine, dangling_ids: list[int], report: RepairReport)
         with engine.begin() as conn:
             conn.execute(update(captures).where(captures.c.refers_to_id.in_(dangling_ids)).values(refers_to_id=None))
             conn.execute(update(articles).where(articles.c.capture_id.in_(dangling_ids)).values(capture_id=None))
+            for column in (article_events.c.capture_id, article_events.c.previous_capture_id):
+                conn.execute(update(article_events).where(column.in_(dangling_ids)).values({column.name: None}))
             conn.execute(delete(captures).where(captures.c.id.in_(dangling_ids)))
     report.dropped += len(dangling_ids)
 

@@ -21,8 +21,9 @@ from sqlalchemy import Connection, Engine, insert, update
 
 from archive import search
 from archive.challenges import challenge_kind
+from archive.events import EventRow
 from archive.lookup import ArchiveLookup, GoodCapture, is_good_capture
-from archive.models import articles, capture_id_of, captures, crawls, open_index, utc_iso
+from archive.models import article_events, articles, capture_id_of, captures, crawls, open_index, utc_iso
 from archive.presence import missing_warc_files
 from archive.records import HttpExchange, Original, build_pair, payload_digest
 from archive.recovery import recover
@@ -103,6 +104,11 @@ class ArchiveWriter:
             except queue.Full:
                 continue
 
+    def add_event(self, event: EventRow) -> None:
+        """Queue an article event (archive/events.py); indexed after its capture."""
+        self._check_alive()
+        self._queue.put(event)
+
     def drain(self) -> None:
         """Write everything queued so far, then close the current WARC file."""
         while self._thread.is_alive():
@@ -165,18 +171,24 @@ class ArchiveWriter:
     def _write_batch(self, batch: list[Any]) -> None:
         capture_rows: list[dict[str, Any]] = []
         article_rows: list[dict[str, Any]] = []
+        event_rows: list[dict[str, Any]] = []
         for item in batch:
             if isinstance(item, HttpExchange):
                 capture_rows.append(self._write_exchange(item))
+            elif isinstance(item, EventRow):
+                event_rows.append({"rid": item.record_id, **item.fields})
             else:
                 article_rows.append({"rid": item.record_id, **item.fields})
         self.warcs.flush(self.fsync)
         with self.engine.begin() as conn:
             added = index_rows(conn, capture_rows, article_rows)
+            if event_rows:
+                conn.execute(insert(article_events).values(capture_id=capture_id_of("rid")), event_rows)
         self.warcs.rotate_if_full()
         self.counts["captures"] += len(capture_rows)
         self.counts["articles"] += added
         self.counts["articles_already_indexed"] += len(article_rows) - added
+        self.counts["events"] += len(event_rows)
 
     def _write_exchange(self, exchange: HttpExchange) -> dict[str, Any]:
         digest = payload_digest(exchange.body)

@@ -42,7 +42,9 @@ class IncrementalMiddleware:
             return
         request.meta["incremental_checked"] = True
         url = request.url
-        if url in history.documents or (url in history.known_articles and not getattr(spider, "refresh", False)):
+        recheck = request.meta.get("revisit")  # a known article re-checked (crawler/revisit.py)
+        if url in history.documents or (url in history.known_articles and not getattr(spider, "refresh", False)
+                                        and not recheck):
             self.stats.inc_value("incremental/skipped_known")
             raise IgnoreRequest(f"already archived: {url}")
         etag, modified = history.validators.get(url, (None, None))

@@ -40,6 +40,8 @@ def summary(stats: dict[str, Any]) -> dict[str, Any]:
         "challenges": stats.get("warc/challenges", 0),
         "truncated": stats.get("warc/truncated", 0),
         "chrome_removed": _prefixed(stats, "chrome/"),
+        # Re-checks of known articles (crawler/revisit.py): due, requests, and one count per kind found.
+        "rechecks": _prefixed(stats, "revisit/"),
     }
 
 

@@ -154,3 +154,16 @@ DOWNLOADER_MIDDLEWARES["crawler.limits.DecodeLimitMiddleware"] = 597
 # longer line, e.g. a huge Set-Cookie, was dropped and lost); see crawler/limits.py.
 HTTP_MAX_HEADER_LINE = 1024 * 1024
 EXTENSIONS["crawler.limits.HeaderLineLimit"] = 0
+
+# --- Re-checking known articles: edits and take-downs (issue 13) ---
+# After its own work, an incremental crawl re-checks known articles that are due, with
+# conditional GETs, and records what it found in article_events (crawler/revisit.py).
+REVISIT_ENABLED = True
+# AGE_DAYS:EVERY_DAYS tiers, youngest first, ending with *:EVERY_DAYS: by default daily in an
+# article's first week, weekly to 3 months, then monthly. Age counts from the published date.
+REVISIT_SCHEDULE = "7:1 90:7 *:30"
+# Re-checks are at most this share of a crawl's requests (0.3: 3 re-checks per 7 other
+# requests; 1 = no share limit), and at most REVISIT_MAX_PER_CRAWL per crawl (one site).
+# The most overdue go first; the rest wait for the next crawl.
+REVISIT_SHARE = 0.3
+REVISIT_MAX_PER_CRAWL = 500

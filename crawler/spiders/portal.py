@@ -29,6 +29,7 @@ from crawler.incremental import archived_response, pagination_key
 from crawler.items import ArticleItem
 from crawler.limits import capped_links, decoded_too_large, too_large
 from crawler.profiles import SiteProfile, generic_profile, load_profile
+from crawler.revisit import Revisits
 from crawler.workers import PageProcessor, PageResult, is_html
 
 _TRUE = {"1", "true", "yes", "on"}
@@ -52,6 +53,7 @@ class PortalSpider(scrapy.Spider):
         self.refresh = str(refresh).lower() in _TRUE
         self.max_pages, self.max_articles = int(max_pages), int(max_articles)
         self.history: History | None = None
+        self.revisits: Revisits | None = None
         self._pages_seen = self._articles_seen = 0
 
     @classmethod
@@ -67,6 +69,7 @@ class PortalSpider(scrapy.Spider):
             history = History.load(engine, archive_dir / "warc", spider.site_name)
             if history:
                 spider.history = history
+                spider.revisits = Revisits.from_crawler(crawler, spider, history)
                 spider.logger.info(
                     "incremental crawl: %d pages and %d articles already archived%s", len(history.captured),
                     len(history.known_articles), "" if history.complete else " (last crawl did not finish)",
@@ -87,6 +90,7 @@ class PortalSpider(scrapy.Spider):
         """
         stats = self.crawler.stats
         self._count_page()
+        changed = response.status != 304
         if response.status == 304 and self.history is not None:
             response = archived_response(self.history, response) or response
             stats.inc_value("incremental/not_modified")
@@ -101,6 +105,8 @@ class PortalSpider(scrapy.Spider):
             stats.inc_value("extract/errors")
             return
         stats.inc_value(f"pages/{result.kind}")
+        if self.revisits is not None and result.kind == LISTING:
+            await self.revisits.on_listing(response.url, result.links, changed)
         for url in capped_links(self._links_to_follow(response.url, result), response.url, self.page_max_links,
                                 stats):
             yield scrapy.Request(url, callback=self.parse, errback=self.failed)
@@ -112,6 +118,20 @@ class PortalSpider(scrapy.Spider):
             if self.max_articles and self._articles_seen > self.max_articles:
                 raise CloseSpider("max_articles")
             yield self._item(result.item, response)
+
+    async def recheck(self, response: Response) -> AsyncIterator[ArticleItem]:
+        """A known article checked again (crawler/revisit.py): an event; the new version if edited.
+
+        With a shared frontier another worker may have sent it; one without re-checks only archives it."""
+        if self.revisits is None:
+            return
+        item = await self.revisits.recheck(response)
+        if item is not None:
+            yield self._item(item, response)
+
+    def recheck_failed(self, failure: Failure) -> None:
+        if self.revisits is not None:
+            self.revisits.failed(failure)
 
     def failed(self, failure: Failure) -> None:
         """One log line per request given up on (Scrapy would log a traceback)."""
