@@ -17,15 +17,21 @@ from typing import IO
 from archive.index import Index
 from archive.models import index_url_for, open_index, schema_revision, upgrade
 from archive.recovery import drop_dangling, recover, reindex
-from archive.replay import write_cdxj, write_wacz
+from archive.replay import ReplayError, write_cdxj, write_pywb_collection, write_wacz
 from archive.verify import check_files, verify_archive
 from archive.warc_reader import WarcReadError
 
 
-def _archive_args(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--archive", default="data", help="archive directory (default: ./data)")
-    parser.add_argument("--index", help="SQLAlchemy URL of the index (default: sqlite:///ARCHIVE/index.sqlite)")
-    parser.add_argument("--warc-dir", help="directory of the WARC files (default: ARCHIVE/warc)")
+def _archive_args(parser: argparse.ArgumentParser, top: bool = False) -> None:
+    """The archive options, accepted before the subcommand (``top``) and after it; after it
+    they default to SUPPRESS, so they never overwrite what was given before."""
+    defaults = {"archive": "data", "index": None, "warc_dir": None} if top else dict.fromkeys(
+        ("archive", "index", "warc_dir"), argparse.SUPPRESS)
+    parser.add_argument("--archive", default=defaults["archive"], help="archive directory (default: ./data)")
+    parser.add_argument("--index", default=defaults["index"],
+                        help="SQLAlchemy URL of the index (default: sqlite:///ARCHIVE/index.sqlite)")
+    parser.add_argument("--warc-dir", default=defaults["warc_dir"],
+                        help="directory of the WARC files (default: ARCHIVE/warc)")
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
@@ -258,8 +264,14 @@ def _export_parquet(rows: Iterator[dict], path: Path, batch: int = 10_000) -> in
 def cmd_cdxj(args: argparse.Namespace) -> int:
     with _open(args) as index:
         if args.output:
-            with open(args.output, "w", encoding="utf-8") as out:
-                count = write_cdxj(index, out)
+            partial = Path(args.output + ".partial")
+            try:
+                with open(partial, "w", encoding="utf-8") as out:
+                    count = write_cdxj(index, out)
+            except BaseException:
+                partial.unlink(missing_ok=True)
+                raise
+            partial.replace(args.output)
         else:
             count = write_cdxj(index, sys.stdout)
     print(f"{count} CDXJ lines", file=sys.stderr)
@@ -270,6 +282,17 @@ def cmd_wacz(args: argparse.Namespace) -> int:
     with _open(args) as index:
         package = write_wacz(index, Path(args.output))
     print(f"wrote {args.output}: {len(package['resources'])} resources", file=sys.stderr)
+    return 0
+
+
+def cmd_pywb(args: argparse.Namespace) -> int:
+    collection = Path(args.collection)
+    with _open(args) as index:
+        count, files = write_pywb_collection(index, collection, copy=args.copy)
+    print(f"pywb collection {collection}: {len(files)} WARC files, {count} index lines", file=sys.stderr)
+    if collection.parent.name == "collections":
+        print(f"serve it: cd {collection.parent.parent} && wayback  (then http://localhost:8080/{collection.name}/)",
+              file=sys.stderr)
     return 0
 
 
@@ -299,6 +322,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="portal-archive",
         description="Read, check and export a portal-archiver archive (WARC files + SQL index).",
     )
+    _archive_args(parser, top=True)
     commands = parser.add_subparsers(dest="command", required=True)
     verify = commands.add_parser(
         "verify",
@@ -360,6 +384,15 @@ def build_parser() -> argparse.ArgumentParser:
     wacz.add_argument("-o", "--output", required=True)
     wacz.set_defaults(run=cmd_wacz)
 
+    pywb = commands.add_parser(
+        "pywb", help="lay out a ready pywb collection (WARCs linked, index written)",
+        description="Make COLLECTION_DIR a pywb collection: archive/ links the WARC files, indexes/index.cdxj "
+        "is the replay index. Name it ROOT/collections/NAME and run `wayback` in ROOT.")
+    _archive_args(pywb)
+    pywb.add_argument("collection", metavar="COLLECTION_DIR")
+    pywb.add_argument("--copy", action="store_true", help="copy the WARC files instead of symlinking them")
+    pywb.set_defaults(run=cmd_pywb)
+
     stats = commands.add_parser("stats", help="articles by site, channel and month; crawl history")
     _archive_args(stats)
     stats.set_defaults(run=cmd_stats)
@@ -378,7 +411,7 @@ def main(argv: list[str] | None = None) -> int:
         return args.run(args)
     except BrokenPipeError:
         return 0
-    except (FileNotFoundError, WarcReadError) as exc:
+    except (FileNotFoundError, WarcReadError, ReplayError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
 
