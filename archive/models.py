@@ -137,10 +137,29 @@ class SiteTemplate(Base):
     __table_args__ = (UniqueConstraint("site", "line", name="uq_site_templates_site_line"),)
 
 
+class ArticleImage(Base):
+    """An image inside an article's body (migration 0005): where it sits, and the capture
+    holding its bytes (NULL until fetched; see archive/article_images.py)."""
+
+    __tablename__ = "article_images"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    article_id: Mapped[int] = mapped_column(ForeignKey("articles.id"))
+    position: Mapped[int] = mapped_column(Integer)
+    url: Mapped[str] = mapped_column(Text)
+    capture_id: Mapped[int | None] = mapped_column(ForeignKey("captures.id"))
+
+    __table_args__ = (
+        Index("ix_article_images_article", "article_id", "position"),
+        Index("ix_article_images_url", "url"),
+    )
+
+
 crawls = Crawl.__table__
 captures = Capture.__table__
 articles = Article.__table__
 site_templates = SiteTemplate.__table__
+article_images = ArticleImage.__table__
 
 
 def capture_id_of(param: str):

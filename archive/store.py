@@ -13,12 +13,13 @@ import os
 import queue
 import threading
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, Engine, func, insert, select, update
 
+from archive.article_images import ArticleImageLinker
 from archive.challenges import challenge_kind
 from archive.models import articles, capture_id_of, captures, crawls, open_index, utc_iso
 from archive.records import HttpExchange, Original, build_pair, payload_digest
@@ -36,6 +37,8 @@ class ArticleRow:
 
     record_id: str
     fields: dict[str, Any]
+    # URLs of the images inside the article body (archive/article_images.py links them).
+    images: list[str] = field(default_factory=list)
 
 
 class ArchiveWriter:
@@ -75,6 +78,7 @@ class ArchiveWriter:
             )
             self.crawl_id = int(result.inserted_primary_key[0])
             self._originals = load_originals(conn)
+            self._images = ArticleImageLinker(conn)
         self._thread.start()
         return self.crawl_id
 
@@ -132,17 +136,21 @@ class ArchiveWriter:
     def _write_batch(self, batch: list[Any]) -> None:
         capture_rows: list[dict[str, Any]] = []
         article_rows: list[dict[str, Any]] = []
+        image_rows: list[tuple[str, list[str]]] = []
         for item in batch:
             if isinstance(item, HttpExchange):
                 capture_rows.append(self._write_exchange(item))
             else:
                 article_rows.append({"rid": item.record_id, **item.fields})
+                if item.images:
+                    image_rows.append((item.record_id, item.images))
         self.warcs.flush(self.fsync)
         with self.engine.begin() as conn:
             if capture_rows:
                 conn.execute(insert(captures).values(refers_to_id=capture_id_of("ref")), capture_rows)
             if article_rows:
                 conn.execute(insert(articles).values(capture_id=capture_id_of("rid")), article_rows)
+            self._images.link(conn, capture_rows, image_rows)
         self.warcs.rotate_if_full()
         self.counts["captures"] += len(capture_rows)
         self.counts["articles"] += len(article_rows)

@@ -42,7 +42,10 @@ class IncrementalMiddleware:
             return
         request.meta["incremental_checked"] = True
         url = request.url
-        if url in history.documents or (url in history.known_articles and not getattr(spider, "refresh", False)):
+        # A page requisite (issue 9) is asked again, conditionally: unchanged, it becomes a revisit.
+        requisite = request.meta.get("requisite") is not None
+        if not requisite and (url in history.documents or (url in history.known_articles
+                                                          and not getattr(spider, "refresh", False))):
             self.stats.inc_value("incremental/skipped_known")
             raise IgnoreRequest(f"already archived: {url}")
         etag, modified = history.validators.get(url, (None, None))

@@ -34,5 +34,5 @@ class ArticleIndexPipeline:
         if writer is not None and record_id:
             fields = {column: adapter.get(column) for column in ARTICLE_COLUMNS}
             fields["body_digest"] = body_digest(fields["body"])
-            writer.add_article(ArticleRow(record_id, fields))
+            writer.add_article(ArticleRow(record_id, fields, list(adapter.get("images") or [])))
         return item

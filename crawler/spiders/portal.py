@@ -28,6 +28,7 @@ from crawler.incremental import archived_response, pagination_key
 from crawler.items import ArticleItem
 from crawler.pagekind import LISTING
 from crawler.profiles import SiteProfile, generic_profile, load_profile
+from crawler.requisites import RequisitePolicy, requisite_requests, stylesheet_requisites
 from crawler.workers import PageProcessor, PageResult, is_html
 
 _TRUE = {"1", "true", "yes", "on"}
@@ -58,6 +59,7 @@ class PortalSpider(scrapy.Spider):
         spider = super().from_crawler(crawler, *args, **kwargs)
         settings = crawler.settings
         spider.pages = PageProcessor(settings.getint("PAGE_WORKERS", 1))
+        spider.requisites = RequisitePolicy.from_settings(settings)
         engine = existing_index(settings) if settings.getbool("INCREMENTAL", True) else None
         if engine is not None:
             archive_dir, _, _ = index_location(settings)
@@ -98,6 +100,9 @@ class PortalSpider(scrapy.Spider):
         stats.inc_value(f"pages/{result.kind}")
         for url in self._links_to_follow(response.url, result):
             yield scrapy.Request(url, callback=self.parse, errback=self.failed)
+        for request in requisite_requests(result.requisites, self.requisites, self.allowed_domains,
+                                          self.parse_requisite, self.failed):
+            yield request
         if result.item is not None:
             if {"dataloss", "download_stopped", "partial"} & set(response.flags):
                 stats.inc_value("pages/truncated_article")
@@ -106,6 +111,12 @@ class PortalSpider(scrapy.Spider):
             if self.max_articles and self._articles_seen > self.max_articles:
                 raise CloseSpider("max_articles")
             yield self._item(result.item, response)
+
+    def parse_requisite(self, response: Response) -> Iterator[scrapy.Request]:
+        """A fetched requisite (archived by the capture hook); a stylesheet's own requisites follow."""
+        self.crawler.stats.inc_value(f"requisites/{response.meta.get('requisite')}")
+        yield from requisite_requests(stylesheet_requisites(response, self.history), self.requisites,
+                                      self.allowed_domains, self.parse_requisite, self.failed)
 
     def failed(self, failure: Failure) -> None:
         """One log line per request given up on (Scrapy would log a traceback)."""
