@@ -87,6 +87,13 @@ def recrawled(tmp_path_factory):
         yield archive, server, latest, corrected, dict(zip(crawl_ids, (first, latest, latest), strict=True))
 
 
+@pytest.fixture(scope="module")
+def shown(recrawled) -> dict[str, bytes]:
+    """`portal-archive show URL --raw` of every archived URL (run once, for both collections)."""
+    archive = recrawled[0]
+    return {url: cli(archive, "show", url, "--raw").stdout for url in latest_captures(archive)}
+
+
 def latest_captures(archive: Path) -> dict[str, dict]:
     """Every URL's latest capture (any status), from the index."""
     with index(archive).connect() as conn:
@@ -206,16 +213,15 @@ def ts14(capture: dict) -> str:
 
 
 @pytest.mark.parametrize("collection", ["direct", "imported"])
-def test_pywb_replays_the_latest_capture_of_every_url(recrawled, pywb, collection):
+def test_pywb_replays_the_latest_capture_of_every_url(recrawled, pywb, shown, collection):
     archive, server, latest, corrected, sites = recrawled
     base, _ = pywb
     checked = 0
     for url, capture in latest_captures(archive).items():
         status, body = replay(f"{base}{collection}/{ts14(capture)}id_/{url}")
-        shown = cli(archive, "show", url, "--raw")
         if capture["status"] in (200, 304):
             assert status == 200, (url, capture["status"], capture["record_type"])
-            assert body == shown.stdout, url
+            assert body == shown[url], url
             # What the server sent in the crawl of that capture (a 304 says: the same as before).
             target = urlsplit(url).path + (f"?{urlsplit(url).query}" if urlsplit(url).query else "")
             assert body == sites[capture["crawl_id"]].lookup(target).body, url
