@@ -35,7 +35,7 @@ WACZ_VERSION = "1.1.1"
 # WACZ/Frictionless resource names: lowercase letters, digits and ``-._/`` only.
 _NAME_INVALID = re.compile(r"[^a-z0-9._/-]+")
 # Lines sorted in memory at a time; longer indexes are merged from sorted runs on disk.
-SORT_RUN_LINES = 200_000
+SORT_RUN_LINES = 50_000
 _GZIP_MAGIC = b"\x1f\x8b"
 
 
