@@ -55,3 +55,33 @@ class ArticleImageLinker:
                 .values(capture_id=capture_id_of("r")),
                 fetched,
             )
+
+
+def images_of(index, article_id: int) -> list[dict[str, Any]]:
+    """An article version's images in body order: position, url, capture_id (``index`` is an
+    ``archive.index.Index``)."""
+    with index.engine.connect() as conn:
+        rows = conn.execute(select(article_images.c.position, article_images.c.url, article_images.c.capture_id)
+                            .where(article_images.c.article_id == article_id).order_by(article_images.c.position))
+        return [dict(row._mapping) for row in rows]
+
+
+def save_images(index, article_id: int, directory) -> list[tuple[dict[str, Any], str | None]]:
+    """Write an article's images into ``directory`` as ``NN-name`` files, bytes as served;
+    returns each image with its file name (None when it was never archived)."""
+    from pathlib import Path, PurePosixPath
+    from urllib.parse import unquote, urlsplit
+
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    saved = []
+    for image in images_of(index, article_id):
+        capture = index.capture(image["capture_id"]) if image["capture_id"] is not None else None
+        if capture is None:
+            saved.append((image, None))
+            continue
+        name = PurePosixPath(unquote(urlsplit(image["url"]).path)).name or "image"
+        name = f"{image['position']:02d}-" + "".join(ch if ch.isalnum() or ch in "._-@" else "_" for ch in name)
+        (directory / name).write_bytes(index.read_payload(capture))
+        saved.append((image, name))
+    return saved

@@ -285,6 +285,22 @@ def cmd_wacz(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_images(args: argparse.Namespace) -> int:
+    from archive.article_images import save_images
+
+    with _open(args) as index:
+        article = index.article(args.key, at=args.at)
+        if article is None:
+            print(f"error: no article {args.key}", file=sys.stderr)
+            return 1
+        saved = save_images(index, article["id"], Path(args.output))
+    for image, name in saved:
+        print(f"{image['position']}\t{image['url']}\t{name or '(not archived)'}\t{image['capture_id'] or ''}")
+    print(f"article {article['id']}: {sum(1 for _, name in saved if name)} of {len(saved)} images written to "
+          f"{args.output}", file=sys.stderr)
+    return 0 if all(name for _, name in saved) else 1
+
+
 def cmd_pywb(args: argparse.Namespace) -> int:
     collection = Path(args.collection)
     with _open(args) as index:
@@ -383,6 +399,13 @@ def build_parser() -> argparse.ArgumentParser:
     _archive_args(wacz)
     wacz.add_argument("-o", "--output", required=True)
     wacz.set_defaults(run=cmd_wacz)
+
+    images = commands.add_parser("images", help="save an article's images (bytes as served) into a directory")
+    _archive_args(images)
+    images.add_argument("key", metavar="ID|URL", help="article id or URL (its latest version)")
+    images.add_argument("--at", help="the article version at or before this time")
+    images.add_argument("-o", "--output", required=True, metavar="DIR")
+    images.set_defaults(run=cmd_images)
 
     pywb = commands.add_parser(
         "pywb", help="lay out a ready pywb collection (WARCs linked, index written)",

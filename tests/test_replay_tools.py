@@ -147,6 +147,15 @@ def test_article_images_are_linked_to_their_captures(recrawled):
                 assert archive_index.read_payload(capture) == site.routes[urlsplit(row.url).path].body
             with_images += bool(rows)
     assert with_images >= 8
+    # A researcher saves the latest version of an article with its images.
+    url, photos = next((host + path, [host + src for src in lxml.html.fromstring(latest.routes[path].body)
+                                      .xpath('//div[@class="TRS_Editor"]//img/@src')])
+                       for path in sorted(latest.articles) if b"/uploads/img/" in latest.routes[path].body)
+    listing = cli(archive, "images", url, "-o", str(archive / "saved-images")).stdout.decode().splitlines()
+    assert [line.split("\t")[1] for line in listing] == photos
+    for line in listing:
+        name = line.split("\t")[2]
+        assert (archive / "saved-images" / name).read_bytes() == latest.routes[urlsplit(line.split("\t")[1]).path].body
     folder = article_image(0).rsplit("/", 1)[0]
     assert all(path.startswith(folder) for path in latest.routes if path.endswith(".gif") and "@" in path)
 
