@@ -91,31 +91,43 @@ def _checked_rows(index: Index, check: RecordCheck) -> Iterator[Any]:
     A record counts as readable when its file exists, holds all of its bytes and a gzip
     member starts at its offset; ``verify`` is the full check of digests and contents.
     """
-    with index.engine.connect() as conn, ExitStack() as stack:
-        current, stream, size = None, None, 0
-        rows = conn.execution_options(stream_results=True, yield_per=5000).execute(
-            select(*_COLUMNS).order_by(captures.c.warc_file, captures.c.warc_offset))
-        for row in rows:
-            if row.warc_file != current:
-                current = row.warc_file
-                check.files.append(current)
-                path = index.warc_dir / current
-                try:
-                    stream = stack.enter_context(open(path, "rb"))  # noqa: SIM115 - closed by the stack
-                    size = os.fstat(stream.fileno()).st_size
-                except OSError as exc:
-                    stream = None
-                    check.problems[current] = f"missing ({exc.strerror})"
-            if stream is not None and current not in check.problems:
-                end = row.warc_offset + row.warc_length
-                if end > size:
-                    check.problems[current] = f"truncated: record at offset {row.warc_offset} ends at {end}, " \
-                                              f"file has {size} bytes"
-                else:
-                    stream.seek(row.warc_offset)
-                    if stream.read(2) != _GZIP_MAGIC:
-                        check.problems[current] = f"no WARC record at offset {row.warc_offset}"
-            yield row
+    stream: IO[bytes] | None = None
+    try:
+        with index.engine.connect() as conn:
+            current, size = None, 0
+            rows = conn.execution_options(stream_results=True, yield_per=5000).execute(
+                select(*_COLUMNS).order_by(captures.c.warc_file, captures.c.warc_offset))
+            for row in rows:
+                if row.warc_file != current:
+                    current = row.warc_file
+                    check.files.append(current)
+                    if stream is not None:
+                        stream.close()
+                    try:
+                        stream = open(index.warc_dir / current, "rb")  # noqa: SIM115 - one file open at a time
+                        size = os.fstat(stream.fileno()).st_size
+                    except OSError as exc:
+                        stream = None
+                        check.problems[current] = f"missing ({exc.strerror})"
+                _check_record(row, stream, size, check)
+                yield row
+    finally:
+        if stream is not None:
+            stream.close()
+
+
+def _check_record(row: Any, stream: IO[bytes] | None, size: int, check: RecordCheck) -> None:
+    """Note a problem with the row's file when the record's bytes are not all there."""
+    if stream is None or row.warc_file in check.problems:
+        return
+    end = row.warc_offset + row.warc_length
+    if end > size:
+        check.problems[row.warc_file] = f"truncated: record at offset {row.warc_offset} ends at {end}, " \
+                                        f"file has {size} bytes"
+        return
+    stream.seek(row.warc_offset)
+    if stream.read(2) != _GZIP_MAGIC:
+        check.problems[row.warc_file] = f"no WARC record at offset {row.warc_offset}"
 
 
 def _sorted_runs(lines: Iterable[str], workdir: Path, run_lines: int) -> list[Path]:

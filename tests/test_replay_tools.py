@@ -282,6 +282,8 @@ def test_cdxj_lines_agree_with_cdxj_indexer_and_only_304s_are_left_out(recrawled
 def test_replaywebpage_renders_the_latest_version_of_every_article(tools, recrawled, tmp_path):
     if not Path(CHROMIUM).exists():
         pytest.skip(f"Chromium not installed at {CHROMIUM} (scripts/replay-tools installs Debian's chromium as root)")
+    if not (RWP_DIR / "sw.js").exists():
+        pytest.skip(f"no ReplayWeb.page files at {RWP_DIR}: npm was unavailable to scripts/replay-tools")
     from playwright.sync_api import sync_playwright
 
     archive, server, latest, corrected, _ = recrawled
