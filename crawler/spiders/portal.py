@@ -26,6 +26,7 @@ from crawler.capture import existing_index, index_location
 from crawler.extract import extract_article
 from crawler.incremental import archived_response, pagination_key
 from crawler.items import ArticleItem
+from crawler.limits import capped_links, decoded_too_large, too_large
 from crawler.pagekind import LISTING
 from crawler.profiles import SiteProfile, generic_profile, load_profile
 from crawler.requisites import RequisitePolicy, requisite_requests, stylesheet_requisites
@@ -58,9 +59,11 @@ class PortalSpider(scrapy.Spider):
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> PortalSpider:
         spider = super().from_crawler(crawler, *args, **kwargs)
         settings = crawler.settings
-        spider.pages = PageProcessor(settings.getint("PAGE_WORKERS", 1))
+        spider.pages = PageProcessor(settings.getint("PAGE_WORKERS"))
+        spider.page_maxsize = settings.getint("PAGE_MAXSIZE")
+        spider.page_max_links = settings.getint("PAGE_MAX_LINKS")
         spider.requisites = RequisitePolicy.from_settings(settings)
-        engine = existing_index(settings) if settings.getbool("INCREMENTAL", True) else None
+        engine = existing_index(settings) if settings.getbool("INCREMENTAL") else None
         if engine is not None:
             archive_dir, _, _ = index_location(settings)
             history = History.load(engine, archive_dir / "warc", spider.site_name)
@@ -91,6 +94,8 @@ class PortalSpider(scrapy.Spider):
             stats.inc_value("incremental/not_modified")
         if not isinstance(response, TextResponse) or not is_html(response):
             return
+        if too_large(response, self.page_maxsize, stats):
+            return
         try:
             result = await self.pages.run(response, self.profile)
         except Exception:  # noqa: BLE001 - one odd page must not stop the crawl; it is archived anyway
@@ -98,10 +103,11 @@ class PortalSpider(scrapy.Spider):
             stats.inc_value("extract/errors")
             return
         stats.inc_value(f"pages/{result.kind}")
-        for url in self._links_to_follow(response.url, result):
+        for url in capped_links(self._links_to_follow(response.url, result), response.url, self.page_max_links,
+                                stats):
             yield scrapy.Request(url, callback=self.parse, errback=self.failed)
-        for request in requisite_requests(result.requisites, self.requisites, self.allowed_domains,
-                                          self.parse_requisite, self.failed):
+        for request in requisite_requests(result.requisites[:self.page_max_links or None], self.requisites,
+                                          self.allowed_domains, self.parse_requisite, self.failed):
             yield request
         if result.item is not None:
             if {"dataloss", "download_stopped", "partial"} & set(response.flags):
@@ -123,6 +129,7 @@ class PortalSpider(scrapy.Spider):
         request = getattr(failure, "request", None)
         url = request.url if request is not None else "?"
         if failure.check(IgnoreRequest):
+            decoded_too_large(failure, url, self.crawler.stats)
             return
         if failure.check(HttpError):
             self.logger.info("not followed: %s answered HTTP %d (archived)", url, failure.value.response.status)
