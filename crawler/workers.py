@@ -28,10 +28,10 @@ from scrapy.utils.reactor import is_asyncio_reactor_installed
 
 from archive.challenges import challenge_kind
 from crawler.extract import extract_article
+from crawler.extract.page import parse_page
+from crawler.extract.pagekind import ARTICLE, page_kind
 from crawler.items import ArticleItem
 from crawler.links import link_extractor, outgoing_urls
-from crawler.page import parse_page
-from crawler.pagekind import ARTICLE, page_kind
 from crawler.profiles import SiteProfile
 from crawler.requisites import Requisite, page_requisites
 
@@ -63,8 +63,8 @@ def process_page(response: TextResponse, profile: SiteProfile) -> PageResult:
         return PageResult([], "challenge", None)
     links = outgoing_urls(response, _extractor(tuple(profile.deny_patterns)), profile.allowed_hosts)
     page = parse_page(response)
-    kind = page_kind(page, profile)
-    item = extract_article(page, profile=profile, kind=kind) if kind == ARTICLE else None
+    kind = page_kind(page, profile.article_patterns, profile.listing_patterns)
+    item = extract_article(page, kind=kind) if kind == ARTICLE else None
     return PageResult(links, kind, item, page_requisites(page.root, response.url, item.images if item else ()))
 
 

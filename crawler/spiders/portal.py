@@ -24,10 +24,10 @@ from twisted.python.failure import Failure
 from archive.history import History
 from crawler.capture import existing_index, index_location
 from crawler.extract import extract_article
+from crawler.extract.pagekind import LISTING
 from crawler.incremental import archived_response, pagination_key
 from crawler.items import ArticleItem
 from crawler.limits import capped_links, decoded_too_large, too_large
-from crawler.pagekind import LISTING
 from crawler.profiles import SiteProfile, generic_profile, load_profile
 from crawler.requisites import RequisitePolicy, requisite_requests, stylesheet_requisites
 from crawler.workers import PageProcessor, PageResult, is_html
