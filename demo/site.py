@@ -469,14 +469,17 @@ def build_site(style: str = "trs", channels: int = 3, articles_per_channel: int 
                          '<a href="/uploads/form.doc">消防安全检查申报表.doc</a></div>\n')
             if extras and c == gbk_channel and i == len(items) // 2:
                 charset = "gb2312"
-            body = _paragraphs(rng, art)
-            if extras and k % 4 == 0:
+            # Each article's text from its own generator: withholding the newest articles
+            # (an earlier state of the portal) leaves every other article's text as it is.
+            text = _paragraphs(random.Random(f"{seed}:{art.path}"), art)
+            if extras and art.num % 4 == 0:
                 photo = article_image(art.num)
-                body.insert(1, f'<img src="{photo}" srcset="{article_image(art.num, "@2x")} 2x" alt="">')
+                text.insert(1, f'<img src="{photo}" srcset="{article_image(art.num, "@2x")} 2x" alt="">')
                 for scale in ("", "@2x"):
                     site.routes[article_image(art.num, scale)] = Route(
-                        headers=[("Content-Type", "image/gif")], body=gif(k % 256, len(scale), art.num % 256))
-            html_text = _article_page(chrome, art, label, dirs[c] + "index.html", body,
+                        headers=[("Content-Type", "image/gif")],
+                        body=gif(art.num % 256, len(scale), art.num // 256 % 256))
+            html_text = _article_page(chrome, art, label, dirs[c] + "index.html", text,
                                       items[i - 1] if i else None, items[i + 1] if i + 1 < len(items) else None,
                                       metas=k % 3 != 2, extra=extra, charset=charset)
             both = charset == "utf-8" and k % 3 == 1

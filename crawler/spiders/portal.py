@@ -143,7 +143,7 @@ class PortalSpider(scrapy.Spider):
         page of it links to nothing that was never archived."""
         if self.history is None or not self.history.complete or result.kind != LISTING:
             return result.links
-        if any(link not in self.history.captured for link in result.links):
+        if self.history.new_links(result.links):
             return result.links
         key = pagination_key(url)
         kept = [link for link in result.links if pagination_key(link) != key]
@@ -164,7 +164,7 @@ class PortalSpider(scrapy.Spider):
     def closed(self, reason: str) -> None:
         self.pages.close()
         if self.history is not None:
-            self.history.engine.dispose()
+            self.history.close()
 
     def _item(self, item: ArticleItem, response: Response) -> ArticleItem:
         item.site = self.site_name
