@@ -29,10 +29,16 @@ if TYPE_CHECKING:
 # verify modules cost ~0.5 s together), so `show` and `search` start quickly.
 
 
-def _archive_args(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--archive", default="data", help="archive directory (default: ./data)")
-    parser.add_argument("--index", help="SQLAlchemy URL of the index (default: sqlite:///ARCHIVE/index.sqlite)")
-    parser.add_argument("--warc-dir", help="directory of the WARC files (default: ARCHIVE/warc)")
+def _archive_args(parser: argparse.ArgumentParser, top: bool = False) -> None:
+    """The archive options, accepted before the subcommand (``top``) and after it; after it
+    they default to SUPPRESS, so they never overwrite what was given before."""
+    defaults = {"archive": "data", "index": None, "warc_dir": None} if top else dict.fromkeys(
+        ("archive", "index", "warc_dir"), argparse.SUPPRESS)
+    parser.add_argument("--archive", default=defaults["archive"], help="archive directory (default: ./data)")
+    parser.add_argument("--index", default=defaults["index"],
+                        help="SQLAlchemy URL of the index (default: sqlite:///ARCHIVE/index.sqlite)")
+    parser.add_argument("--warc-dir", default=defaults["warc_dir"],
+                        help="directory of the WARC files (default: ARCHIVE/warc)")
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
@@ -390,12 +396,16 @@ def _export_parquet(rows: Iterator[dict], path: Path | IO[bytes], batch: int = 1
 
 
 def cmd_cdxj(args: argparse.Namespace) -> int:
-    from archive.replay import write_cdxj
+    from archive.replay import ReplayError, write_cdxj
 
     with _open(args) as index:
         if args.output:
-            with open_output(args.output, _protected(args), args.force) as out:
-                count = write_cdxj(index, out)
+            try:
+                with open_output(args.output, _protected(args), args.force) as out:
+                    count = write_cdxj(index, out)
+            except ReplayError:
+                Path(args.output).unlink(missing_ok=True)  # ours, and empty: nothing was written
+                raise
         else:
             count = write_cdxj(index, sys.stdout)
     print(f"{count} CDXJ lines", file=sys.stderr)
@@ -409,6 +419,35 @@ def cmd_wacz(args: argparse.Namespace) -> int:
     with _open(args) as index:
         package = write_wacz(index, output)
     print(f"wrote {args.output}: {len(package['resources'])} resources", file=sys.stderr)
+    return 0
+
+
+def cmd_images(args: argparse.Namespace) -> int:
+    from archive.article_images import save_images
+
+    with _open(args) as index:
+        article = index.article(args.key, at=args.at)
+        if article is None:
+            print(f"error: no article {args.key}", file=sys.stderr)
+            return 1
+        saved = save_images(index, article["id"], Path(args.output))
+    for image, name in saved:
+        print(f"{image['position']}\t{image['url']}\t{name or '(not archived)'}\t{image['capture_id'] or ''}")
+    print(f"article {article['id']}: {sum(1 for _, name in saved if name)} of {len(saved)} images written to "
+          f"{args.output}", file=sys.stderr)
+    return 0 if all(name for _, name in saved) else 1
+
+
+def cmd_pywb(args: argparse.Namespace) -> int:
+    from archive.replay import write_pywb_collection
+
+    collection = Path(args.collection)
+    with _open(args) as index:
+        count, files = write_pywb_collection(index, collection, copy=args.copy)
+    print(f"pywb collection {collection}: {len(files)} WARC files, {count} index lines", file=sys.stderr)
+    if collection.parent.name == "collections":
+        print(f"serve it: cd {collection.parent.parent} && wayback  (then http://localhost:8080/{collection.name}/)",
+              file=sys.stderr)
     return 0
 
 
@@ -442,6 +481,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="portal-archive",
         description="Read, check and export a portal-archiver archive (WARC files + SQL index).",
     )
+    _archive_args(parser, top=True)
     commands = parser.add_subparsers(dest="command", required=True)
     verify = commands.add_parser(
         "verify",
@@ -537,6 +577,22 @@ def build_parser() -> argparse.ArgumentParser:
     wacz.add_argument("--force", action="store_true", help="overwrite the output file if it exists")
     wacz.set_defaults(run=cmd_wacz)
 
+    images = commands.add_parser("images", help="save an article's images (bytes as served) into a directory")
+    _archive_args(images)
+    images.add_argument("key", metavar="ID|URL", help="article id or URL (its latest version)")
+    images.add_argument("--at", help="the article version at or before this time")
+    images.add_argument("-o", "--output", required=True, metavar="DIR")
+    images.set_defaults(run=cmd_images)
+
+    pywb = commands.add_parser(
+        "pywb", help="lay out a ready pywb collection (WARCs linked, index written)",
+        description="Make COLLECTION_DIR a pywb collection: archive/ links the WARC files, indexes/index.cdxj "
+        "is the replay index. Name it ROOT/collections/NAME and run `wayback` in ROOT.")
+    _archive_args(pywb)
+    pywb.add_argument("collection", metavar="COLLECTION_DIR")
+    pywb.add_argument("--copy", action="store_true", help="copy the WARC files instead of symlinking them")
+    pywb.set_defaults(run=cmd_pywb)
+
     stats = commands.add_parser("stats", help="articles by site, channel and month; crawl history")
     _archive_args(stats)
     stats.set_defaults(run=cmd_stats)
@@ -547,6 +603,12 @@ def build_parser() -> argparse.ArgumentParser:
     _archive_args(db_upgrade)
     db_upgrade.set_defaults(run=cmd_db_upgrade)
     return parser
+
+
+def _replay_error() -> type[Exception]:
+    from archive.replay import ReplayError  # missing or truncated WARC files behind cdxj/wacz/pywb
+
+    return ReplayError
 
 
 def _warc_read_error() -> type[Exception]:
@@ -561,7 +623,7 @@ def main(argv: list[str] | None = None) -> int:
         return args.run(args)
     except BrokenPipeError:
         return 0
-    except (FileNotFoundError, IndexUnavailable, OutputRefused, _warc_read_error()) as exc:
+    except (FileNotFoundError, IndexUnavailable, OutputRefused, _warc_read_error(), _replay_error()) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except SQLAlchemyError as exc:

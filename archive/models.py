@@ -192,6 +192,24 @@ class RevisitClaim(Base):
     claimed_at: Mapped[str] = mapped_column(String(32))
 
 
+class ArticleImage(Base):
+    """An image inside an article's body (migration 0005): where it sits, and the capture
+    holding its bytes (NULL until fetched; see archive/article_images.py)."""
+
+    __tablename__ = "article_images"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    article_id: Mapped[int] = mapped_column(ForeignKey("articles.id"))
+    position: Mapped[int] = mapped_column(Integer)
+    url: Mapped[str] = mapped_column(Text)
+    capture_id: Mapped[int | None] = mapped_column(ForeignKey("captures.id"))
+
+    __table_args__ = (
+        Index("ix_article_images_article", "article_id", "position"),
+        Index("ix_article_images_url", "url"),
+    )
+
+
 class ArticleCount(Base):
     """Articles per (site, channel) and per (site, month), kept by triggers (migration 0008).
 
@@ -213,6 +231,7 @@ articles = Article.__table__
 site_templates = SiteTemplate.__table__
 article_events = ArticleEvent.__table__
 revisit_claims = RevisitClaim.__table__
+article_images = ArticleImage.__table__
 article_counts = ArticleCount.__table__
 
 

@@ -13,13 +13,14 @@ import os
 import queue
 import threading
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, Engine, insert, update
 
 from archive import search
+from archive.article_images import ArticleImageLinker
 from archive.challenges import challenge_kind
 from archive.events import EventRow
 from archive.lookup import ArchiveLookup, GoodCapture, is_good_capture
@@ -40,6 +41,8 @@ class ArticleRow:
 
     record_id: str
     fields: dict[str, Any]
+    # URLs of the images inside the article body (archive/article_images.py links them).
+    images: list[str] = field(default_factory=list)
 
 
 class ArchiveWriter:
@@ -83,6 +86,7 @@ class ArchiveWriter:
                 )
             )
             self.crawl_id = int(result.inserted_primary_key[0])
+            self._images = ArticleImageLinker(conn)
         self._thread.start()
         return self.crawl_id
 
@@ -172,6 +176,7 @@ class ArchiveWriter:
         capture_rows: list[dict[str, Any]] = []
         article_rows: list[dict[str, Any]] = []
         event_rows: list[dict[str, Any]] = []
+        image_rows: list[tuple[str, list[str]]] = []
         for item in batch:
             if isinstance(item, HttpExchange):
                 capture_rows.append(self._write_exchange(item))
@@ -179,11 +184,14 @@ class ArchiveWriter:
                 event_rows.append({"rid": item.record_id, **item.fields})
             else:
                 article_rows.append({"rid": item.record_id, **item.fields})
+                if item.images:
+                    image_rows.append((item.record_id, item.images))
         self.warcs.flush(self.fsync)
         with self.engine.begin() as conn:
             added = index_rows(conn, capture_rows, article_rows)
             if event_rows:
                 conn.execute(insert(article_events).values(capture_id=capture_id_of("rid")), event_rows)
+            self._images.link(conn, capture_rows, image_rows)
         self.warcs.rotate_if_full()
         self.counts["captures"] += len(capture_rows)
         self.counts["articles"] += added

@@ -43,8 +43,11 @@ class IncrementalMiddleware:
         request.meta["incremental_checked"] = True
         url = request.url
         recheck = request.meta.get("revisit")  # a known article re-checked (crawler/revisit.py)
-        if url in history.documents or (url in history.known_articles and not getattr(spider, "refresh", False)
-                                        and not recheck):
+        # A page requisite (issue 9) is asked again, conditionally: unchanged, it becomes a revisit.
+        requisite = request.meta.get("requisite") is not None
+        if not requisite and (url in history.documents or (url in history.known_articles
+                                                           and not getattr(spider, "refresh", False)
+                                                           and not recheck)):
             self.stats.inc_value("incremental/skipped_known")
             raise IgnoreRequest(f"already archived: {url}")
         etag, modified = history.validators.get(url, (None, None))

@@ -167,3 +167,25 @@ REVISIT_SCHEDULE = "7:1 90:7 *:30"
 # The most overdue go first; the rest wait for the next crawl.
 REVISIT_SHARE = 0.3
 REVISIT_MAX_PER_CRAWL = 500
+
+# --- Page requisites (issue 9) ---------------------------------------------------------------
+# Fetch what archived HTML pages embed (crawler/requisites.py), so they replay styled and with
+# their images. Off: only article-body images are still fetched (they are content).
+# A page's requisites are capped at PAGE_MAX_LINKS, as its links are.
+REQUISITES_ENABLED = True
+# On/off per kind: <link rel=stylesheet> and CSS @import; <script src>; <img src>, srcset,
+# CSS url(...), icons. Images inside an article body are fetched whatever these say.
+REQUISITES_STYLESHEETS = True
+REQUISITES_SCRIPTS = True
+REQUISITES_IMAGES = True
+# Per-asset size limit in bytes (0 = DOWNLOAD_MAXSIZE): a larger asset is archived up to this
+# size with WARC-Truncated: length. Article-body images get DOWNLOAD_MAXSIZE.
+REQUISITES_MAX_SIZE = 10 * 1024 * 1024
+# Hosts besides the portal's own whose requisites are fetched: CDN and static hosts, as
+# shell-style patterns matched against the host name (add a portal's own CDN here).
+REQUISITES_HOSTS = [
+    "static.*", "static[0-9]*.*", "cdn.*", "cdn[0-9]*.*", "*.cdn.*", "img.*", "img[0-9]*.*", "images.*", "image.*",
+    "res.*", "js.*", "css.*", "file.*", "files.*", "pic.*", "pics.*", "assets.*",
+    "*.bootcdn.net", "cdn.jsdelivr.net", "cdnjs.cloudflare.com", "*.bdstatic.com", "*.bcebos.com",
+    "*.qhimg.com", "*.staticfile.org", "*.staticfile.net", "*.gtimg.cn", "*.alicdn.com",
+]

@@ -19,7 +19,7 @@ import os
 import signal
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 
 from scrapy.http import HtmlResponse, Response, TextResponse
@@ -33,6 +33,7 @@ from crawler.extract.pagekind import ARTICLE, page_kind
 from crawler.items import ArticleItem
 from crawler.links import link_extractor, outgoing_urls
 from crawler.profiles import SiteProfile
+from crawler.requisites import Requisite, page_requisites
 
 logger = logging.getLogger(__name__)
 
@@ -44,6 +45,8 @@ class PageResult:
     links: list[str]
     kind: str
     item: ArticleItem | None
+    # What the page embeds (stylesheets, scripts, images; article images marked).
+    requisites: list[Requisite] = field(default_factory=list)
 
 
 @cache
@@ -61,7 +64,8 @@ def process_page(response: TextResponse, profile: SiteProfile) -> PageResult:
     links = outgoing_urls(response, _extractor(tuple(profile.deny_patterns)), profile.allowed_hosts)
     page = parse_page(response)
     kind = page_kind(page, profile.article_patterns, profile.listing_patterns)
-    return PageResult(links, kind, extract_article(page, kind=kind) if kind == ARTICLE else None)
+    item = extract_article(page, kind=kind) if kind == ARTICLE else None
+    return PageResult(links, kind, item, page_requisites(page.root, response.url, item.images if item else ()))
 
 
 def process_bytes(url: str, body: bytes, content_type: bytes, profile: SiteProfile, status: int = 200) -> PageResult:

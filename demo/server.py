@@ -83,7 +83,7 @@ class _Handler(BaseHTTPRequestHandler):
         route = demo.site.lookup(self.path) or NOT_FOUND
         body = route.body
         etag = f'"{hashlib.sha1(body).hexdigest()[:16]}"'
-        if route.status == 200 and self.headers.get("If-None-Match") == etag:
+        if route.status == 200 and demo.conditional and self.headers.get("If-None-Match") == etag:
             self.send_response(304)
             self.send_header("ETag", etag)
             self.send_header("Content-Length", "0")
@@ -129,6 +129,9 @@ class DemoServer:
         # Seconds to wait before answering: a slow server keeps a crawl busy long enough to
         # be interrupted at a chosen point.
         self.delay = delay
+        # Answer If-None-Match with 304; off, the server sends every page in full (as many
+        # portals do), so an unchanged page comes back as an identical-payload revisit.
+        self.conditional = True
         self.requests: list[RequestLog] = []
         self._lock = threading.Lock()
         self._httpd = _Server((host, port), _Handler)

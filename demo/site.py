@@ -90,7 +90,19 @@ function createPageHTML(_nPageCount, _nCurrIndex, _sPageName, _sPageExt){
 LOGO_GIF = bytes.fromhex(
     "47494638396101000100800000ff0000ffffff21f90401000000002c00000000010001000002024401003b"
 )
-STYLE_CSS = b"body{margin:0;font:12px/1.8 SimSun,serif}a{color:#333}.TRS_Editor p,#zoom p{text-indent:2em}\n"
+STYLE_CSS = (b"body{margin:0;font:12px/1.8 SimSun,serif}a{color:#333}.TRS_Editor p,#zoom p{text-indent:2em}\n"
+             b".banner,.header{background:#c00 url(bg.gif) repeat-x}\n")
+COMMON_JS = b"var SITE_READY = true;\n"
+
+
+def gif(red: int, green: int, blue: int) -> bytes:
+    """A 1x1 GIF of one colour: distinct bytes per article image, real enough for a browser."""
+    return LOGO_GIF[:13] + bytes([red, green, blue]) + LOGO_GIF[16:]
+
+
+def article_image(num: int, scale: str = "") -> str:
+    """Where article ``num``'s photo lives (every fourth article has one)."""
+    return f"/uploads/img/{num}{scale}.gif"
 DOC_BYTES = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 504
 TABLE = 'width="1000" border="0" cellspacing="0" cellpadding="0" align="center"'
 esc = html.escape
@@ -197,7 +209,7 @@ def _page(chrome: _Chrome, title: str, crumbs: list[tuple[str, str]], main: str,
     crumb = '当前位置：<a href="/">首页</a>' + "".join(f' &gt; <a href="{h}">{esc(t)}</a>' for h, t in crumbs)
     welcome = f'欢迎光临：{SITE_NAME}门户网站&nbsp;&nbsp;现在时间：<span id="clock"></span>'
     top = (f'<meta charset="{charset}">\n<title>{esc(title)}</title>\n{head}'
-           '<link rel="stylesheet" href="/images/style.css">\n')
+           '<link rel="stylesheet" href="/images/style.css">\n<script src="/js/common.js"></script>\n')
     if chrome.style == "trs":
         menu = " | ".join(f'<a href="{h}">{t}</a>' for h, t in chrome.menu)
         return f"""<!DOCTYPE html PUBLIC "-//W3C//DTD XHTML 1.0 Transitional//EN" "http://www.w3.org/TR/xhtml1/DTD/xhtml1-transitional.dtd">
@@ -460,6 +472,13 @@ def build_site(style: str = "trs", channels: int = 3, articles_per_channel: int 
             # Each article's text from its own generator: withholding the newest articles
             # (an earlier state of the portal) leaves every other article's text as it is.
             text = _paragraphs(random.Random(f"{seed}:{art.path}"), art)
+            if extras and art.num % 4 == 0:
+                photo = article_image(art.num)
+                text.insert(1, f'<img src="{photo}" srcset="{article_image(art.num, "@2x")} 2x" alt="">')
+                for scale in ("", "@2x"):
+                    site.routes[article_image(art.num, scale)] = Route(
+                        headers=[("Content-Type", "image/gif")],
+                        body=gif(art.num % 256, len(scale), art.num // 256 % 256))
             html_text = _article_page(chrome, art, label, dirs[c] + "index.html", text,
                                       items[i - 1] if i else None, items[i + 1] if i + 1 < len(items) else None,
                                       metas=k % 3 != 2, extra=extra, charset=charset)
@@ -482,6 +501,8 @@ def build_site(style: str = "trs", channels: int = 3, articles_per_channel: int 
     site.routes["/"] = home
     site.routes["/images/style.css"] = Route(headers=[("Content-Type", "text/css")], body=STYLE_CSS)
     site.routes["/images/logo.gif"] = Route(headers=[("Content-Type", "image/gif")], body=LOGO_GIF)
+    site.routes["/images/bg.gif"] = Route(headers=[("Content-Type", "image/gif")], body=gif(204, 0, 0))
+    site.routes["/js/common.js"] = Route(headers=[("Content-Type", "application/javascript")], body=COMMON_JS)
 
     if extras:
         site.disallowed = ["/admin/"]

@@ -40,7 +40,7 @@ class ArticleIndexPipeline:
             fields["body_digest"] = adapter.get("body_digest") or body_digest(fields["body"])
             fields.update(quality_fields(adapter))
             try:
-                writer.add_article(ArticleRow(record_id, fields))
+                writer.add_article(ArticleRow(record_id, fields, list(adapter.get("images") or [])))
             except RuntimeError as exc:  # the writer died; the capture hook is stopping the crawl
                 raise DropItem(str(exc)) from None
             count_quality(self.crawler.stats, adapter)

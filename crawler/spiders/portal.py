@@ -29,6 +29,7 @@ from crawler.incremental import archived_response, pagination_key
 from crawler.items import ArticleItem
 from crawler.limits import capped_links, decoded_too_large, too_large
 from crawler.profiles import SiteProfile, generic_profile, load_profile
+from crawler.requisites import RequisitePolicy, requisite_requests, stylesheet_requisites
 from crawler.revisit import Revisits
 from crawler.workers import PageProcessor, PageResult, is_html
 
@@ -63,6 +64,7 @@ class PortalSpider(scrapy.Spider):
         spider.pages = PageProcessor(settings.getint("PAGE_WORKERS"))
         spider.page_maxsize = settings.getint("PAGE_MAXSIZE")
         spider.page_max_links = settings.getint("PAGE_MAX_LINKS")
+        spider.requisites = RequisitePolicy.from_settings(settings)
         engine = existing_index(settings) if settings.getbool("INCREMENTAL") else None
         if engine is not None:
             archive_dir, _, _ = index_location(settings)
@@ -110,6 +112,9 @@ class PortalSpider(scrapy.Spider):
         for url in capped_links(self._links_to_follow(response.url, result), response.url, self.page_max_links,
                                 stats):
             yield scrapy.Request(url, callback=self.parse, errback=self.failed)
+        for request in requisite_requests(result.requisites[:self.page_max_links or None], self.requisites,
+                                          self.allowed_domains, self.parse_requisite, self.failed):
+            yield request
         if result.item is not None:
             if {"dataloss", "download_stopped", "partial"} & set(response.flags):
                 stats.inc_value("pages/truncated_article")
@@ -132,6 +137,11 @@ class PortalSpider(scrapy.Spider):
     def recheck_failed(self, failure: Failure) -> None:
         if self.revisits is not None:
             self.revisits.failed(failure)
+    def parse_requisite(self, response: Response) -> Iterator[scrapy.Request]:
+        """A fetched requisite (archived by the capture hook); a stylesheet's own requisites follow."""
+        self.crawler.stats.inc_value(f"requisites/{response.meta.get('requisite')}")
+        yield from requisite_requests(stylesheet_requisites(response, self.history), self.requisites,
+                                      self.allowed_domains, self.parse_requisite, self.failed)
 
     def failed(self, failure: Failure) -> None:
         """One log line per request given up on (Scrapy would log a traceback)."""

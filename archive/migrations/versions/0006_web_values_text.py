@@ -7,7 +7,7 @@ length), so only PostgreSQL is altered; the views that read these columns are dr
 recreated around the change, as PostgreSQL requires.
 
 Revision ID: 0006
-Revises: 0003
+Revises: 0005
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0006"
-down_revision = "0003"
+down_revision = "0005"
 branch_labels = None
 depends_on = None
 
