@@ -55,7 +55,9 @@ ROBOTSTXT_OBEY = True
 # Seconds between requests to one host (randomised 0.5x-1.5x); AutoThrottle raises it
 # when the server slows down. For a loopback demo or benchmark use -s DOWNLOAD_DELAY=0.
 DOWNLOAD_DELAY = 1.0
-CONCURRENT_REQUESTS = 16
+# The global cap; sized for hundreds of hosts in one crawl (issue 12: each host keeps its
+# own per-domain limit and delay, so a bigger cap only lets more hosts be busy at once).
+CONCURRENT_REQUESTS = 256
 CONCURRENT_REQUESTS_PER_DOMAIN = 2
 AUTOTHROTTLE_ENABLED = True
 AUTOTHROTTLE_START_DELAY = 1.0
@@ -121,3 +123,22 @@ LOG_LEVEL = "INFO"
 # the production archive; `-s CAPTURE_ENABLED=1` archives them anyway. It is not set here
 # because a project setting would outrank those commands' defaults.
 COMMANDS_MODULE = "crawler.commands"
+
+# --- Many portals in one crawl; scope; per-host backoff (issue 12, crawl half) -----------------
+# Only these URL schemes are ever requested; any other link (file:, ftp:, javascript:,
+# mailto:, data: ...) is dropped before it is scheduled and counted as scope/dropped_scheme/*.
+SCOPE_SCHEMES = ["http", "https"]
+# Off: a site's URLs are in scope on the default port of their scheme or a port one of its
+# start URLs uses (http://host:8080/ crawls :8080, :80 and :443, never :8081). On: any port.
+SCOPE_ANY_PORT = False
+# Give a site up for the rest of the run after this many network failures in a row on its
+# hosts (timeouts, refused connections), retries included; 0 = never. The other sites go on.
+FLEET_GIVE_UP_AFTER = 8
+# Keep many hosts busy: the global cap on requests in flight is sized for hundreds of
+# portals (each still gets CONCURRENT_REQUESTS_PER_DOMAIN and DOWNLOAD_DELAY), and the
+# scheduler hands out the host with the fewest active downloads first, so one big portal's
+# queue never starves the others (works with DEPTH_PRIORITY and JOBDIR disk queues).
+SCHEDULER_PRIORITY_QUEUE = "scrapy.pqueues.DownloaderAwarePriorityQueue"
+EXTENSIONS["crawler.fleet.FleetExtension"] = 60
+DOWNLOADER_MIDDLEWARES["crawler.fleet.FleetDownloaderMiddleware"] = 560
+SPIDER_MIDDLEWARES["crawler.fleet.FleetSpiderMiddleware"] = 5
