@@ -45,8 +45,10 @@ from crawler.seeds import Seed, SeedError, load_seeds
 
 logger = logging.getLogger(__name__)
 
-# Exceptions that say the host is not answering (as opposed to answering badly).
+# Exceptions that say the host is not answering (as opposed to answering badly), by name:
+# Scrapy's own (2.14+) and the Twisted ones older handlers raise.
 NETWORK_FAILURES = (
+    "DownloadTimeoutError", "DownloadConnectionRefusedError", "CannotResolveHostError", "DownloadFailedError",
     "TimeoutError", "TCPTimedOutError", "ConnectionRefusedError", "ConnectError", "ConnectionLost",
     "ResponseNeverReceived", "DNSLookupError", "NoRouteError", "ConnectingCancelledError",
 )
@@ -69,6 +71,7 @@ class SiteState:
     articles_new: int = 0
     errors: int = 0
     out_of_scope: int = 0
+    network_failures: int = 0
     network_failures_in_a_row: int = 0
     pending: int = 0
     # None while running; "finished", "gave up: ...", or the crawl's own end reason.
@@ -83,6 +86,7 @@ class SiteState:
             "articles_new": self.articles_new,
             "errors": self.errors,
             "out_of_scope": self.out_of_scope,
+            "network_failures": self.network_failures,
             "stopped": self.stopped or "running",
         }
 
@@ -153,6 +157,11 @@ class Fleet:
         self.sites = sites
         self.default = next(iter(sites.values())) if len(sites) == 1 else None
         self.unit = f"{os.getpid()}-{id(self)}"
+        # Requests made by Scrapy itself (robots.txt) carry no site: their host tells.
+        self.by_host: dict[str, SiteState] = {}
+        for state in sites.values():
+            for host in state.scope.hosts:
+                self.by_host.setdefault(host, state)
 
     def __len__(self) -> int:
         return len(self.sites)
@@ -160,6 +169,13 @@ class Fleet:
     def site_for(self, request: Request) -> SiteState | None:
         name = request.meta.get("site")
         return self.sites.get(name) if name is not None else self.default
+
+    def site_of_host(self, request: Request) -> SiteState | None:
+        """``site_for``, falling back on the request's host for requests without a site."""
+        state = self.site_for(request)
+        if state is None:
+            state = self.by_host.get(ascii_host(urlsplit(request.url).hostname or ""))
+        return state
 
     def left(self) -> int:
         return sum(1 for state in self.sites.values() if state.stopped is None)
@@ -272,9 +288,11 @@ class FleetExtension:
         state = fleet.site_for(request)
         if state is None:
             return
+        if state.stopped and state.stopped.startswith("gave up"):
+            self.stats.inc_value("fleet/given_up_requests")
+            fleet.settle(request)
+            raise IgnoreRequest(f"site {state.name} given up: {request.url}")
         why = state.scope.why_not(request.url, requisite=bool(request.meta.get("requisite")))
-        if why is None and state.stopped and state.stopped.startswith("gave up"):
-            why = "site_given_up"
         if why is not None:
             self._drop(fleet, state, request, why)
         fleet.open_unit(request, state)
@@ -325,7 +343,7 @@ class FleetDownloaderMiddleware:
 
     def _state(self, request: Request) -> tuple[Fleet | None, SiteState | None]:
         fleet: Fleet | None = getattr(self.crawler.spider, "fleet", None)
-        return fleet, fleet.site_for(request) if fleet is not None else None
+        return fleet, fleet.site_of_host(request) if fleet is not None else None
 
     def process_request(self, request: Request, spider: Spider | None = None) -> None:
         _, state = self._state(request)
@@ -337,6 +355,7 @@ class FleetDownloaderMiddleware:
         fleet, state = self._state(request)
         if fleet is None or state is None or type(exception).__name__ not in NETWORK_FAILURES:
             return
+        state.network_failures += 1
         state.network_failures_in_a_row += 1
         if self.limit and state.network_failures_in_a_row >= self.limit:
             fleet.give_up(state, f"{state.network_failures_in_a_row} network failures in a row "
@@ -344,7 +363,12 @@ class FleetDownloaderMiddleware:
 
 
 class FleetSpiderMiddleware:
-    """Settles a request's unit once everything its callback yielded has been scheduled."""
+    """Counts each request a callback yields as pending for its site at once, then settles
+    the response's own request when the callback is over.
+
+    Scrapy schedules a callback's requests concurrently, possibly after the callback has
+    finished, so the children are counted here, before the parent is settled.
+    """
 
     def __init__(self, crawler: Crawler) -> None:
         self.crawler = crawler
@@ -358,15 +382,51 @@ class FleetSpiderMiddleware:
         if fleet is not None and response.request is not None:
             fleet.settle(response.request)
 
+    def _count(self, entry: Any) -> None:
+        fleet: Fleet | None = getattr(self.crawler.spider, "fleet", None)
+        if fleet is not None and isinstance(entry, Request):
+            state = fleet.site_for(entry)
+            if state is not None:
+                fleet.open_unit(entry, state)
+
     def process_spider_output(self, response: Response, result: Iterable) -> Iterator:
         try:
-            yield from result
+            for entry in result:
+                self._count(entry)
+                yield entry
         finally:
             self._settle(response)
 
     async def process_spider_output_async(self, response: Response, result: AsyncIterator) -> AsyncIterator:
         try:
             async for entry in result:
+                self._count(entry)
                 yield entry
         finally:
             self._settle(response)
+
+
+class RobotsUnreachableMiddleware:
+    """One log line, not two tracebacks, when a host's robots.txt cannot be fetched at all.
+
+    Placed just after RobotsTxtMiddleware (100), it sees a robots.txt request's failure once
+    the retries are spent, logs it and turns it into IgnoreRequest, which Scrapy's robots
+    middleware treats as it treated the failure (no robots.txt), without its traceback. A
+    dead host is then given up by FleetDownloaderMiddleware, which saw every attempt.
+    """
+
+    def __init__(self, crawler: Crawler) -> None:
+        self.stats = crawler.stats
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> RobotsUnreachableMiddleware:
+        return cls(crawler)
+
+    def process_exception(self, request: Request, exception: Exception, spider: Spider | None = None) -> None:
+        if not request.meta.get("dont_obey_robotstxt") or urlsplit(request.url).path != "/robots.txt":
+            return
+        if isinstance(exception, IgnoreRequest):
+            return
+        self.stats.inc_value("robotstxt/unreachable")
+        logger.warning("robots.txt unreachable: %s: %s: %s", request.url, type(exception).__name__, exception)
+        raise IgnoreRequest(f"robots.txt unreachable: {request.url}")

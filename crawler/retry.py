@@ -6,7 +6,8 @@ seconds before the n-th retry (at most ``RETRY_BACKOFF_MAX``), or what ``Retry-A
 asks for, without holding anything while it waits:
 
 - the retry is handed back to the scheduler only when its time has come (a reactor timer),
-  so no global concurrency slot is held meanwhile and the other hosts go on;
+  so no global concurrency slot is held meanwhile and the other hosts go on (requests a
+  component fetches directly, such as robots.txt, wait in the slowed slot instead);
 - the host's download slot is slowed to the same delay, so the struggling host gets no
   other request in between either; each good answer from it halves that delay again,
   down to where it was (AutoThrottle, when on, keeps adjusting it as usual).
@@ -25,6 +26,7 @@ from scrapy.crawler import Crawler
 from scrapy.downloadermiddlewares.retry import RetryMiddleware
 from scrapy.exceptions import DontCloseSpider, IgnoreRequest
 from scrapy.http import Response
+from scrapy.http.request import NO_CALLBACK
 from scrapy.utils.asyncio import CallLaterResult, call_later
 
 logger = logging.getLogger(__name__)
@@ -89,7 +91,9 @@ class BackoffRetryMiddleware(RetryMiddleware):
             return outcome
         seconds = self.delay(outcome, response)
         self._slow_down(request, seconds)
-        if seconds <= 0:
+        if seconds <= 0 or outcome.callback is NO_CALLBACK:
+            # Fetched directly by a component (robots.txt), not through the scheduler: the
+            # retry goes back at once and waits in the host's slowed slot.
             return outcome
         self.crawler.stats.inc_value("retry/backoff_seconds", round(seconds, 3))
         self.crawler.stats.inc_value("retry/deferred")

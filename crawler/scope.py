@@ -30,7 +30,7 @@ from urllib.parse import urlsplit
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_PORTS = {"http": 80, "https": 443}
+DEFAULT_PORTS = {"http": 80, "https": 443, "ftp": 21}
 
 
 def ascii_host(host: str) -> str:
@@ -105,8 +105,11 @@ class Scope:
         if not parts.hostname or not self.host_allowed(parts.hostname):
             return "offsite"
         if self.ports is not None:
-            port = url_port(url)
-            if port is None or (port not in self.ports and port != DEFAULT_PORTS.get(scheme)):
+            try:
+                port = parts.port  # None: the scheme's default port
+            except ValueError:
+                return "other_port"  # not a port at all
+            if port is not None and port not in self.ports and port != DEFAULT_PORTS.get(scheme):
                 return "other_port"
         return None
 

@@ -13,7 +13,7 @@ Two formats, told apart by the file name:
 
 - anything else: plain text, one start URL per line; blank lines and ``#`` comments ignored.
 
-``crawler/sites/seeds.example.toml`` is a documented example. A bad entry is one clear
+``seeds/example.toml`` is a documented example. A bad entry is one clear
 error naming the file and entry, never a traceback.
 """
 

@@ -142,3 +142,4 @@ SCHEDULER_PRIORITY_QUEUE = "scrapy.pqueues.DownloaderAwarePriorityQueue"
 EXTENSIONS["crawler.fleet.FleetExtension"] = 60
 DOWNLOADER_MIDDLEWARES["crawler.fleet.FleetDownloaderMiddleware"] = 560
 SPIDER_MIDDLEWARES["crawler.fleet.FleetSpiderMiddleware"] = 5
+DOWNLOADER_MIDDLEWARES["crawler.fleet.RobotsUnreachableMiddleware"] = 101

@@ -2,7 +2,7 @@
 
     scrapy crawl portal -a start_url=http://www.example.gov.cn/
     scrapy crawl portal -a site=demo -a start_url=http://127.0.0.1:8000/
-    scrapy crawl portal -a sites=crawler/sites/seeds.example.toml   # many portals, one crawl
+    scrapy crawl portal -a sites=seeds/example.toml   # many portals, one crawl
     scrapy crawl portal -a site=all                                  # every profile in crawler/sites/
 
 Arguments (all optional but one of start_url / site / sites): ``refresh=1`` fetches known articles
