@@ -143,3 +143,12 @@ EXTENSIONS["crawler.fleet.FleetExtension"] = 60
 DOWNLOADER_MIDDLEWARES["crawler.fleet.FleetDownloaderMiddleware"] = 560
 SPIDER_MIDDLEWARES["crawler.fleet.FleetSpiderMiddleware"] = 5
 DOWNLOADER_MIDDLEWARES["crawler.fleet.RobotsUnreachableMiddleware"] = 101
+
+# --- Progress of a long crawl (issue 12) --------------------------------------------------------
+# Log pages, articles, errors, sites done/left and the rate every this many seconds (0 = off).
+PROGRESS_INTERVAL = 60.0
+EXTENSIONS["crawler.progress.ProgressExtension"] = 500
+# PROGRESS_LIVE: a live status line at the bottom of the terminal (rich when installed) while
+# stderr is a terminal. Our `scrapy crawl` turns it on; other commands (shell, fetch ...)
+# leave it off. Like CAPTURE_ENABLED it is not set here, since a project setting would
+# outrank the command's default; `-s PROGRESS_LIVE=0` turns it off.

@@ -15,6 +15,8 @@ from scrapy.crawler import Crawler
 
 class Command(ScrapyCommand):
     crawler: Crawler | None = None
+    # A live progress line while stderr is a terminal (crawler/progress.py).
+    default_settings = {**ScrapyCommand.default_settings, "PROGRESS_LIVE": True}
 
     def _create_crawler(self, spname: str) -> Crawler:
         self.crawler = super()._create_crawler(spname)
