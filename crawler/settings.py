@@ -139,6 +139,12 @@ FLEET_GIVE_UP_AFTER = 8
 # scheduler hands out the host with the fewest active downloads first, so one big portal's
 # queue never starves the others (works with DEPTH_PRIORITY and JOBDIR disk queues).
 SCHEDULER_PRIORITY_QUEUE = "scrapy.pqueues.DownloaderAwarePriorityQueue"
+# The frontier (requests not yet fetched) lives in Scrapy's disk queues even without JOBDIR,
+# in a temporary directory under FRONTIER_TMPDIR ("" = the system's), removed at the end:
+# memory then stays flat however many URLs wait (crawler/frontier.py). 0 = memory queues.
+SCHEDULER = "crawler.frontier.DiskFrontierScheduler"
+FRONTIER_ON_DISK = True
+FRONTIER_TMPDIR = ""
 EXTENSIONS["crawler.fleet.FleetExtension"] = 60
 DOWNLOADER_MIDDLEWARES["crawler.fleet.FleetDownloaderMiddleware"] = 560
 SPIDER_MIDDLEWARES["crawler.fleet.FleetSpiderMiddleware"] = 5
