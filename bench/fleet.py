@@ -215,7 +215,7 @@ def main(argv: list[str] | None = None) -> int:
     tmp = Path(tempfile.mkdtemp(prefix="bench-fleet-")) if args.out is None else args.out
     tmp.mkdir(parents=True, exist_ok=True)
     sites, largest = build_fleet(tmp / "sites", args.sites, args.pages)
-    bound = largest * args.delay
+    bound = largest * args.delay or float("nan")  # no bound without a delay
     server = Nginx(tmp / "sites", tmp / "nginx", sites=sites)
     server.start()
     results: list[Result] = []

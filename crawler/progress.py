@@ -9,6 +9,7 @@ otherwise. Log lines keep scrolling above the live line.
 from __future__ import annotations
 
 import logging
+import os
 import sys
 import time
 from dataclasses import dataclass
@@ -31,12 +32,14 @@ class Snapshot:
     sites: int
     elapsed: float
     rate: float  # pages/s since the previous snapshot
+    rss_mib: float | None = None  # this process (the crawl's own memory, workers apart)
 
     def line(self) -> str:
         sites = f"; sites {self.sites_done} done, {self.sites - self.sites_done} left" if self.sites > 1 else ""
         minutes, seconds = divmod(int(self.elapsed), 60)
+        rss = f"; RSS {self.rss_mib:.0f} MiB" if self.rss_mib is not None else ""
         return (f"{self.pages} pages ({self.rate:.1f}/s), {self.articles} articles, {self.errors} errors"
-                f"{sites}; {minutes // 60}:{minutes % 60:02d}:{seconds:02d} elapsed")
+                f"{sites}; {minutes // 60}:{minutes % 60:02d}:{seconds:02d} elapsed{rss}")
 
 
 def snapshot(stats: dict[str, Any], spider: Spider | None, elapsed: float, rate: float) -> Snapshot:
@@ -51,7 +54,17 @@ def snapshot(stats: dict[str, Any], spider: Spider | None, elapsed: float, rate:
         sites=len(sites),
         elapsed=elapsed,
         rate=rate,
+        rss_mib=rss_mib(),
     )
+
+
+def rss_mib() -> float | None:
+    """Resident memory of this process now (Linux), to see whether a long crawl stays flat."""
+    try:
+        with open("/proc/self/statm") as statm:
+            return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+    except (OSError, ValueError, IndexError):
+        return None
 
 
 class _PlainLine:
