@@ -35,9 +35,15 @@ SETTINGS = {
 }
 
 
+def frontier_dir(archive: Path) -> Path:
+    return archive.parent / f"{archive.name}-frontier"
+
+
 def crawl(archive: Path, seeds: Path, timeout: float = 240) -> subprocess.CompletedProcess[str]:
     command = [sys.executable, "-m", "scrapy", "crawl", "portal", "-a", f"sites={seeds}"]
-    for name, value in {**FAST, **SETTINGS, **archive_settings(archive)}.items():
+    frontier_dir(archive).mkdir(exist_ok=True)
+    settings = {**FAST, **SETTINGS, **archive_settings(archive), "FRONTIER_TMPDIR": str(frontier_dir(archive))}
+    for name, value in settings.items():
         command += ["-s", f"{name}={value}"]
     return subprocess.run(command, cwd=ROOT, env={**os.environ, "PYTHONUNBUFFERED": "1"},
                           capture_output=True, text=True, timeout=timeout)
@@ -191,6 +197,14 @@ def test_second_crawl_skips_each_sites_known_articles(fleet_crawl):
         per_url = Counter(url for (url,) in conn.execute(select(articles.c.url)))
     assert set(per_url.values()) == {1}
     assert len(per_url) == len(fleet.site_a.articles) + len(fleet.site_b.articles)
+
+
+def test_the_frontier_waited_on_disk_and_was_removed(fleet_crawl):
+    _, archive, _, _, _ = fleet_crawl
+    stats = crawl_rows(archive)[0].stats
+    assert stats["scheduler/enqueued/disk"] == stats["scheduler/enqueued"] > 20
+    assert "scheduler/enqueued/memory" not in stats
+    assert list(frontier_dir(archive).iterdir()) == []
 
 
 def test_archive_verifies_clean(fleet_crawl):
