@@ -314,10 +314,12 @@ class FleetExtension:
 
     def response_received(self, response: Response, request: Request, spider: Spider) -> None:
         fleet = self._fleet()
-        state = fleet.site_for(request) if fleet is not None else None
-        if state is not None:
+        state = fleet.site_of_host(request) if fleet is not None else None
+        if state is None:
+            return
+        state.network_failures_in_a_row = 0
+        if fleet.pending_unit(request):  # a page of the crawl, not robots.txt
             state.pages += 1
-            state.network_failures_in_a_row = 0
 
     def item_scraped(self, item: Any, response: Response, spider: Spider) -> None:
         fleet = self._fleet()
