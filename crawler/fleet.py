@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import os
 from collections.abc import AsyncIterator, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -156,7 +155,9 @@ class Fleet:
     def __init__(self, sites: dict[str, SiteState]) -> None:
         self.sites = sites
         self.default = next(iter(sites.values())) if len(sites) == 1 else None
-        self.unit = f"{os.getpid()}-{id(self)}"
+        # Marks a request as one pending unit; the same in every run, so that the requests a
+        # JOBDIR run left in its queue still count once the counts are restored (``restore``).
+        self.unit = "pending"
         # Requests made by Scrapy itself (robots.txt) carry no site: their host tells.
         self.by_host: dict[str, SiteState] = {}
         for state in sites.values():
@@ -208,6 +209,21 @@ class Fleet:
             state.stopped = f"gave up: {reason}"
             logger.warning("giving up on site %s for this run: %s (%d of %d sites left)",
                            state.name, reason, self.left(), len(self.sites))
+
+    def snapshot(self) -> dict[str, dict[str, Any]]:
+        """What a JOBDIR run keeps (spider.state) for the run that resumes it: the requests
+        still queued per site, and which sites are over. (Pages, articles and errors are
+        counted per run, as each run has its own ``crawls`` row.)"""
+        return {name: {"pending": state.pending, "stopped": state.stopped} for name, state in self.sites.items()}
+
+    def restore(self, saved: dict[str, dict[str, Any]]) -> None:
+        for name, counts in saved.items():
+            state = self.sites.get(name)
+            if state is None:
+                continue
+            state.pending = int(counts.get("pending") or 0)
+            if counts.get("stopped") == "finished" or str(counts.get("stopped")).startswith("gave up"):
+                state.stopped = counts["stopped"]
 
     def close(self, reason: str) -> dict[str, dict[str, Any]]:
         for state in self.sites.values():
@@ -276,7 +292,16 @@ class FleetExtension:
         crawler.signals.connect(extension.request_dropped, signal=signals.request_dropped)
         crawler.signals.connect(extension.response_received, signal=signals.response_received)
         crawler.signals.connect(extension.item_scraped, signal=signals.item_scraped)
+        crawler.signals.connect(extension.spider_opened, signal=signals.spider_opened)
         return extension
+
+    def spider_opened(self, spider: Spider) -> None:
+        """A resumed JOBDIR run takes up the counts its predecessor left (SpiderState loaded them)."""
+        fleet = self._fleet()
+        saved = getattr(spider, "state", {}).get("fleet") if fleet is not None else None
+        if saved:
+            fleet.restore(saved)
+            logger.info("resumed: the paused run's queue per site taken up (%d sites left)", fleet.left())
 
     def _fleet(self) -> Fleet | None:
         return getattr(self.crawler.spider, "fleet", None)

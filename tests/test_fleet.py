@@ -9,9 +9,11 @@ be requested, because a link from A to B is not part of A's crawl.
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import subprocess
 import sys
+import time
 from collections import Counter
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -210,3 +212,33 @@ def test_the_frontier_waited_on_disk_and_was_removed(fleet_crawl):
 def test_archive_verifies_clean(fleet_crawl):
     result = verify(fleet_crawl[1])
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_a_paused_crawl_of_many_portals_resumes_per_site(tmp_path):
+    """SIGTERM with JOBDIR, then the same command: each portal is finished exactly once."""
+    site_a, site_b = build_site(style="trs"), build_site(style="art")
+    archive, jobdir = tmp_path / "archive", tmp_path / "job"
+    with DemoServer(site_a, host="127.0.0.2", delay=0.05) as a, DemoServer(site_b, host="127.0.0.3", delay=0.05) as b:
+        seeds = tmp_path / "seeds.txt"
+        seeds.write_text(f"{a.url}\n{b.url}\n")
+        command = [sys.executable, "-m", "scrapy", "crawl", "portal", "-a", f"sites={seeds}"]
+        for name, value in {**FAST, **archive_settings(archive), "JOBDIR": str(jobdir)}.items():
+            command += ["-s", f"{name}={value}"]
+        first = subprocess.Popen(command, cwd=ROOT, stderr=subprocess.PIPE, text=True)
+        while len(a.requests) + len(b.requests) < 60:
+            assert first.poll() is None, first.stderr.read()[-3000:]
+            time.sleep(0.05)
+        first.send_signal(signal.SIGTERM)
+        assert first.wait(timeout=120) == 0
+        second = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=240)
+        assert second.returncode == 0, second.stderr[-3000:]
+        assert "the paused run's queue per site taken up (2 sites left)" in second.stderr
+    rows = crawl_rows(archive)
+    assert [row.status for row in rows] == ["interrupted", "finished"]
+    for name, site in (("127.0.0.2", site_a), ("127.0.0.3", site_b)):
+        assert rows[0].stats["sites"][name]["stopped"] == "shutdown"
+        assert rows[1].stats["sites"][name]["stopped"] == "finished"
+        assert sum(row.stats["sites"][name]["articles_new"] for row in rows) == len(site.articles)
+    with index(archive).connect() as conn:
+        per_url = Counter(url for (url,) in conn.execute(select(articles.c.url)))
+    assert len(per_url) == len(site_a.articles) + len(site_b.articles) and set(per_url.values()) == {1}

@@ -173,6 +173,8 @@ class PortalSpider(scrapy.Spider):
 
     def closed(self, reason: str) -> None:
         self.pages.close()
+        if isinstance(getattr(self, "state", None), dict):  # JOBDIR: saved for a resumed run
+            self.state["fleet"] = self.fleet.snapshot()
         sites = self.fleet.close(reason)
         self.crawler.stats.set_value("sites", sites)
         if len(sites) > 1:
