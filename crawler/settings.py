@@ -150,6 +150,9 @@ FRONTIER_TMPDIR = ""
 CONCURRENT_ITEMS = 8
 EXTENSIONS["crawler.fleet.FleetExtension"] = 60
 DOWNLOADER_MIDDLEWARES["crawler.fleet.FleetDownloaderMiddleware"] = 560
+# The scope gate (crawler/scope.py, per site) replaces Scrapy's OffsiteMiddleware, which
+# would parse every scheduled URL again for nothing (the spider sets no allowed_domains).
+DOWNLOADER_MIDDLEWARES["scrapy.downloadermiddlewares.offsite.OffsiteMiddleware"] = None
 SPIDER_MIDDLEWARES["crawler.fleet.FleetSpiderMiddleware"] = 5
 DOWNLOADER_MIDDLEWARES["crawler.fleet.RobotsUnreachableMiddleware"] = 101
 
