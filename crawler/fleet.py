@@ -127,6 +127,17 @@ def seeds_from_args(start_url: str | None, site: str | None, sites: str | None) 
     raise SeedError("give -a start_url=URL, -a site=NAME, -a site=all or -a sites=FILE")
 
 
+def argument_problem(spargs: dict[str, str]) -> str | None:
+    """What is wrong with the portal spider's arguments (seed list, profile names), or None."""
+    try:
+        for seed in seeds_from_args(spargs.get("start_url"), spargs.get("site"), spargs.get("sites")):
+            if seed.profile:
+                load_profile(seed.profile)
+    except ValueError as error:  # SeedError included
+        return str(error)
+    return None
+
+
 def build_sites(seeds: list[Seed], settings: BaseSettings) -> dict[str, SiteState]:
     out: dict[str, SiteState] = {}
     for seed in seeds:

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import pytest
 from scrapy.settings import Settings
+from support import ROOT
 
 from crawler import settings as project_settings
 from crawler.fleet import build_sites, seeds_from_args
@@ -116,3 +120,14 @@ def test_site_all_takes_every_profile():
     assert [seed.profile for seed in seeds] == available_sites()
     with pytest.raises(SeedError):
         seeds_from_args(None, None, None)
+
+
+def test_a_bad_seed_list_is_one_clear_line_and_exit_2(tmp_path):
+    seeds = tmp_path / "seeds.txt"
+    seeds.write_text("http://a.gov.cn/\nfile:///etc/passwd\n")
+    result = subprocess.run([sys.executable, "-m", "scrapy", "crawl", "portal", "-a", f"sites={seeds}"],
+                            cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    assert result.stderr.strip().splitlines()[-1] == (
+        f"error: {seeds} line 2: start_url must be an http(s) URL with a host, not 'file:///etc/passwd'")

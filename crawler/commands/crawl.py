@@ -12,6 +12,8 @@ import sys
 from scrapy.commands.crawl import Command as ScrapyCommand
 from scrapy.crawler import Crawler
 
+from crawler.fleet import argument_problem
+
 
 class Command(ScrapyCommand):
     crawler: Crawler | None = None
@@ -23,6 +25,12 @@ class Command(ScrapyCommand):
         return self.crawler
 
     def run(self, args: list[str], opts: argparse.Namespace) -> None:
+        # A bad seed list or profile name: one clear line before anything starts.
+        problem = argument_problem(opts.spargs) if args == ["portal"] else None
+        if problem:
+            print(f"error: {problem}", file=sys.stderr)
+            self.exitcode = 2
+            return
         super().run(args, opts)
         stats = self.crawler.stats if self.crawler is not None else None
         failed = stats.get_value("crawl/failed") if stats is not None else None
