@@ -18,11 +18,11 @@ import logging
 import resource
 import shutil
 import tempfile
+from typing import Any
 
 from scrapy.core.scheduler import Scheduler
 from scrapy.crawler import Crawler
-from scrapy.utils.job import job_dir
-from scrapy.utils.misc import build_from_crawler, load_object
+from scrapy.dupefilters import BaseDupeFilter
 
 logger = logging.getLogger(__name__)
 
@@ -38,30 +38,17 @@ def raise_open_files_limit(wanted: int = 65536) -> None:
 
 
 class DiskFrontierScheduler(Scheduler):
-    temporary: str | None = None
+    """Scrapy's scheduler, given a temporary JOBDIR for its queue when it has none."""
 
-    @classmethod
-    def from_crawler(cls, crawler: Crawler) -> DiskFrontierScheduler:
-        settings = crawler.settings
-        jobdir = job_dir(settings)
-        temporary = None
-        if not jobdir and settings.getbool("FRONTIER_ON_DISK"):
-            parent = settings.get("FRONTIER_TMPDIR") or None
-            temporary = jobdir = tempfile.mkdtemp(prefix="portal-frontier-", dir=parent)
+    def __init__(self, dupefilter: BaseDupeFilter, jobdir: str | None = None, *args: Any,
+                 crawler: Crawler | None = None, **kwargs: Any) -> None:
+        self.temporary: str | None = None
+        if not jobdir and crawler is not None and crawler.settings.getbool("FRONTIER_ON_DISK"):
+            parent = crawler.settings.get("FRONTIER_TMPDIR") or None
+            self.temporary = jobdir = tempfile.mkdtemp(prefix="portal-frontier-", dir=parent)
         if jobdir:
             raise_open_files_limit()
-        scheduler = cls(
-            dupefilter=build_from_crawler(load_object(settings["DUPEFILTER_CLASS"]), crawler),
-            jobdir=jobdir,
-            dqclass=load_object(settings["SCHEDULER_DISK_QUEUE"]),
-            mqclass=load_object(settings["SCHEDULER_MEMORY_QUEUE"]),
-            logunser=settings.getbool("SCHEDULER_DEBUG"),
-            stats=crawler.stats,
-            pqclass=load_object(settings["SCHEDULER_PRIORITY_QUEUE"]),
-            crawler=crawler,
-        )
-        scheduler.temporary = temporary
-        return scheduler
+        super().__init__(dupefilter, jobdir, *args, crawler=crawler, **kwargs)
 
     def close(self, reason: str):
         try:

@@ -118,11 +118,44 @@ SCHEDULER_MEMORY_QUEUE = "scrapy.squeues.FifoMemoryQueue"
 FEED_EXPORT_ENCODING = "utf-8"
 LOG_LEVEL = "INFO"
 
-# CAPTURE_ENABLED (default True): archive every exchange. Our shell/parse/fetch/view
-# commands (crawler/commands/) default it to False, so pages fetched by hand stay out of
-# the production archive; `-s CAPTURE_ENABLED=1` archives them anyway. It is not set here
-# because a project setting would outrank those commands' defaults.
+# CAPTURE_ENABLED (set below): archive every exchange. Our shell/parse/fetch/view
+# commands (crawler/commands/) turn it off, so pages fetched by hand stay out of
+# the production archive; `-s CAPTURE_ENABLED=1` archives them anyway.
 COMMANDS_MODULE = "crawler.commands"
+
+# --- Never lose, never leak, never hang (issue 10a) ----------------------------------------
+# Archive every exchange (True). The shell/fetch/parse/view commands turn it off unless the
+# command line sets it (crawler/commands/__init__.py), so hand-run fetches stay out.
+CAPTURE_ENABLED = True
+# Scrapy's scheduler with the frontier on disk (FRONTIER_ON_DISK, issue 12: crawler/frontier.py);
+# README "Scaling out" swaps in scrapy-redis's with -s SCHEDULER=... (the crawl report then
+# treats an empty share of the frontier as no failure).
+SCHEDULER = "crawler.frontier.DiskFrontierScheduler"
+# Only http and https are downloaded. Scrapy's file, ftp, s3 and data handlers are off, so
+# even a URL that slips past the scope rules (an ftp:// or file://HOST/etc/passwd link)
+# cannot read the crawler's own disk or hang on a silent FTP server: it fails at once with
+# NotSupported, before robots.txt (crawler/downloadable.py). To allow a scheme again, set its handler, e.g.
+# -s 'DOWNLOAD_HANDLERS={"ftp": "scrapy.core.downloader.handlers.ftp.FTPDownloadHandler"}'.
+DOWNLOAD_HANDLERS = {"file": None, "ftp": None, "s3": None, "data": None}
+DOWNLOADER_MIDDLEWARES["crawler.downloadable.DownloadableSchemeMiddleware"] = 50
+# Exchanges the crawl may queue for the archive writer thread before fetching waits for it
+# (back-pressure). If the writer dies, the crawl stops with "archive failed" either way.
+ARCHIVE_QUEUE_SIZE = 2000
+# robots.txt answering 5xx (after the retries above) means "disallow the whole host" for this
+# crawl, as RFC 9309 2.3.1.4 requires; the next crawl asks again (crawler/robots.py).
+DOWNLOADER_MIDDLEWARES["crawler.robots.RobotsServerErrorMiddleware"] = 540
+# A page (HTML, after content-decoding) larger than this is archived as received but neither
+# parsed for links nor extracted, and decoding a compressed body stops at this size (gzip
+# bombs); far below DOWNLOAD_MAXSIZE, which bounds attachments. Real portal pages are < 1 MB.
+PAGE_MAXSIZE = 8 * 1024 * 1024
+# Follow at most this many links of one page (the first ones in document order); a page with
+# more is a trap or a dump, and 100,000 links would cost hundreds of MiB of requests.
+PAGE_MAX_LINKS = 5000
+DOWNLOADER_MIDDLEWARES["crawler.limits.DecodeLimitMiddleware"] = 597
+# The longest response header line accepted (Twisted's default is 16 kB, and a page with a
+# longer line, e.g. a huge Set-Cookie, was dropped and lost); see crawler/limits.py.
+HTTP_MAX_HEADER_LINE = 1024 * 1024
+EXTENSIONS["crawler.limits.HeaderLineLimit"] = 0
 
 # --- Many portals in one crawl; scope; per-host backoff (issue 12, crawl half) -----------------
 # Only these URL schemes are ever requested; any other link (file:, ftp:, javascript:,
@@ -141,8 +174,8 @@ FLEET_GIVE_UP_AFTER = 8
 SCHEDULER_PRIORITY_QUEUE = "scrapy.pqueues.DownloaderAwarePriorityQueue"
 # The frontier (requests not yet fetched) lives in Scrapy's disk queues even without JOBDIR,
 # in a temporary directory under FRONTIER_TMPDIR ("" = the system's), removed at the end:
-# memory then stays flat however many URLs wait (crawler/frontier.py). 0 = memory queues.
-SCHEDULER = "crawler.frontier.DiskFrontierScheduler"
+# memory then stays flat however many URLs wait (SCHEDULER above, crawler/frontier.py).
+# 0 = memory queues.
 FRONTIER_ON_DISK = True
 FRONTIER_TMPDIR = ""
 # Scrapy starts this many tasks for every page's output (100 by default), about 0.5 ms of CPU
@@ -160,7 +193,7 @@ DOWNLOADER_MIDDLEWARES["crawler.fleet.RobotsUnreachableMiddleware"] = 101
 # Log pages, articles, errors, sites done/left and the rate every this many seconds (0 = off).
 PROGRESS_INTERVAL = 60.0
 EXTENSIONS["crawler.progress.ProgressExtension"] = 500
-# PROGRESS_LIVE: a live status line at the bottom of the terminal (rich when installed) while
-# stderr is a terminal. Our `scrapy crawl` turns it on; other commands (shell, fetch ...)
-# leave it off. Like CAPTURE_ENABLED it is not set here, since a project setting would
-# outrank the command's default; `-s PROGRESS_LIVE=0` turns it off.
+# A live status line at the bottom of the terminal (rich when installed) while stderr is a
+# terminal. Off here, for shell/fetch/parse; our `scrapy crawl` turns it on unless the
+# command line sets it (`-s PROGRESS_LIVE=0`): crawler/commands/crawl.py.
+PROGRESS_LIVE = False

@@ -11,14 +11,21 @@ import sys
 
 from scrapy.commands.crawl import Command as ScrapyCommand
 from scrapy.crawler import Crawler
+from scrapy.settings import SETTINGS_PRIORITIES
 
 from crawler.fleet import argument_problem
 
 
 class Command(ScrapyCommand):
     crawler: Crawler | None = None
-    # A live progress line while stderr is a terminal (crawler/progress.py).
-    default_settings = {**ScrapyCommand.default_settings, "PROGRESS_LIVE": True}
+
+    def process_options(self, args: list[str], opts: argparse.Namespace) -> None:
+        """A live progress line while stderr is a terminal (crawler/progress.py), unless the
+        command line says ``-s PROGRESS_LIVE=0``; its project default (off) suits the other
+        commands, and would outrank a command's ``default_settings``."""
+        super().process_options(args, opts)
+        if self.settings.getpriority("PROGRESS_LIVE") < SETTINGS_PRIORITIES["cmdline"]:
+            self.settings.set("PROGRESS_LIVE", True, priority="cmdline")
 
     def _create_crawler(self, spname: str) -> Crawler:
         self.crawler = super()._create_crawler(spname)

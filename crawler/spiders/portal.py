@@ -29,6 +29,7 @@ from crawler.extract import extract_article
 from crawler.fleet import Fleet, SiteState, build_sites, load_histories, seeds_from_args
 from crawler.incremental import archived_response, pagination_key
 from crawler.items import ArticleItem
+from crawler.limits import capped_links, decoded_too_large, too_large
 from crawler.pagekind import LISTING
 from crawler.profiles import SiteProfile
 from crawler.retry import RetryLater
@@ -62,8 +63,10 @@ class PortalSpider(scrapy.Spider):
         # crawls.site names the portal of a one-site crawl; a crawl of many keeps them in stats.
         spider.site_name = first.name if len(spider.fleet) == 1 else None
         spider.start_urls = [url for state in spider.fleet.sites.values() for url in state.profile.start_urls]
-        spider.pages = PageProcessor(settings.getint("PAGE_WORKERS", 1))
-        engine = existing_index(settings) if settings.getbool("INCREMENTAL", True) else None
+        spider.pages = PageProcessor(settings.getint("PAGE_WORKERS"))
+        spider.page_maxsize = settings.getint("PAGE_MAXSIZE")
+        spider.page_max_links = settings.getint("PAGE_MAX_LINKS")
+        engine = existing_index(settings) if settings.getbool("INCREMENTAL") else None
         if engine is not None:
             archive_dir, _, _ = index_location(settings)
             load_histories(engine, archive_dir / "warc", spider.fleet.sites)
@@ -109,6 +112,8 @@ class PortalSpider(scrapy.Spider):
             stats.inc_value("incremental/not_modified")
         if not isinstance(response, TextResponse) or not is_html(response):
             return
+        if too_large(response, self.page_maxsize, stats):
+            return
         try:
             result = await self.pages.run(response, state.profile)
         except Exception:  # noqa: BLE001 - one odd page must not stop the crawl; it is archived anyway
@@ -116,7 +121,8 @@ class PortalSpider(scrapy.Spider):
             stats.inc_value("extract/errors")
             return
         stats.inc_value(f"pages/{result.kind}")
-        for url in self._links_to_follow(response.url, result, state.history):
+        for url in capped_links(self._links_to_follow(response.url, result, state.history), response.url,
+                                self.page_max_links, stats):
             yield self._request(url, state)
         if result.item is not None:
             if {"dataloss", "download_stopped", "partial"} & set(response.flags):
@@ -140,6 +146,7 @@ class PortalSpider(scrapy.Spider):
             state.errors += 1
         self.fleet.settle(request)
         if skipped:
+            decoded_too_large(failure, url, self.crawler.stats)
             return
         if failure.check(HttpError):
             self.logger.info("not followed: %s answered HTTP %d (archived)", url, failure.value.response.status)
