@@ -40,7 +40,7 @@ from archive.history import History
 from archive.models import crawls
 from crawler.profiles import SiteProfile, available_sites, generic_profile, load_profile
 from crawler.scope import Scope, ascii_host, ascii_url, site_scope
-from crawler.seeds import Seed, SeedError, load_seeds
+from crawler.seeds import Seed, SeedError, checked_url, load_seeds
 
 logger = logging.getLogger(__name__)
 
@@ -133,6 +133,8 @@ def argument_problem(spargs: dict[str, str]) -> str | None:
         for seed in seeds_from_args(spargs.get("start_url"), spargs.get("site"), spargs.get("sites")):
             if seed.profile:
                 load_profile(seed.profile)
+            if seed.start_url:
+                checked_url(seed.start_url, "-a start_url")
     except ValueError as error:  # SeedError included
         return str(error)
     return None

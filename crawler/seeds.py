@@ -38,7 +38,7 @@ class Seed:
     name: str | None = None
 
 
-def _checked_url(url: object, where: str) -> str:
+def checked_url(url: object, where: str) -> str:
     if not isinstance(url, str) or not url.strip():
         raise SeedError(f"{where}: start_url must be a non-empty string")
     url = url.strip()
@@ -53,7 +53,7 @@ def parse_text(text: str, source: str = "<seeds>") -> list[Seed]:
     for number, line in enumerate(text.splitlines(), 1):
         line = line.strip()
         if line and not line.startswith("#"):
-            seeds.append(Seed(_checked_url(line, f"{source} line {number}")))
+            seeds.append(Seed(checked_url(line, f"{source} line {number}")))
     return seeds
 
 
@@ -81,7 +81,7 @@ def parse_toml(text: str, source: str = "<seeds>") -> list[Seed]:
         url = entry.get("start_url")
         seeds.append(Seed(
             # A profile alone brings its own start URLs.
-            start_url=_checked_url(url, where) if url is not None or profile is None else "",
+            start_url=checked_url(url, where) if url is not None or profile is None else "",
             profile=profile,
             hosts=hosts,
             label=entry.get("label") or None,
