@@ -28,10 +28,10 @@ from scrapy.utils.reactor import is_asyncio_reactor_installed
 
 from archive.challenges import challenge_kind
 from crawler.extract import extract_article
+from crawler.extract.page import parse_page
+from crawler.extract.pagekind import ARTICLE, page_kind
 from crawler.items import ArticleItem
 from crawler.links import link_extractor, outgoing_urls
-from crawler.page import parse_page
-from crawler.pagekind import ARTICLE, page_kind
 from crawler.profiles import SiteProfile
 
 logger = logging.getLogger(__name__)
@@ -60,8 +60,8 @@ def process_page(response: TextResponse, profile: SiteProfile) -> PageResult:
         return PageResult([], "challenge", None)
     links = outgoing_urls(response, _extractor(tuple(profile.deny_patterns)), profile.allowed_hosts)
     page = parse_page(response)
-    kind = page_kind(page, profile)
-    return PageResult(links, kind, extract_article(page, profile=profile, kind=kind) if kind == ARTICLE else None)
+    kind = page_kind(page, profile.article_patterns, profile.listing_patterns)
+    return PageResult(links, kind, extract_article(page, kind=kind) if kind == ARTICLE else None)
 
 
 def process_bytes(url: str, body: bytes, content_type: bytes, profile: SiteProfile, status: int = 200) -> PageResult:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from scrapy.http import HtmlResponse
 
-from crawler.encoding import decode_html
+from crawler.extract.encoding import decode_html
 from crawler.links import in_scope, link_extractor, outgoing_urls, script_pages
 from crawler.traps import trap_reason, url_shape
 

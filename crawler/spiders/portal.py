@@ -26,11 +26,11 @@ from twisted.python.failure import Failure
 from archive.history import History
 from crawler.capture import existing_index, index_location
 from crawler.extract import extract_article
+from crawler.extract.pagekind import LISTING
 from crawler.fleet import Fleet, SiteState, build_sites, load_histories, seeds_from_args
 from crawler.incremental import archived_response, pagination_key
 from crawler.items import ArticleItem
 from crawler.limits import capped_links, decoded_too_large, too_large
-from crawler.pagekind import LISTING
 from crawler.profiles import SiteProfile
 from crawler.retry import RetryLater
 from crawler.seeds import Seed
