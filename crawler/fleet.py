@@ -250,9 +250,9 @@ class Fleet:
 def load_histories(engine: Engine, warc_dir: Path, sites: dict[str, SiteState]) -> None:
     """Give each site the history an incremental crawl needs.
 
-    One site loads its own (``History.load``). Many share one load of what is archived
-    (issue 12b turns this into per-site lookups from the index), each with its own
-    ``complete``: did the last crawl that covered the site reach the site's end?
+    One site loads its own (``History.load``). Many share one History (its lookups go to
+    the index by URL, on demand), each with its own ``complete``: did the last crawl that
+    covered the site reach the site's end?
     """
     if len(sites) == 1:
         state = next(iter(sites.values()))
@@ -264,7 +264,33 @@ def load_histories(engine: Engine, warc_dir: Path, sites: dict[str, SiteState]) 
         return
     complete = sites_completed(engine, list(sites))
     for name, state in sites.items():
-        state.history = dataclasses.replace(shared, complete=complete.get(name, False))
+        state.history = SiteHistory(shared, complete.get(name, False))  # type: ignore[assignment]
+
+
+class SiteHistory:
+    """One site's view of a History shared by the sites of a crawl: the lookups (by URL, on
+    demand from the index) are shared, ``complete`` is the site's own."""
+
+    def __init__(self, shared: History, complete: bool) -> None:
+        self.shared = shared
+        self.complete = complete
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.shared, name)
+
+    def __bool__(self) -> bool:
+        return bool(self.shared)
+
+
+def close_histories(sites: dict[str, SiteState]) -> None:
+    """Close each History once (sites of a crawl may share one)."""
+    histories = {}
+    for state in sites.values():
+        if state.history is not None:
+            history = getattr(state.history, "shared", state.history)
+            histories[id(history)] = history
+    for history in histories.values():
+        history.close()
 
 
 def sites_completed(engine: Engine, names: list[str]) -> dict[str, bool]:

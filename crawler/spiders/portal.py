@@ -27,7 +27,7 @@ from archive.history import History
 from crawler.capture import existing_index, index_location
 from crawler.extract import extract_article
 from crawler.extract.pagekind import LISTING
-from crawler.fleet import Fleet, SiteState, build_sites, load_histories, seeds_from_args
+from crawler.fleet import Fleet, SiteState, build_sites, close_histories, load_histories, seeds_from_args
 from crawler.incremental import archived_response, pagination_key
 from crawler.items import ArticleItem
 from crawler.limits import capped_links, decoded_too_large, too_large
@@ -160,7 +160,7 @@ class PortalSpider(scrapy.Spider):
         page of it links to nothing that was never archived."""
         if history is None or not history.complete or result.kind != LISTING:
             return result.links
-        if any(link not in history.captured for link in result.links):
+        if history.new_links(result.links):
             return result.links
         key = pagination_key(url)
         kept = [link for link in result.links if pagination_key(link) != key]
@@ -188,10 +188,7 @@ class PortalSpider(scrapy.Spider):
             for name, site in sites.items():
                 self.logger.info("site %s: %d pages, %d new articles, %d errors, stopped: %s", name, site["pages"],
                                  site["articles_new"], site["errors"], site["stopped"])
-        engines = {id(state.history.engine): state.history.engine for state in self.fleet.sites.values()
-                   if state.history is not None}
-        for engine in engines.values():
-            engine.dispose()
+        close_histories(self.fleet.sites)
 
     def _item(self, item: ArticleItem, response: Response, state: SiteState) -> ArticleItem:
         item.site = state.name
