@@ -32,6 +32,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from archive.resources import package_path
+
 
 def utc_iso(moment: datetime | None = None) -> str:
     """The index's one time format: UTC, seconds precision, ``Z`` suffix."""
@@ -254,7 +256,8 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor.close()
 
 
-MIGRATIONS = Path(__file__).with_name("migrations")
+# A real directory even when running from a zipped egg (scrapyd): archive/resources.py.
+MIGRATIONS = package_path(__package__, "migrations")
 
 
 def alembic_config(connection: Connection):

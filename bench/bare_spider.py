@@ -52,18 +52,25 @@ class BareSpider(scrapy.Spider):
         "TELNETCONSOLE_ENABLED": False,
     }
 
-    def __init__(self, start_url: str, out: str | None = None, **kwargs: Any) -> None:
+    def __init__(self, start_url: str | None = None, out: str | None = None, seeds: str | None = None,
+                 **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self.start_url = start_url
-        self.netloc = urlsplit(start_url).netloc
+        # seeds=FILE: one start URL per line, each host crawled within itself (bench/fleet.py).
+        self.start_urls = [start_url] if start_url else []
+        if seeds:
+            self.start_urls += [line.strip() for line in Path(seeds).read_text().splitlines()
+                                if line.strip() and not line.startswith("#")]
+        self.netlocs = {urlsplit(url).netloc for url in self.start_urls}
         self.out = Path(out) if out else None
         self.links = LinkExtractor()
 
     async def start(self) -> AsyncIterator[scrapy.Request]:
-        yield scrapy.Request(self.start_url, callback=self.parse)
+        for url in self.start_urls:
+            yield scrapy.Request(url, callback=self.parse)
 
     def parse(self, response: Response) -> Iterator[scrapy.Request]:
-        """Follow links and script pagination on the start host; keep nothing."""
+        """Follow links and script pagination on the page's own host; keep nothing."""
+        netloc = urlsplit(response.url).netloc
         if not isinstance(response, TextResponse):
             return
         urls = [link.url for link in self.links.extract_links(response)]
@@ -72,7 +79,7 @@ class BareSpider(scrapy.Spider):
                 urls.append(urljoin(response.url, f"{name}.{ext}"))
                 urls.extend(urljoin(response.url, f"{name}_{k}.{ext}") for k in range(1, int(total)))
         for url in urls:
-            if urlsplit(url).netloc == self.netloc:
+            if urlsplit(url).netloc == netloc and netloc in self.netlocs:
                 yield scrapy.Request(url, callback=self.parse)
 
     def closed(self, reason: str) -> None:

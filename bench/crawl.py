@@ -150,20 +150,24 @@ http {{
     fastcgi_temp_path {prefix}/fastcgi;
     uwsgi_temp_path {prefix}/uwsgi;
     scgi_temp_path {prefix}/scgi;
-    server {{
-        listen 127.0.0.1:{port};
-        root {root};
-        index index.html;
-    }}
+{servers}
 }}
 """
+SERVER_BLOCK = """\
+    server {{
+        listen {address}:{port};
+        root {root};
+        index index.html;
+    }}"""
 
 
 class Nginx:
-    """A private nginx (own config, pid and logs in a temp dir) serving one directory."""
+    """A private nginx (own config, pid and logs in a temp dir) serving one directory, or
+    one directory per loopback address (``sites``: [(address, root)], same port on each)."""
 
-    def __init__(self, root: Path, prefix: Path) -> None:
+    def __init__(self, root: Path, prefix: Path, sites: list[tuple[str, Path]] | None = None) -> None:
         self.root, self.prefix = root, prefix
+        self.sites = sites or [("127.0.0.1", root)]
         self.port = 0
         self.proc: subprocess.Popen[bytes] | None = None
 
@@ -173,8 +177,10 @@ class Nginx:
         for _attempt in range(3):  # another process may grab the free port before nginx binds it
             self.port = free_port()
             conf = self.prefix / "nginx.conf"
+            servers = "\n".join(SERVER_BLOCK.format(address=address, port=self.port, root=root)
+                                 for address, root in self.sites)
             conf.write_text(NGINX_CONF.format(
-                user="user root;\n" if os.geteuid() == 0 else "", prefix=self.prefix, port=self.port, root=self.root))
+                user="user root;\n" if os.geteuid() == 0 else "", prefix=self.prefix, servers=servers))
             log = (self.prefix / "nginx.out").open("ab")
             self.proc = subprocess.Popen([nginx, "-c", str(conf), "-p", str(self.prefix),
                                           "-e", str(self.prefix / "error.log")], stdout=log, stderr=log)
@@ -185,7 +191,10 @@ class Nginx:
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/"
+        return f"http://{self.sites[0][0]}:{self.port}/"
+
+    def urls(self) -> list[str]:
+        return [f"http://{address}:{self.port}/" for address, _ in self.sites]
 
     def _wait_ready(self, timeout: float = 10.0) -> bool:
         deadline = time.monotonic() + timeout
@@ -237,9 +246,11 @@ class TreeRssSampler(threading.Thread):
     One /proc scan costs well under a millisecond, so 10 Hz barely touches the CPU budget.
     """
 
-    def __init__(self, pid: int, interval: float = 0.1) -> None:
+    def __init__(self, pid: int, interval: float = 0.1, roots: Callable[[], set[int]] | None = None) -> None:
         super().__init__(daemon=True)
         self.pid, self.interval = pid, interval
+        # Several process trees at once (crawls run side by side): their current root pids.
+        self.roots = roots or (lambda: {self.pid})
         self.peak_bytes = 0
         self.done = threading.Event()
         self.page_size = os.sysconf("SC_PAGE_SIZE")
@@ -260,7 +271,8 @@ class TreeRssSampler(threading.Thread):
                 continue
             fields = stat[stat.rindex(b")") + 2:].split()  # comm may contain spaces and parens
             parent_of[int(entry)], rss_of[int(entry)] = int(fields[1]), int(fields[21])
-        tree, frontier = {self.pid}, [self.pid]
+        roots = self.roots()
+        tree, frontier = set(roots), list(roots)
         while frontier:
             parent = frontier.pop()
             children = [pid for pid, ppid in parent_of.items() if ppid == parent and pid not in tree]

@@ -195,6 +195,8 @@ def _jsonable(value: object) -> object:
         return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     if isinstance(value, dict):
         return {str(key): _jsonable(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(item) for item in value]
     if isinstance(value, (int, float, str, bool)) or value is None:
         return value
     return str(value)

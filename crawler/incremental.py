@@ -37,7 +37,9 @@ class IncrementalMiddleware:
 
     def process_request(self, request: Request, spider: Spider | None = None) -> None:
         spider = self.crawler.spider
-        history: History | None = getattr(spider, "history", None)
+        # Each site of a multi-portal crawl has its own history (crawler/fleet.py).
+        history_for = getattr(spider, "history_for", None)
+        history: History | None = history_for(request) if history_for else getattr(spider, "history", None)
         if not history or urlsplit(request.url).path == "/robots.txt" or request.meta.get("incremental_checked"):
             return
         request.meta["incremental_checked"] = True

@@ -9,10 +9,11 @@ from __future__ import annotations
 import re
 import tomllib
 from dataclasses import dataclass, field
-from pathlib import Path
 from urllib.parse import urlsplit
 
-SITES_DIR = Path(__file__).parent / "sites"
+from archive.resources import package_path
+
+SITES_DIR = package_path(__package__, "sites")  # on disk even in a zipped egg (scrapyd)
 
 
 @dataclass(frozen=True)

@@ -42,6 +42,24 @@ def summary(stats: dict[str, Any]) -> dict[str, Any]:
         "chrome_removed": _prefixed(stats, "chrome/"),
         # Re-checks of known articles (crawler/revisit.py): due, requests, and one count per kind found.
         "rechecks": _prefixed(stats, "revisit/"),
+        "out_of_scope": _prefixed(stats, "scope/"),
+        "sites": sites_summary(stats.get("sites") or {}),
+    }
+
+
+def empty_sites(sites: dict[str, Any]) -> list[str]:
+    """Sites of the crawl that archived no page (crawls.stats["sites"], crawler/fleet.py)."""
+    return [name for name, site in sites.items() if isinstance(site, dict) and not site.get("pages")]
+
+
+def sites_summary(sites: dict[str, Any]) -> dict[str, Any]:
+    """How many portals the crawl covered and which ones ended badly (details: stats["sites"])."""
+    stopped = {name: site.get("stopped") for name, site in sites.items() if isinstance(site, dict)}
+    return {
+        "total": len(sites),
+        "finished": sum(1 for reason in stopped.values() if reason == "finished"),
+        "gave_up": sorted(name for name, reason in stopped.items() if str(reason).startswith("gave up")),
+        "archived_nothing": sorted(empty_sites(sites)),
     }
 
 
@@ -57,6 +75,10 @@ def failure(stats: dict[str, Any], max_error_rate: float, shared_frontier: bool 
     robots = stats.get("robotstxt/response_count", 0)
     if stats.get("warc/captures", 0) <= robots and not shared_frontier:
         return "archived nothing"
+    empty = empty_sites(stats.get("sites") or {})
+    if empty and not shared_frontier:
+        shown = ", ".join(sorted(empty)[:20]) + (" ..." if len(empty) > 20 else "")
+        return f"archived nothing from {len(empty)} of {len(stats['sites'])} sites: {shown}"
     requests = stats.get("downloader/request_count", 0)
     failed = stats.get("retry/max_reached", 0)
     if requests and failed / requests > max_error_rate:

@@ -1,22 +1,39 @@
-"""Retries that back off, as government servers under load need.
+"""Retries that back off per host, as government servers under load need.
 
 Scrapy's RetryMiddleware retries 5xx, 429 and timeouts at once; a struggling server then
 gets hit again within milliseconds. This one waits ``RETRY_BACKOFF_BASE * 2**(n-1)``
 seconds before the n-th retry (at most ``RETRY_BACKOFF_MAX``), or what ``Retry-After``
-asks for. Every attempt is archived all the same: the capture hook sees each response.
+asks for, without holding anything while it waits:
+
+- the retry is handed back to the scheduler only when its time has come (a reactor timer),
+  so no global concurrency slot is held meanwhile and the other hosts go on (requests a
+  component fetches directly, such as robots.txt, wait in the slowed slot instead);
+- the host's download slot is slowed to the same delay, so the struggling host gets no
+  other request in between either; each good answer from it halves that delay again,
+  down to where it was (AutoThrottle, when on, keeps adjusting it as usual).
+
+Every attempt is archived all the same: the capture hook sees each response.
 """
 
 from __future__ import annotations
 
-import asyncio
+import logging
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 
-from scrapy import Request
+from scrapy import Request, Spider, signals
+from scrapy.crawler import Crawler
 from scrapy.downloadermiddlewares.retry import RetryMiddleware
+from scrapy.exceptions import DontCloseSpider, IgnoreRequest
 from scrapy.http import Response
-from scrapy.settings import BaseSettings
-from scrapy.utils.reactor import is_asyncio_reactor_installed
+from scrapy.http.request import NO_CALLBACK
+from scrapy.utils.asyncio import CallLaterResult, call_later
+
+logger = logging.getLogger(__name__)
+
+
+class RetryLater(IgnoreRequest):
+    """The request's retry was put off; its callback and errback will see the retry instead."""
 
 
 def retry_after(response: Response | None) -> float | None:
@@ -36,10 +53,23 @@ def retry_after(response: Response | None) -> float | None:
 
 
 class BackoffRetryMiddleware(RetryMiddleware):
-    def __init__(self, settings: BaseSettings) -> None:
-        super().__init__(settings)
-        self.base = settings.getfloat("RETRY_BACKOFF_BASE")
-        self.ceiling = settings.getfloat("RETRY_BACKOFF_MAX")
+    def __init__(self, crawler: Crawler) -> None:
+        super().__init__(crawler.settings)
+        self.crawler = crawler
+        self.base = crawler.settings.getfloat("RETRY_BACKOFF_BASE")
+        self.ceiling = crawler.settings.getfloat("RETRY_BACKOFF_MAX")
+        # retries waiting for their time, by a counter
+        self._timers: dict[int, CallLaterResult] = {}
+        self._next = 0
+        # download slot -> its delay before this middleware slowed it
+        self._slowed: dict[str, float] = {}
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> BackoffRetryMiddleware:
+        middleware = cls(crawler)
+        crawler.signals.connect(middleware.spider_idle, signal=signals.spider_idle)
+        crawler.signals.connect(middleware.spider_closed, signal=signals.spider_closed)
+        return middleware
 
     def delay(self, retry: Request, response: Response | None = None) -> float:
         wanted = retry_after(response)
@@ -47,15 +77,68 @@ class BackoffRetryMiddleware(RetryMiddleware):
             wanted = self.base * 2 ** (retry.meta.get("retry_times", 1) - 1)
         return min(wanted, self.ceiling)
 
-    async def _wait(self, outcome, response: Response | None = None):
-        if isinstance(outcome, Request) and is_asyncio_reactor_installed():
-            seconds = self.delay(outcome, response)
-            self.crawler.stats.inc_value("retry/backoff_seconds", round(seconds, 3))
-            await asyncio.sleep(seconds)
-        return outcome
+    def process_response(self, request: Request, response: Response, spider: Spider | None = None):
+        outcome = super().process_response(request, response)
+        if not isinstance(outcome, Request):
+            self._recover(request)
+        return self._later(outcome, request, response)
 
-    async def process_response(self, request: Request, response: Response, spider=None):
-        return await self._wait(super().process_response(request, response), response)
+    def process_exception(self, request: Request, exception: Exception, spider: Spider | None = None):
+        return self._later(super().process_exception(request, exception), request)
 
-    async def process_exception(self, request: Request, exception: Exception, spider=None):
-        return await self._wait(super().process_exception(request, exception))
+    def _later(self, outcome, request: Request, response: Response | None = None):
+        if not isinstance(outcome, Request):
+            return outcome
+        seconds = self.delay(outcome, response)
+        self._slow_down(request, seconds)
+        if seconds <= 0 or outcome.callback is NO_CALLBACK:
+            # Fetched directly by a component (robots.txt), not through the scheduler: the
+            # retry goes back at once and waits in the host's slowed slot.
+            return outcome
+        self.crawler.stats.inc_value("retry/backoff_seconds", round(seconds, 3))
+        self.crawler.stats.inc_value("retry/deferred")
+        self._next += 1
+        self._timers[self._next] = call_later(seconds, self._resume, self._next, outcome)
+        raise RetryLater(f"retrying {request.url} in {seconds:.1f} s")
+
+    def _resume(self, number: int, request: Request) -> None:
+        self._timers.pop(number, None)
+        engine = self.crawler.engine
+        if engine is not None and engine.spider is not None and engine.running:
+            engine.crawl(request)
+
+    def _slot(self, request: Request):
+        downloader = getattr(self.crawler.engine, "downloader", None)
+        key = request.meta.get("download_slot")
+        if downloader is None or key is None:
+            return None, None
+        return key, downloader.slots.get(key)
+
+    def _slow_down(self, request: Request, seconds: float) -> None:
+        """The host's slot waits ``seconds`` between requests until it answers well again."""
+        key, slot = self._slot(request)
+        if slot is None or seconds <= slot.delay:
+            return
+        self._slowed.setdefault(key, slot.delay)
+        slot.delay = seconds
+        self.crawler.stats.inc_value("retry/slot_slowed")
+
+    def _recover(self, request: Request) -> None:
+        key, slot = self._slot(request)
+        if key not in self._slowed:
+            return
+        if slot is None:
+            self._slowed.pop(key)
+            return
+        slot.delay = max(self._slowed[key], slot.delay / 2)
+        if slot.delay <= self._slowed[key]:
+            self._slowed.pop(key)
+
+    def spider_idle(self, spider: Spider) -> None:
+        if self._timers:
+            raise DontCloseSpider
+
+    def spider_closed(self, spider: Spider) -> None:
+        for timer in self._timers.values():
+            timer.cancel()
+        self._timers.clear()

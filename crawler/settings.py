@@ -55,7 +55,9 @@ ROBOTSTXT_OBEY = True
 # Seconds between requests to one host (randomised 0.5x-1.5x); AutoThrottle raises it
 # when the server slows down. For a loopback demo or benchmark use -s DOWNLOAD_DELAY=0.
 DOWNLOAD_DELAY = 1.0
-CONCURRENT_REQUESTS = 16
+# The global cap; sized for hundreds of hosts in one crawl (issue 12: each host keeps its
+# own per-domain limit and delay, so a bigger cap only lets more hosts be busy at once).
+CONCURRENT_REQUESTS = 256
 CONCURRENT_REQUESTS_PER_DOMAIN = 2
 AUTOTHROTTLE_ENABLED = True
 AUTOTHROTTLE_START_DELAY = 1.0
@@ -126,9 +128,10 @@ COMMANDS_MODULE = "crawler.commands"
 # Archive every exchange (True). The shell/fetch/parse/view commands turn it off unless the
 # command line sets it (crawler/commands/__init__.py), so hand-run fetches stay out.
 CAPTURE_ENABLED = True
-# Scrapy's own scheduler; README "Scaling out" swaps in scrapy-redis's with -s SCHEDULER=...
-# (the crawl report then treats an empty share of the frontier as no failure).
-SCHEDULER = "scrapy.core.scheduler.Scheduler"
+# Scrapy's scheduler with the frontier on disk (FRONTIER_ON_DISK, issue 12: crawler/frontier.py);
+# README "Scaling out" swaps in scrapy-redis's with -s SCHEDULER=... (the crawl report then
+# treats an empty share of the frontier as no failure).
+SCHEDULER = "crawler.frontier.DiskFrontierScheduler"
 # Only http and https are downloaded. Scrapy's file, ftp, s3 and data handlers are off, so
 # even a URL that slips past the scope rules (an ftp:// or file://HOST/etc/passwd link)
 # cannot read the crawler's own disk or hang on a silent FTP server: it fails at once with
@@ -189,3 +192,44 @@ REQUISITES_HOSTS = [
     "*.bootcdn.net", "cdn.jsdelivr.net", "cdnjs.cloudflare.com", "*.bdstatic.com", "*.bcebos.com",
     "*.qhimg.com", "*.staticfile.org", "*.staticfile.net", "*.gtimg.cn", "*.alicdn.com",
 ]
+
+# --- Many portals in one crawl; scope; per-host backoff (issue 12, crawl half) -----------------
+# Only these URL schemes are ever requested; any other link (file:, ftp:, javascript:,
+# mailto:, data: ...) is dropped before it is scheduled and counted as scope/dropped_scheme/*.
+SCOPE_SCHEMES = ["http", "https"]
+# Off: a site's URLs are in scope on the default port of their scheme or a port one of its
+# start URLs uses (http://host:8080/ crawls :8080, :80 and :443, never :8081). On: any port.
+SCOPE_ANY_PORT = False
+# Give a site up for the rest of the run after this many network failures in a row on its
+# hosts (timeouts, refused connections), retries included; 0 = never. The other sites go on.
+FLEET_GIVE_UP_AFTER = 8
+# Keep many hosts busy: the global cap on requests in flight is sized for hundreds of
+# portals (each still gets CONCURRENT_REQUESTS_PER_DOMAIN and DOWNLOAD_DELAY), and the
+# scheduler hands out the host with the fewest active downloads first, so one big portal's
+# queue never starves the others (works with DEPTH_PRIORITY and JOBDIR disk queues).
+SCHEDULER_PRIORITY_QUEUE = "scrapy.pqueues.DownloaderAwarePriorityQueue"
+# The frontier (requests not yet fetched) lives in Scrapy's disk queues even without JOBDIR,
+# in a temporary directory under FRONTIER_TMPDIR ("" = the system's), removed at the end:
+# memory then stays flat however many URLs wait (SCHEDULER above, crawler/frontier.py).
+# 0 = memory queues.
+FRONTIER_ON_DISK = True
+FRONTIER_TMPDIR = ""
+# Scrapy starts this many tasks for every page's output (100 by default), about 0.5 ms of CPU
+# per page for nothing: our item pipelines are synchronous and requests are only scheduled.
+CONCURRENT_ITEMS = 8
+EXTENSIONS["crawler.fleet.FleetExtension"] = 60
+DOWNLOADER_MIDDLEWARES["crawler.fleet.FleetDownloaderMiddleware"] = 560
+# The scope gate (crawler/scope.py, per site) replaces Scrapy's OffsiteMiddleware, which
+# would parse every scheduled URL again for nothing (the spider sets no allowed_domains).
+DOWNLOADER_MIDDLEWARES["scrapy.downloadermiddlewares.offsite.OffsiteMiddleware"] = None
+SPIDER_MIDDLEWARES["crawler.fleet.FleetSpiderMiddleware"] = 5
+DOWNLOADER_MIDDLEWARES["crawler.fleet.RobotsUnreachableMiddleware"] = 101
+
+# --- Progress of a long crawl (issue 12) --------------------------------------------------------
+# Log pages, articles, errors, sites done/left and the rate every this many seconds (0 = off).
+PROGRESS_INTERVAL = 60.0
+EXTENSIONS["crawler.progress.ProgressExtension"] = 500
+# A live status line at the bottom of the terminal (rich when installed) while stderr is a
+# terminal. Off here, for shell/fetch/parse; our `scrapy crawl` turns it on unless the
+# command line sets it (`-s PROGRESS_LIVE=0`): crawler/commands/crawl.py.
+PROGRESS_LIVE = False

@@ -48,9 +48,18 @@ class SiteTemplates:
         # Learned by earlier crawls (the site_templates table).
         self.known: defaultdict[str, set[str]] = defaultdict(set)
 
+    # Every this many articles of a site, forget lines seen on under a quarter of the share
+    # a template needs (dates, titles: one per article): memory stays flat on big sites.
+    PRUNE_EVERY = 1000
+
     def observe(self, site: str, lines: list[str]) -> None:
         self.pages[site] += 1
         self.lines[site].update({key for line in lines if (key := template_key(line))})
+        if self.pages[site] % self.PRUNE_EVERY == 0:
+            floor = self.share * self.pages[site] / 4
+            counts = self.lines[site]
+            for key in [key for key, seen in counts.items() if seen < floor]:
+                del counts[key]
 
     def is_template(self, site: str, line: str) -> bool:
         key = template_key(line)

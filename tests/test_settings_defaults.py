@@ -78,11 +78,11 @@ def test_every_setting_read_has_one_documented_default():
 
 def test_retry_backoff_uses_the_settings_defaults():
     """What the retry middleware runs with is what crawler/settings.py documents."""
-    from scrapy.settings import Settings
+    from scrapy.utils.test import get_crawler
 
     from crawler import settings as project
     from crawler.retry import BackoffRetryMiddleware
 
-    middleware = BackoffRetryMiddleware(Settings({name: getattr(project, name) for name in dir(project)
-                                                  if name.isupper()}))
+    crawler = get_crawler(settings_dict={name: getattr(project, name) for name in dir(project) if name.isupper()})
+    middleware = BackoffRetryMiddleware.from_crawler(crawler)
     assert (middleware.base, middleware.ceiling) == (project.RETRY_BACKOFF_BASE, project.RETRY_BACKOFF_MAX)

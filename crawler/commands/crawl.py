@@ -13,14 +13,24 @@ from typing import Any
 
 from scrapy.commands.crawl import Command as ScrapyCommand
 from scrapy.crawler import Crawler
+from scrapy.settings import SETTINGS_PRIORITIES
 from twisted.internet.defer import Deferred
 
 from archive.access import index_problem
 from archive.redact import redact
+from crawler.fleet import argument_problem
 
 
 class Command(ScrapyCommand):
     crawler: Crawler | None = None
+
+    def process_options(self, args: list[str], opts: argparse.Namespace) -> None:
+        """A live progress line while stderr is a terminal (crawler/progress.py), unless the
+        command line says ``-s PROGRESS_LIVE=0``; its project default (off) suits the other
+        commands, and would outrank a command's ``default_settings``."""
+        super().process_options(args, opts)
+        if self.settings.getpriority("PROGRESS_LIVE") < SETTINGS_PRIORITIES["cmdline"]:
+            self.settings.set("PROGRESS_LIVE", True, priority="cmdline")
 
     def _create_crawler(self, spname: str) -> Crawler:
         self.crawler = super()._create_crawler(spname)
@@ -44,6 +54,12 @@ class Command(ScrapyCommand):
         process.crawl = crawl  # type: ignore[method-assign]
 
     def run(self, args: list[str], opts: argparse.Namespace) -> None:
+        # A bad seed list or profile name: one clear line before anything starts.
+        problem = argument_problem(opts.spargs) if args == ["portal"] else None
+        if problem:
+            print(f"error: {problem}", file=sys.stderr)
+            self.exitcode = 2
+            return
         if self.settings.getbool("CAPTURE_ENABLED") and self.settings.get("INDEX_URL"):
             # Said in one line before Scrapy starts, instead of a traceback from its start-up.
             if problem := index_problem(self.settings.get("INDEX_URL")):

@@ -17,7 +17,9 @@ from pathlib import Path
 import lxml.etree
 from lxml.html import HtmlElement
 
-RULES_FILE = Path(__file__).with_name("chrome_rules.toml")
+from archive.resources import package_path
+
+RULES_FILE = package_path(__package__, "chrome_rules.toml")  # on disk even in a zipped egg (scrapyd)
 
 
 @dataclass(frozen=True)

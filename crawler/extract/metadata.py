@@ -11,15 +11,15 @@ from __future__ import annotations
 import re
 import tomllib
 from datetime import datetime, timedelta, timezone
-from pathlib import Path
 from urllib.parse import urlsplit
 
 from lxml.html import HtmlElement
 
+from archive.resources import package_path
 from crawler.extract.page import CJK, Page, clean, meta_content
 
 CHINA = timezone(timedelta(hours=8), "Asia/Shanghai")
-RULES_FILE = Path(__file__).with_name("field_rules.toml")
+RULES_FILE = package_path(__package__, "field_rules.toml")  # on disk even in a zipped egg (scrapyd)
 RULES = tomllib.loads(RULES_FILE.read_text(encoding="utf-8"))
 
 # Separators between a headline and the site's name in <title> (field_rules.toml [title]).

@@ -2,8 +2,10 @@
 
     scrapy crawl portal -a start_url=http://www.example.gov.cn/
     scrapy crawl portal -a site=demo -a start_url=http://127.0.0.1:8000/
+    scrapy crawl portal -a sites=seeds/example.toml   # many portals, one crawl
+    scrapy crawl portal -a site=all                                  # every profile in crawler/sites/
 
-Arguments (all optional but one of start_url / site): ``refresh=1`` fetches known articles
+Arguments (all optional but one of start_url / site / sites): ``refresh=1`` fetches known articles
 again; ``max_pages=N`` and ``max_articles=N`` stop the crawl early. Every response is
 archived by the capture hook whatever happens here; the spider only decides what to follow
 and which pages are articles.
@@ -25,12 +27,15 @@ from archive.history import History
 from crawler.capture import existing_index, index_location
 from crawler.extract import extract_article
 from crawler.extract.pagekind import LISTING
+from crawler.fleet import Fleet, SiteState, build_sites, close_histories, load_histories, seeds_from_args
 from crawler.incremental import archived_response, pagination_key
 from crawler.items import ArticleItem
 from crawler.limits import capped_links, decoded_too_large, too_large
-from crawler.profiles import SiteProfile, generic_profile, load_profile
+from crawler.profiles import SiteProfile
 from crawler.requisites import RequisitePolicy, requisite_requests, stylesheet_requisites
+from crawler.retry import RetryLater
 from crawler.revisit import Revisits
+from crawler.seeds import Seed
 from crawler.workers import PageProcessor, PageResult, is_html
 
 _TRUE = {"1", "true", "yes", "on"}
@@ -40,17 +45,11 @@ class PortalSpider(scrapy.Spider):
     name = "portal"
 
     def __init__(self, start_url: str | None = None, site: str | None = None, refresh: str = "0",
-                 max_pages: str = "0", max_articles: str = "0", **kwargs: Any) -> None:
+                 max_pages: str = "0", max_articles: str = "0", sites: str | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        if site:
-            self.profile: SiteProfile = load_profile(site, start_url)
-        elif start_url:
-            self.profile = generic_profile(start_url)
-        else:
-            raise ValueError("give -a start_url=URL or -a site=NAME")
-        self.site_name = self.profile.name
-        self.start_urls = self.profile.start_urls
-        self.allowed_domains = self.profile.allowed_hosts
+        # Every portal of the crawl (crawler/fleet.py); its scope replaces allowed_domains.
+        self.seeds: list[Seed] = seeds_from_args(start_url, site, sites)
+        self.fleet = Fleet({})
         self.refresh = str(refresh).lower() in _TRUE
         self.max_pages, self.max_articles = int(max_pages), int(max_articles)
         self.history: History | None = None
@@ -61,6 +60,12 @@ class PortalSpider(scrapy.Spider):
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> PortalSpider:
         spider = super().from_crawler(crawler, *args, **kwargs)
         settings = crawler.settings
+        spider.fleet = Fleet(build_sites(spider.seeds, settings))
+        first = next(iter(spider.fleet.sites.values()))
+        spider.profile: SiteProfile = first.profile
+        # crawls.site names the portal of a one-site crawl; a crawl of many keeps them in stats.
+        spider.site_name = first.name if len(spider.fleet) == 1 else None
+        spider.start_urls = [url for state in spider.fleet.sites.values() for url in state.profile.start_urls]
         spider.pages = PageProcessor(settings.getint("PAGE_WORKERS"))
         spider.page_maxsize = settings.getint("PAGE_MAXSIZE")
         spider.page_max_links = settings.getint("PAGE_MAX_LINKS")
@@ -68,21 +73,37 @@ class PortalSpider(scrapy.Spider):
         engine = existing_index(settings) if settings.getbool("INCREMENTAL") else None
         if engine is not None:
             archive_dir, _, _ = index_location(settings)
-            history = History.load(engine, archive_dir / "warc", spider.site_name)
-            if history:
-                spider.history = history
+            load_histories(engine, archive_dir / "warc", spider.fleet.sites)
+            history = spider.history = first.history
+            if history and len(spider.fleet) == 1:
+                # Re-checks of known articles are scheduled per crawl of one portal (crawler/revisit.py).
                 spider.revisits = Revisits.from_crawler(crawler, spider, history)
+            if history:
                 spider.logger.info(
                     "incremental crawl: %d pages and %d articles already archived%s", len(history.captured),
                     len(history.known_articles), "" if history.complete else " (last crawl did not finish)",
                 )
             else:
                 engine.dispose()
+        if len(spider.fleet) > 1:
+            spider.logger.info("crawling %d portals in one crawl", len(spider.fleet))
         return spider
 
+    def history_for(self, request: scrapy.Request) -> History | None:
+        """The incremental history of the site ``request`` belongs to."""
+        state = self.fleet.site_for(request)
+        return state.history if state is not None else None
+
+    def _state(self, response: Response) -> SiteState:
+        return self.fleet.site_for(response.request) or next(iter(self.fleet.sites.values()))
+
+    def _request(self, url: str, state: SiteState) -> scrapy.Request:
+        return scrapy.Request(url, callback=self.parse, errback=self.failed, meta={"site": state.name})
+
     async def start(self) -> AsyncIterator[scrapy.Request]:
-        for url in self.start_urls:
-            yield scrapy.Request(url, callback=self.parse, errback=self.failed)
+        for state in self.fleet.sites.values():
+            for url in state.profile.start_urls:
+                yield self._request(url, state)
 
     async def parse(self, response: Response) -> AsyncIterator[ArticleItem | scrapy.Request]:
         """Any page: its links, then an item if it is an article.
@@ -92,16 +113,17 @@ class PortalSpider(scrapy.Spider):
         """
         stats = self.crawler.stats
         self._count_page()
+        state = self._state(response)
         changed = response.status != 304
-        if response.status == 304 and self.history is not None:
-            response = archived_response(self.history, response) or response
+        if response.status == 304 and state.history is not None:
+            response = archived_response(state.history, response) or response
             stats.inc_value("incremental/not_modified")
         if not isinstance(response, TextResponse) or not is_html(response):
             return
         if too_large(response, self.page_maxsize, stats):
             return
         try:
-            result = await self.pages.run(response, self.profile)
+            result = await self.pages.run(response, state.profile)
         except Exception:  # noqa: BLE001 - one odd page must not stop the crawl; it is archived anyway
             self.logger.exception("could not process %s (page archived, its links not followed)", response.url)
             stats.inc_value("extract/errors")
@@ -109,11 +131,10 @@ class PortalSpider(scrapy.Spider):
         stats.inc_value(f"pages/{result.kind}")
         if self.revisits is not None and result.kind == LISTING:
             await self.revisits.on_listing(response.url, result.links, changed)
-        for url in capped_links(self._links_to_follow(response.url, result), response.url, self.page_max_links,
-                                stats):
-            yield scrapy.Request(url, callback=self.parse, errback=self.failed)
-        for request in requisite_requests(result.requisites[:self.page_max_links or None], self.requisites,
-                                          self.allowed_domains, self.parse_requisite, self.failed):
+        for url in capped_links(self._links_to_follow(response.url, result, state.history), response.url,
+                                self.page_max_links, stats):
+            yield self._request(url, state)
+        for request in self._requisite_requests(result.requisites[:self.page_max_links or None], state):
             yield request
         if result.item is not None:
             if {"dataloss", "download_stopped", "partial"} & set(response.flags):
@@ -122,7 +143,7 @@ class PortalSpider(scrapy.Spider):
             self._articles_seen += 1
             if self.max_articles and self._articles_seen > self.max_articles:
                 raise CloseSpider("max_articles")
-            yield self._item(result.item, response)
+            yield self._item(result.item, response, state)
 
     async def recheck(self, response: Response) -> AsyncIterator[ArticleItem]:
         """A known article checked again (crawler/revisit.py): an event; the new version if edited.
@@ -132,22 +153,38 @@ class PortalSpider(scrapy.Spider):
             return
         item = await self.revisits.recheck(response)
         if item is not None:
-            yield self._item(item, response)
+            yield self._item(item, response, self._state(response))
 
     def recheck_failed(self, failure: Failure) -> None:
         if self.revisits is not None:
             self.revisits.failed(failure)
+
     def parse_requisite(self, response: Response) -> Iterator[scrapy.Request]:
         """A fetched requisite (archived by the capture hook); a stylesheet's own requisites follow."""
         self.crawler.stats.inc_value(f"requisites/{response.meta.get('requisite')}")
-        yield from requisite_requests(stylesheet_requisites(response, self.history), self.requisites,
-                                      self.allowed_domains, self.parse_requisite, self.failed)
+        state = self._state(response)
+        yield from self._requisite_requests(stylesheet_requisites(response, state.history), state)
+
+    def _requisite_requests(self, requisites: list, state: SiteState) -> Iterator[scrapy.Request]:
+        """Requests for a page's requisites (crawler/requisites.py), counted with the page's site."""
+        for request in requisite_requests(requisites, self.requisites, state.profile.allowed_hosts,
+                                          self.parse_requisite, self.failed):
+            request.meta["site"] = state.name
+            yield request
 
     def failed(self, failure: Failure) -> None:
         """One log line per request given up on (Scrapy would log a traceback)."""
         request = getattr(failure, "request", None)
         url = request.url if request is not None else "?"
-        if failure.check(IgnoreRequest):
+        if failure.check(RetryLater):
+            return  # the retry, scheduled later, carries on (crawler/retry.py)
+        # Skipped on purpose (known article, robots.txt, out of scope): not an error.
+        skipped = bool(failure.check(IgnoreRequest)) and not failure.check(HttpError)
+        state = self.fleet.site_for(request) if request is not None else None
+        if state is not None and not skipped:
+            state.errors += 1
+        self.fleet.settle(request)
+        if skipped:
             decoded_too_large(failure, url, self.crawler.stats)
             return
         if failure.check(HttpError):
@@ -157,12 +194,12 @@ class PortalSpider(scrapy.Spider):
         self.crawler.stats.inc_value(f"failed/{kind}")
         self.logger.warning("gave up on %s: %s: %s", url, kind, failure.getErrorMessage())
 
-    def _links_to_follow(self, url: str, result: PageResult) -> list[str]:
+    def _links_to_follow(self, url: str, result: PageResult, history: History | None) -> list[str]:
         """All links, except that an incremental crawl stops paging through a listing once a
         page of it links to nothing that was never archived."""
-        if self.history is None or not self.history.complete or result.kind != LISTING:
+        if history is None or not history.complete or result.kind != LISTING:
             return result.links
-        if self.history.new_links(result.links):
+        if history.new_links(result.links):
             return result.links
         key = pagination_key(url)
         kept = [link for link in result.links if pagination_key(link) != key]
@@ -178,14 +215,21 @@ class PortalSpider(scrapy.Spider):
     def parse_article(self, response: Response) -> Iterator[ArticleItem]:
         """Extract one page as an article, whatever its kind (for ``scrapy parse -c``)."""
         if isinstance(response, TextResponse):
-            yield self._item(extract_article(response), response)
+            yield self._item(extract_article(response), response, self._state(response))
 
     def closed(self, reason: str) -> None:
         self.pages.close()
-        if self.history is not None:
-            self.history.close()
+        if isinstance(getattr(self, "state", None), dict):  # JOBDIR: saved for a resumed run
+            self.state["fleet"] = self.fleet.snapshot()
+        sites = self.fleet.close(reason)
+        self.crawler.stats.set_value("sites", sites)
+        if len(sites) > 1:
+            for name, site in sites.items():
+                self.logger.info("site %s: %d pages, %d new articles, %d errors, stopped: %s", name, site["pages"],
+                                 site["articles_new"], site["errors"], site["stopped"])
+        close_histories(self.fleet.sites)
 
-    def _item(self, item: ArticleItem, response: Response) -> ArticleItem:
-        item.site = self.site_name
+    def _item(self, item: ArticleItem, response: Response, state: SiteState) -> ArticleItem:
+        item.site = state.name
         item.warc_record_id = response.meta.get("warc_record_id")
         return item
