@@ -16,7 +16,7 @@ from scrapy.exceptions import IgnoreRequest
 from scrapy.http import HtmlResponse, Response
 
 from archive.history import History
-from crawler.traps import url_shape
+from crawler.discover.traps import url_shape
 
 
 def pagination_key(url: str) -> str:

@@ -96,7 +96,7 @@ DOWNLOADER_MIDDLEWARES = {
     "crawler.retry.BackoffRetryMiddleware": 550,
     "crawler.middlewares.BinaryUntilDecodedMiddleware": 595,
 }
-SPIDER_MIDDLEWARES = {"crawler.traps.TrapGuardMiddleware": 800}
+SPIDER_MIDDLEWARES = {"crawler.discover.traps.TrapGuardMiddleware": 800}
 ITEM_PIPELINES = {
     "pipelines.chrome.ChromeStripPipeline": 300,
     "pipelines.dedup.ArticleDedupPipeline": 500,

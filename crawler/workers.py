@@ -25,7 +25,7 @@ from scrapy.utils.reactor import is_asyncio_reactor_installed
 from archive.challenges import challenge_kind
 from crawler.extract import extract_article
 from crawler.items import ArticleItem
-from crawler.links import link_extractor, outgoing_urls
+from crawler.discover.links import link_extractor, outgoing_urls
 from crawler.page import parse_page
 from crawler.pagekind import ARTICLE, page_kind
 from crawler.profiles import SiteProfile
