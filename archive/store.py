@@ -19,7 +19,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, func, insert, select, update
 
-from archive.challenges import challenge_kind
+from archive.challenges import exchange_challenge
 from archive.models import articles, capture_id_of, captures, crawls, open_index, utc_iso
 from archive.records import HttpExchange, Original, build_pair, payload_digest
 from archive.recovery import recover
@@ -164,7 +164,7 @@ class ArchiveWriter:
         self.counts["revisits" if revisit_of else "responses"] += 1
         self.counts["bytes"] += where.length + request_where.length
         flags = []
-        if kind := challenge_kind(exchange.status, exchange.body):
+        if kind := exchange_challenge(exchange.status, exchange.body, exchange.response_headers):
             flags.append(f"challenge:{kind}")
             self.counts["challenges"] += 1
         if exchange.truncated:

@@ -42,9 +42,14 @@ class IncrementalMiddleware:
             return
         request.meta["incremental_checked"] = True
         url = request.url
-        if url in history.documents or (url in history.known_articles and not getattr(spider, "refresh", False)):
+        # A listing endpoint's JSON/XML page is a listing, not a document: it is asked again.
+        listing = "endpoint" in request.meta
+        if (url in history.documents and not listing) or (
+                url in history.known_articles and not getattr(spider, "refresh", False)):
             self.stats.inc_value("incremental/skipped_known")
             raise IgnoreRequest(f"already archived: {url}")
+        if request.method != "GET":
+            return  # validators are kept per URL; a POST's answer depends on its body too
         etag, modified = history.validators.get(url, (None, None))
         if etag:
             request.headers.setdefault("If-None-Match", etag)

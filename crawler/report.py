@@ -32,6 +32,21 @@ def summary(stats: dict[str, Any]) -> dict[str, Any]:
         "challenges": stats.get("warc/challenges", 0),
         "truncated": stats.get("warc/truncated", 0),
         "chrome_removed": _prefixed(stats, "chrome/"),
+        **discovery_summary(stats),
+    }
+
+
+def discovery_summary(stats: dict[str, Any]) -> dict[str, Any]:
+    """Which CMS family each site is, what the crawl could not cover, what sits behind a
+    challenge, and how many hit-counter requests were never sent (crawler/discover/)."""
+    uncovered = {channel: f"no articles from this channel ({state.get('fingerprint') or 'listing'})"
+                 for channel, state in (stats.get("discover/channels") or {}).items() if not state.get("articles")}
+    uncovered.update(stats.get("discover/shells") or {})
+    return {
+        "families": _prefixed(stats, "discover/family/"),
+        "uncovered": uncovered,
+        "behind_challenge": dict(stats.get("discover/behind_challenge") or {}),
+        "counters_not_requested": stats.get("discover/counter_dropped", 0),
     }
 
 

@@ -121,3 +121,11 @@ LOG_LEVEL = "INFO"
 # the production archive; `-s CAPTURE_ENABLED=1` archives them anyway. It is not set here
 # because a project setting would outrank those commands' defaults.
 COMMANDS_MODULE = "crawler.commands"
+
+# --- Discovery: CMS families, listing endpoints, hit counters (issue 8) ---------------------
+# Family knowledge is data in crawler/discover/cms/*.toml. A paged listing endpoint
+# (dataproxy.jsp, gkmlpt/JPaaS/IGS JSON) is asked for at most this many pages.
+DISCOVER_MAX_ENDPOINT_PAGES = 5000
+# Every request and response passes crawler/discover/guard.py: hit counters (the families'
+# `counters`) are never requested, anti-bot challenges are counted and named in the summary.
+DOWNLOADER_MIDDLEWARES["crawler.discover.guard.DiscoveryGuardMiddleware"] = 105

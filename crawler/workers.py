@@ -13,19 +13,22 @@ from __future__ import annotations
 import asyncio
 import logging
 import multiprocessing
+import re
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
+from typing import Any
 
 from scrapy.http import HtmlResponse, Response, TextResponse
 from scrapy.linkextractors import LinkExtractor
 from scrapy.utils.reactor import is_asyncio_reactor_installed
 
 from archive.challenges import challenge_kind
+from crawler.discover.links import discover_page, link_extractor
+from crawler.discover.pagination import EndpointSpec
 from crawler.extract import extract_article
 from crawler.items import ArticleItem
-from crawler.discover.links import link_extractor, outgoing_urls
 from crawler.page import parse_page
 from crawler.pagekind import ARTICLE, page_kind
 from crawler.profiles import SiteProfile
@@ -40,6 +43,20 @@ class PageResult:
     links: list[str]
     kind: str
     item: ArticleItem | None
+    # What the CMS family mechanisms found (crawler/discover/): script pager pages of a
+    # listing, an article's continuation pages, endpoints to page through, the family.
+    pages: list[str] = field(default_factory=list)
+    continuations: list[str] = field(default_factory=list)
+    endpoints: list[EndpointSpec] = field(default_factory=list)
+    records: int = 0
+    family: str | None = None
+    fingerprint: str | None = None
+    shells: list[str] = field(default_factory=list)
+
+
+# A page named like a listing (index.html, list_2.shtml) is never an article's first page:
+# its script pager pages are more listing pages, not continuations.
+_LISTING_NAME = re.compile(r"/(?:index|list|default)(?:_\d+)?\.\w+$|/$", re.I)
 
 
 @cache
@@ -47,24 +64,35 @@ def _extractor(deny: tuple[str, ...]) -> LinkExtractor:
     return link_extractor(list(deny))
 
 
-def process_page(response: TextResponse, profile: SiteProfile) -> PageResult:
+def process_page(response: TextResponse, profile: SiteProfile, as_article: bool = False) -> PageResult:
     """Links, page kind and (for articles) the item, from one parse of the page.
 
     Challenge pages (archived and flagged by the writer) are neither followed nor extracted.
+    ``as_article`` extracts the page whatever its kind (an article's continuation page).
     """
-    if challenge_kind(response.status, response.body):
+    if challenge_kind(response.status, response.body, response.headers.getlist(b"Set-Cookie")):
         return PageResult([], "challenge", None)
-    links = outgoing_urls(response, _extractor(tuple(profile.deny_patterns)), profile.allowed_hosts)
+    found = discover_page(response, _extractor(tuple(profile.deny_patterns)), profile.allowed_hosts)
     page = parse_page(response)
     kind = page_kind(page, profile)
-    return PageResult(links, kind, extract_article(page, profile=profile, kind=kind) if kind == ARTICLE else None)
+    article = kind == ARTICLE and not _LISTING_NAME.search(response.url)
+    continuations = [url for url in found.pages if url != response.url] if article else []
+    links = [url for url in found.links if url not in continuations]
+    if not article:
+        links = list(dict.fromkeys(links + found.pages))
+    item = extract_article(page, profile=profile, kind=kind) if kind == ARTICLE or as_article else None
+    return PageResult(links, kind, item, [] if article else found.pages, continuations, found.endpoints,
+                      found.records, found.family, found.fingerprint, found.shells)
 
 
-def process_bytes(url: str, body: bytes, content_type: bytes, profile: SiteProfile, status: int = 200) -> PageResult:
+def process_bytes(url: str, body: bytes, content_type: bytes, profile: SiteProfile, status: int = 200,
+                  as_article: bool = False, set_cookies: list[bytes] | None = None) -> PageResult:
     """``process_page`` for a worker process, which gets bytes rather than a Response."""
-    response = HtmlResponse(url, status=status, body=body,
-                            headers={"Content-Type": content_type} if content_type else None)
-    return process_page(response, profile)
+    headers: dict[str, Any] = {"Content-Type": content_type} if content_type else {}
+    if set_cookies:
+        headers["Set-Cookie"] = set_cookies
+    response = HtmlResponse(url, status=status, body=body, headers=headers or None)
+    return process_page(response, profile, as_article)
 
 
 class PageProcessor:
@@ -74,25 +102,25 @@ class PageProcessor:
         self.workers = workers
         self._pool: ProcessPoolExecutor | None = None
 
-    async def run(self, response: TextResponse, profile: SiteProfile) -> PageResult:
+    async def run(self, response: TextResponse, profile: SiteProfile, as_article: bool = False) -> PageResult:
         if self.workers > 0 and not is_asyncio_reactor_installed():
             # Awaiting a worker needs the asyncio reactor (Scrapy's default); else run inline.
             self.workers = 0
         if self.workers <= 0:
-            return process_page(response, profile)
+            return process_page(response, profile, as_article)
         if self._pool is None:
             # spawn, not fork: the crawl process already runs the reactor and writer threads.
             self._pool = ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("spawn"))
         content_type = response.headers.get("Content-Type", b"")
         try:
             future = self._pool.submit(process_bytes, response.url, response.body, content_type, profile,
-                                       response.status)
+                                       response.status, as_article, response.headers.getlist(b"Set-Cookie"))
             return await asyncio.wrap_future(future)
         except BrokenProcessPool:
             logger.error("a page worker died (on %s?); restarting the pool", response.url)
             self._pool.shutdown(wait=False, cancel_futures=True)
             self._pool = None
-            return process_page(response, profile)
+            return process_page(response, profile, as_article)
 
     def close(self) -> None:
         if self._pool is not None:

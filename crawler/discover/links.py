@@ -1,17 +1,28 @@
-"""Which URLs a page leads to: its links, plus listing pages that only a script names.
+"""Which URLs a page leads to: its links, plus what only scripts name.
 
-TRS, the CMS behind many government portals, renders pagination in the browser with
-``createPageHTML(total, current, "index", "html")``: pages ``index_1.html`` ...
-``index_{total-1}.html`` exist although no ``<a>`` links to them.
+``<a href>``/``<iframe src>`` links come from Scrapy's LinkExtractor; then the CMS family
+mechanisms (``crawler/discover/pagination.py``, configured by ``cms/*.toml``) add pager
+pages a script writes, links inside script-embedded records, onclick-only targets and
+paged endpoints to ask. ``discover_page`` does all of it in one pass over the page text.
 """
 
 from __future__ import annotations
 
-import re
+from dataclasses import dataclass, field
 from urllib.parse import urljoin, urlsplit
 
 from scrapy.http import TextResponse
 from scrapy.linkextractors import IGNORED_EXTENSIONS, LinkExtractor
+
+from crawler.discover.families import Knowledge, knowledge, recognise
+from crawler.discover.pagination import (
+    EndpointSpec,
+    find_endpoints,
+    onclick_urls,
+    record_links,
+    sequence_urls,
+    shell_endpoints,
+)
 
 # Attachments (pdf, doc, xls, zip ...) are archived; images, media, styles and scripts are
 # page requisites this crawler does not fetch.
@@ -21,20 +32,14 @@ ATTACHMENT_EXTENSIONS = {
 }
 SKIPPED_EXTENSIONS = [ext for ext in IGNORED_EXTENSIONS if ext not in ATTACHMENT_EXTENSIONS]
 
-_CREATE_PAGE = re.compile(
-    r"createPageHTML\(\s*['\"]?(\d+)['\"]?\s*,\s*['\"]?(\d+)['\"]?\s*,\s*['\"]([^'\"]+)['\"]\s*,\s*['\"]([^'\"]+)['\"]"
-)
+# A script pager claiming more pages than this is not believed beyond it.
+MAX_SCRIPT_PAGES = 1000
 
 
-def script_pages(text: str, base_url: str, limit: int = 1000) -> list[str]:
-    """Absolute URLs of the listing pages a ``createPageHTML(...)`` call implies."""
-    urls: list[str] = []
-    for match in _CREATE_PAGE.finditer(text):
-        total = min(int(match.group(1)), limit)
-        prefix, ext = match.group(3), match.group(4)
-        urls.append(urljoin(base_url, f"{prefix}.{ext}"))
-        urls.extend(urljoin(base_url, f"{prefix}_{page}.{ext}") for page in range(1, total))
-    return urls
+def script_pages(text: str, base_url: str, limit: int = MAX_SCRIPT_PAGES) -> list[str]:
+    """Absolute URLs of the listing pages a script pager (``createPageHTML``, ``countPage``) implies."""
+    known = knowledge()
+    return sequence_urls(text, base_url, [family for family in known.families if family.active(text)], limit)
 
 
 def in_scope(url: str, hosts: list[str]) -> bool:
@@ -53,9 +58,52 @@ def link_extractor(deny: list[str] | None = None) -> LinkExtractor:
     )
 
 
+@dataclass
+class Discovery:
+    """Everything one page leads to.
+
+    ``pages`` are pager pages a script implies: more listing pages on a listing, the
+    continuation pages of a long article on an article page (the spider decides which).
+    """
+
+    links: list[str] = field(default_factory=list)
+    pages: list[str] = field(default_factory=list)
+    endpoints: list[EndpointSpec] = field(default_factory=list)
+    # Links read from script-embedded records (a listing mechanism fired on this page).
+    records: int = 0
+    family: str | None = None
+    fingerprint: str | None = None
+    shells: list[str] = field(default_factory=list)
+
+
+def discover_page(response: TextResponse, extractor: LinkExtractor, hosts: list[str],
+                  known: Knowledge | None = None) -> Discovery:
+    """Links, script pager pages, embedded-record links, onclick targets and endpoints of a page."""
+    known = known or knowledge()
+    text = response.text
+    url = response.url
+    active = [family for family in known.families if family.active(text)]
+    urls = [link.url for link in extractor.extract_links(response)]
+    records = record_links(text, active, known.onclick)
+    urls.extend(urljoin(url, target) for target in onclick_urls(text, known.onclick) + records)
+    pages = [page for page in sequence_urls(text, url, active, MAX_SCRIPT_PAGES) if extractor.matches(page)]
+    endpoints = [spec for spec in find_endpoints(text, url, active) if in_scope(spec.url, hosts)]
+    found = recognise(text, known)
+    # An endpoint named in a link (Hanweb's <nextgroup>) is paged as an endpoint, not parsed as a page.
+    endpoint_paths = {urlsplit(spec.url).path for spec in endpoints}
+    return Discovery(
+        links=[link for link in dict.fromkeys(urls)
+               if in_scope(link, hosts) and extractor.matches(link) and urlsplit(link).path not in endpoint_paths],
+        pages=[page for page in pages if in_scope(page, hosts)],
+        endpoints=endpoints,
+        records=len(records),
+        family=found[0] if found else None,
+        fingerprint=found[1] if found else None,
+        shells=shell_endpoints(text, url, known, [spec.url for spec in endpoints]),
+    )
+
+
 def outgoing_urls(response: TextResponse, extractor: LinkExtractor, hosts: list[str]) -> list[str]:
     """In-scope link targets of a page, then its script-generated pagination, deduplicated."""
-    urls = [link.url for link in extractor.extract_links(response)]
-    if "createPageHTML" in response.text:
-        urls.extend(url for url in script_pages(response.text, response.url) if extractor.matches(url))
-    return [url for url in dict.fromkeys(urls) if in_scope(url, hosts)]
+    found = discover_page(response, extractor, hosts)
+    return list(dict.fromkeys(found.links + found.pages))

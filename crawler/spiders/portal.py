@@ -23,6 +23,7 @@ from twisted.python.failure import Failure
 
 from archive.history import History
 from crawler.capture import existing_index, index_location
+from crawler.discover.spider import DiscoveryMixin
 from crawler.extract import extract_article
 from crawler.incremental import archived_response, pagination_key
 from crawler.items import ArticleItem
@@ -33,7 +34,7 @@ from crawler.workers import PageProcessor, PageResult, is_html
 _TRUE = {"1", "true", "yes", "on"}
 
 
-class PortalSpider(scrapy.Spider):
+class PortalSpider(DiscoveryMixin, scrapy.Spider):
     name = "portal"
 
     def __init__(self, start_url: str | None = None, site: str | None = None, refresh: str = "0",
@@ -96,8 +97,8 @@ class PortalSpider(scrapy.Spider):
             stats.inc_value("extract/errors")
             return
         stats.inc_value(f"pages/{result.kind}")
-        for url in self._links_to_follow(response.url, result):
-            yield scrapy.Request(url, callback=self.parse, errback=self.failed)
+        for request in self.discovered_requests(response, result, self._links_to_follow(response.url, result)):
+            yield request
         if result.item is not None:
             if {"dataloss", "download_stopped", "partial"} & set(response.flags):
                 stats.inc_value("pages/truncated_article")
@@ -105,6 +106,10 @@ class PortalSpider(scrapy.Spider):
             self._articles_seen += 1
             if self.max_articles and self._articles_seen > self.max_articles:
                 raise CloseSpider("max_articles")
+            if result.continuations:
+                yield self.continue_article(result.item, response, result.continuations)
+                return
+            self.article_found(response)
             yield self._item(result.item, response)
 
     def failed(self, failure: Failure) -> None:
@@ -148,7 +153,8 @@ class PortalSpider(scrapy.Spider):
         if self.history is not None:
             self.history.engine.dispose()
 
-    def _item(self, item: ArticleItem, response: Response) -> ArticleItem:
+    def _item(self, item: ArticleItem, response: Response | None) -> ArticleItem:
         item.site = self.site_name
-        item.warc_record_id = response.meta.get("warc_record_id")
+        if response is not None:
+            item.warc_record_id = response.meta.get("warc_record_id")
         return item
