@@ -16,7 +16,8 @@ def _prefixed(stats: dict[str, Any], prefix: str) -> dict[str, int]:
 
 def summary(stats: dict[str, Any]) -> dict[str, Any]:
     errors = _prefixed(stats, "downloader/exception_type_count/")
-    errors = {name.rsplit(".", 1)[-1]: count for name, count in errors.items()}
+    # IgnoreRequest is a decision (known article, hit counter), not an error.
+    errors = {name.rsplit(".", 1)[-1]: count for name, count in errors.items() if not name.endswith("IgnoreRequest")}
     for status, count in _prefixed(stats, "downloader/response_status_count/").items():
         if status.startswith(("4", "5")):
             errors[f"http_{status}"] = count
@@ -39,7 +40,7 @@ def summary(stats: dict[str, Any]) -> dict[str, Any]:
 def discovery_summary(stats: dict[str, Any]) -> dict[str, Any]:
     """Which CMS family each site is, what the crawl could not cover, what sits behind a
     challenge, and how many hit-counter requests were never sent (crawler/discover/)."""
-    uncovered = {channel: f"no articles from this channel ({state.get('fingerprint') or 'listing'})"
+    uncovered = {channel: f"no articles from this channel (fingerprint {state.get('fingerprint') or 'none'!r})"
                  for channel, state in (stats.get("discover/channels") or {}).items() if not state.get("articles")}
     uncovered.update(stats.get("discover/shells") or {})
     return {

@@ -78,8 +78,6 @@ def process_page(response: TextResponse, profile: SiteProfile, as_article: bool 
     article = kind == ARTICLE and not _LISTING_NAME.search(response.url)
     continuations = [url for url in found.pages if url != response.url] if article else []
     links = [url for url in found.links if url not in continuations]
-    if not article:
-        links = list(dict.fromkeys(links + found.pages))
     item = extract_article(page, profile=profile, kind=kind) if kind == ARTICLE or as_article else None
     return PageResult(links, kind, item, [] if article else found.pages, continuations, found.endpoints,
                       found.records, found.family, found.fingerprint, found.shells)

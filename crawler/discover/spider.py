@@ -69,8 +69,9 @@ class DiscoveryMixin:
             self.logger.info("site %s recognised as %s (%s), by %r on %s", host, family, label, fingerprint, url)
 
     def discovered_requests(self, response: Response, result: Any, links: list[str]) -> Iterator[scrapy.Request]:
-        """Requests for a processed page: its links, script pager pages, endpoints; notes
-        its family, its channel and any script endpoint no family reads."""
+        """Requests for a processed page: ``links`` (its links and script pager pages, as the
+        spider chose to follow them) and its endpoints; notes its family, its channel and
+        any script endpoint no family reads."""
         self.note_family(response.url, result.family, result.fingerprint)
         channel = response.meta.get("channel") if response.meta.get("pager") else None
         mechanised = bool(result.pages or result.endpoints or result.records)
@@ -84,12 +85,12 @@ class DiscoveryMixin:
                 response.url, f"{result.family or 'unknown'}: script endpoint {shell}")
         meta = {"channel": channel} if channel else {}
         history = getattr(self, "history", None)
+        pages = set(result.pages)
         for url in links:
             if channel and history is not None and url in history.known_articles:
                 self._state("discover/channels")[channel]["articles"] += 1
-            yield scrapy.Request(url, callback=self.parse, errback=self.failed, meta=dict(meta))
-        for url in result.pages:
-            yield scrapy.Request(url, callback=self.parse, errback=self.failed, meta={**meta, "pager": True})
+            extra = {"pager": True} if url in pages else {}
+            yield scrapy.Request(url, callback=self.parse, errback=self.failed, meta={**meta, **extra})
         for spec in result.endpoints:
             spec.channel = channel or response.url
             yield self.endpoint_request(spec)
@@ -178,3 +179,10 @@ class DiscoveryMixin:
         if request is not None and "article" in request.meta:
             self.crawler.stats.inc_value("discover/continuation_failed")
             yield self._item(request.meta["article"], None)
+
+    def report_uncovered(self) -> None:
+        """At the end: one warning per channel or shell the crawl could not cover."""
+        from crawler.report import discovery_summary
+
+        for where, why in discovery_summary(self.crawler.stats.get_stats())["uncovered"].items():
+            self.logger.warning("not covered: %s: %s", where, why)

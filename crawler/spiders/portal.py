@@ -126,15 +126,16 @@ class PortalSpider(DiscoveryMixin, scrapy.Spider):
         self.logger.warning("gave up on %s: %s: %s", url, kind, failure.getErrorMessage())
 
     def _links_to_follow(self, url: str, result: PageResult) -> list[str]:
-        """All links, except that an incremental crawl stops paging through a listing once a
-        page of it links to nothing that was never archived."""
+        """All links and script pager pages, except that an incremental crawl stops paging
+        through a listing once a page of it links to nothing that was never archived."""
+        links = [*result.links, *(page for page in result.pages if page not in result.links)]
         if self.history is None or not self.history.complete or result.kind != LISTING:
-            return result.links
-        if any(link not in self.history.captured for link in result.links):
-            return result.links
+            return links
+        if any(link not in self.history.captured for link in links):
+            return links
         key = pagination_key(url)
-        kept = [link for link in result.links if pagination_key(link) != key]
-        if len(kept) < len(result.links):
+        kept = [link for link in links if pagination_key(link) != key]
+        if len(kept) < len(links):
             self.crawler.stats.inc_value("incremental/pagination_stopped")
         return kept
 
@@ -149,6 +150,7 @@ class PortalSpider(DiscoveryMixin, scrapy.Spider):
             yield self._item(extract_article(response), response)
 
     def closed(self, reason: str) -> None:
+        self.report_uncovered()
         self.pages.close()
         if self.history is not None:
             self.history.engine.dispose()
