@@ -21,7 +21,7 @@ from sqlalchemy import Connection, Engine, func, insert, select, update
 
 from archive.challenges import exchange_challenge
 from archive.models import articles, capture_id_of, captures, crawls, open_index, utc_iso
-from archive.records import HttpExchange, Original, build_pair, payload_digest
+from archive.records import HttpExchange, Original, build_pair, payload_digest, request_body_query
 from archive.recovery import recover
 from archive.warc_writer import RotatingWarcWriter
 
@@ -184,6 +184,8 @@ class ArchiveWriter:
             "warc_length": where.length,
             "warc_record_id": exchange.record_id,
             "method": exchange.method,
+            "request_body": request_body_query(exchange.method, _request_header(exchange, b"content-type"),
+                                               exchange.request_body),
             "payload_length": len(exchange.body),
             "ip_address": exchange.ip_address,
             "truncated": exchange.truncated,
@@ -194,6 +196,13 @@ class ArchiveWriter:
             "flags": ",".join(flags) or None,
             "ref": revisit_of.record_id if revisit_of else None,
         }
+
+
+def _request_header(exchange: HttpExchange, name: bytes) -> str | None:
+    for key, value in exchange.request_headers:
+        if key.lower() == name:
+            return value.decode("latin-1")
+    return None
 
 
 def load_originals(conn: Connection) -> dict[str, Original]:

@@ -18,6 +18,7 @@ can tell whether a crawl reached every article and never touched a counter.
 from __future__ import annotations
 
 import gzip
+import hashlib
 import html
 import json
 import math
@@ -641,6 +642,15 @@ class _Handler(BaseHTTPRequestHandler):
         owner = self.server.owner
         owner.log(Logged(self.command, self.path, body))
         status, content_type, payload, headers = owner.answer(self.command, self.path, body)
+        if status == 200 and self.command == "GET":  # validators, so re-crawls can ask conditionally
+            etag = '"' + hashlib.sha1(payload).hexdigest()[:16] + '"'
+            if self.headers.get("If-None-Match") == etag:
+                self.send_response(304)
+                self.send_header("ETag", etag)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return
+            headers = [*headers, ("ETag", etag)]
         # gzip portals encode every answer but 404s, challenges included (detection must decode).
         if owner.portal.gzip and "gzip" in self.headers.get("Accept-Encoding", "") and status != 404:
             payload = gzip.compress(payload, mtime=0)
