@@ -51,6 +51,7 @@ class PageResult:
     records: int = 0
     family: str | None = None
     fingerprint: str | None = None
+    mechanism: str | None = None
     shells: list[str] = field(default_factory=list)
 
 
@@ -64,7 +65,8 @@ def _extractor(deny: tuple[str, ...]) -> LinkExtractor:
     return link_extractor(list(deny))
 
 
-def process_page(response: TextResponse, profile: SiteProfile, as_article: bool = False) -> PageResult:
+def process_page(response: TextResponse, profile: SiteProfile, as_article: bool = False,
+                 recognise: bool = True) -> PageResult:
     """Links, page kind and (for articles) the item, from one parse of the page.
 
     Challenge pages (archived and flagged by the writer) are neither followed nor extracted.
@@ -72,7 +74,8 @@ def process_page(response: TextResponse, profile: SiteProfile, as_article: bool 
     """
     if challenge_kind(response.status, response.body, response.headers.getlist(b"Set-Cookie")):
         return PageResult([], "challenge", None)
-    found = discover_page(response, _extractor(tuple(profile.deny_patterns)), profile.allowed_hosts)
+    found = discover_page(response, _extractor(tuple(profile.deny_patterns)), profile.allowed_hosts,
+                          recognise_family=recognise)
     page = parse_page(response)
     kind = page_kind(page, profile)
     article = kind == ARTICLE and not _LISTING_NAME.search(response.url)
@@ -80,17 +83,18 @@ def process_page(response: TextResponse, profile: SiteProfile, as_article: bool 
     links = [url for url in found.links if url not in continuations]
     item = extract_article(page, profile=profile, kind=kind) if kind == ARTICLE or as_article else None
     return PageResult(links, kind, item, [] if article else found.pages, continuations, found.endpoints,
-                      found.records, found.family, found.fingerprint, found.shells)
+                      found.records, found.family, found.fingerprint, found.mechanism, found.shells)
 
 
 def process_bytes(url: str, body: bytes, content_type: bytes, profile: SiteProfile, status: int = 200,
-                  as_article: bool = False, set_cookies: list[bytes] | None = None) -> PageResult:
+                  as_article: bool = False, set_cookies: list[bytes] | None = None,
+                  recognise: bool = True) -> PageResult:
     """``process_page`` for a worker process, which gets bytes rather than a Response."""
     headers: dict[str, Any] = {"Content-Type": content_type} if content_type else {}
     if set_cookies:
         headers["Set-Cookie"] = set_cookies
     response = HtmlResponse(url, status=status, body=body, headers=headers or None)
-    return process_page(response, profile, as_article)
+    return process_page(response, profile, as_article, recognise)
 
 
 class PageProcessor:
@@ -100,25 +104,27 @@ class PageProcessor:
         self.workers = workers
         self._pool: ProcessPoolExecutor | None = None
 
-    async def run(self, response: TextResponse, profile: SiteProfile, as_article: bool = False) -> PageResult:
+    async def run(self, response: TextResponse, profile: SiteProfile, as_article: bool = False,
+                  recognise: bool = True) -> PageResult:
         if self.workers > 0 and not is_asyncio_reactor_installed():
             # Awaiting a worker needs the asyncio reactor (Scrapy's default); else run inline.
             self.workers = 0
         if self.workers <= 0:
-            return process_page(response, profile, as_article)
+            return process_page(response, profile, as_article, recognise)
         if self._pool is None:
             # spawn, not fork: the crawl process already runs the reactor and writer threads.
             self._pool = ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("spawn"))
         content_type = response.headers.get("Content-Type", b"")
         try:
             future = self._pool.submit(process_bytes, response.url, response.body, content_type, profile,
-                                       response.status, as_article, response.headers.getlist(b"Set-Cookie"))
+                                       response.status, as_article, response.headers.getlist(b"Set-Cookie"),
+                                       recognise)
             return await asyncio.wrap_future(future)
         except BrokenProcessPool:
             logger.error("a page worker died (on %s?); restarting the pool", response.url)
             self._pool.shutdown(wait=False, cancel_futures=True)
             self._pool = None
-            return process_page(response, profile, as_article)
+            return process_page(response, profile, as_article, recognise)
 
     def close(self) -> None:
         if self._pool is not None:

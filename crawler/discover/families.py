@@ -16,7 +16,9 @@ from pathlib import Path
 from typing import Any
 
 CMS_DIR = Path(__file__).with_name("cms")
-_FLAGS = re.S | re.I
+# Case-sensitive on purpose: a literal prefix lets the regex engine skip ahead (re.I would
+# make every fingerprint scan the page char by char; patterns use (?i) where they must).
+_FLAGS = re.S
 
 
 @dataclass(frozen=True)
@@ -118,7 +120,7 @@ def load_family(path: Path) -> Family:
     name = data["name"]
     return Family(
         name=name, label=data.get("label", name), priority=int(data.get("priority", 0)),
-        fingerprints=tuple(re.compile(p, re.I) for p in data.get("fingerprints", [])),
+        fingerprints=tuple(re.compile(p) for p in data.get("fingerprints", [])),
         markers=tuple(data.get("markers", [])),
         sequences=tuple(
             Sequence(re.compile(s["pattern"], _FLAGS), int(s.get("first", 1)), int(s.get("last_offset", -1)),

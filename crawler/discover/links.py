@@ -20,6 +20,7 @@ from crawler.discover.pagination import (
     find_endpoints,
     onclick_urls,
     record_links,
+    sequence_pages,
     sequence_urls,
     shell_endpoints,
 )
@@ -73,12 +74,16 @@ class Discovery:
     records: int = 0
     family: str | None = None
     fingerprint: str | None = None
+    # What made this page a channel: the pager call, endpoint or records found.
+    mechanism: str | None = None
     shells: list[str] = field(default_factory=list)
 
 
 def discover_page(response: TextResponse, extractor: LinkExtractor, hosts: list[str],
-                  known: Knowledge | None = None) -> Discovery:
-    """Links, script pager pages, embedded-record links, onclick targets and endpoints of a page."""
+                  known: Knowledge | None = None, recognise_family: bool = True) -> Discovery:
+    """Links, script pager pages, embedded-record links, onclick targets and endpoints of a
+    page; with ``recognise_family`` also the CMS family its fingerprints name (the spider
+    asks until a site is recognised: matching every family on every page costs time)."""
     known = known or knowledge()
     text = response.text
     url = response.url
@@ -86,19 +91,27 @@ def discover_page(response: TextResponse, extractor: LinkExtractor, hosts: list[
     urls = [link.url for link in extractor.extract_links(response)]
     records = record_links(text, active, known.onclick)
     urls.extend(urljoin(url, target) for target in onclick_urls(text, known.onclick) + records)
-    pages = [page for page in sequence_urls(text, url, active, MAX_SCRIPT_PAGES) if extractor.matches(page)]
+    pager, pager_call = sequence_pages(text, url, active, MAX_SCRIPT_PAGES)
+    pages = [page for page in pager if extractor.matches(page) and in_scope(page, hosts)]
     endpoints = [spec for spec in find_endpoints(text, url, active) if in_scope(spec.url, hosts)]
-    found = recognise(text, known)
+    found = recognise(text, known) if recognise_family else None
     # An endpoint named in a link (Hanweb's <nextgroup>) is paged as an endpoint, not parsed as a page.
     endpoint_paths = {urlsplit(spec.url).path for spec in endpoints}
+    if endpoints:
+        mechanism = f"{endpoints[0].key} endpoint {urlsplit(endpoints[0].url).path}"
+    elif pages:
+        mechanism = pager_call
+    else:
+        mechanism = f"{len(records)} script-embedded records" if records else None
     return Discovery(
         links=[link for link in dict.fromkeys(urls)
                if in_scope(link, hosts) and extractor.matches(link) and urlsplit(link).path not in endpoint_paths],
-        pages=[page for page in pages if in_scope(page, hosts)],
+        pages=pages,
         endpoints=endpoints,
         records=len(records),
         family=found[0] if found else None,
         fingerprint=found[1] if found else None,
+        mechanism=mechanism,
         shells=shell_endpoints(text, url, known, [spec.url for spec in endpoints]),
     )
 

@@ -86,7 +86,12 @@ def _name_parts(url: str, text: str) -> tuple[str, str]:
 
 def sequence_urls(text: str, url: str, families: list[Family], limit: int) -> list[str]:
     """Pages a script pager implies; of several pagers on one page, the highest precedence wins."""
-    best: tuple[int, list[str]] = (-1, [])
+    return sequence_pages(text, url, families, limit)[0]
+
+
+def sequence_pages(text: str, url: str, families: list[Family], limit: int) -> tuple[list[str], str | None]:
+    """(pages, the pager call that implied them) for ``sequence_urls``."""
+    best: tuple[int, list[str], str | None] = (-1, [], None)
     for family in families:
         for sequence in family.sequences:
             for match in sequence.pattern.finditer(text):
@@ -94,10 +99,10 @@ def sequence_urls(text: str, url: str, families: list[Family], limit: int) -> li
                     continue
                 urls = _sequence(sequence, match, url, text, limit)
                 if sequence.precedence > best[0]:
-                    best = (sequence.precedence, urls)
+                    best = (sequence.precedence, urls, match.group(0)[:80])
                 elif sequence.precedence == best[0]:
                     best[1].extend(urls)
-    return list(dict.fromkeys(best[1]))
+    return list(dict.fromkeys(best[1])), best[2]
 
 
 def _sequence(sequence: Sequence, match: re.Match[str], url: str, text: str, limit: int) -> list[str]:

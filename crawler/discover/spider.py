@@ -57,6 +57,22 @@ class DiscoveryMixin:
             stats.set_value(name, value)
         return value
 
+    def recognising(self, url: str) -> bool:
+        """Should this page be matched against the family fingerprints? Until its site is
+        recognised, for at most DISCOVER_RECOGNISE_PAGES pages (then it is "unknown")."""
+        host = urlsplit(url).netloc
+        stats = self.crawler.stats
+        if stats.get_value(f"discover/family/{host}") is not None:
+            return False
+        tries = self._state("discover/recognise_tries")
+        tries[host] = tries.get(host, 0) + 1
+        limit = self.crawler.settings.getint("DISCOVER_RECOGNISE_PAGES")
+        if tries[host] > limit:
+            stats.set_value(f"discover/family/{host}", "unknown")
+            self.logger.info("site %s: no CMS family recognised in its first %d pages; links only", host, limit)
+            return False
+        return True
+
     def note_family(self, url: str, family: str | None, fingerprint: str | None) -> None:
         """Log, once per site, which CMS family it was recognised as (and by what)."""
         if not family:
@@ -79,10 +95,16 @@ class DiscoveryMixin:
             channel = response.url
         if channel:
             self._state("discover/channels").setdefault(
-                channel, {"fingerprint": result.fingerprint or result.family or "script pager", "articles": 0})
-        for shell in result.shells:
-            self._state("discover/shells").setdefault(
-                response.url, f"{result.family or 'unknown'}: script endpoint {shell}")
+                channel, {"fingerprint": result.mechanism or result.fingerprint or "", "articles": 0})
+        if result.shells and result.kind != "article":
+            # One report per endpoint (a footer widget on every page is named once).
+            seen = self._state("discover/shell_endpoints")
+            family = result.family or self.crawler.stats.get_value(
+                f"discover/family/{urlsplit(response.url).netloc}") or "unknown"
+            for shell in result.shells:
+                if shell not in seen:
+                    seen[shell] = response.url
+                    self._state("discover/shells")[response.url] = f"{family}: script endpoint {shell}"
         meta = {"channel": channel} if channel else {}
         history = getattr(self, "history", None)
         pages = set(result.pages)

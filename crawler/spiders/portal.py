@@ -91,7 +91,7 @@ class PortalSpider(DiscoveryMixin, scrapy.Spider):
         if not isinstance(response, TextResponse) or not is_html(response):
             return
         try:
-            result = await self.pages.run(response, self.profile)
+            result = await self.pages.run(response, self.profile, recognise=self.recognising(response.url))
         except Exception:  # noqa: BLE001 - one odd page must not stop the crawl; it is archived anyway
             self.logger.exception("could not process %s (page archived, its links not followed)", response.url)
             stats.inc_value("extract/errors")
