@@ -25,8 +25,7 @@ from scrapy.linkextractors import LinkExtractor
 from scrapy.utils.reactor import is_asyncio_reactor_installed
 
 from archive.challenges import challenge_kind
-from crawler.discover.links import discover_page, link_extractor
-from crawler.discover.pagination import EndpointSpec
+from crawler.discover.links import Discovery, discover_page, link_extractor
 from crawler.extract import extract_article
 from crawler.items import ArticleItem
 from crawler.page import parse_page
@@ -44,15 +43,10 @@ class PageResult:
     kind: str
     item: ArticleItem | None
     # What the CMS family mechanisms found (crawler/discover/): script pager pages of a
-    # listing, an article's continuation pages, endpoints to page through, the family.
-    pages: list[str] = field(default_factory=list)
+    # listing (none on an article), endpoints to page through, the family ...
+    found: Discovery = field(default_factory=Discovery)
+    # ... and an article's continuation pages (t20200115_123_1.html).
     continuations: list[str] = field(default_factory=list)
-    endpoints: list[EndpointSpec] = field(default_factory=list)
-    records: int = 0
-    family: str | None = None
-    fingerprint: str | None = None
-    mechanism: str | None = None
-    shells: list[str] = field(default_factory=list)
 
 
 # A page named like a listing (index.html, list_2.shtml) is never an article's first page:
@@ -82,8 +76,9 @@ def process_page(response: TextResponse, profile: SiteProfile, as_article: bool 
     continuations = [url for url in found.pages if url != response.url] if article else []
     links = [url for url in found.links if url not in continuations]
     item = extract_article(page, profile=profile, kind=kind) if kind == ARTICLE or as_article else None
-    return PageResult(links, kind, item, [] if article else found.pages, continuations, found.endpoints,
-                      found.records, found.family, found.fingerprint, found.mechanism, found.shells)
+    if article:
+        found.pages = []
+    return PageResult(links, kind, item, found, continuations)
 
 
 def process_bytes(url: str, body: bytes, content_type: bytes, profile: SiteProfile, status: int = 200,

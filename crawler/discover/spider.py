@@ -88,32 +88,33 @@ class DiscoveryMixin:
         """Requests for a processed page: ``links`` (its links and script pager pages, as the
         spider chose to follow them) and its endpoints; notes its family, its channel and
         any script endpoint no family reads."""
-        self.note_family(response.url, result.family, result.fingerprint)
+        found = result.found
+        self.note_family(response.url, found.family, found.fingerprint)
         channel = response.meta.get("channel") if response.meta.get("pager") else None
-        mechanised = bool(result.pages or result.endpoints or result.records)
+        mechanised = bool(found.pages or found.endpoints or found.records)
         if mechanised and not channel:
             channel = response.url
         if channel:
             self._state("discover/channels").setdefault(
-                channel, {"fingerprint": result.mechanism or result.fingerprint or "", "articles": 0})
-        if result.shells and result.kind != "article":
+                channel, {"fingerprint": found.mechanism or found.fingerprint or "", "articles": 0})
+        if found.shells and result.kind != "article":
             # One report per endpoint (a footer widget on every page is named once).
             seen = self._state("discover/shell_endpoints")
-            family = result.family or self.crawler.stats.get_value(
+            family = found.family or self.crawler.stats.get_value(
                 f"discover/family/{urlsplit(response.url).netloc}") or "unknown"
-            for shell in result.shells:
+            for shell in found.shells:
                 if shell not in seen:
                     seen[shell] = response.url
                     self._state("discover/shells")[response.url] = f"{family}: script endpoint {shell}"
         meta = {"channel": channel} if channel else {}
         history = getattr(self, "history", None)
-        pages = set(result.pages)
+        pages = set(found.pages)
         for url in links:
             if channel and history is not None and url in history.known_articles:
                 self._state("discover/channels")[channel]["articles"] += 1
             extra = {"pager": True} if url in pages else {}
             yield scrapy.Request(url, callback=self.parse, errback=self.failed, meta={**meta, **extra})
-        for spec in result.endpoints:
+        for spec in found.endpoints:
             spec.channel = channel or response.url
             yield self.endpoint_request(spec)
 

@@ -128,7 +128,7 @@ class PortalSpider(DiscoveryMixin, scrapy.Spider):
     def _links_to_follow(self, url: str, result: PageResult) -> list[str]:
         """All links and script pager pages, except that an incremental crawl stops paging
         through a listing once a page of it links to nothing that was never archived."""
-        links = [*result.links, *(page for page in result.pages if page not in result.links)]
+        links = [*result.links, *(page for page in result.found.pages if page not in result.links)]
         if self.history is None or not self.history.complete or result.kind != LISTING:
             return links
         if any(link not in self.history.captured for link in links):
