@@ -131,10 +131,11 @@ def test_json_apis_gkmlpt_jpaas_igs():
     assert [spec.url for spec in specs] == ["http://x.gov.cn/gkmlpt/api/all/2811?page=1&sid=755031",
                                             "http://x.gov.cn/gkmlpt/api/all/2812?page=1&sid=755031"]
     endpoint = knowledge().endpoint(specs[0].key)
-    page = read_endpoint(endpoint, json.dumps({"total": 250, "articles": [{"url": f"/p{n}.html"} for n in range(100)]}))
-    assert page.records == 100 and page.links[0] == "/p0.html"
-    third = next_page(endpoint, next_page(endpoint, specs[0], page, 1000), page, 1000)
-    assert third.url.endswith("page=3&sid=755031") and next_page(endpoint, third, page, 1000) is None
+    pages = [read_endpoint(endpoint, json.dumps({"total": 250, "articles": [{"url": f"/p{k}_{n}.html"} for n in range(100)]}))
+             for k in range(3)]
+    assert pages[0].records == 100 and pages[0].links[0] == "/p0_0.html"
+    third = next_page(endpoint, next_page(endpoint, specs[0], pages[0], 1000), pages[1], 1000)
+    assert third.url.endswith("page=3&sid=755031") and next_page(endpoint, third, pages[2], 1000) is None
 
     loader = ("<script queryData=\"{'webId':'w1','tplSetId':'t1','pageId':'p9','tagId':'zw'}\" "
               "src=\"/module/AuthorizedRead/unitbuild.js\"></script>")
@@ -146,6 +147,8 @@ def test_json_apis_gkmlpt_jpaas_igs():
     following = next_page(endpoint, jpaas, page, 1000)
     assert "%22pageNo%22%3A2" in following.url
     assert next_page(endpoint, following, read_endpoint(endpoint, '{"data":{"html":""}}'), 1000) is None
+    # A server that ignores the page number (answers page 1 again) is not asked forever.
+    assert next_page(endpoint, following, page, 1000) is None
 
     igs = "$.ajax({url:'/igs/front/search/list.html?index=zc&pageNumber=1&pageSize=10'})"
     [spec] = find_endpoints(igs, "http://x.gov.cn/zc/index.html", list(knowledge().families))

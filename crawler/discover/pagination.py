@@ -16,6 +16,7 @@ spider turns the returned specs into requests (``crawler/spiders/portal.py``).
 
 from __future__ import annotations
 
+import hashlib
 import html
 import json
 import math
@@ -197,6 +198,9 @@ class EndpointSpec:
     per_page: int = 0
     total_pages: int = 0
     channel: str = ""
+    # Digest of the previous page's links: an endpoint that ignores the page number and
+    # answers the same records again is not asked on (up to DISCOVER_MAX_ENDPOINT_PAGES).
+    previous: str = ""
 
 
 def find_endpoints(text: str, url: str, families: list[Family]) -> list[EndpointSpec]:
@@ -324,7 +328,8 @@ def _json_payload(text: str) -> Any:
 
 def next_page(endpoint: Endpoint, spec: EndpointSpec, page: EndpointPage, limit: int) -> EndpointSpec | None:
     """The next page to ask for, or None: stop at a page with no records, or at the stated end."""
-    if page.records == 0 or spec.page >= limit:
+    digest = hashlib.sha1("\n".join(page.links).encode("utf-8")).hexdigest()
+    if page.records == 0 or spec.page >= limit or digest == spec.previous:
         return None
     per_page = spec.per_page or endpoint.per_page or page.records
     total_pages = page.total_pages or spec.total_pages
@@ -335,7 +340,7 @@ def next_page(endpoint: Endpoint, spec: EndpointSpec, page: EndpointPage, limit:
     if total_pages and number >= total_pages:
         return None
     following = EndpointSpec(spec.key, spec.url, spec.page + 1, spec.form, spec.window, per_page, total_pages,
-                             spec.channel)
+                             spec.channel, digest)
     following.url = page_url(endpoint, following)
     return following
 
