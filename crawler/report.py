@@ -40,8 +40,11 @@ def summary(stats: dict[str, Any]) -> dict[str, Any]:
 def discovery_summary(stats: dict[str, Any]) -> dict[str, Any]:
     """Which CMS family each site is, what the crawl could not cover, what sits behind a
     challenge, and how many hit-counter requests were never sent (crawler/discover/)."""
+    # A crawl stopped early (max_pages, a signal) has not asked every channel for its articles.
+    finished = stats.get("finish_reason") in (None, "finished")
     uncovered = {channel: f"no articles from this channel (fingerprint {state.get('fingerprint') or 'none'!r})"
-                 for channel, state in (stats.get("discover/channels") or {}).items() if not state.get("articles")}
+                 for channel, state in (stats.get("discover/channels") or {}).items()
+                 if finished and not state.get("articles")}
     uncovered.update(stats.get("discover/shells") or {})
     return {
         "families": _prefixed(stats, "discover/family/"),

@@ -94,7 +94,7 @@ class DiscoveryMixin:
         mechanised = bool(found.pages or found.endpoints or found.records)
         if mechanised and not channel:
             channel = response.url
-        if channel:
+        if channel and not self._shared_frontier():
             self._state("discover/channels").setdefault(
                 channel, {"fingerprint": found.mechanism or found.fingerprint or "", "articles": 0})
         if found.shells and result.kind != "article":
@@ -111,16 +111,25 @@ class DiscoveryMixin:
         pages = set(found.pages)
         for url in links:
             if channel and history is not None and url in history.known_articles:
-                self._state("discover/channels")[channel]["articles"] += 1
+                self.article_found_at(channel)
             extra = {"pager": True} if url in pages else {}
             yield scrapy.Request(url, callback=self.parse, errback=self.failed, meta={**meta, **extra})
         for spec in found.endpoints:
             spec.channel = channel or response.url
             yield self.endpoint_request(spec)
 
+    def _shared_frontier(self) -> bool:
+        """With scrapy-redis, a channel's articles may be fetched by another worker: its
+        channels are not tallied here (they would look empty)."""
+        return "scrapy_redis" in str(self.crawler.settings.get("SCHEDULER", ""))
+
     def article_found(self, response: Response) -> None:
-        channel = response.meta.get("channel")
-        if channel:
+        """An article reached from a channel (or, on a re-crawl, a link to a known one) counts for it."""
+        if channel := response.meta.get("channel"):
+            self.article_found_at(channel)
+
+    def article_found_at(self, channel: str) -> None:
+        if not self._shared_frontier():
             channels = self._state("discover/channels")
             channels.setdefault(channel, {"fingerprint": "", "articles": 0})["articles"] += 1
 
@@ -156,8 +165,7 @@ class DiscoveryMixin:
         meta = {"channel": spec.channel}
         for url in links:
             if history is not None and url in history.known_articles:
-                self._state("discover/channels").setdefault(
-                    spec.channel, {"fingerprint": spec.key, "articles": 0})["articles"] += 1
+                self.article_found_at(spec.channel)
             yield scrapy.Request(url, callback=self.parse, errback=self.failed, meta=dict(meta))
         if history is not None and history.complete and links and all(url in history.captured for url in links):
             stats.inc_value("incremental/pagination_stopped")
