@@ -78,6 +78,10 @@ def test_trs_pager_forms():
     found = discover("http://x.gov.cn/c/index_2.html", stale)
     assert found.pages == [f"http://x.gov.cn/c/index_{n}.html" for n in range(1, 17)]
     assert found.mechanism.startswith("var countPage = 17")
+    hidden = '<script type="text/javascript"><!--\ncreatePageHTML(2, 0, "index", "html");\n//--></script>'
+    assert discover("http://x.gov.cn/e/index.html", hidden).pages == ["http://x.gov.cn/e/index.html",
+                                                                       "http://x.gov.cn/e/index_1.html"]
+    assert discover("http://x.gov.cn/e/index.html", '<!-- createPageHTML(2, 0, "index", "html"); -->').pages == []
 
 
 def test_an_article_names_its_continuation_pages():

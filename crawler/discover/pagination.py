@@ -70,8 +70,11 @@ def _commented(text: str, position: int) -> bool:
     line = text[text.rfind("\n", 0, position) + 1:position]
     if re.search(r"(?<![:\\])//", line):
         return True
-    return text.rfind("/*", 0, position) > text.rfind("*/", 0, position) or (
-        text.rfind("<!--", 0, position) > text.rfind("-->", 0, position) and "<script" not in line)
+    if text.rfind("/*", 0, position) > text.rfind("*/", 0, position):
+        return True
+    # An HTML comment; inside a script "<!--" is not one (old pages hide scripts in <!-- //-->).
+    in_script = text.rfind("<script", 0, position) > text.rfind("</script", 0, position)
+    return not in_script and text.rfind("<!--", 0, position) > text.rfind("-->", 0, position)
 
 
 def _name_parts(url: str, text: str) -> tuple[str, str]:
