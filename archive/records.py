@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import io
+import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from http import HTTPStatus
@@ -21,6 +22,28 @@ from warcio.recordbuilder import RecordBuilder
 from warcio.recordloader import ArcWarcRecord
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.timeutils import datetime_to_iso_date
+
+
+def new_record_id() -> str:
+    """A fresh ``WARC-Record-ID`` (``<urn:uuid:...>``, as the WARC spec recommends)."""
+    return f"<urn:uuid:{uuid.uuid4()}>"
+
+
+class ReceivedHeaders(StatusAndHeaders):
+    """HTTP headers written back as the bytes received.
+
+    Header bytes are held as latin-1 text (a one-to-one map of bytes), and warcio writes a
+    header block with ``to_ascii_bytes``, which percent-encodes anything not ASCII: a GBK
+    ``Content-Disposition: filename="..."`` would become ``filename*=UTF-8''...``. Encoding
+    back as latin-1 gives the original bytes instead.
+    """
+
+    def to_ascii_bytes(self, filter_func=None) -> bytes:
+        try:
+            return self.to_str(filter_func).encode("latin-1") + b"\r\n"
+        except UnicodeEncodeError:  # text that never came from the wire (not latin-1)
+            return super().to_ascii_bytes(filter_func)
+
 
 NORMALISATIONS = (
     "HTTP messages rebuilt from the parsed exchange as HTTP/1.1 text; "
@@ -47,7 +70,7 @@ class HttpExchange:
     ip_address: str | None = None
     fetched_at: datetime = field(default_factory=lambda: datetime.now(UTC))
     truncated: str | None = None
-    record_id: str = field(default_factory=RecordBuilder._make_warc_id)
+    record_id: str = field(default_factory=new_record_id)
 
     def header(self, name: str) -> str | None:
         """The first response header ``name`` (any case), as text."""
@@ -147,7 +170,7 @@ def build_pair(
         response_fields["WARC-Protocol"] = exchange.protocol.lower()
     if exchange.truncated:
         response_fields["WARC-Truncated"] = exchange.truncated
-    http_response = StatusAndHeaders(
+    http_response = ReceivedHeaders(
         _status_line(exchange.status), _latin1(exchange.response_headers), protocol="HTTP/1.1"
     )
     if revisit_of is not None:
@@ -176,7 +199,7 @@ def build_pair(
     request_headers = _latin1(exchange.request_headers)
     if not any(name.lower() == "host" for name, _ in request_headers):
         request_headers.insert(0, ("Host", host))
-    http_request = StatusAndHeaders(
+    http_request = ReceivedHeaders(
         f"{exchange.method} {target} HTTP/1.1", request_headers, protocol="", is_http_request=True
     )
     request = builder.create_warc_record(

@@ -63,6 +63,7 @@ class ArchiveWriter:
         self._queue: queue.Queue[Any] = queue.Queue(maxsize=queue_size)
         self._thread = threading.Thread(target=self._run, name="archive-writer", daemon=True)
         self._error: BaseException | None = None
+        self._stopped = False
         self._originals: dict[str, Original] = {}
 
     def start_crawl(self, spider: str, site: str | None, hostname: str) -> int:
@@ -80,17 +81,31 @@ class ArchiveWriter:
 
     def add_exchange(self, exchange: HttpExchange) -> None:
         """Queue one exchange; blocks only when the writer is far behind (back-pressure)."""
-        self._check_alive()
-        self._queue.put(exchange)
+        self._put(exchange)
 
     def add_article(self, article: ArticleRow) -> None:
-        self._check_alive()
-        self._queue.put(article)
+        self._put(article)
+
+    def _put(self, item: Any) -> None:
+        """Queue an item, waiting while the queue is full, but never for a writer that died:
+        a plain ``put`` on a full queue would block the reactor thread forever."""
+        while True:
+            self._check_alive()
+            try:
+                self._queue.put(item, timeout=0.2)
+                return
+            except queue.Full:
+                continue
 
     def drain(self) -> None:
         """Write everything queued so far, then close the current WARC file."""
-        if self._thread.is_alive():
-            self._queue.put(_STOP)
+        while self._thread.is_alive():
+            try:
+                self._queue.put(_STOP, timeout=0.2)
+                break
+            except queue.Full:  # a writer that dies now must not leave us waiting
+                continue
+        if self._thread.ident is not None:
             self._thread.join()
         self.warcs.close()
         self.counts["files"] = self.warcs.files_written
@@ -106,11 +121,19 @@ class ArchiveWriter:
                 )
         self.engine.dispose()
         if self._error is not None:
-            raise RuntimeError("the archive writer failed; see the log") from self._error
+            raise RuntimeError(f"archive failed: {self._error}") from self._error
+
+    @property
+    def error(self) -> BaseException | None:
+        """Why the writer thread stopped, if it failed."""
+        if self._error is None and self._thread.ident is not None and not self._thread.is_alive() \
+                and not self._stopped:
+            return RuntimeError("the archive writer thread is gone")
+        return self._error
 
     def _check_alive(self) -> None:
-        if self._error is not None:
-            raise RuntimeError("the archive writer failed; see the log") from self._error
+        if self.error is not None:
+            raise RuntimeError(f"archive failed: {self.error}") from self.error
 
     def _run(self) -> None:
         try:
@@ -124,9 +147,12 @@ class ArchiveWriter:
                 stop = any(item is _STOP for item in batch)
                 self._write_batch([item for item in batch if item is not _STOP])
                 if stop:
+                    self._stopped = True
                     return
         except BaseException as exc:  # noqa: BLE001 - reported to the reactor thread
-            logger.exception("archive writer failed")
+            # One clear line; the traceback only at DEBUG (the reactor thread stops the crawl).
+            logger.error("archive failed: the writer stopped: %s: %s", type(exc).__name__, exc)
+            logger.debug("archive writer failure", exc_info=True)
             self._error = exc
 
     def _write_batch(self, batch: list[Any]) -> None:

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from warcio.recordbuilder import RecordBuilder
 from warcio.recordloader import ArcWarcRecord
 from warcio.warcwriter import WARCWriter
 
@@ -35,10 +36,32 @@ class RecordLocation:
     length: int
 
 
-def gzip_member(data: bytes, level: int = 6) -> bytes:
-    """One complete gzip member; level 6 is zlib's speed/size sweet spot (warcio uses 9)."""
-    compressor = zlib.compressobj(level, zlib.DEFLATED, zlib.MAX_WBITS | 16)
-    return compressor.compress(data) + compressor.flush()
+class GzipMember(io.RawIOBase):
+    """A write-only stream that compresses what it is given into one gzip member of ``out``.
+
+    warcio writes a record in chunks; compressing them straight into the WARC file means a
+    large body is never held a second time (serialised, then compressed) in memory. Level 6
+    is zlib's speed/size sweet spot (warcio uses 9).
+    """
+
+    def __init__(self, out: io.BufferedWriter, level: int = 6) -> None:
+        super().__init__()
+        self.target = out
+        self._compressor = zlib.compressobj(level, zlib.DEFLATED, zlib.MAX_WBITS | 16)
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data) -> int:
+        self.target.write(self._compressor.compress(data))
+        return len(data)
+
+    def flush(self) -> None:
+        """warcio flushes after each record; the member ends only in ``finish``."""
+
+    def finish(self) -> None:
+        """Write the end of the gzip member."""
+        self.target.write(self._compressor.flush())
 
 
 def warc_filename(prefix: str, serial: int, moment: datetime | None = None, host: str | None = None) -> str:
@@ -75,10 +98,10 @@ class RotatingWarcWriter:
         self.files_written = 0
         self._file: io.BufferedWriter | None = None
         self._name = ""
-        self._builder = WARCWriter(None, gzip=False, warc_version="1.1")
+        self._builder = RecordBuilder(warc_version="1.1")
 
     @property
-    def builder(self) -> WARCWriter:
+    def builder(self) -> RecordBuilder:
         """The warcio record builder, set to WARC/1.1 and sha1 digests."""
         return self._builder
 
@@ -95,9 +118,9 @@ class RotatingWarcWriter:
         assert self._file is not None
         locations = []
         for record in records:
-            member = self._serialise(record)
-            locations.append(RecordLocation(self._name, self._file.tell(), len(member)))
-            self._file.write(member)
+            start = self._file.tell()
+            self._write_member(record)
+            locations.append(RecordLocation(self._name, start, self._file.tell() - start))
         return locations
 
     def rotate_if_full(self) -> None:
@@ -124,11 +147,12 @@ class RotatingWarcWriter:
         os.replace(self.directory / (self._name + OPEN_SUFFIX), final)
         logger.info("closed WARC file %s", final)
 
-    def _serialise(self, record: ArcWarcRecord) -> bytes:
-        buffer = io.BytesIO()
-        self._builder.out = buffer
-        self._builder.write_record(record)
-        return gzip_member(buffer.getvalue(), self.gzip_level)
+    def _write_member(self, record: ArcWarcRecord) -> None:
+        """One record as one gzip member at the end of the current file."""
+        assert self._file is not None
+        member = GzipMember(self._file, self.gzip_level)
+        WARCWriter(member, gzip=False, warc_version="1.1").write_record(record)
+        member.finish()
 
     def _open_next(self) -> None:
         while True:
@@ -149,4 +173,4 @@ class RotatingWarcWriter:
         self.files_written += 1
         logger.info("writing WARC file %s", path)
         info = self._builder.create_warcinfo_record(name, self.warcinfo)
-        self._file.write(self._serialise(info))
+        self._write_member(info)

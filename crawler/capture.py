@@ -36,7 +36,7 @@ _writers: weakref.WeakKeyDictionary[Crawler, ArchiveWriter] = weakref.WeakKeyDic
 
 def index_location(settings: BaseSettings) -> tuple[Path, str, bool]:
     """(ARCHIVE_DIR, index URL, whether an index may already exist) for a crawl's settings."""
-    archive_dir = Path(settings.get("ARCHIVE_DIR", "data"))
+    archive_dir = Path(settings.get("ARCHIVE_DIR"))
     if settings.get("INDEX_URL"):
         return archive_dir, settings.get("INDEX_URL"), True
     return archive_dir, index_url_for(archive_dir), (archive_dir / "index.sqlite").exists()
@@ -47,7 +47,7 @@ def existing_index(settings: BaseSettings) -> Engine | None:
 
     Readers (history, dedup, templates) never create the schema: the archive writer does.
     """
-    if not settings.getbool("CAPTURE_ENABLED", True):
+    if not settings.getbool("CAPTURE_ENABLED"):
         return None
     _, url, exists = index_location(settings)
     if not exists:
@@ -91,7 +91,7 @@ class CaptureExtension:
 
     def __init__(self, crawler_: Crawler) -> None:
         settings = crawler_.settings
-        if not settings.getbool("CAPTURE_ENABLED", True):
+        if not settings.getbool("CAPTURE_ENABLED"):
             raise NotConfigured("capture is off (interactive command or CAPTURE_ENABLED=0)")
         self.crawler = crawler_
         archive_dir, index_url, _ = index_location(settings)
@@ -99,9 +99,10 @@ class CaptureExtension:
             archive_dir / "warc",
             index_url,
             warcinfo=self._warcinfo(crawler_),
-            prefix=settings.get("WARC_PREFIX", "portal"),
-            max_size=settings.getint("WARC_MAX_SIZE", 1_000_000_000),
-            fsync=settings.getbool("WARC_FSYNC", True),
+            prefix=settings.get("WARC_PREFIX"),
+            max_size=settings.getint("WARC_MAX_SIZE"),
+            queue_size=settings.getint("ARCHIVE_QUEUE_SIZE"),
+            fsync=settings.getbool("WARC_FSYNC"),
         )
         self._stopping = False
         _writers[crawler_] = self.writer
@@ -123,7 +124,7 @@ class CaptureExtension:
             "format": "WARC File Format 1.1",
             "conformsTo": "https://iipc.github.io/warc-specifications/specifications/warc-format/warc-1.1/",
             "robots": "obey" if settings.getbool("ROBOTSTXT_OBEY") else "ignore",
-            "http-header-user-agent": settings.get("USER_AGENT", ""),
+            "http-header-user-agent": settings.get("USER_AGENT"),
             "normalisations": NORMALISATIONS,
         }
 
@@ -141,33 +142,41 @@ class CaptureExtension:
         request.meta["warc_record_id"] = exchange.record_id
         try:
             self.writer.add_exchange(exchange)
-        except RuntimeError:
+        except RuntimeError as exc:
             # Crawling on would fetch pages that are never archived: stop instead.
             if not self._stopping:
                 self._stopping = True
-                logger.error("the archive writer failed; stopping the crawl (%s not archived)", response.url)
+                logger.error("%s; stopping the crawl (%s not archived)", exc, response.url)
                 deferred_from_coro(self.crawler.engine.close_spider_async(reason="archive_failed"))
 
     async def spider_closed(self, spider: Spider, reason: str) -> None:
         await maybe_deferred_to_future(deferToThread(self._finish, reason))
 
     def _finish(self, reason: str) -> None:
-        self.writer.drain()
         stats = self.crawler.stats
         assert stats is not None
+        try:
+            self.writer.drain()
+        except OSError as exc:  # e.g. the WARC directory removed under a dead writer
+            logger.error("archive failed: could not close the WARC file: %s", exc)
+        if self.writer.error is not None:
+            stats.set_value("archive/error", f"{type(self.writer.error).__name__}: {self.writer.error}")
         for key, value in self.writer.counts.items():
             stats.set_value(f"warc/{key}", value)
         values = stats.get_stats()
         stats.set_value("summary", report.summary(values))
         settings = self.crawler.settings
-        shared = "scrapy_redis" in str(settings.get("SCHEDULER", ""))
-        failed = report.failure(values, settings.getfloat("CRAWL_MAX_ERROR_RATE", 0.2), shared_frontier=shared)
+        shared = "scrapy_redis" in str(settings.get("SCHEDULER"))
+        failed = report.failure(values, settings.getfloat("CRAWL_MAX_ERROR_RATE"), shared_frontier=shared)
         if failed:
             stats.set_value("crawl/failed", failed)
             logger.error("crawl failed: %s", failed)
         logger.info("crawl summary: %s", stats.get_value("summary"))
         row = {key: _jsonable(value) for key, value in stats.get_stats().items()}
-        self.writer.finish_crawl("finished" if reason == "finished" else "interrupted", row)
+        try:
+            self.writer.finish_crawl("finished" if reason == "finished" else "interrupted", row)
+        except RuntimeError:
+            pass  # the writer's failure: logged, and in crawl/failed (non-zero exit)
 
 
 def _jsonable(value: object) -> object:

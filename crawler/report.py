@@ -14,10 +14,16 @@ def _prefixed(stats: dict[str, Any], prefix: str) -> dict[str, int]:
     return {key[len(prefix):]: value for key, value in stats.items() if key.startswith(prefix)}
 
 
+# Exceptions that are decisions, not failures: a known article skipped by an incremental
+# crawl, a URL robots.txt excludes. They have their own lines in the summary.
+NOT_FAILURES = {"IgnoreRequest"}
+
+
 def summary(stats: dict[str, Any]) -> dict[str, Any]:
+    """The crawl in a few numbers; ``errors`` counts failures only (network errors, HTTP 4xx/5xx)."""
     errors = _prefixed(stats, "downloader/exception_type_count/")
-    # IgnoreRequest is a decision (known article, hit counter), not an error.
-    errors = {name.rsplit(".", 1)[-1]: count for name, count in errors.items() if not name.endswith("IgnoreRequest")}
+    errors = {name.rsplit(".", 1)[-1]: count for name, count in errors.items()}
+    errors = {name: count for name, count in errors.items() if name not in NOT_FAILURES}
     for status, count in _prefixed(stats, "downloader/response_status_count/").items():
         if status.startswith(("4", "5")):
             errors[f"http_{status}"] = count
@@ -27,6 +33,7 @@ def summary(stats: dict[str, Any]) -> dict[str, Any]:
         "articles_unchanged": stats.get("incremental/skipped_known", 0) + stats.get("articles/unchanged", 0),
         "revisits": stats.get("warc/revisits", 0),
         "not_modified": stats.get("incremental/not_modified", 0),
+        "robots_excluded": stats.get("robotstxt/forbidden", 0),
         "bytes": stats.get("warc/bytes", 0),
         "errors": errors,
         "gave_up": stats.get("retry/max_reached", 0),
@@ -61,8 +68,8 @@ def failure(stats: dict[str, Any], max_error_rate: float, shared_frontier: bool 
     not failed: the others did the work.
     """
     reason = stats.get("finish_reason")
-    if reason == "archive_failed":
-        return "the archive writer failed"
+    if reason == "archive_failed" or stats.get("archive/error"):
+        return f"archive failed: {stats.get('archive/error', 'the archive writer failed')}"
     robots = stats.get("robotstxt/response_count", 0)
     if stats.get("warc/captures", 0) <= robots and not shared_frontier:
         return "archived nothing"

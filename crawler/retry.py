@@ -38,8 +38,8 @@ def retry_after(response: Response | None) -> float | None:
 class BackoffRetryMiddleware(RetryMiddleware):
     def __init__(self, settings: BaseSettings) -> None:
         super().__init__(settings)
-        self.base = settings.getfloat("RETRY_BACKOFF_BASE", 1.0)
-        self.ceiling = settings.getfloat("RETRY_BACKOFF_MAX", 60.0)
+        self.base = settings.getfloat("RETRY_BACKOFF_BASE")
+        self.ceiling = settings.getfloat("RETRY_BACKOFF_MAX")
 
     def delay(self, retry: Request, response: Response | None = None) -> float:
         wanted = retry_after(response)

@@ -116,11 +116,43 @@ SCHEDULER_MEMORY_QUEUE = "scrapy.squeues.FifoMemoryQueue"
 FEED_EXPORT_ENCODING = "utf-8"
 LOG_LEVEL = "INFO"
 
-# CAPTURE_ENABLED (default True): archive every exchange. Our shell/parse/fetch/view
-# commands (crawler/commands/) default it to False, so pages fetched by hand stay out of
-# the production archive; `-s CAPTURE_ENABLED=1` archives them anyway. It is not set here
-# because a project setting would outrank those commands' defaults.
+# CAPTURE_ENABLED (set below): archive every exchange. Our shell/parse/fetch/view
+# commands (crawler/commands/) turn it off, so pages fetched by hand stay out of
+# the production archive; `-s CAPTURE_ENABLED=1` archives them anyway.
 COMMANDS_MODULE = "crawler.commands"
+
+# --- Never lose, never leak, never hang (issue 10a) ----------------------------------------
+# Archive every exchange (True). The shell/fetch/parse/view commands turn it off unless the
+# command line sets it (crawler/commands/__init__.py), so hand-run fetches stay out.
+CAPTURE_ENABLED = True
+# Scrapy's own scheduler; README "Scaling out" swaps in scrapy-redis's with -s SCHEDULER=...
+# (the crawl report then treats an empty share of the frontier as no failure).
+SCHEDULER = "scrapy.core.scheduler.Scheduler"
+# Only http and https are downloaded. Scrapy's file, ftp, s3 and data handlers are off, so
+# even a URL that slips past the scope rules (an ftp:// or file://HOST/etc/passwd link)
+# cannot read the crawler's own disk or hang on a silent FTP server: it fails at once with
+# NotSupported, before robots.txt (crawler/downloadable.py). To allow a scheme again, set its handler, e.g.
+# -s 'DOWNLOAD_HANDLERS={"ftp": "scrapy.core.downloader.handlers.ftp.FTPDownloadHandler"}'.
+DOWNLOAD_HANDLERS = {"file": None, "ftp": None, "s3": None, "data": None}
+DOWNLOADER_MIDDLEWARES["crawler.downloadable.DownloadableSchemeMiddleware"] = 50
+# Exchanges the crawl may queue for the archive writer thread before fetching waits for it
+# (back-pressure). If the writer dies, the crawl stops with "archive failed" either way.
+ARCHIVE_QUEUE_SIZE = 2000
+# robots.txt answering 5xx (after the retries above) means "disallow the whole host" for this
+# crawl, as RFC 9309 2.3.1.4 requires; the next crawl asks again (crawler/robots.py).
+DOWNLOADER_MIDDLEWARES["crawler.robots.RobotsServerErrorMiddleware"] = 540
+# A page (HTML, after content-decoding) larger than this is archived as received but neither
+# parsed for links nor extracted, and decoding a compressed body stops at this size (gzip
+# bombs); far below DOWNLOAD_MAXSIZE, which bounds attachments. Real portal pages are < 1 MB.
+PAGE_MAXSIZE = 8 * 1024 * 1024
+# Follow at most this many links of one page (the first ones in document order); a page with
+# more is a trap or a dump, and 100,000 links would cost hundreds of MiB of requests.
+PAGE_MAX_LINKS = 5000
+DOWNLOADER_MIDDLEWARES["crawler.limits.DecodeLimitMiddleware"] = 597
+# The longest response header line accepted (Twisted's default is 16 kB, and a page with a
+# longer line, e.g. a huge Set-Cookie, was dropped and lost); see crawler/limits.py.
+HTTP_MAX_HEADER_LINE = 1024 * 1024
+EXTENSIONS["crawler.limits.HeaderLineLimit"] = 0
 
 # --- Discovery: CMS families, listing endpoints, hit counters (issue 8) ---------------------
 # Family knowledge is data in crawler/discover/cms/*.toml. A paged listing endpoint

@@ -15,6 +15,7 @@ import random
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote
 
 SITE_NAME = "示例消防网"
@@ -122,6 +123,9 @@ class Site:
     name: str
     routes: dict[str, Route] = field(default_factory=dict)
     articles: dict[str, str] = field(default_factory=dict)
+    # What each article page says, by path: title, when (naive, Beijing time), source,
+    # author (the page's editor), views, channel: the truth extraction is tested against.
+    facts: dict[str, dict[str, Any]] = field(default_factory=dict)
     listings: list[str] = field(default_factory=list)
     disallowed: list[str] = field(default_factory=list)
     trap_prefix: str = ""
@@ -459,6 +463,8 @@ def build_site(style: str = "trs", channels: int = 3, articles_per_channel: int 
             both = charset == "utf-8" and k % 3 == 1
             site.routes[art.path] = _html_route(html_text, charset=charset, gzip=both, chunked=both)
             site.articles[art.path] = art.title
+            site.facts[art.path] = {"title": art.title, "when": art.when, "source": art.source,
+                                    "author": art.editor, "views": art.views, "channel": label}
 
     latest = sorted(everything, key=lambda a: a.when, reverse=True)[:8]
     news = "".join(f'<li><a href="{a.path}">{esc(a.title)}</a><span>{a.when:%m-%d}</span></li>' for a in latest)

@@ -77,7 +77,7 @@ class ChromeStripPipeline:
         self.settings = settings
         self.stats = crawler.stats
         self.templates = SiteTemplates(
-            settings.getint("CHROME_TEMPLATE_MIN_PAGES", 5), settings.getfloat("CHROME_TEMPLATE_SHARE", 0.8)
+            settings.getint("CHROME_TEMPLATE_MIN_PAGES"), settings.getfloat("CHROME_TEMPLATE_SHARE")
         )
         engine = existing_index(settings)
         if engine is not None:

@@ -27,7 +27,7 @@ def body_digest(body: str | None) -> str:
 class ArticleDedupPipeline:
     def __init__(self, crawler: Crawler) -> None:
         settings = crawler.settings
-        if not settings.getbool("CAPTURE_ENABLED", True):
+        if not settings.getbool("CAPTURE_ENABLED"):
             raise NotConfigured
         self.stats = crawler.stats
         self.seen: defaultdict[str, set[str]] = defaultdict(set)

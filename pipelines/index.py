@@ -7,7 +7,7 @@ from typing import Any
 from itemadapter import ItemAdapter
 from scrapy import Spider
 from scrapy.crawler import Crawler
-from scrapy.exceptions import NotConfigured
+from scrapy.exceptions import DropItem, NotConfigured
 
 from archive.store import ArticleRow
 from crawler.capture import archive_writer
@@ -34,5 +34,8 @@ class ArticleIndexPipeline:
         if writer is not None and record_id:
             fields = {column: adapter.get(column) for column in ARTICLE_COLUMNS}
             fields["body_digest"] = body_digest(fields["body"])
-            writer.add_article(ArticleRow(record_id, fields))
+            try:
+                writer.add_article(ArticleRow(record_id, fields))
+            except RuntimeError as exc:  # the writer died; the capture hook is stopping the crawl
+                raise DropItem(str(exc)) from None
         return item

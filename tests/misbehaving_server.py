@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import socket
 import threading
 import time
+import zlib
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 ARTICLE = ("<html><head><meta charset='utf-8'><title>{title}_测试网</title></head><body>"
@@ -48,12 +50,15 @@ class MisbehavingServer:
         self.httpd = _Server(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/"
 
+    def links(self) -> list[str]:
+        """What the home page links to."""
+        return ["/flaky.html", "/limited.html", "/plain.html", "/challenge.html", "/wzws.html", "/cut.html",
+                "/huge.html", "/stall.html", "/broken.html"]
+
     def respond(self, handler: BaseHTTPRequestHandler, count: int) -> None:
         path = handler.path
         if path == "/":
-            links = ["/flaky.html", "/limited.html", "/plain.html", "/challenge.html", "/wzws.html", "/cut.html",
-                     "/huge.html", "/stall.html", "/broken.html"]
-            body = ("<html><body>" + "".join(f"<a href='{link}'>链接{link}页面标题足够长</a>" for link in links)
+            body = ("<html><body>" + "".join(f"<a href='{link}'>链接{link}页面标题足够长</a>" for link in self.links())
                     + "</body></html>").encode()
             return self.send(handler, 200, body)
         if path in PAGES:
@@ -88,7 +93,8 @@ class MisbehavingServer:
     def send(handler: BaseHTTPRequestHandler, status: int, body: bytes,
              headers: list[tuple[str, str]] | None = None) -> None:
         handler.send_response(status)
-        handler.send_header("Content-Type", "text/html; charset=utf-8")
+        if not any(name.lower() == "content-type" for name, _ in headers or []):
+            handler.send_header("Content-Type", "text/html; charset=utf-8")
         for name, value in headers or []:
             handler.send_header(name, value)
         handler.send_header("Content-Length", str(len(body)))
@@ -108,3 +114,109 @@ class MisbehavingServer:
     def __exit__(self, *exc: object) -> None:
         self.httpd.shutdown()
         self.httpd.server_close()
+
+
+# --- Hostile pages (issue 10): each one used to hang the crawl, leak, or cost gigabytes ---------
+
+GBK_FILENAME = "关于开展冬季消防检查的通知.doc".encode("gbk")
+# A header line longer than Twisted's 16 kB line limit (HTTPParser is a LineReceiver).
+LONG_HEADER = ("X-Padding", "a" * 20_000)
+TRAP_LINKS = 100_000
+
+
+class SilentFtpServer:
+    """Accepts TCP connections on loopback and never says a word (an FTP server that hangs)."""
+
+    def __init__(self) -> None:
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(16)
+        self.port = self.sock.getsockname()[1]
+        self.connections: list[socket.socket] = []
+        self._closed = False
+
+    def _accept(self) -> None:
+        while not self._closed:
+            try:
+                connection, _ = self.sock.accept()
+            except OSError:
+                return
+            self.connections.append(connection)
+
+    def __enter__(self) -> SilentFtpServer:
+        threading.Thread(target=self._accept, daemon=True).start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._closed = True
+        for connection in self.connections:
+            connection.close()
+        self.sock.close()
+
+
+def gzip_bomb(size: int) -> bytes:
+    """A gzip body that decodes to ``size`` bytes of HTML-ish filler (about 1000:1)."""
+    compressor = zlib.compressobj(9, zlib.DEFLATED, zlib.MAX_WBITS | 16)
+    chunk = b"<p>" + b" " * (1 << 20)
+    parts = [compressor.compress(b"<html><body>")]
+    parts += [compressor.compress(chunk) for _ in range(size // len(chunk))]
+    return b"".join(parts) + compressor.flush()
+
+
+class HostileServer(MisbehavingServer):
+    """MisbehavingServer plus the pages that broke the archive's promises: a redirect to a
+    silent FTP server, a file:// link to a file on the crawler's disk, raw GBK header bytes,
+    a header line over 16 kB, an endless body, a gzip bomb and 100,000 links on one page.
+    ``sent_headers`` keeps the exact header bytes sent per path."""
+
+    def __init__(self, ftp_port: int, local_file: str, bomb_size: int = 1 << 30) -> None:
+        super().__init__()
+        self.ftp_port = ftp_port
+        self.local_file = local_file
+        self.bomb = gzip_bomb(bomb_size)
+        self.sent_headers: dict[str, list[bytes]] = {}
+        self.endless_sent = 0
+
+    def links(self) -> list[str]:
+        return super().links() + [f"ftp://127.0.0.1:{self.ftp_port}/pub/notice.txt", "/ftp.html",
+                                  f"file://127.0.0.1{self.local_file}", "/gbk.doc", "/long-header.html",
+                                  "/endless.html", "/bomb.html", "/links.html"]
+
+    def respond(self, handler: BaseHTTPRequestHandler, count: int) -> None:
+        path = handler.path
+        if path == "/robots.txt":
+            return self.send(handler, 200, b"User-agent: *\nDisallow: /trap/\n", [("Content-Type", "text/plain")])
+        if path == "/ftp.html":
+            return self.send(handler, 302, b"", [("Location", f"ftp://127.0.0.1:{self.ftp_port}/pub/notice.txt")])
+        if path == "/gbk.doc":
+            disposition = b'attachment; filename="' + GBK_FILENAME + b'"'
+            # send_header encodes latin-1: these are the GBK bytes, unchanged, on the wire.
+            headers = [("Content-Type", "application/msword"), ("Content-Disposition", disposition.decode("latin-1"))]
+            return self.send(handler, 200, b"\xd0\xcf\x11\xe0 fake word file", headers)
+        if path == "/long-header.html":
+            return self.send(handler, 200, ARTICLE.format(title="超长头部的文章", n=6).encode(), [LONG_HEADER])
+        if path == "/endless.html":
+            handler.send_response(200)
+            handler.send_header("Content-Type", "text/html; charset=utf-8")
+            handler.send_header("Connection", "close")
+            handler.end_headers()
+            handler.close_connection = True
+            chunk = ("<p>" + "无尽的页面内容" * 1000 + "</p>\n").encode() * 16
+            try:
+                handler.wfile.write(b"<html><body>")
+                while True:
+                    handler.wfile.write(chunk)
+                    self.endless_sent += len(chunk)
+            except OSError:
+                return None
+        if path == "/bomb.html":
+            return self.send(handler, 200, self.bomb, [("Content-Encoding", "gzip")])
+        if path == "/links.html":
+            body = "<html><body>" + "".join(f"<a href='/trap/{n}.html'>第{n}页</a>" for n in range(TRAP_LINKS))
+            return self.send(handler, 200, (body + "</body></html>").encode())
+        return super().respond(handler, count)
+
+    def send(self, handler: BaseHTTPRequestHandler, status: int, body: bytes,
+             headers: list[tuple[str, str]] | None = None) -> None:
+        self.sent_headers[handler.path] = [f"{name}: {value}".encode("latin-1") for name, value in headers or []]
+        super().send(handler, status, body, headers)

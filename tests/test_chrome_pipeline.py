@@ -45,7 +45,8 @@ def test_other_sites_do_not_share_a_template():
 def test_learned_templates_outlive_the_crawl(tmp_path):
     """A daily re-crawl sees a few new articles: what earlier crawls learned strips them."""
     open_index(index_url(tmp_path)).dispose()
-    settings = {**archive_settings(tmp_path), "CHROME_TEMPLATE_MIN_PAGES": 3}
+    # get_crawler has Scrapy's defaults only, not crawler/settings.py: say the crawl archives.
+    settings = {**archive_settings(tmp_path), "CHROME_TEMPLATE_MIN_PAGES": 3, "CAPTURE_ENABLED": True}
 
     def crawl(bodies: list[str]) -> list[str]:
         crawler = get_crawler(PortalSpider, settings)

@@ -12,6 +12,7 @@ import re
 import subprocess
 import sys
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -24,7 +25,7 @@ from archive.models import articles, captures, crawls
 from archive.warc_reader import read_record
 from bench.scoring import CHROME_PHRASES
 from demo.server import DemoServer
-from demo.site import build_site
+from demo.site import SITE_NAME, build_site
 
 pytestmark = pytest.mark.slow
 
@@ -283,12 +284,19 @@ def test_an_inline_crawl_archives_the_same_articles(tmp_path):
 
 
 def test_article_rows_carry_the_extracted_fields_without_chrome(trs_portal):
+    """Every field equals what the demo generator put on the page (not merely present)."""
+    site = trs_portal.site
     with index(trs_portal.archive).connect() as conn:
         rows = conn.execute(select(articles)).all()
         stats = conn.execute(select(crawls.c.stats)).scalar_one()
+    assert len(rows) == len(site.facts)
     for row in rows:
-        assert row.published_at and row.published_at.endswith("+08:00")
-        assert row.source and row.author and row.author != row.source
-        assert row.views is not None and row.channel and row.site_name
+        truth = site.facts[urlsplit(row.url).path]
+        published = datetime.fromisoformat(row.published_at)
+        assert published.utcoffset() == timedelta(hours=8), row.published_at
+        assert published.replace(tzinfo=None) == truth["when"], (row.url, row.published_at)
+        got = (row.title, row.source, row.author, row.views, row.channel, row.site_name)
+        assert got == (truth["title"], truth["source"], truth["author"], truth["views"], truth["channel"],
+                       SITE_NAME), row.url
         assert row.body and not [phrase for phrase in CHROME_PHRASES if phrase in row.body]
     assert any(key.startswith("chrome/") for key in stats)

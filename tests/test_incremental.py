@@ -118,3 +118,15 @@ def test_show_at_picks_the_capture_of_that_time(recrawled):
                              first.finished_at.replace("-", "").replace(":", "").replace("T", "")[:14],
                              "--headers", *archive_args(archive)], capture_output=True, text=True, cwd=ROOT)
     assert result.returncode == 0 and result.stdout.startswith("HTTP/1.1 200")
+
+
+def test_summary_errors_are_failures_only(recrawled):
+    """Known articles skipped and robots.txt exclusions are decisions, not errors (issue 10, 26)."""
+    archive = recrawled[0]
+    with index(archive).connect() as conn:
+        first, second = [row.stats["summary"] for row in conn.execute(select(crawls).order_by(crawls.c.id).limit(2))]
+    assert first["robots_excluded"] == 1  # /admin/secret.html, disallowed by the demo's robots.txt
+    assert second["articles_unchanged"] > 0
+    for summary in (first, second):
+        assert "IgnoreRequest" not in summary["errors"]
+        assert all(name.startswith("http_4") for name in summary["errors"]), summary["errors"]

@@ -5,6 +5,8 @@ Pass `-s CAPTURE_ENABLED=1` to archive them anyway.
 
 from scrapy.commands.parse import Command as ScrapyCommand
 
+from crawler.commands import NoCaptureMixin
 
-class Command(ScrapyCommand):
-    default_settings = {**ScrapyCommand.default_settings, "CAPTURE_ENABLED": False}
+
+class Command(NoCaptureMixin, ScrapyCommand):
+    pass

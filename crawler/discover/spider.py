@@ -121,7 +121,7 @@ class DiscoveryMixin:
     def _shared_frontier(self) -> bool:
         """With scrapy-redis, a channel's articles may be fetched by another worker: its
         channels are not tallied here (they would look empty)."""
-        return "scrapy_redis" in str(self.crawler.settings.get("SCHEDULER", ""))
+        return "scrapy_redis" in str(self.crawler.settings.get("SCHEDULER"))
 
     def article_found(self, response: Response) -> None:
         """An article reached from a channel (or, on a re-crawl, a link to a known one) counts for it."""

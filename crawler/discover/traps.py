@@ -48,10 +48,10 @@ class TrapGuardMiddleware:
     def __init__(self, crawler: Crawler) -> None:
         settings = crawler.settings
         self.stats = crawler.stats
-        self.max_length = settings.getint("TRAP_MAX_URL_LENGTH", 2083)
-        self.max_segments = settings.getint("TRAP_MAX_PATH_SEGMENTS", 20)
-        self.max_repeats = settings.getint("TRAP_MAX_SEGMENT_REPEATS", 2)
-        self.max_shape_hops = settings.getint("TRAP_MAX_SAME_SHAPE_HOPS", 30)
+        self.max_length = settings.getint("TRAP_MAX_URL_LENGTH")
+        self.max_segments = settings.getint("TRAP_MAX_PATH_SEGMENTS")
+        self.max_repeats = settings.getint("TRAP_MAX_SEGMENT_REPEATS")
+        self.max_shape_hops = settings.getint("TRAP_MAX_SAME_SHAPE_HOPS")
         self._logged: set[str] = set()
 
     @classmethod

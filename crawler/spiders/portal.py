@@ -27,6 +27,7 @@ from crawler.discover.spider import DiscoveryMixin
 from crawler.extract import extract_article
 from crawler.incremental import archived_response, pagination_key
 from crawler.items import ArticleItem
+from crawler.limits import capped_links, decoded_too_large, too_large
 from crawler.pagekind import LISTING
 from crawler.profiles import SiteProfile, generic_profile, load_profile
 from crawler.workers import PageProcessor, PageResult, is_html
@@ -58,8 +59,10 @@ class PortalSpider(DiscoveryMixin, scrapy.Spider):
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> PortalSpider:
         spider = super().from_crawler(crawler, *args, **kwargs)
         settings = crawler.settings
-        spider.pages = PageProcessor(settings.getint("PAGE_WORKERS", 1))
-        engine = existing_index(settings) if settings.getbool("INCREMENTAL", True) else None
+        spider.pages = PageProcessor(settings.getint("PAGE_WORKERS"))
+        spider.page_maxsize = settings.getint("PAGE_MAXSIZE")
+        spider.page_max_links = settings.getint("PAGE_MAX_LINKS")
+        engine = existing_index(settings) if settings.getbool("INCREMENTAL") else None
         if engine is not None:
             archive_dir, _, _ = index_location(settings)
             history = History.load(engine, archive_dir / "warc", spider.site_name)
@@ -90,6 +93,8 @@ class PortalSpider(DiscoveryMixin, scrapy.Spider):
             stats.inc_value("incremental/not_modified")
         if not isinstance(response, TextResponse) or not is_html(response):
             return
+        if too_large(response, self.page_maxsize, stats):
+            return
         try:
             result = await self.pages.run(response, self.profile, recognise=self.recognising(response.url))
         except Exception:  # noqa: BLE001 - one odd page must not stop the crawl; it is archived anyway
@@ -97,7 +102,8 @@ class PortalSpider(DiscoveryMixin, scrapy.Spider):
             stats.inc_value("extract/errors")
             return
         stats.inc_value(f"pages/{result.kind}")
-        for request in self.discovered_requests(response, result, self._links_to_follow(response.url, result)):
+        links = capped_links(self._links_to_follow(response.url, result), response.url, self.page_max_links, stats)
+        for request in self.discovered_requests(response, result, links):
             yield request
         if result.item is not None:
             if {"dataloss", "download_stopped", "partial"} & set(response.flags):
@@ -117,6 +123,7 @@ class PortalSpider(DiscoveryMixin, scrapy.Spider):
         request = getattr(failure, "request", None)
         url = request.url if request is not None else "?"
         if failure.check(IgnoreRequest):
+            decoded_too_large(failure, url, self.crawler.stats)
             return
         if failure.check(HttpError):
             self.logger.info("not followed: %s answered HTTP %d (archived)", url, failure.value.response.status)

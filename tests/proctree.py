@@ -1,0 +1,73 @@
+"""A process and its descendants, read from /proc: who is alive, and how much memory they hold."""
+
+from __future__ import annotations
+
+import os
+import threading
+from pathlib import Path
+
+
+def _status(pid: int) -> dict[str, str]:
+    try:
+        text = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return {}
+    return dict(line.split(":", 1) for line in text.splitlines() if ":" in line)
+
+
+def descendants(pid: int) -> set[int]:
+    """Every live process below ``pid`` (children, grandchildren ...)."""
+    parents: dict[int, int] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            ppid = _status(int(entry)).get("PPid")
+            if ppid:
+                parents[int(entry)] = int(ppid)
+    found: set[int] = set()
+    frontier = {pid}
+    while frontier:
+        frontier = {child for child, parent in parents.items() if parent in frontier} - found
+        found |= frontier
+    return found
+
+
+def alive(pid: int) -> bool:
+    """Running (a zombie waiting to be reaped does not count)."""
+    state = _status(pid).get("State", "").strip()
+    return bool(state) and not state.startswith("Z")
+
+
+def kib(pid: int, field: str) -> int:
+    value = _status(pid).get(field, "0 kB").split()
+    return int(value[0]) if value else 0
+
+
+class PeakRss:
+    """Samples a process tree while it runs. ``peak`` is the sum over every process ever seen
+    of its own peak RSS (VmHWM), an upper bound of the tree's peak that no short spike escapes."""
+
+    def __init__(self, pid: int, interval: float = 0.1) -> None:
+        self.pid = pid
+        self.interval = interval
+        self.peaks: dict[int, int] = {}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    @property
+    def peak(self) -> int:
+        """Bytes."""
+        return sum(self.peaks.values()) * 1024
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            for pid in {self.pid} | descendants(self.pid):
+                self.peaks[pid] = max(self.peaks.get(pid, 0), kib(pid, "VmHWM"))
+            self._stop.wait(self.interval)
+
+    def __enter__(self) -> PeakRss:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
