@@ -171,7 +171,7 @@ def cmd_show(args: argparse.Namespace) -> int:
                 for name, value in http.headers:
                     print(f"{name}: {value}")
             else:
-                from crawler.encoding import decode_html
+                from crawler.extract.encoding import decode_html
 
                 print(decode_html(index.read_payload(capture), capture.get("content_type")).text)
             return 0

@@ -18,6 +18,7 @@ from sqlalchemy import (
     BigInteger,
     Connection,
     Engine,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -118,12 +119,26 @@ class Article(Base):
     encoding: Mapped[str | None] = mapped_column(String(100))
     # sha1 of the body text: tells a changed article from a re-extracted identical one.
     body_digest: Mapped[str | None] = mapped_column(String(40))
+    # How far the body can be trusted as the page's article (0-1), and why not fully
+    # (comma-separated warning names; migration 0007).
+    confidence: Mapped[float | None] = mapped_column(Float)
+    extraction_warnings: Mapped[str | None] = mapped_column(Text)
+    # The 信息公开 disclosure block: 索引号, 发布机构/发文机关, 成文日期, 文号, 主题分类, 有效性.
+    index_no: Mapped[str | None] = mapped_column(String(200))
+    issuer: Mapped[str | None] = mapped_column(String(300))
+    written_at: Mapped[str | None] = mapped_column(String(40))
+    doc_no: Mapped[str | None] = mapped_column(String(200))
+    topic: Mapped[str | None] = mapped_column(String(300))
+    validity: Mapped[str | None] = mapped_column(String(100))
 
     __table_args__ = (
         Index("ix_articles_url", "url"),
         Index("ix_articles_site_published", "site", "published_at"),
         Index("ix_articles_capture", "capture_id"),
         Index("ix_articles_channel", "site", "channel"),
+        Index("ix_articles_issuer", "issuer"),
+        Index("ix_articles_doc_no", "doc_no"),
+        Index("ix_articles_index_no", "index_no"),
     )
 
 

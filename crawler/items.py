@@ -30,6 +30,18 @@ class ArticleItem:
     warc_record_id: str | None = None
     # Lines or elements each chrome rule removed (the pipeline adds them to the crawl stats).
     chrome_removed: dict[str, int] = field(default_factory=dict)
+    # How far the body can be trusted as the page's article (0-1), and why not fully
+    # (crawler/extract/extract.py: assess); both go to the index, warnings to the crawl stats.
+    confidence: float | None = None
+    extraction_warnings: list[str] = field(default_factory=list)
+    # The 信息公开 disclosure block (crawler/extract/disclosure.py): 索引号, 发布机构/发文机关,
+    # 成文日期 (ISO date), 文号/发文字号, 主题分类, 有效性.
+    index_no: str | None = None
+    issuer: str | None = None
+    written_at: str | None = None
+    doc_no: str | None = None
+    topic: str | None = None
+    validity: str | None = None
 
     def __repr__(self) -> str:
         """One field per line and the body's first lines, for reading in a shell."""

@@ -31,9 +31,9 @@ from scrapy.utils.reactor import is_asyncio_reactor_installed
 from archive.challenges import challenge_kind
 from crawler.discover.links import Discovery, discover_page, link_extractor
 from crawler.extract import extract_article
+from crawler.extract.page import parse_page
+from crawler.extract.pagekind import ARTICLE, page_kind
 from crawler.items import ArticleItem
-from crawler.page import parse_page
-from crawler.pagekind import ARTICLE, page_kind
 from crawler.profiles import SiteProfile
 
 logger = logging.getLogger(__name__)
@@ -75,11 +75,11 @@ def process_page(response: TextResponse, profile: SiteProfile, as_article: bool 
     found = discover_page(response, _extractor(tuple(profile.deny_patterns)), profile.allowed_hosts,
                           recognise_family=recognise)
     page = parse_page(response)
-    kind = page_kind(page, profile)
+    kind = page_kind(page, profile.article_patterns, profile.listing_patterns)
     article = kind == ARTICLE and not _LISTING_NAME.search(response.url)
     continuations = [url for url in found.pages if url != response.url] if article else []
     links = [url for url in found.links if url not in continuations]
-    item = extract_article(page, profile=profile, kind=kind) if kind == ARTICLE or as_article else None
+    item = extract_article(page, kind=kind) if kind == ARTICLE or as_article else None
     if article:
         found.pages = []
     return PageResult(links, kind, item, found, continuations)

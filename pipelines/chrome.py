@@ -1,7 +1,7 @@
 """Chrome stripping, the crawl-level part: count what the rules removed, and learn each
 site's own template.
 
-Extraction already applied the rules in ``crawler/chrome_rules.toml`` (DOM rules need the
+Extraction already applied the rules in ``crawler/extract/chrome_rules.toml`` (DOM rules need the
 page tree); this stage adds their counts to the crawl stats as ``chrome/<rule>``. It also
 removes lines that no rule names but that repeat across many articles of one site: a
 portal's own boilerplate (扫一扫在手机打开当前页, a department's address line ...). A line

@@ -15,6 +15,10 @@ from pipelines.dedup import body_digest
 
 ARTICLE_COLUMNS = ("url", "site", "channel", "title", "published_at", "source", "author", "views", "body",
                    "site_name", "encoding")
+# Extraction quality and 信息公开 fields (issue 11, migration 0007).
+QUALITY_COLUMNS = ("confidence", "index_no", "issuer", "written_at", "doc_no", "topic", "validity")
+# Below this confidence an article counts as doubtful in the crawl stats.
+LOW_CONFIDENCE = 0.5
 
 
 class ArticleIndexPipeline:
@@ -34,8 +38,29 @@ class ArticleIndexPipeline:
         if writer is not None and record_id:
             fields = {column: adapter.get(column) for column in ARTICLE_COLUMNS}
             fields["body_digest"] = body_digest(fields["body"])
+            fields.update(quality_fields(adapter))
             try:
                 writer.add_article(ArticleRow(record_id, fields))
             except RuntimeError as exc:  # the writer died; the capture hook is stopping the crawl
                 raise DropItem(str(exc)) from None
+            count_quality(self.crawler.stats, adapter)
         return item
+
+
+def quality_fields(adapter: ItemAdapter) -> dict[str, Any]:
+    """The extraction-quality and disclosure columns of an item (absent ones are NULL)."""
+    fields = {column: adapter.get(column) if column in adapter.field_names() else None for column in QUALITY_COLUMNS}
+    warnings = adapter.get("extraction_warnings") if "extraction_warnings" in adapter.field_names() else None
+    fields["extraction_warnings"] = ",".join(warnings) if warnings else None
+    return fields
+
+
+def count_quality(stats: Any, adapter: ItemAdapter) -> None:
+    """Crawl stats: extraction/warning/<name> per warning, extraction/low_confidence."""
+    if stats is None or "extraction_warnings" not in adapter.field_names():
+        return
+    for warning in adapter.get("extraction_warnings") or ():
+        stats.inc_value(f"extraction/warning/{warning}")
+    confidence = adapter.get("confidence")
+    if confidence is not None and confidence < LOW_CONFIDENCE:
+        stats.inc_value("extraction/low_confidence")

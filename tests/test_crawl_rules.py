@@ -6,7 +6,7 @@ from scrapy.http import HtmlResponse
 
 from crawler.discover.links import in_scope, link_extractor, outgoing_urls, script_pages
 from crawler.discover.traps import trap_reason, url_shape
-from crawler.encoding import decode_html
+from crawler.extract.encoding import decode_html
 
 LIMITS = {"max_length": 2083, "max_segments": 20, "max_repeats": 2}
 

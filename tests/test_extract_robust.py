@@ -12,8 +12,8 @@ from hypothesis import strategies as st
 from support import CORPUS, ROOT, needs_shared
 
 from crawler.extract import extract_article
-from crawler.page import parse_page
-from crawler.pagekind import ARTICLE, LISTING, page_kind
+from crawler.extract.page import parse_page
+from crawler.extract.pagekind import ARTICLE, LISTING, page_kind
 
 LISTINGS = sorted((CORPUS / "listing").glob("*.html"))
 ARTICLES = sorted((CORPUS / "pages").glob("*.html"))

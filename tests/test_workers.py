@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from scrapy.http import HtmlResponse
 
-from crawler.pagekind import ARTICLE, LISTING
+from crawler.extract.pagekind import ARTICLE, LISTING
 from crawler.profiles import generic_profile
 from crawler.workers import process_bytes, process_page
 from demo.site import build_site

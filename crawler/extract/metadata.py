@@ -9,18 +9,28 @@ the first date on a government page is usually the banner clock or a sidebar ite
 from __future__ import annotations
 
 import re
+import tomllib
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 from urllib.parse import urlsplit
 
 from lxml.html import HtmlElement
 
-from crawler.page import CJK, Page, clean, meta_content
+from crawler.extract.page import CJK, Page, clean, meta_content
 
 CHINA = timezone(timedelta(hours=8), "Asia/Shanghai")
+RULES_FILE = Path(__file__).with_name("field_rules.toml")
+RULES = tomllib.loads(RULES_FILE.read_text(encoding="utf-8"))
 
-_TITLE_SEPARATORS = re.compile(r"\s*(?:_|\||｜|-{2,}|——|－|—|\s-\s|::)\s*")
+# Separators between a headline and the site's name in <title> (field_rules.toml [title]).
+_SEPARATOR_ALTERNATION = "|".join(
+    r"\s-\s" if sep.strip() == "-" else re.escape(sep.strip()) if sep.strip() else re.escape(sep)
+    for sep in sorted(RULES["title"]["separators"], key=len, reverse=True))
+_TITLE_SEPARATORS = re.compile(rf"\s*(?:{_SEPARATOR_ALTERNATION})\s*")
+_TRAILING_SEPARATOR = re.compile(rf"\s*(?:{_SEPARATOR_ALTERNATION})\s*$")
+_WEAK_SEPARATORS = tuple(RULES["title"]["weak_separators"])
 _SITE_SUFFIX = re.compile(r"(网|网站|政府|门户|局|委|厅|部|办|院|总队|支队|大队|中心|报|频道|新闻|平台|在线)$")
-_DATE = re.compile(
+DATE = _DATE = re.compile(
     r"(?P<y>(?:19|20)\d{2})\s*[-/年.]\s*(?P<m>\d{1,2})\s*[-/月.]\s*(?P<d>\d{1,2})\s*日?"
     r"(?:\s*(?:T|\s)?\s*(?P<H>[0-2]?\d)\s*[:：时]\s*(?P<M>[0-5]\d)(?:\s*[:：分]\s*(?P<S>[0-5]\d))?)?"
 )
@@ -38,25 +48,50 @@ _URL_DATES = (
     re.compile(r"/(?P<y>20\d{2})/(?P<m>[01]\d)(?P<d>[0-3]\d)/"),
     re.compile(r"/(?P<y>20\d{2})(?P<m>[01]\d)/(?P<d>[0-3]\d)/"),
 )
+_BYLINE = RULES["byline"]
+# Labels in order of preference when a byline has several.
+SOURCE_LABELS = tuple(_BYLINE["source"])
+AUTHOR_LABELS = tuple(_BYLINE["author"])
+DATE_LABELS = tuple(_BYLINE["date"])
+VIEW_LABELS = tuple(_BYLINE["views"])
+IGNORED_LABELS = frozenset(_BYLINE["ignored"])
+
+
+def _label_pattern(labels, short) -> str:
+    """Alternation of the labels, longest first; one-character ones only after a non-Han."""
+    out = []
+    for label in sorted(set(labels), key=len, reverse=True):
+        escaped = r"\s*".join(re.escape(char) for char in label) if len(label) > 1 else re.escape(label)
+        out.append(rf"(?<![\u4e00-\u9fa5]){escaped}" if label in short else escaped)
+    return "|".join(out)
+
+
 # Labels of the byline fields; the value runs to the next label or a wide gap.
 _LABEL = re.compile(
-    r"(?P<label>信息来源|文章来源|稿件来源|来源|稿源|出处|发布时间|发布日期|发表时间|更新时间|更新日期|发稿时间|"
-    r"成文日期|时间|日期|责任编辑|编辑|作者|记者|撰稿|撰文|执笔人|供稿|审核|发布者|发布人|浏览次数|浏览量|"
-    r"访问量|访问次数|阅读量|阅读次数|点击数|点击量|点击率|浏览|点击|阅读)\s*[:：]\s*"
+    r"(?P<label>" + _label_pattern((*SOURCE_LABELS, *AUTHOR_LABELS, *DATE_LABELS, *VIEW_LABELS, *IGNORED_LABELS),
+                                   set(_BYLINE["short"])) + r")\s*[:：]\s*"
 )
-# Labels in order of preference when a byline has several.
-SOURCE_LABELS = ("信息来源", "文章来源", "稿件来源", "来源", "稿源", "出处")
-AUTHOR_LABELS = ("作者", "记者", "撰稿", "撰文", "执笔人", "责任编辑", "编辑", "供稿", "发布者", "发布人")
-DATE_LABELS = ("发布时间", "发布日期", "发表时间", "发稿时间", "时间", "日期", "更新时间", "更新日期", "成文日期")
-VIEW_LABELS = ("浏览次数", "浏览量", "访问量", "访问次数", "阅读量", "阅读次数", "点击数", "点击量", "点击率",
-               "浏览", "点击", "阅读")
+_SPACED = re.compile(r"\s+")
 _GAP = re.compile(r"\s{2,}|[|｜【】\[\]()（）<>《》]|\s(?=\S*[:：])")
+# A source keeps what is attached to it: 21世纪经济报道(广州), 人民网-《人民日报》.
+_SOURCE_GAP = re.compile(r"\s{2,}|[|｜【】\[\]<>]|\s(?=\S*[:：])|\s[(（]|\s")
+# A value that is itself a label (作者：转载请注明：…) is no value.
+_LABEL_LIKE = re.compile(r"^[\u4e00-\u9fa5]{1,8}\s*[:：]")
 # "（记者 张倩）", "本报记者罗科苏盈发自北京", "新京报记者 彭冲 山东冠县报道": reporters named in the text.
 _NAME = r"[\u4e00-\u9fa5·]{2,4}"
+# Where a credit's names end: a bracket, 发自/报道/摄, the end, a wide gap, the next label
+# (来源：), or a date.
+_CREDIT_END = (r"(?=\s*[）)\]】]|\s*发自|\s*报道|\s*摄|\s+\S*报道|\s*$|\s*/|\s{2,}"
+               r"|\s+[\u4e00-\u9fa5]{2,6}\s*[:：]|\s*\d)")
 _REPORTER = re.compile(
     rf"(?:^|[（(\[【\s》：:]|[\u4e00-\u9fa5·]{{2,12}})"
-    rf"记者\s*(?P<v>{_NAME}(?:[ 、]{_NAME}){{0,3}}?)"
-    rf"(?=\s*[）)\]】]|\s*发自|\s*报道|\s*摄|\s+\S*报道|\s*$|\s*/)"
+    rf"记者\s*(?P<v>{_NAME}(?:[ 、]{_NAME}){{0,3}}?)" + _CREDIT_END
+)
+# The other credit words of field_rules.toml [credits] (文/图 张三, 通讯员 李四), at a boundary.
+_OTHER_CREDIT = re.compile(
+    r"(?:^|[（(\[【\s》])(?:" + "|".join(re.escape(word) for word in RULES["credits"]["reporter_words"]
+                                       if word != "记者")
+    + rf")\s*(?P<v>{_NAME}(?:[ 、]{_NAME}){{0,3}}?)" + _CREDIT_END
 )
 # "（常书香 马丹阳 ）" or "[ 黄宇 ]": a bare name list in brackets closing or opening the text.
 _BRACKETED_NAMES = re.compile(rf"^[（(\[]\s*(?P<v>{_NAME}(?:\s+{_NAME}){{0,4}})\s*[）)\]]$")
@@ -64,6 +99,7 @@ _BRACKETED_NAMES = re.compile(rf"^[（(\[]\s*(?P<v>{_NAME}(?:\s+{_NAME}){{0,4}})
 _BYLINE_NAME = re.compile(rf"[\[【]\s*(?P<v>{_NAME}(?:\s+{_NAME}){{0,3}})\s*[\]】]")
 _PERSON = re.compile(r"^[\u4e00-\u9fa5·]{2,4}$")
 _NOT_CHANNELS = {"首页", "网站首页", "正文", "正文内容", "内容", "详情"}
+_CRUMB_TAGS = frozenset({"div", "span", "td", "p", "nav", "ol", "ul"})
 _BREADCRUMB = re.compile(r"^(?:当前位置|您现在的位置|您的位置|当前的位置|所在位置|位置)\s*[:：]?")
 
 
@@ -78,13 +114,42 @@ def _to_datetime(groups: dict[str, str | None]) -> datetime | None:
         return None
 
 
+# Full-width digits and separators (２０２０－０１－１５ １０：３０) read as ASCII.
+FULL_WIDTH = str.maketrans("０１２３４５６７８９－／：．", "0123456789-/:.")
+_CN_DIGITS = {"〇": 0, "○": 0, "零": 0, "Ｏ": 0, "О": 0, "一": 1, "二": 2, "三": 3, "四": 4, "五": 5, "六": 6,
+              "七": 7, "八": 8, "九": 9}
+_CN_DIGIT = "〇○零ＯО一二三四五六七八九"
+# 二〇二〇年一月十五日: the year digit by digit, month and day as numbers (十五, 二十一).
+_CN_DATE = re.compile(
+    rf"(?P<y>[{_CN_DIGIT}]{{4}})\s*年\s*(?P<m>十[一二]?|[一二三四五六七八九])\s*月"
+    rf"\s*(?P<d>[二三]?十[一二三四五六七八九]?|[一二三四五六七八九])\s*日"
+)
+
+
+def _cn_number(text: str) -> int:
+    """十五 -> 15, 二十一 -> 21, 三十 -> 30, 七 -> 7."""
+    if "十" not in text:
+        return _CN_DIGITS[text]
+    tens, _, ones = text.partition("十")
+    return (_CN_DIGITS[tens] if tens else 1) * 10 + (_CN_DIGITS[ones] if ones else 0)
+
+
 def parse_date(text: str | None) -> datetime | None:
-    """The first plausible date (and time) in ``text``, in Asia/Shanghai unless it says otherwise."""
-    for match in _DATE.finditer(text or ""):
+    """The first plausible date (and time) in ``text``, in Asia/Shanghai unless it says otherwise.
+
+    Reads 2020-01-15, 2020/1/15, 2020年1月15日 10:30 (also 10时30分), full-width digits and
+    dates in Chinese numerals (二〇二〇年一月十五日)."""
+    text = (text or "").translate(FULL_WIDTH)
+    for match in _DATE.finditer(text):
         moment = _to_datetime(match.groupdict())
         if moment is not None and moment.year <= datetime.now().year + 1:
             return moment
-    match = _WORDPRESS_DATE.search(text or "")
+    match = _CN_DATE.search(text)
+    if match:
+        year = "".join(str(_CN_DIGITS[char]) for char in match.group("y"))
+        return _to_datetime({"y": year, "m": str(_cn_number(match.group("m"))),
+                             "d": str(_cn_number(match.group("d")))})
+    match = _WORDPRESS_DATE.search(text)
     if match:
         return _to_datetime({**match.groupdict(), "m": str(_CN_MONTHS[match.group("m")])})
     return None
@@ -127,7 +192,16 @@ def _overlap(a: str, b: str) -> float:
 
 
 def split_site_name(title: str, site_name: str | None = None) -> tuple[str, str | None]:
-    """Split ``标题_天津消防网`` into (headline, site name); a title without a suffix stays whole."""
+    """Split ``标题_天津消防网`` into (headline, site name); a title without a suffix stays whole.
+
+    The weak separators (``：``, ``:``, a bare ``-``) split only off the site's declared
+    name (人民网：标题, 标题-人民网): in a headline they are text (证监会：严厉打击…)."""
+    if site_name:
+        for weak in _WEAK_SEPARATORS:
+            if title.endswith(weak + site_name) and len(title) > len(weak + site_name):
+                return title[: -len(weak + site_name)].strip(), site_name
+            if title.startswith(site_name + weak) and len(title) > len(site_name + weak):
+                return title[len(site_name + weak):].strip(), site_name
     parts = [part for part in _TITLE_SEPARATORS.split(title) if part]
     if len(parts) < 2:
         return title, site_name
@@ -136,45 +210,58 @@ def split_site_name(title: str, site_name: str | None = None) -> tuple[str, str 
         return _TITLE_SEPARATORS.sub("", title[: title.rfind(suffix)]).strip() or title, site_name
     if len(suffix) <= 20 and (_SITE_SUFFIX.search(suffix) or len(suffix) < len(parts[0]) / 2 or "." in suffix):
         head = title[: title.rfind(suffix)]
-        head = re.sub(r"\s*(?:_|\||｜|-{2,}|——|－|—|\s-\s|::)\s*$", "", head)
+        head = _TRAILING_SEPARATOR.sub("", head)
         # A second suffix level (标题_栏目_网站) goes too when it is as short as a channel name.
         inner = [part for part in _TITLE_SEPARATORS.split(head) if part]
         if len(inner) > 1 and len(inner[-1]) <= 8 and len(inner[0]) > 2 * len(inner[-1]):
-            head = re.sub(r"\s*(?:_|\||｜|-{2,}|——|－|—|\s-\s|::)\s*$", "", head[: head.rfind(inner[-1])])
+            head = _TRAILING_SEPARATOR.sub("", head[: head.rfind(inner[-1])])
         return head.strip() or title, site_name or suffix
     return title, site_name
 
 
 def headline_element(page: Page, title_hint: str) -> HtmlElement | None:
-    """The heading element that best matches the page title (h1 first, then title-like nodes)."""
+    """The heading element that best matches the page title (h1 first, then title-like nodes).
+
+    Title-like nodes (a class or id saying "title") are searched only when no h1-h3 already
+    matches the title well: finding them means reading every element's attributes."""
     best, best_score = None, 0.0
     hint = clean(title_hint)
-    candidates = list(page.root.iter("h1", "h2", "h3"))
-    candidates += [el for el in page.root.iter("div", "td", "p", "span", "strong", "font")
-                   if "title" in (el.get("class") or "").lower() + (el.get("id") or "").lower()]
-    for rank, element in enumerate(candidates):
-        text = clean(element.text_content())
-        if not (4 <= len(text) <= 160):
-            continue
-        score = _overlap(text, hint) * _overlap(hint, text) if hint else 0.5
-        score -= rank * 0.001
-        if element.tag == "h1":
-            score += 0.05
-        if score > best_score:
-            best, best_score = element, score
+    rank = 0
+    for pass_ in (0, 1):
+        if pass_ == 1:
+            if best_score >= 0.9:
+                break
+            candidates = [el for el in page.root.iter("div", "td", "p", "span", "strong", "font")
+                          if "title" in ((el.get("class") or "") + (el.get("id") or "")).lower()]
+        else:
+            candidates = list(page.root.iter("h1", "h2", "h3"))
+        for element in candidates:
+            rank += 1
+            text = clean(element.text_content())
+            if not (4 <= len(text) <= 160):
+                continue
+            score = _overlap(text, hint) * _overlap(hint, text) if hint else 0.5
+            score -= (rank - 1) * 0.001
+            if element.tag == "h1":
+                score += 0.05
+            if score > best_score:
+                best, best_score = element, score
     return best if best is not None and (best_score >= 0.3 or not hint) else None
 
 
 def extract_title(page: Page) -> tuple[str | None, str | None, HtmlElement | None]:
     """(headline, site name, headline element)."""
     root = page.root
-    site_name = meta_content(root, "SiteName", "og:site_name", "application-name")
+    site_name = meta_content(page, "SiteName", "og:site_name", "application-name")
     title_tag = clean(root.findtext(".//title"))
-    meta_title = meta_content(root, "ArticleTitle", "og:title", "twitter:title")
+    meta_title = meta_content(page, "ArticleTitle", "og:title", "twitter:title")
     hint = meta_title or title_tag
-    element = headline_element(page, split_site_name(hint, site_name)[0] if hint else "")
-    if meta_content(root, "ArticleTitle"):
-        headline = meta_content(root, "ArticleTitle")
+    # Without any title to match, a heading is the headline only when it precedes the text
+    # (an <h3> under the article is a newsletter box or a footer, not the headline).
+    element = (headline_element(page, split_site_name(hint, site_name)[0]) if hint
+               else heading_before_content(page))
+    if meta_content(page, "ArticleTitle"):
+        headline = meta_content(page, "ArticleTitle")
     elif element is not None:
         headline = clean(element.text_content())
         if hint and _overlap(headline, hint) < 0.6:
@@ -192,11 +279,17 @@ def extract_title(page: Page) -> tuple[str | None, str | None, HtmlElement | Non
         heading = heading_before_content(page)
         if heading is not None:
             element, headline = heading, clean(heading.text_content())
+    if headline:
+        headline = _MARKUP.sub("", headline).strip(" _-|—－·") or headline
     return (headline or None), site_name, element
 
 
+# Markup left in a title meta (<meta name="ArticleTitle" content="标题&lt;div&gt;">).
+_MARKUP = re.compile(r"</?[a-zA-Z][^<>]{0,60}>")
+
+
 def heading_before_content(page: Page) -> HtmlElement | None:
-    content = page.content
+    content = page.raw_content
     if content is None:
         return None
     start = page.span(content)[0]
@@ -216,7 +309,9 @@ def heading_before_content(page: Page) -> HtmlElement | None:
 # --- byline -----------------------------------------------------------------------------------
 
 def byline_text(page: Page, headline: HtmlElement | None, content: HtmlElement | None) -> str:
-    """Text between the headline and the first real paragraph: where portals print 来源/时间/编辑."""
+    """Text between the headline and the first real paragraph: where portals print 来源/时间/编辑.
+
+    Blocks are joined with a wide gap, so a value never runs into the next block's text."""
     segments = page.segments
     if headline is not None:
         start = page.span(headline)[1]
@@ -224,15 +319,22 @@ def byline_text(page: Page, headline: HtmlElement | None, content: HtmlElement |
         start = max(0, page.span(content)[0] - 40)
     else:
         return ""
+    stop = len(segments)
+    if content is not None and page.span(content)[0] > start:
+        stop = page.span(content)[0]
     out: list[str] = []
     size = 0
     if headline is not None and not _DATE.search(page.text_between(start, start + 40)):
         # Some templates print the date line above the headline.
         start = max(0, page.span(headline)[0] - 12)
-    for segment in segments[start:start + 80]:
+    block = None
+    for segment in segments[start:min(start + 80, stop)]:
         text = segment.text
         if len(CJK.findall(text)) > 60 and not _LABEL.search(text):
             break
+        if block is not None and segment.block != block:
+            out.append("  ")
+        block = segment.block
         out.append(text)
         size += len(text)
         if size > 400:
@@ -270,8 +372,13 @@ def byline_fields(text: str) -> dict[str, str]:
     for i, match in enumerate(matches):
         end = matches[i + 1].start() if i + 1 < len(matches) else len(text)
         value = text[match.end():end]
-        label = match.group("label")
-        if label not in DATE_LABELS:
+        label = _SPACED.sub("", match.group("label"))
+        if label in IGNORED_LABELS or _LABEL_LIKE.match(value.strip()):
+            continue
+        if label in SOURCE_LABELS:
+            value = _SOURCE_GAP.split(value.strip(), 1)[0]
+            value = _DATE.split(value, 1)[0] if _DATE.search(value) else value
+        elif label not in DATE_LABELS:
             value = _GAP.split(value.strip(), 1)[0]
         value = clean(value).strip(" ,，;；")
         if value and label not in fields:
@@ -287,13 +394,24 @@ def pick(fields: dict[str, str], labels) -> str | None:
 
 
 def extract_channel(page: Page) -> str | None:
-    channel = meta_content(page.root, "ColumnName", "column", "category")
+    channel = meta_content(page, "ColumnName", "column", "category")
     if channel:
         return channel
-    for element in page.root.iter("div", "span", "td", "p", "nav", "ol", "ul"):
-        text = clean(element.text_content())
-        if len(text) < 120 and _BREADCRUMB.match(text):
-            trail = _BREADCRUMB.sub("", text)
+    # The breadcrumb is the outermost short element whose text opens with 当前位置 (found
+    # from the text segments: reading every element's text would cost O(n·depth)).
+    for segment in page.segments:
+        if not _BREADCRUMB.match(segment.text.strip()) or not segment.text.strip():
+            continue
+        found = None
+        for element in (segment.element, *segment.element.iterancestors()):
+            if element.tag not in _CRUMB_TAGS:
+                continue
+            text = clean(element.text_content())
+            if len(text) >= 120 or not _BREADCRUMB.match(text):
+                break
+            found = text
+        if found:
+            trail = _BREADCRUMB.sub("", found)
             crumbs = [crumb for crumb in re.split(r"\s*(?:>>|>|＞|»|›|→|/|\\)\s*", trail) if crumb.strip()]
             crumbs = [crumb for crumb in crumbs if crumb not in _NOT_CHANNELS]
             if crumbs:
@@ -324,6 +442,19 @@ def bottom_author(lines: list[str], after: str = "") -> str | None:
     return None
 
 
+_CREDIT_WORDS = frozenset({"通讯员", "实习生", "摄影", "见习记者", "特约记者", "记者", "编辑", "责任编辑", "报道"})
+
+
+def _credited(value: str) -> str:
+    """Names of a credit up to the next credit word: 陈明 通讯员 刘洋 -> 陈明."""
+    kept = []
+    for token in value.split():
+        if token in _CREDIT_WORDS:
+            break
+        kept.append(token)
+    return " ".join(kept) or value
+
+
 def reporter(texts: list[str], byline: str = "") -> str | None:
     """A reporter credited inside the text: 记者 + name, a bracketed name list, or a
     bracketed name in the byline."""
@@ -331,12 +462,73 @@ def reporter(texts: list[str], byline: str = "") -> str | None:
     if match:
         return clean(match.group("v"))
     for text in texts:
-        match = _REPORTER.search(text)
+        match = _REPORTER.search(text) or _OTHER_CREDIT.search(text)
         if match:
-            return clean(match.group("v"))
+            return _credited(clean(match.group("v")))
         tail = text.strip()[-30:]
         bracket = tail[tail.rfind("（") if "（" in tail else tail.rfind("("):] if ("（" in tail or "(" in tail) else ""
         match = _BRACKETED_NAMES.match(bracket.strip()) if bracket else None
         if match:
             return clean(match.group("v"))
+    return None
+
+
+# --- generation time, site names, agency datelines ---------------------------------------------
+
+_GENERATED = re.compile(r"(?:页面|网页|本页)?生成(?:时间|日期)\s*[:：]?")
+
+
+def generation_times(page: Page) -> list[datetime]:
+    """Timestamps the page labels as its own generation time (页面生成时间：…): a CMS that
+    writes PubDate at render time prints the same moment, which is no publication date."""
+    segments = page.segments
+    out = []
+    for index, segment in enumerate(segments):
+        if "生成" in segment.text and (match := _GENERATED.search(segment.text)):
+            text = segment.text[match.end():] + "".join(s.text for s in segments[index + 1:index + 3])
+            if moment := parse_date(text):
+                out.append(moment)
+    return out
+
+
+def is_generation_time(page: Page, moment: datetime) -> bool:
+    """True when ``moment`` is (to the minute) a time the page labels as its generation time."""
+    return any(abs((moment - generated).total_seconds()) < 60 for generated in generation_times(page))
+
+
+_LEADING_LABEL = re.compile(r"^\s*[\u4e00-\u9fa5]{1,6}\s*[:：]\s*")
+_NO_NAME = re.compile(r"^[\W\d_]*$")
+
+
+def meta_value(value: str | None) -> str | None:
+    """A credit from a meta tag without the label some CMSes copy into it (来源：人民日报 ->
+    人民日报); a value with no letter at all (an editor's user id, 105464) names nobody."""
+    if not value:
+        return None
+    value = _LEADING_LABEL.sub("", value).strip()
+    return None if _NO_NAME.match(value) else value
+
+
+def names_the_site(value: str, page: Page) -> bool:
+    """A ``<meta name="author">`` that only repeats the site's name names no writer."""
+    site = page.headline[1] or ""
+    declared = meta_content(page, *RULES["meta"]["site_name"]) or ""
+    value = clean(value)
+    return any(name and (value == name or value in name) for name in (site, declared))
+
+
+_AGENCIES = sorted(RULES["dateline"]["agencies"], key=len, reverse=True)
+_AGENCY = re.compile(
+    r"^\s*[（(【\[]?(?P<agency>" + "|".join(map(re.escape, _AGENCIES))
+    + r")(?:[\u4e00-\u9fa5]{1,10})?\s*(?:\d{1,2}\s*月\s*\d{1,2}\s*日|[0-9]{1,2}日)?\s*(?:电|讯|消息)"
+)
+
+
+def source_in_lines(lines: list[str]) -> str | None:
+    """The news agency of a wire dateline opening the text (新华社北京1月15日电 -> 新华社);
+    a paper crediting itself (本报讯) names no source."""
+    for line in lines[:2]:
+        match = _AGENCY.match(line.translate(FULL_WIDTH))
+        if match and match.group("agency") != "本报":
+            return match.group("agency")
     return None

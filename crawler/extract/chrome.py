@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
+import lxml.etree
 from lxml.html import HtmlElement
 
 RULES_FILE = Path(__file__).with_name("chrome_rules.toml")
@@ -34,11 +35,42 @@ class DomRule:
     name: str
     xpath: str
 
+    @property
+    def compiled(self) -> lxml.etree.XPath:
+        """The XPath relative to the node it is applied to: ``//x`` in XPath means the whole
+        document even from a sub-node, and only the article's element needs searching."""
+        return _relative_xpath(self.xpath)
+
+
+@cache
+def _relative_xpath(xpath: str) -> lxml.etree.XPath:
+    branches = [branch.strip() for branch in xpath.split(" | ")]
+    return lxml.etree.XPath(" | ".join("." + b if b.startswith("//") else b for b in branches))
+
 
 @dataclass(frozen=True)
 class ChromeRules:
     lines: tuple[LineRule, ...]
     dom: tuple[DomRule, ...]
+    boilerplate: tuple[tuple[str, re.Pattern[str]], ...] = ()
+    sibling_tokens: tuple[str, ...] = ()
+    lead_labels: tuple[str, ...] = ()
+
+    def names_other_block(self, element: HtmlElement) -> bool:
+        """The element's class or id says it is no part of the article (related, comment…)."""
+        tokens = _TOKEN.split(f"{element.get('class') or ''} {element.get('id') or ''}".lower())
+        return any(token.startswith(word) if len(word) >= 5 else token == word
+                   for token in tokens if token for word in self.sibling_tokens)
+
+    def is_boilerplate(self, line: str) -> bool:
+        """The line is page furniture: a short line some chrome rule removes, or a line of
+        footer / disclaimer / hotline phrases (``[[boilerplate]]``): two of them, or one in
+        a short line or next to a phone number. A long sentence that mentions a hotline once
+        (市民可拨打12345服务热线咨询…) is prose."""
+        if self.line_rule(line) is not None:
+            return True
+        hits = sum(len(pattern.findall(line)) for _, pattern in self.boilerplate)
+        return hits >= 2 or (hits == 1 and (len(line) <= 60 or bool(_PHONE.search(line))))
 
     def line_rule(self, line: str) -> LineRule | None:
         """The first rule that says ``line`` is chrome, or None."""
@@ -51,7 +83,7 @@ class ChromeRules:
         """Elements the DOM rules remove, with the rule that removes each."""
         found: dict[HtmlElement, str] = {}
         for rule in self.dom:
-            for element in root.xpath(rule.xpath):
+            for element in rule.compiled(root):
                 if isinstance(element, HtmlElement):
                     found.setdefault(element, rule.name)
         return found
@@ -66,10 +98,17 @@ def load_rules(path: Path = RULES_FILE) -> ChromeRules:
             for r in data["line"]
         ),
         dom=tuple(DomRule(r["name"], r["xpath"]) for r in data.get("dom", [])),
+        boilerplate=tuple((r["name"], re.compile(r["pattern"], re.I)) for r in data.get("boilerplate", [])),
+        sibling_tokens=tuple(data.get("siblings", {}).get("class_tokens", [])),
+        lead_labels=tuple(data.get("siblings", {}).get("lead_labels", [])),
     )
 
 
-_CONTENT_CHAR = re.compile(r"[\w\u3400-\u9fff]")
+_PHONE = re.compile(r"(?<!\d)(?:0\d{2,3}[-－—]?\d{7,8}|1[3-9]\d{9}|400[-－]?\d{3}[-－]?\d{4})(?!\d)")
+_TOKEN = re.compile(r"[\s_\-]+")
+
+
+_TWO_CONTENT_CHARS = re.compile(r"[\w\u3400-\u9fff].*?[\w\u3400-\u9fff]", re.S)
 
 
 def strip_lines(lines: list[str], rules: ChromeRules, removed: Counter[str]) -> list[str]:
@@ -83,7 +122,7 @@ def strip_lines(lines: list[str], rules: ChromeRules, removed: Counter[str]) -> 
     seen = 0
     for index, line in enumerate(lines):
         seen += len(line)
-        if len(_CONTENT_CHAR.findall(line)) <= 1:
+        if not _TWO_CONTENT_CHARS.search(line):
             removed["fragment"] += 1
             continue
         rule = rules.line_rule(line)

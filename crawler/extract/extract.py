@@ -1,0 +1,182 @@
+"""Article extraction: one captured page in, one ``ArticleItem`` out.
+
+Every step is a plain function callable by hand, e.g. in ``scrapy shell``::
+
+    >>> from crawler.extract import extract_article
+    >>> extract_article(response)
+
+Strong signals come first (the 信息公开 disclosure block, government meta tags, the byline
+under the headline, URL dates); text-density heuristics only fill what they leave open.
+Navigation chrome is stripped by the rules in ``crawler/extract/chrome_rules.toml``; field
+labels are data in ``crawler/extract/field_rules.toml``. When the text found is doubtful,
+the item says so (``confidence``, ``extraction_warnings``) instead of passing junk as an
+article. The precedence of each field's sources is documented in docs/extraction.md.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Iterable
+from datetime import datetime
+
+from crawler.extract import metadata
+from crawler.extract.chrome import load_rules, strip_lines
+from crawler.extract.content import body_lines, content_parts, media_urls
+from crawler.extract.disclosure import Disclosure, read_disclosure
+from crawler.extract.page import PROSE, Page, meta_content, parse_page
+from crawler.extract.pagekind import OTHER, page_kind
+from crawler.items import ArticleItem
+
+META = metadata.RULES["meta"]
+
+
+def drop_headline(lines: list[str], headline: str | None) -> list[str]:
+    """Drop leading lines that only repeat the headline (often split over several <br> lines)."""
+    if not headline:
+        return lines
+    target = re.sub(r"\s+", "", headline)
+    joined, cut = "", 0
+    for index, line in enumerate(lines[:6]):
+        joined += re.sub(r"\s+", "", line)
+        if joined and joined in target:
+            cut = index + 1 if len(joined) >= min(len(target), 4) else cut
+        else:
+            break
+    return [line for line in lines[cut:] if re.sub(r"\s+", "", line) != target]
+
+
+def _published(page: Page, fields: dict[str, str], byline: str, after: str,
+               disclosure: Disclosure) -> datetime | None:
+    """Publication time, by precedence: the disclosure block's 发布日期, the date labelled in
+    the byline, the PubDate-style meta, a date in the byline, the URL's date, a labelled date
+    printed after the article. A time the page labels as its generation time (页面生成时间)
+    is never taken, whichever source carries it."""
+    generated = metadata.generation_times(page)
+    candidates = (
+        lambda: disclosure.date("published"),
+        lambda: metadata.parse_date(metadata.pick(fields, metadata.DATE_LABELS)),
+        lambda: metadata.parse_iso(meta_content(page, *META["published"])),
+        lambda: metadata.parse_date(byline),
+        lambda: metadata.date_from_url(page.url),
+        lambda: metadata.parse_date(metadata.pick(metadata.byline_fields(after), metadata.DATE_LABELS)),
+    )
+    for candidate in candidates:
+        moment = candidate()
+        if moment is not None and not any(abs((moment - g).total_seconds()) < 60 for g in generated):
+            return moment
+    return None
+
+
+def assess(page: Page, body: str, headline: str | None, published: str | None,
+           warnings: list[str]) -> tuple[float, list[str]]:
+    """(confidence 0-1, warnings): how far the extracted text can be trusted as the page's
+    article. Each doubt lowers the confidence; the warnings name them (crawl stats count them)."""
+    warnings = list(dict.fromkeys(warnings))
+    prose = len(PROSE.findall(body[:400]))  # only "under 50" matters
+    if not body:
+        warnings.append("no_article_text") if "no_article_text" not in warnings else None
+    elif prose < 50:
+        warnings.append("short_body")
+    if not headline:
+        warnings.append("no_headline")
+    if not published:
+        warnings.append("no_date")
+    penalty = {"no_article_text": 0.0, "binary_body": 0.0, "short_body": 0.6, "no_headline": 0.8,
+               "no_date": 0.9, "headline_anchored": 0.9, "rejected_links_only": 0.8,
+               "rejected_boilerplate": 0.8, "rejected_no_prose": 0.85, "rejected_no_text": 0.9}
+    confidence = 1.0
+    for warning in warnings:
+        confidence *= penalty.get(warning, 0.9)
+    return round(confidence, 2), warnings
+
+
+def extract_article(
+    page: Page | object | bytes | str,
+    url: str | None = None,
+    headers: dict | None = None,
+    kind: str | None = None,
+    article_patterns: Iterable[str] = (),
+    listing_patterns: Iterable[str] = (),
+) -> ArticleItem:
+    """Extract an article item from a page: raw bytes, text, a (Scrapy) response or a Page.
+
+    ``kind`` is the page kind when the caller already knows it; otherwise it is computed,
+    with a site's URL patterns (plain data from its profile) deciding first."""
+    page = parse_page(page, url, headers)
+    if page.decoded is not None and page.decoded.binary:
+        return ArticleItem(url=page.url, page_kind=OTHER, encoding=page.decoded.describe(), confidence=0.0,
+                           extraction_warnings=["binary_body"])
+    headline, site_name, headline_node = page.headline
+    content = page.content
+    disclosure = read_disclosure(page)
+    byline = metadata.byline_text(page, headline_node, content)
+    after = metadata.after_text(page, content)
+    fields = metadata.byline_fields(byline)
+    for label, value in metadata.byline_fields(metadata.before_text(page, content)).items():
+        fields.setdefault(label, value)
+    after_fields = metadata.byline_fields(after)
+
+    rules = load_rules()
+    removed: Counter[str] = Counter()
+    skip: set[int] = set()
+    parts = content_parts(page, content)
+    for part in parts:
+        for element, rule in rules.dom_elements(part).items():
+            start, end = page.span(element)
+            if end > start and not skip.issuperset(range(start, end)):
+                skip.update(range(start, end))
+                removed[rule] += 1
+    # Credits are read from the lines before chrome stripping: a 来源/作者 line is chrome in
+    # the body but still names the author.
+    raw_lines = drop_headline(body_lines(page, parts, skip), headline)
+    lines = strip_lines(raw_lines, rules, removed)
+
+    source = (metadata.meta_value(meta_content(page, *META["source"]))
+              or metadata.pick(fields, metadata.SOURCE_LABELS)
+              or metadata.pick(after_fields, metadata.SOURCE_LABELS)
+              or metadata.pick(metadata.byline_fields("  ".join([*raw_lines[:2], *raw_lines[-3:]])),
+                               metadata.SOURCE_LABELS)
+              or metadata.source_in_lines(raw_lines))
+    meta_author = metadata.meta_value(meta_content(page, *META["author"]))
+    if meta_author and metadata.names_the_site(meta_author, page):
+        meta_author = None  # a site-wide <meta name="author"> names the site, not the writer
+    # The credit nearest the headline wins; the editor closing the article comes after.
+    author = (
+        metadata.names(metadata.pick(fields, metadata.AUTHOR_LABELS))
+        or (meta_author if meta_author != source else None)
+        or metadata.reporter([byline, *raw_lines[:3]], byline)
+        or metadata.bottom_author(raw_lines, after)
+        or metadata.reporter(raw_lines[-3:])
+        or disclosure.get("issuer")
+    )
+    views = metadata.pick(fields, metadata.VIEW_LABELS)
+    images, attachments = media_urls(page, content)
+    body = "\n".join(lines)
+    published_at = metadata.iso_minutes(_published(page, fields, byline, after, disclosure))
+    confidence, warnings = assess(page, body, headline, published_at, page.content_warnings)
+    written = disclosure.date("written_at")
+    return ArticleItem(
+        url=page.url,
+        page_kind=kind or page_kind(page, article_patterns, listing_patterns),
+        title=headline,
+        site_name=site_name,
+        published_at=published_at,
+        source=source,
+        author=author if author and author != source else None,
+        views=int(views) if views and views.isdigit() else None,
+        channel=metadata.extract_channel(page),
+        body=body,
+        images=images,
+        attachments=attachments,
+        encoding=page.decoded.describe() if page.decoded else None,
+        chrome_removed=dict(removed),
+        confidence=confidence,
+        extraction_warnings=warnings,
+        index_no=disclosure.get("index_no"),
+        issuer=disclosure.get("issuer"),
+        written_at=written.date().isoformat() if written else None,
+        doc_no=disclosure.get("doc_no"),
+        topic=disclosure.get("topic"),
+        validity=disclosure.get("validity"),
+    )

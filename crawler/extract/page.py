@@ -1,0 +1,266 @@
+"""A parsed page: the lxml tree, how its bytes were decoded, and its text in reading order.
+
+Every extraction step works on a ``Page``; ``parse_page(response)`` makes one in
+``scrapy shell``, reusing the response's own tree when Scrapy decoded it the same way.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from functools import cached_property
+
+import lxml.etree
+import lxml.html
+from lxml.html import HtmlElement
+
+from crawler.extract.encoding import Decoded, decode_html, normalise
+
+SKIP_TAGS = frozenset({"script", "style", "noscript", "iframe", "select", "option", "button", "textarea",
+                       "head", "title", "template", "svg", "object", "embed"})
+BLOCK_TAGS = frozenset({
+    "p", "div", "td", "th", "tr", "li", "ul", "ol", "table", "tbody", "thead", "h1", "h2", "h3", "h4", "h5",
+    "h6", "br", "section", "article", "header", "footer", "center", "blockquote", "dd", "dt", "dl", "form",
+    "pre", "figure", "figcaption", "main", "nav", "aside", "hr", "caption",
+})
+_COMMENT_TAGS = (lxml.etree.Comment, lxml.etree.ProcessingInstruction)
+CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
+# Text measured in CJK characters: a Latin word of about three letters counts as one, so
+# the same thresholds serve a portal's English pages.
+PROSE = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]|[A-Za-z]{3}")
+_SPACES = re.compile(r"[ \t\r\n\f\v\u00a0\u3000\u2002\u2003\u2009\u200b]+")
+
+
+def clean(text: str | None) -> str:
+    """Collapse every kind of space (full-width and no-break ones too) to one.
+
+    ``str.split()`` knows U+3000 and U+00A0 as spaces and runs at C speed; only the
+    zero-width space needs naming."""
+    if not text:
+        return ""
+    if "\u200b" in text:
+        text = text.replace("\u200b", " ")
+    return " ".join(text.split())
+
+
+@dataclass(slots=True)
+class Segment:
+    """A run of text in reading order, with the element that holds it."""
+
+    text: str
+    element: HtmlElement
+    in_link: bool
+    block: int  # index of the block (paragraph) the text belongs to
+
+
+@dataclass
+class Page:
+    url: str
+    root: HtmlElement
+    decoded: Decoded | None
+    spans: dict[HtmlElement, tuple[int, int]] = field(default_factory=dict, repr=False)
+    content_warnings: list[str] = field(default_factory=list, repr=False)
+
+    @cached_property
+    def segments(self) -> list[Segment]:
+        """All visible text in document order; ``spans`` maps elements to their segment range.
+
+        One pass of ``root.iter()`` (C speed) with a stack of open elements: an element is
+        closed, and its tail read, when the next element in document order is not inside it.
+        (The loop is written out flat: it runs once per element of every page.)
+        """
+        segments: list[Segment] = []
+        append = segments.append
+        spans = self.spans
+        # Open elements, and per element: its first segment and kind (0 text, 1 skipped,
+        # 2 comment or processing instruction).
+        stack: list[HtmlElement] = []
+        firsts: list[int] = []
+        kinds: list[int] = []
+        block = skipping = links = 0
+        skip_tags, block_tags, comment_tags = SKIP_TAGS, BLOCK_TAGS, _COMMENT_TAGS
+        for node in [*self.root.iter(), None]:
+            parent = node.getparent() if node is not None else None
+            while stack and stack[-1] is not parent:
+                closed = stack.pop()
+                start = firsts.pop()
+                kind = kinds.pop()
+                tail = closed.tail
+                if kind == 2:
+                    if tail and not skipping:
+                        append(Segment(tail, closed.getparent(), links > 0, block))
+                    continue
+                if kind == 1:
+                    skipping -= 1
+                elif not skipping:
+                    tag = closed.tag
+                    if tag in block_tags:
+                        block += 1
+                    elif tag == "a":
+                        links -= 1
+                spans[closed] = (start, len(segments))
+                if tail and not skipping:
+                    holder = closed.getparent()
+                    append(Segment(tail, holder if holder is not None else closed, links > 0, block))
+            if node is None:
+                break
+            tag = node.tag
+            stack.append(node)
+            firsts.append(len(segments))
+            if tag.__class__ is not str:
+                if tag in comment_tags:
+                    kinds.append(2)
+                else:
+                    kinds.append(1)
+                    skipping += 1
+                continue
+            if tag in skip_tags:
+                kinds.append(1)
+                skipping += 1
+                continue
+            kinds.append(0)
+            if not skipping:
+                if tag in block_tags:
+                    block += 1
+                elif tag == "a":
+                    links += 1
+                text = node.text
+                if text:
+                    append(Segment(text, node, links > 0, block))
+        return segments
+
+    @cached_property
+    def metas(self) -> dict[str, str]:
+        return meta_tags(self.root)
+
+    @cached_property
+    def prose_prefix(self) -> tuple[list[int], list[int]]:
+        """Running counts of prose (as ``PROSE``) over the segments, all and inside links:
+        the prose of any element or range is then two subtractions."""
+        total, linked = [0], [0]
+        t = k = 0
+        findall = PROSE.findall
+        for segment in self.segments:
+            count = len(findall(segment.text)) if not segment.text.isspace() else 0
+            t += count
+            k += count if segment.in_link else 0
+            total.append(t)
+            linked.append(k)
+        return total, linked
+
+    def prose_between(self, start: int, end: int) -> tuple[int, int]:
+        """(prose, prose inside links) of ``segments[start:end]``."""
+        total, linked = self.prose_prefix
+        end = max(start, end)
+        return total[end] - total[start], linked[end] - linked[start]
+
+    def span(self, element: HtmlElement) -> tuple[int, int]:
+        """The range of ``segments`` inside ``element``."""
+        _ = self.segments
+        return self.spans.get(element, (0, 0))
+
+    def text_between(self, start: int, end: int) -> str:
+        return "".join(segment.text for segment in self.segments[start:end])
+
+    @cached_property
+    def candidates(self) -> list[tuple[HtmlElement, float]]:
+        """Containers that may hold the article's text, best-scoring first."""
+        from crawler.extract.content import content_candidates
+
+        return content_candidates(self)
+
+    @cached_property
+    def raw_content(self) -> HtmlElement | None:
+        """The best-scoring container, unchecked (what the headline fallback looks near)."""
+        return self.candidates[0][0] if self.candidates else None
+
+    @cached_property
+    def headline(self) -> tuple[str | None, str | None, HtmlElement | None]:
+        """(headline, site name, headline element)."""
+        from crawler.extract.metadata import extract_title
+
+        return extract_title(self)
+
+    @cached_property
+    def content(self) -> HtmlElement | None:
+        """The element holding the article's text (computed once; several steps need it).
+
+        Junk candidates are skipped and the headline anchors the choice; why a choice was
+        doubtful goes to ``content_warnings``."""
+        from crawler.extract.chrome import load_rules
+        from crawler.extract.content import choose_content
+
+        if self.decoded is not None and self.decoded.binary:
+            self.content_warnings = ["binary_body"]
+            return None
+        node, self.content_warnings = choose_content(self, self.headline[2], load_rules())
+        return node
+
+
+# libxml2 stops parsing at </html> (browsers do not); templates that include a whole
+# header document mid-page would lose everything after it.
+_EARLY_END = re.compile(r"</(?:html|body)\s*>(?=[\s\S]{200,}<)", re.I)
+
+
+def _parse_text(text: str) -> HtmlElement:
+    text = _EARLY_END.sub("", text.replace("\x00", ""))
+    try:
+        root = lxml.html.document_fromstring(text or "<html></html>")
+    except (lxml.etree.ParserError, ValueError):
+        root = None
+    return root if root is not None else lxml.html.document_fromstring("<html></html>")
+
+
+def _content_type(headers: dict | None) -> str | None:
+    for name, value in (headers or {}).items():
+        name = name.decode("latin-1") if isinstance(name, bytes) else str(name)
+        if name.lower() == "content-type":
+            if isinstance(value, (list, tuple)):
+                value = value[0] if value else b""
+            return value.decode("latin-1") if isinstance(value, bytes) else str(value)
+    return None
+
+
+def parse_page(page: Page | object | bytes | str, url: str | None = None, headers: dict | None = None) -> Page:
+    """Parse raw bytes, text or a response, duck-typed (``url``, ``body``, ``headers``, as a
+    Scrapy response has; its own tree is reused when it decoded the bytes the same way)."""
+    if isinstance(page, Page):
+        return page
+    if isinstance(page, str):
+        return Page(url or "", _parse_text(page), None)
+    if isinstance(page, (bytes, bytearray, memoryview)):
+        decoded = decode_html(bytes(page), _content_type(headers))
+        return Page(url or "", _parse_text(decoded.text), decoded)
+    url = url or getattr(page, "url", "")
+    decoded = decode_html(bytes(getattr(page, "body", b"")), _content_type(headers or getattr(page, "headers", None)))
+    # Only a text response has an encoding and a tree; a binary one is parsed from our decoding.
+    reusable = normalise(getattr(page, "encoding", None)) == decoded.encoding and not _EARLY_END.search(decoded.text)
+    if reusable:
+        try:
+            root = page.selector.root
+        except (AttributeError, ValueError, TypeError, lxml.etree.LxmlError):
+            root = None
+        if isinstance(root, HtmlElement):
+            return Page(url, root, decoded)
+    return Page(url, _parse_text(decoded.text), decoded)
+
+
+def meta_tags(root: HtmlElement) -> dict[str, str]:
+    """Every non-empty ``<meta name|property|itemprop=...>``, names lowercased, first one kept."""
+    found: dict[str, str] = {}
+    for meta in root.iter("meta"):
+        key = (meta.get("name") or meta.get("property") or meta.get("itemprop") or "").lower()
+        if key and key not in found and (value := clean(meta.get("content"))):
+            found[key] = value
+    return found
+
+
+def meta_content(root: HtmlElement | Page, *names: str) -> str | None:
+    """First non-empty ``<meta name|property|itemprop=...>`` among ``names`` (case-insensitive).
+
+    Given a ``Page``, its meta tags are read once for all the fields that ask."""
+    found = root.metas if isinstance(root, Page) else meta_tags(root)
+    for name in names:
+        if value := found.get(name.lower()):
+            return value
+    return None
