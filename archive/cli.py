@@ -9,17 +9,23 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import logging
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import IO
+from typing import IO, TYPE_CHECKING
 
-from archive.index import Index
-from archive.models import index_url_for, open_index, schema_revision, upgrade
-from archive.recovery import drop_dangling, recover, reindex
-from archive.replay import write_cdxj, write_wacz
-from archive.verify import check_files, verify_archive
-from archive.warc_reader import WarcReadError
+from sqlalchemy.exc import SQLAlchemyError
+
+from archive.access import IndexUnavailable, db_problem, open_existing_index
+from archive.models import index_url_for
+from archive.outputs import OutputRefused, archive_files, check_output, open_output
+
+if TYPE_CHECKING:
+    from archive.index import Index
+
+# Each command imports what it needs inside its function (warcio, Alembic, the replay and
+# verify modules cost ~0.5 s together), so `show` and `search` start quickly.
 
 
 def _archive_args(parser: argparse.ArgumentParser) -> None:
@@ -29,8 +35,12 @@ def _archive_args(parser: argparse.ArgumentParser) -> None:
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
+    from archive.recovery import drop_dangling, live_writers, recover, reindex
+    from archive.verify import check_files, verify_archive
+
+    _log_progress()
     if args.files:
-        report, _ = check_files([Path(name) for name in args.files])
+        report, _ = check_files([Path(name) for name in args.files], progress_every=args.progress_every)
     else:
         archive = Path(args.archive)
         index_url = args.index or index_url_for(archive)
@@ -38,23 +48,38 @@ def cmd_verify(args: argparse.Namespace) -> int:
         if not warc_dir.is_dir():
             print(f"error: no WARC directory at {warc_dir}", file=sys.stderr)
             return 2
-        engine = open_index(index_url, create=False)
+        engine = open_existing_index(index_url, readonly=not args.repair)
         try:
-            report = verify_archive(warc_dir, engine)
+            report = verify_archive(warc_dir, engine, args.progress_every)
             if args.repair and not report.ok:
+                if alive := live_writers(engine, warc_dir):
+                    # Their rows point into files still being written: repair would drop them.
+                    print(f"error: repair refused while the archive is being written ({'; '.join(alive)}); "
+                          "run it again when the crawl has ended", file=sys.stderr)
+                    return 2
                 # Close abandoned files first: their rows only look dangling while they are .open.
                 fixed = recover(engine, warc_dir)
-                report = verify_archive(warc_dir, engine)
+                report = verify_archive(warc_dir, engine, args.progress_every)
                 drop_dangling(engine, report.dangling_ids, fixed)
                 reindex(engine, [warc_dir / name for name in sorted(report.orphan_files)], fixed)
                 for line in fixed.lines():
                     print(f"repair: {line}")
-                report = verify_archive(warc_dir, engine)
+                report = verify_archive(warc_dir, engine, args.progress_every)
         finally:
             engine.dispose()
     for line in report.lines():
         print(line)
     return 0 if report.ok else 1
+
+
+def _log_progress() -> None:
+    """Progress lines go to standard error (the report itself to standard output)."""
+    logger = logging.getLogger("archive")
+    if not logger.handlers:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+        logger.addHandler(handler)
+        logger.setLevel(logging.INFO)
 
 
 def cmd_extract(args: argparse.Namespace) -> int:
@@ -71,13 +96,15 @@ def cmd_extract(args: argparse.Namespace) -> int:
         return 2
     item = extract_article(body, url=args.url or (path.resolve().as_uri() if args.file != "-" else None))
     data = ItemAdapter(item).asdict()
-    for unset in ("site", "warc_record_id"):
+    for unset in ("site", "warc_record_id", "body_digest"):
         data.pop(unset, None)
     print(json.dumps(data, ensure_ascii=False, indent=2))
     return 0
 
 
 def cmd_db_upgrade(args: argparse.Namespace) -> int:
+    from archive.models import open_index, schema_revision, upgrade
+
     engine = open_index(_index_url(args), create=False)
     before = schema_revision(engine)
     upgrade(engine)
@@ -90,7 +117,33 @@ def _index_url(args: argparse.Namespace) -> str:
     return args.index or index_url_for(Path(args.archive))
 
 
+def _protected(args: argparse.Namespace) -> tuple[set[Path], set[Path]]:
+    """The archive's own files, which ``-o`` must never write over."""
+    warc_dir = Path(args.warc_dir) if args.warc_dir else Path(args.archive) / "warc"
+    return archive_files(_index_url(args), warc_dir)
+
+
+def _limit(value: str) -> int:
+    """``--limit``: a whole number the database can take."""
+    if not (value.isascii() and value.isdigit()) or not 1 <= int(value) <= 1_000_000_000:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a number from 1 to 1000000000")
+    return int(value)
+
+
+def _moment(value: str) -> str:
+    """``--at``: checked when parsed, so a malformed moment never means "the latest"."""
+    from archive.index import parse_at
+
+    try:
+        parse_at(value)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return value
+
+
 def _open(args: argparse.Namespace) -> Index:
+    from archive.index import Index
+
     warc_dir = Path(args.warc_dir) if args.warc_dir else Path(args.archive) / "warc"
     if args.index:
         return Index.open(args.index, warc_dir)
@@ -150,7 +203,9 @@ def cmd_search(args: argparse.Namespace) -> int:
 
 def _capture_of(index: Index, key: str, at: str | None) -> dict | None:
     """An article id's capture, or a URL's capture (at or before ``at``)."""
-    if key.isdigit():
+    from archive.index import row_id
+
+    if row_id(key) is not None:
         article = index.article(key)
         return index.capture(article["capture_id"]) if article and article.get("capture_id") else None
     return index.capture(key, at=at)
@@ -166,7 +221,12 @@ def cmd_show(args: argparse.Namespace) -> int:
             if args.raw:
                 sys.stdout.buffer.write(index.read_payload(capture))
             elif args.headers:
-                http = index.record(capture).http_headers
+                record = index.record(capture)
+                http = record.http_headers
+                if http is None:
+                    print(f"error: {args.key} is a {record.rec_type} record without HTTP headers "
+                          f"({capture.get('content_type') or 'no content type'})", file=sys.stderr)
+                    return 1
                 print(f"{http.protocol} {http.statusline}")
                 for name, value in http.headers:
                     print(f"{name}: {value}")
@@ -221,9 +281,10 @@ def cmd_export(args: argparse.Namespace) -> int:
             if not args.output:
                 print("error: parquet needs -o FILE", file=sys.stderr)
                 return 2
-            count = _export_parquet(rows, Path(args.output))
+            with open_output(args.output, _protected(args), args.force, binary=True) as out:
+                count = _export_parquet(rows, out)
         elif args.output:
-            with open(args.output, "w", encoding="utf-8", newline="") as out:
+            with open_output(args.output, _protected(args), args.force) as out:
                 count = _emit(rows, EXPORT_COLUMNS, args.format, out)
         else:
             count = _emit(rows, EXPORT_COLUMNS, args.format, sys.stdout)
@@ -231,7 +292,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
-def _export_parquet(rows: Iterator[dict], path: Path, batch: int = 10_000) -> int:
+def _export_parquet(rows: Iterator[dict], path: Path | IO[bytes], batch: int = 10_000) -> int:
     try:
         import pyarrow as pa
         import pyarrow.parquet as pq
@@ -256,9 +317,11 @@ def _export_parquet(rows: Iterator[dict], path: Path, batch: int = 10_000) -> in
 
 
 def cmd_cdxj(args: argparse.Namespace) -> int:
+    from archive.replay import write_cdxj
+
     with _open(args) as index:
         if args.output:
-            with open(args.output, "w", encoding="utf-8") as out:
+            with open_output(args.output, _protected(args), args.force) as out:
                 count = write_cdxj(index, out)
         else:
             count = write_cdxj(index, sys.stdout)
@@ -267,8 +330,11 @@ def cmd_cdxj(args: argparse.Namespace) -> int:
 
 
 def cmd_wacz(args: argparse.Namespace) -> int:
+    from archive.replay import write_wacz
+
+    output = check_output(args.output, _protected(args), args.force)
     with _open(args) as index:
-        package = write_wacz(index, Path(args.output))
+        package = write_wacz(index, output)
     print(f"wrote {args.output}: {len(package['resources'])} resources", file=sys.stderr)
     return 0
 
@@ -309,6 +375,8 @@ def build_parser() -> argparse.ArgumentParser:
     _archive_args(verify)
     verify.add_argument("--repair", action="store_true",
                         help="close abandoned .open files, index orphan records, drop dangling rows; then check again")
+    verify.add_argument("--progress-every", type=float, default=10.0, metavar="SECONDS",
+                        help="log progress (files, records, rate) this often (default: 10)")
     verify.add_argument("files", nargs="*", metavar="FILE", help="WARC files to check on their own")
     verify.set_defaults(run=cmd_verify)
     extract = commands.add_parser(
@@ -324,14 +392,14 @@ def build_parser() -> argparse.ArgumentParser:
     _archive_args(search)
     search.add_argument("query")
     _filters(search)
-    search.add_argument("--limit", type=int, default=20)
+    search.add_argument("--limit", type=_limit, default=20)
     search.add_argument("--format", choices=("table", "csv", "jsonl"), default="table")
     search.set_defaults(run=cmd_search)
 
     show = commands.add_parser("show", help="an article's fields and text, or a capture's bytes")
     _archive_args(show)
     show.add_argument("key", metavar="ID|URL", help="article id or URL")
-    show.add_argument("--at", help="the capture at or before this time (20200115, 2020-01-15T08:00:00Z)")
+    show.add_argument("--at", type=_moment, help="the capture at or before this time (20200115, 2020-01-15T08:00:00Z)")
     mode = show.add_mutually_exclusive_group()
     mode.add_argument("--raw", action="store_true", help="the payload as served, content-decoded, to stdout")
     mode.add_argument("--headers", action="store_true", help="the HTTP status line and headers")
@@ -348,16 +416,19 @@ def build_parser() -> argparse.ArgumentParser:
     _filters(export)
     export.add_argument("--format", choices=("csv", "jsonl", "parquet"), default="jsonl")
     export.add_argument("-o", "--output", help="file to write (default: standard output)")
+    export.add_argument("--force", action="store_true", help="overwrite the output file if it exists")
     export.set_defaults(run=cmd_export)
 
     cdxj = commands.add_parser("cdxj", help="a CDXJ index of the WARC files, for pywb")
     _archive_args(cdxj)
-    cdxj.add_argument("-o", "--output")
+    cdxj.add_argument("-o", "--output", help="file to write (default: standard output)")
+    cdxj.add_argument("--force", action="store_true", help="overwrite the output file if it exists")
     cdxj.set_defaults(run=cmd_cdxj)
 
     wacz = commands.add_parser("wacz", help="package WARCs, index and pages as a WACZ 1.1.1 file")
     _archive_args(wacz)
     wacz.add_argument("-o", "--output", required=True)
+    wacz.add_argument("--force", action="store_true", help="overwrite the output file if it exists")
     wacz.set_defaults(run=cmd_wacz)
 
     stats = commands.add_parser("stats", help="articles by site, channel and month; crawl history")
@@ -372,14 +443,26 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _warc_read_error() -> type[Exception]:
+    from archive.warc_reader import WarcReadError  # imports warcio: only on the error path
+
+    return WarcReadError
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.run(args)
     except BrokenPipeError:
         return 0
-    except (FileNotFoundError, WarcReadError) as exc:
+    except (FileNotFoundError, IndexUnavailable, OutputRefused, _warc_read_error()) as exc:
         print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except SQLAlchemyError as exc:
+        print(f"error: the index: {db_problem(exc)}", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        print(f"error: {exc.filename or ''}: {exc.strerror or exc}", file=sys.stderr)
         return 2
 
 

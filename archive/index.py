@@ -12,34 +12,36 @@ archive.engine)`` works on every table and view in docs/schema.md.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Engine, and_, func, or_, select, text
-from sqlalchemy.engine import make_url
-from warcio.recordloader import ArcWarcRecord
+from sqlalchemy import BigInteger, Engine, and_, case, cast, func, literal_column, select
 
-from archive.models import articles, captures, crawls, index_url_for, open_index
-from archive.warc_reader import read_record
+from archive import search
+from archive.access import open_existing_index
+from archive.lookup import good_capture_condition
+from archive.models import article_counts, articles, captures, crawls, index_url_for
+
+if TYPE_CHECKING:
+    from warcio.recordloader import ArcWarcRecord
 
 SNIPPET_CONTEXT = 30
-
-
-def _like(query: str) -> str:
-    escaped = query.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
 
 
 def snippet(body: str | None, query: str, context: int = SNIPPET_CONTEXT) -> str:
     """The query in its context: ``…前文【query】后文…``."""
     body = (body or "").replace("\n", " ")
     at = body.find(query)
+    if at < 0:  # search matches ASCII letters in any case
+        at = search.ascii_lower(body).find(search.ascii_lower(query))
     if at < 0:
         return body[: 2 * context] + ("…" if len(body) > 2 * context else "")
     start, end = max(0, at - context), min(len(body), at + len(query) + context)
-    return ("…" if start else "") + body[start:at] + f"【{query}】" + body[at + len(query):end] + (
+    return ("…" if start else "") + body[start:at] + f"【{body[at:at + len(query)]}】" + body[at + len(query):end] + (
         "…" if end < len(body) else "")
 
 
@@ -50,15 +52,17 @@ class Index:
 
     @classmethod
     def open(cls, location: str | Path = "data", warc_dir: str | Path | None = None) -> Index:
-        """An archive directory (index.sqlite + warc/), or an index URL plus its WARC directory."""
+        """An archive directory (index.sqlite + warc/), or an index URL plus its WARC directory.
+
+        Opened read-only: ``Index`` only reads, and the archive may be on read-only media.
+        """
         location = str(location)
         if "://" in location:
-            make_url(location)  # fail early on a malformed URL
-            return cls(open_index(location, create=False), Path(warc_dir or "data/warc"))
+            return cls(open_existing_index(location), Path(warc_dir or "data/warc"))
         directory = Path(location)
         if not (directory / "index.sqlite").exists():
             raise FileNotFoundError(f"no index at {directory / 'index.sqlite'}")
-        return cls(open_index(index_url_for(directory), create=False), Path(warc_dir or directory / "warc"))
+        return cls(open_existing_index(index_url_for(directory)), Path(warc_dir or directory / "warc"))
 
     def close(self) -> None:
         self.engine.dispose()
@@ -88,22 +92,8 @@ class Index:
         """Articles whose title or body contains ``query`` (any length; no word segmentation)."""
         columns = [articles.c.id, articles.c.url, articles.c.title, articles.c.published_at, articles.c.source,
                    articles.c.site, articles.c.channel, articles.c.body]
-        conditions = self._filters(site, channel, since, until)
-        statement = select(*columns)
-        if self.engine.dialect.name == "sqlite" and len(query) >= 3:
-            # FTS5's trigram tokenizer matches any substring of three or more characters.
-            phrase = '"' + query.replace('"', '""') + '"'
-            statement = statement.where(articles.c.id.in_(
-                select(text("rowid")).select_from(text("articles_fts")).where(text("articles_fts MATCH :phrase"))
-            )).params(phrase=phrase)
-        else:
-            pattern = _like(query)
-            conditions.append(or_(articles.c.title.like(pattern, escape="\\"),
-                                  articles.c.body.like(pattern, escape="\\")))
-        statement = statement.where(and_(*conditions)) if conditions else statement
-        statement = statement.order_by(articles.c.published_at.desc(), articles.c.id.desc()).limit(limit)
         with self.engine.connect() as conn:
-            rows = [dict(row._mapping) for row in conn.execute(statement)]
+            rows = search.search(conn, query, columns, self._filters(site, channel, since, until), limit)
         for row in rows:
             row["snippet"] = snippet(row.pop("body"), query)
         return rows
@@ -112,12 +102,12 @@ class Index:
         """An article by id or URL (the latest version, or the latest at or before ``at``)."""
         statement = select(articles, captures.c.fetched_at, captures.c.crawl_id).join(
             captures, captures.c.id == articles.c.capture_id, isouter=True)
-        if isinstance(key, int) or str(key).isdigit():
-            statement = statement.where(articles.c.id == int(key))
+        if (number := row_id(key)) is not None:
+            statement = statement.where(articles.c.id == number)
         else:
             statement = statement.where(articles.c.url == key)
             if at:
-                statement = statement.where(captures.c.fetched_at <= _timestamp(at))
+                statement = statement.where(captures.c.fetched_at <= parse_at(at))
         with self.engine.connect() as conn:
             row = conn.execute(statement.order_by(articles.c.id.desc()).limit(1)).first()
         return dict(row._mapping) if row else None
@@ -149,26 +139,34 @@ class Index:
         return rows
 
     def capture(self, key: int | str, at: str | None = None) -> dict[str, Any] | None:
-        """A capture by id, or a URL's latest capture (at or before ``at``), 200s preferred."""
+        """A capture by id, or a URL's latest capture (at or before ``at``), good ones preferred.
+
+        Good means what archive/lookup.py says: a full 200 that is not a challenge page.
+        """
         statement = select(captures)
-        if isinstance(key, int) or str(key).isdigit():
-            statement = statement.where(captures.c.id == int(key))
+        if (number := row_id(key)) is not None:
+            statement = statement.where(captures.c.id == number)
         else:
             statement = statement.where(captures.c.url == key)
             if at:
-                statement = statement.where(captures.c.fetched_at <= _timestamp(at))
-            statement = statement.order_by((captures.c.status == 200).desc(), captures.c.id.desc())
+                statement = statement.where(captures.c.fetched_at <= parse_at(at))
+            statement = statement.order_by(case((good_capture_condition(), 1), else_=0).desc(),
+                                           (captures.c.status == 200).desc(), captures.c.id.desc())
         with self.engine.connect() as conn:
             row = conn.execute(statement.limit(1)).first()
         return dict(row._mapping) if row else None
 
     def record(self, capture: dict[str, Any]) -> ArcWarcRecord:
         """The capture's WARC record (warcio), read at its offset."""
+        from archive.warc_reader import read_record  # warcio only when a record is read: fast CLI start
+
         record, _ = read_record(self.warc_dir / capture["warc_file"], capture["warc_offset"])
         return record
 
     def read_payload(self, capture: dict[str, Any]) -> bytes:
         """The payload as served, content-decoded; a revisit gives its original's payload."""
+        from archive.warc_reader import read_record
+
         if capture["record_type"] == "revisit" and capture.get("refers_to_id"):
             original = self.capture(capture["refers_to_id"])
             if original is not None:
@@ -179,15 +177,22 @@ class Index:
     # --- statistics ----------------------------------------------------------------------------
 
     def stats(self) -> dict[str, Any]:
-        month = func.substr(articles.c.published_at, 1, 7)
+        """Articles by site, channel and month (from ``article_counts``: fast at any size), and crawls."""
+        counts = article_counts.c
+        empty = literal_column("''")  # not a bound parameter: PostgreSQL must see one GROUP BY expression
+        site, value = func.nullif(counts.site, empty), func.nullif(counts.value, empty)
         with self.engine.connect() as conn:
-            by_site = conn.execute(select(articles.c.site, func.count()).group_by(articles.c.site)
-                                   .order_by(articles.c.site)).all()
-            by_channel = conn.execute(select(articles.c.site, articles.c.channel, func.count())
-                                      .group_by(articles.c.site, articles.c.channel)
-                                      .order_by(articles.c.site, articles.c.channel)).all()
-            by_month = conn.execute(select(articles.c.site, month.label("month"), func.count())
-                                    .group_by(articles.c.site, month).order_by(articles.c.site, month)).all()
+            def listed(kind: str) -> list[tuple]:
+                # One row per (kind, site, value) already: read in primary-key order, no grouping.
+                return [tuple(row) for row in conn.execute(
+                    select(site, value, counts.articles).where(counts.kind == kind, counts.articles > 0)
+                    .order_by(counts.site, counts.value))]
+
+            by_site = [tuple(row) for row in conn.execute(
+                select(site, cast(func.sum(counts.articles), BigInteger)).where(counts.kind == "channel")
+                .group_by(counts.site).having(func.sum(counts.articles) > 0).order_by(counts.site))]
+            by_channel = listed("channel")
+            by_month = listed("month")
             history = conn.execute(select(crawls.c.id, crawls.c.site, crawls.c.started_at, crawls.c.finished_at,
                                           crawls.c.status, crawls.c.stats).order_by(crawls.c.id)).all()
         return {
@@ -198,10 +203,59 @@ class Index:
         }
 
 
-def _timestamp(value: str) -> str:
-    """``20200115083929``, ``2020-01-15`` or ISO 8601 -> the index's UTC text form, for comparisons."""
-    digits = "".join(ch for ch in value if ch.isdigit())
-    if len(digits) >= 8 and "-" not in value and "T" not in value:
-        padded = (digits + "235959")[:14] if len(digits) <= 8 else digits.ljust(14, "0")
-        return f"{padded[:4]}-{padded[4:6]}-{padded[6:8]}T{padded[8:10]}:{padded[10:12]}:{padded[12:14]}Z"
-    return value if "T" in value else value + "T23:59:59Z"
+MAX_ROW_ID = 2**63 - 1
+_DIGITS = re.compile(r"\d{4}(?:\d{2}){0,5}", re.ASCII)
+_ISO = re.compile(r"(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2}))?(Z|[+-]\d{2}:?\d{2})?)?", re.ASCII)
+
+
+def row_id(key: int | str) -> int | None:
+    """A row id from an int or a string of ASCII digits (``²`` is not one); None for a URL.
+    An id past what the database can hold is -1: it matches nothing, and says so."""
+    if isinstance(key, int):
+        number = key
+    elif key.isascii() and key.isdigit():
+        number = int(key)
+    else:
+        return None
+    return number if 0 <= number <= MAX_ROW_ID else -1
+
+
+def parse_at(value: str) -> str:
+    """A moment given as ``2020``, ``202001``, ``20200115``, ``20200115083929``, ``2020-01-15`` or
+    ISO 8601 (``2020-01-15T08:39:29Z``, ``…+08:00``) -> the index's UTC text form.
+
+    A partial moment means the end of that period (``2020-01-15`` is that whole day), since
+    ``--at`` asks for the capture at or before it. Anything else raises ``ValueError``.
+    """
+    text = value.strip()
+    try:
+        if _DIGITS.fullmatch(text):
+            parts = [int(text[:4])] + [int(text[i:i + 2]) for i in range(4, len(text), 2)]
+            return _end_of(parts)
+        match = _ISO.fullmatch(text)
+        if match:
+            year, month, day, hour, minute, second, zone = match.groups()
+            parts = [int(year), int(month), int(day)] + [int(p) for p in (hour, minute, second) if p is not None]
+            moment = _end_of(parts, as_text=False)
+            if zone and zone != "Z":
+                sign = 1 if zone[0] == "+" else -1
+                hours, minutes = int(zone[1:3]), int(zone[-2:])
+                moment -= sign * timedelta(hours=hours, minutes=minutes)
+            return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+    except ValueError:
+        pass
+    raise ValueError(f"not a moment: {value!r} (use 2020, 20200115, 20200115083929, 2020-01-15 or "
+                     "2020-01-15T08:39:29Z)")
+
+
+def _end_of(parts: list[int], as_text: bool = True):
+    """The last second of the period that ``parts`` (year, month, day, hour, minute, second) name."""
+    start = datetime(*(parts + [1, 1][: max(0, 3 - len(parts))]))  # raises ValueError on 2020-13-45
+    if len(parts) == 1:
+        end = start.replace(year=start.year + 1)
+    elif len(parts) == 2:
+        end = (start.replace(day=28) + timedelta(days=4)).replace(day=1)
+    else:
+        end = start + timedelta(**{3: {"days": 1}, 4: {"hours": 1}, 5: {"minutes": 1}, 6: {"seconds": 1}}[len(parts)])
+    moment = end - timedelta(seconds=1)
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ") if as_text else moment

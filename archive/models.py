@@ -12,7 +12,6 @@ import fcntl
 from datetime import UTC, datetime
 from pathlib import Path
 
-from alembic.config import Config
 from sqlalchemy import (
     JSON,
     BigInteger,
@@ -49,7 +48,7 @@ class Crawl(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     spider: Mapped[str] = mapped_column(String(100))
-    site: Mapped[str | None] = mapped_column(String(200))
+    site: Mapped[str | None] = mapped_column(Text)
     started_at: Mapped[str] = mapped_column(String(32))
     finished_at: Mapped[str | None] = mapped_column(String(32))
     status: Mapped[str] = mapped_column(String(20), default="running")
@@ -65,7 +64,7 @@ class Capture(Base):
     crawl_id: Mapped[int] = mapped_column(ForeignKey("crawls.id"))
     url: Mapped[str] = mapped_column(Text)
     status: Mapped[int | None] = mapped_column(Integer)
-    content_type: Mapped[str | None] = mapped_column(String(200))
+    content_type: Mapped[str | None] = mapped_column(Text)
     fetched_at: Mapped[str] = mapped_column(String(32))
     payload_digest: Mapped[str | None] = mapped_column(String(100))
     record_type: Mapped[str] = mapped_column(String(20))
@@ -76,16 +75,16 @@ class Capture(Base):
     method: Mapped[str] = mapped_column(String(10), default="GET")
     payload_length: Mapped[int | None] = mapped_column(BigInteger)
     ip_address: Mapped[str | None] = mapped_column(String(64))
-    truncated: Mapped[str | None] = mapped_column(String(20))
+    truncated: Mapped[str | None] = mapped_column(Text)
     request_offset: Mapped[int | None] = mapped_column(BigInteger)
     request_length: Mapped[int | None] = mapped_column(BigInteger)
     # The record's exact WARC-Date (fetched_at is the same moment to the second).
     warc_date: Mapped[str | None] = mapped_column(String(40))
     # Validators for the next crawl's conditional GET.
-    etag: Mapped[str | None] = mapped_column(String(300))
-    last_modified: Mapped[str | None] = mapped_column(String(100))
+    etag: Mapped[str | None] = mapped_column(Text)
+    last_modified: Mapped[str | None] = mapped_column(Text)
     # Comma-separated: challenge:<kind> (anti-bot page), truncated, ...
-    flags: Mapped[str | None] = mapped_column(String(200))
+    flags: Mapped[str | None] = mapped_column(Text)
     # For a revisit: the capture whose payload it repeats.
     refers_to_id: Mapped[int | None] = mapped_column(ForeignKey("captures.id"))
     # POST/PUT: the request body as a query, the way pywb and cdxj-indexer key it
@@ -93,7 +92,7 @@ class Capture(Base):
     request_body: Mapped[str | None] = mapped_column(Text)
 
     __table_args__ = (
-        Index("ix_captures_url", "url"),
+        Index("ix_captures_url_status", "url", "status", "id"),
         Index("ix_captures_digest", "payload_digest"),
         Index("ix_captures_file_offset", "warc_file", "warc_offset"),
         Index("ix_captures_crawl", "crawl_id"),
@@ -107,16 +106,16 @@ class Article(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     capture_id: Mapped[int | None] = mapped_column(ForeignKey("captures.id"))
     url: Mapped[str] = mapped_column(Text)
-    site: Mapped[str | None] = mapped_column(String(200))
-    channel: Mapped[str | None] = mapped_column(String(200))
+    site: Mapped[str | None] = mapped_column(Text)
+    channel: Mapped[str | None] = mapped_column(Text)
     title: Mapped[str | None] = mapped_column(Text)
-    published_at: Mapped[str | None] = mapped_column(String(40))
-    source: Mapped[str | None] = mapped_column(String(300))
-    author: Mapped[str | None] = mapped_column(String(300))
+    published_at: Mapped[str | None] = mapped_column(Text)
+    source: Mapped[str | None] = mapped_column(Text)
+    author: Mapped[str | None] = mapped_column(Text)
     views: Mapped[int | None] = mapped_column(Integer)
     body: Mapped[str | None] = mapped_column(Text)
-    site_name: Mapped[str | None] = mapped_column(String(200))
-    encoding: Mapped[str | None] = mapped_column(String(100))
+    site_name: Mapped[str | None] = mapped_column(Text)
+    encoding: Mapped[str | None] = mapped_column(Text)
     # sha1 of the body text: tells a changed article from a re-extracted identical one.
     body_digest: Mapped[str | None] = mapped_column(String(40))
     # How far the body can be trusted as the page's article (0-1), and why not fully
@@ -124,15 +123,17 @@ class Article(Base):
     confidence: Mapped[float | None] = mapped_column(Float)
     extraction_warnings: Mapped[str | None] = mapped_column(Text)
     # The 信息公开 disclosure block: 索引号, 发布机构/发文机关, 成文日期, 文号, 主题分类, 有效性.
-    index_no: Mapped[str | None] = mapped_column(String(200))
-    issuer: Mapped[str | None] = mapped_column(String(300))
+    index_no: Mapped[str | None] = mapped_column(Text)
+    issuer: Mapped[str | None] = mapped_column(Text)
     written_at: Mapped[str | None] = mapped_column(String(40))
-    doc_no: Mapped[str | None] = mapped_column(String(200))
-    topic: Mapped[str | None] = mapped_column(String(300))
-    validity: Mapped[str | None] = mapped_column(String(100))
+    doc_no: Mapped[str | None] = mapped_column(Text)
+    topic: Mapped[str | None] = mapped_column(Text)
+    validity: Mapped[str | None] = mapped_column(Text)
 
     __table_args__ = (
-        Index("ix_articles_url", "url"),
+        # One row per URL and text: a second writer's copy of an indexed article is a no-op.
+        Index("uq_articles_url_digest", "url", "body_digest", unique=True),
+        Index("ix_articles_published", "published_at", "id"),
         Index("ix_articles_site_published", "site", "published_at"),
         Index("ix_articles_capture", "capture_id"),
         Index("ix_articles_channel", "site", "channel"),
@@ -148,17 +149,33 @@ class SiteTemplate(Base):
     __tablename__ = "site_templates"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    site: Mapped[str] = mapped_column(String(200))
+    site: Mapped[str] = mapped_column(Text)
     line: Mapped[str] = mapped_column(Text)
     learned_at: Mapped[str] = mapped_column(String(32))
 
     __table_args__ = (UniqueConstraint("site", "line", name="uq_site_templates_site_line"),)
 
 
+class ArticleCount(Base):
+    """Articles per (site, channel) and per (site, month), kept by triggers (migration 0008).
+
+    ``stats`` reads these rows instead of counting every article. ``kind`` is 'channel' or
+    'month' and ``value`` the channel or the ``YYYY-MM`` of published_at; NULL is stored as ''.
+    """
+
+    __tablename__ = "article_counts"
+
+    kind: Mapped[str] = mapped_column(String(10), primary_key=True)
+    site: Mapped[str] = mapped_column(Text, primary_key=True)
+    value: Mapped[str] = mapped_column(Text, primary_key=True)
+    articles: Mapped[int] = mapped_column(BigInteger)
+
+
 crawls = Crawl.__table__
 captures = Capture.__table__
 articles = Article.__table__
 site_templates = SiteTemplate.__table__
+article_counts = ArticleCount.__table__
 
 
 def capture_id_of(param: str):
@@ -183,7 +200,10 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
 MIGRATIONS = Path(__file__).with_name("migrations")
 
 
-def alembic_config(connection: Connection) -> Config:
+def alembic_config(connection: Connection):
+    """Alembic's configuration for this index (Alembic imported here: the CLI starts faster)."""
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     config.attributes["connection"] = connection

@@ -14,14 +14,13 @@ import socket
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
-from sqlalchemy import Engine, delete, select, update
-from warcio.archiveiterator import ArchiveIterator
+from sqlalchemy import Engine, delete, insert, select, update
 
 from archive.models import articles, capture_id_of, captures, crawls, utc_iso
 from archive.verify import INDEXED_TYPES
-from archive.warc_reader import READ_ERRORS
+from archive.warc_reader import WarcReadError, next_record_start, scan_records
 from archive.warc_writer import OPEN_SUFFIX
 
 logger = logging.getLogger(__name__)
@@ -46,25 +45,38 @@ class RepairReport:
 
 def _complete_length(path: Path, chunk_size: int = 1 << 20) -> int:
     """Bytes up to the end of the last complete gzip member (our writer writes one record
-    per member in one go, so a complete member is a complete record)."""
-    end = position = 0
-    member = zlib.decompressobj(zlib.MAX_WBITS | 16)
-    pending = b""
+    per member in one go, so a complete member is a complete record).
+
+    A damaged member in the middle does not end the count: the members after it are
+    complete records with index rows, so only a partial member at the end is cut.
+    """
+    end = 0
     with open(path, "rb") as stream:
-        while data := pending or stream.read(chunk_size):
-            try:
-                member.decompress(data)
-            except zlib.error:
-                break
-            if member.eof:
-                pending = member.unused_data
-                position += len(data) - len(pending)
-                end = position
-                member = zlib.decompressobj(zlib.MAX_WBITS | 16)
+        position: int | None = 0
+        while position is not None:
+            member_end = _member_end(stream, position, chunk_size)
+            if member_end is None:
+                position = next_record_start(stream, position + 1, gzipped=True)
             else:
-                pending = b""
-                position += len(data)
+                end = position = member_end
     return end
+
+
+def _member_end(stream: BinaryIO, position: int, chunk_size: int) -> int | None:
+    """Where the complete gzip member starting at ``position`` ends; None if it is damaged
+    or cut off (or nothing starts there)."""
+    stream.seek(position)
+    member = zlib.decompressobj(zlib.MAX_WBITS | 16)
+    consumed = 0
+    while data := stream.read(chunk_size):
+        try:
+            member.decompress(data)
+        except zlib.error:
+            return None
+        if member.eof:
+            return position + consumed + len(data) - len(member.unused_data)
+        consumed += len(data)
+    return None
 
 
 def close_abandoned(warc_dir: Path, report: RepairReport) -> list[Path]:
@@ -91,49 +103,45 @@ def close_abandoned(warc_dir: Path, report: RepairReport) -> list[Path]:
 
 
 def rows_from_file(path: Path, crawl_id: int | None) -> list[dict[str, Any]]:
-    """Capture rows for every response and revisit record of a WARC file."""
+    """Capture rows for every complete, intact response and revisit record of a WARC file.
+
+    A damaged or cut-off record gets no row (it is logged): a record is either complete and
+    indexed, or absent from the index.
+    """
     rows = []
-    with open(path, "rb") as stream:
-        records = ArchiveIterator(stream)
-        for record in records:
-            headers = record.rec_headers
-            if record.rec_type not in INDEXED_TYPES:
-                records.read_to_end(record)
-                continue
-            http = record.http_headers
-            status = http.get_statuscode() if http else None
-            date = headers.get_header("WARC-Date") or ""
-            rows.append({
-                "crawl_id": crawl_id,
-                "url": headers.get_header("WARC-Target-URI"),
-                "status": int(status) if status and status.isdigit() else None,
-                "content_type": http.get_header("Content-Type") if http else None,
-                "fetched_at": date[:19] + "Z" if date else utc_iso(),
-                "warc_date": date,
-                "payload_digest": headers.get_header("WARC-Payload-Digest"),
-                "record_type": record.rec_type,
-                "warc_file": path.name,
-                "warc_record_id": headers.get_header("WARC-Record-ID"),
-                "ip_address": headers.get_header("WARC-IP-Address"),
-                "truncated": headers.get_header("WARC-Truncated"),
-                "etag": http.get_header("ETag") if http else None,
-                "last_modified": http.get_header("Last-Modified") if http else None,
-                "ref": headers.get_header("WARC-Refers-To"),
-                "warc_offset": records.get_record_offset(),
-            })
-            records.read_to_end(record)
-            rows[-1]["warc_length"] = records.get_record_length()
+    for item in scan_records(path):
+        if isinstance(item, WarcReadError):
+            logger.error("not indexed: %s", item)
+            continue
+        if item.record_type not in INDEXED_TYPES:
+            continue
+        date = item.date or ""
+        rows.append({
+            "crawl_id": crawl_id,
+            "url": item.url,
+            "status": item.status,
+            "content_type": item.content_type,
+            "fetched_at": date[:19] + "Z" if date else utc_iso(),
+            "warc_date": date,
+            "payload_digest": item.payload_digest,
+            "record_type": item.record_type,
+            "warc_file": path.name,
+            "warc_record_id": item.record_id,
+            "ip_address": item.ip_address,
+            "truncated": item.truncated,
+            "etag": item.etag,
+            "last_modified": item.last_modified,
+            "ref": item.refers_to,
+            "warc_offset": item.offset,
+            "warc_length": item.length,
+        })
     return rows
 
 
 def reindex(engine: Engine, paths: list[Path], report: RepairReport, crawl_id: int | None = None) -> None:
     """Insert capture rows for records in ``paths`` that have none."""
     for path in paths:
-        try:
-            rows = rows_from_file(path, crawl_id)
-        except READ_ERRORS as exc:
-            logger.error("cannot re-index %s: %s", path, exc)
-            continue
+        rows = rows_from_file(path, crawl_id)
         with engine.begin() as conn:
             indexed = conn.execute(
                 select(captures.c.warc_record_id, captures.c.crawl_id).where(captures.c.warc_file == path.name)
@@ -141,11 +149,43 @@ def reindex(engine: Engine, paths: list[Path], report: RepairReport, crawl_id: i
             known = {rid for rid, _ in indexed}
             missing = [row for row in rows if row["warc_record_id"] not in known]
             owner = indexed[-1][1] if indexed else crawl_id
+            if owner is None and missing:  # another tool's file: its rows belong to this repair
+                owner = conn.execute(insert(crawls).values(
+                    spider="repair", started_at=utc_iso(), finished_at=utc_iso(), status="finished",
+                    hostname=socket.gethostname(), pid=os.getpid())).inserted_primary_key[0]
+                crawl_id = owner
             for row in missing:
                 row["crawl_id"] = owner
             if missing:
                 conn.execute(captures.insert().values(refers_to_id=capture_id_of("ref")), missing)
         report.reindexed += len(missing)
+
+
+def live_writers(engine: Engine, warc_dir: Path) -> list[str]:
+    """Writers of this archive that are alive, said in words (empty when there are none).
+
+    A writer holds an exclusive ``flock`` on its ``.open`` file; a crawl between two files
+    holds none, so crawls of this host still ``running`` with a live process count too.
+    """
+    alive = []
+    for path in sorted(warc_dir.glob(f"*{OPEN_SUFFIX}")):
+        try:
+            handle = open(path, "rb")
+        except FileNotFoundError:
+            continue  # closed meanwhile
+        with handle:
+            try:
+                fcntl.flock(handle.fileno(), fcntl.LOCK_SH | fcntl.LOCK_NB)
+            except BlockingIOError:
+                alive.append(f"{path.name} is being written")
+                continue
+            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+    with engine.connect() as conn:
+        running = conn.execute(select(crawls.c.id, crawls.c.pid).where(
+            crawls.c.status == "running", crawls.c.hostname == socket.gethostname())).all()
+    alive += [f"crawl {crawl_id} (pid {pid}) is running" for crawl_id, pid in running
+              if pid and pid != os.getpid() and _alive(pid)]
+    return alive
 
 
 def drop_dangling(engine: Engine, dangling_ids: list[int], report: RepairReport) -> None:

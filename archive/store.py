@@ -17,10 +17,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, func, insert, select, update
+from sqlalchemy import Connection, Engine, insert, update
 
+from archive import search
 from archive.challenges import exchange_challenge
+from archive.lookup import ArchiveLookup, GoodCapture, is_good_capture
 from archive.models import articles, capture_id_of, captures, crawls, open_index, utc_iso
+from archive.presence import missing_warc_files
 from archive.records import HttpExchange, Original, build_pair, payload_digest, request_body_query
 from archive.recovery import recover
 from archive.warc_writer import RotatingWarcWriter
@@ -64,7 +67,11 @@ class ArchiveWriter:
         self._thread = threading.Thread(target=self._run, name="archive-writer", daemon=True)
         self._error: BaseException | None = None
         self._stopped = False
-        self._originals: dict[str, Original] = {}
+        # What earlier captures a new one may be a revisit of: asked of the index per URL,
+        # never one whose WARC file is gone (a revisit of it would replay nothing).
+        with self.engine.connect() as conn:
+            lost = missing_warc_files(conn, Path(warc_dir))
+        self.lookup = ArchiveLookup(self.engine, missing_files=lost)
 
     def start_crawl(self, spider: str, site: str | None, hostname: str) -> int:
         with self.engine.begin() as conn:
@@ -75,7 +82,6 @@ class ArchiveWriter:
                 )
             )
             self.crawl_id = int(result.inserted_primary_key[0])
-            self._originals = load_originals(conn)
         self._thread.start()
         return self.crawl_id
 
@@ -112,6 +118,7 @@ class ArchiveWriter:
 
     def finish_crawl(self, status: str, stats: dict[str, Any]) -> None:
         """Record how the crawl ended; call after ``drain``."""
+        self.lookup.close()
         if self.crawl_id is not None:
             with self.engine.begin() as conn:
                 conn.execute(
@@ -165,30 +172,14 @@ class ArchiveWriter:
                 article_rows.append({"rid": item.record_id, **item.fields})
         self.warcs.flush(self.fsync)
         with self.engine.begin() as conn:
-            if capture_rows:
-                conn.execute(insert(captures).values(refers_to_id=capture_id_of("ref")), capture_rows)
-            if article_rows:
-                conn.execute(insert(articles).values(capture_id=capture_id_of("rid")), article_rows)
+            added = index_rows(conn, capture_rows, article_rows)
         self.warcs.rotate_if_full()
         self.counts["captures"] += len(capture_rows)
-        self.counts["articles"] += len(article_rows)
+        self.counts["articles"] += added
+        self.counts["articles_already_indexed"] += len(article_rows) - added
 
     def _write_exchange(self, exchange: HttpExchange) -> dict[str, Any]:
         digest = payload_digest(exchange.body)
-        original = self._originals.get(exchange.url)
-        revisit_of = None
-        if original is not None and not exchange.truncated and (
-            exchange.status == 304 or (exchange.status == 200 and original.payload_digest == digest)
-        ):
-            revisit_of = original
-        request, response = build_pair(self.warcs.builder, exchange, revisit_of)
-        where, request_where = self.warcs.write(response, request)
-        date = response.rec_headers.get_header("WARC-Date")
-        if revisit_of is None and exchange.status == 200 and not exchange.truncated:
-            self._originals[exchange.url] = Original(exchange.url, date, digest, exchange.record_id)
-        self.counts["records"] += 2
-        self.counts["revisits" if revisit_of else "responses"] += 1
-        self.counts["bytes"] += where.length + request_where.length
         flags = []
         if kind := exchange_challenge(exchange.status, exchange.body, exchange.response_headers):
             flags.append(f"challenge:{kind}")
@@ -196,6 +187,23 @@ class ArchiveWriter:
         if exchange.truncated:
             flags.append("truncated")
             self.counts["truncated"] += 1
+        good = self.lookup.last_good(exchange.url)
+        revisit_of = None
+        if good is not None and good.payload_digest and not exchange.truncated and not flags and (
+            exchange.status == 304 or (exchange.status == 200 and good.payload_digest == digest)
+        ):
+            revisit_of = Original(good.url, good.warc_date, good.payload_digest, good.record_id)
+        request, response = build_pair(self.warcs.builder, exchange, revisit_of)
+        where, request_where = self.warcs.write(response, request)
+        date = response.rec_headers.get_header("WARC-Date")
+        if is_good_capture(exchange.status, response.rec_type, exchange.truncated, ",".join(flags)):
+            self.lookup.remember_good(GoodCapture(
+                None, exchange.url, date, response.rec_headers.get_header("WARC-Payload-Digest"), exchange.record_id,
+                where.filename, where.offset, exchange.content_type, exchange.header("ETag"),
+                exchange.header("Last-Modified")))
+        self.counts["records"] += 2
+        self.counts["revisits" if revisit_of else "responses"] += 1
+        self.counts["bytes"] += where.length + request_where.length
         return {
             "crawl_id": self.crawl_id,
             "url": exchange.url,
@@ -231,20 +239,31 @@ def _request_header(exchange: HttpExchange, name: bytes) -> str | None:
     return None
 
 
-def load_originals(conn: Connection) -> dict[str, Original]:
-    """The latest full 200 response per URL: what a new capture may be a revisit of."""
-    latest = (
-        select(captures.c.url, func.max(captures.c.id).label("id"))
-        .where(captures.c.record_type == "response", captures.c.status == 200, captures.c.truncated.is_(None))
-        .group_by(captures.c.url)
-        .subquery()
-    )
-    rows = conn.execute(
-        select(captures.c.url, captures.c.warc_date, captures.c.fetched_at, captures.c.payload_digest,
-               captures.c.warc_record_id).join(latest, latest.c.id == captures.c.id)
-    )
-    return {
-        row.url: Original(row.url, row.warc_date or row.fetched_at, row.payload_digest, row.warc_record_id)
-        for row in rows
-        if row.payload_digest
-    }
+def index_rows(conn: Connection, capture_rows: list[dict[str, Any]], article_rows: list[dict[str, Any]]) -> int:
+    """Insert one batch of index rows in the caller's transaction; returns the articles added.
+
+    Captures go in with one executemany. An article whose text (URL and body digest) is
+    already indexed, by this writer or another one sharing the index, is skipped by the
+    unique index (``ON CONFLICT DO NOTHING``); the ones added go into the search table.
+    """
+    if capture_rows:
+        conn.execute(insert(captures).values(refers_to_id=capture_id_of("ref")), capture_rows)
+    if not article_rows:
+        return 0
+    if conn.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as dialect_insert
+
+        # Writers sharing the index take turns at adding articles: the unique rule and the
+        # article_counts rows would otherwise let two batches lock each other (a deadlock).
+        conn.exec_driver_sql("SELECT pg_advisory_xact_lock(7202611281)")
+    else:
+        from sqlalchemy.dialects.sqlite import insert as dialect_insert
+    statement = (dialect_insert(articles).values(capture_id=capture_id_of("rid"))
+                 .on_conflict_do_nothing().returning(articles.c.id))
+    added = []
+    for row in article_rows:
+        article_id = conn.execute(statement, row).scalar()
+        if article_id is not None:
+            added.append({**row, "id": article_id})
+    search.index_articles(conn, added)
+    return len(added)

@@ -11,7 +11,8 @@ from pathlib import Path
 from sqlalchemy import Engine, select
 
 from archive.models import captures, crawls
-from archive.warc_reader import RecordInfo, WarcReadError, iter_records
+from archive.progress import Progress, progress
+from archive.warc_reader import RecordInfo, WarcReadError, scan_records
 from archive.warc_writer import OPEN_SUFFIX
 
 INDEXED_TYPES = {"response", "revisit"}
@@ -28,6 +29,7 @@ class Report:
     open_files: list[str] = field(default_factory=list)
     dangling_ids: list[int] = field(default_factory=list)
     elsewhere: int = 0  # rows whose records live on another host's WARC directory
+    being_written: int = 0  # rows whose records are in a file still being written (.open)
     orphan_files: set[str] = field(default_factory=set)
 
     @property
@@ -45,27 +47,52 @@ class Report:
             f"{len(self.errors)} errors, {len(self.dangling)} dangling rows, {len(self.orphans)} orphan records, "
             f"{len(self.open_files)} unclosed files"
             + (f"; {self.elsewhere} rows of other hosts' files not checked" if self.elsewhere else "")
+            + (f"; {self.being_written} rows of files still being written not checked" if self.being_written else "")
         )
         return out
 
 
-def check_files(paths: list[Path], report: Report | None = None) -> tuple[Report, dict[tuple[str, int], RecordInfo]]:
-    """Read every record of every file; collect the indexable ones by (file name, offset)."""
+def check_files(paths: list[Path], report: Report | None = None, *,
+                progress_every: float = 10.0) -> tuple[Report, dict[tuple[str, int], RecordInfo]]:
+    """Read every record of every file; collect the indexable ones by (file name, offset).
+
+    A bad record is reported and reading goes on past it (``scan_records``), so the records
+    after it still count as present and their rows are never taken for dangling ones.
+    """
     report = report or Report()
     found: dict[tuple[str, int], RecordInfo] = {}
-    for path in paths:
-        report.files += 1
-        try:
-            for info in iter_records(path):
-                report.records += 1
-                if info.record_type in INDEXED_TYPES:
-                    found[(path.name, info.offset)] = info
-        except WarcReadError as exc:
-            report.errors.append(str(exc))
+    sizes = {path: _size(path) for path in paths}
+    with progress("verify", len(paths), sum(sizes.values()), progress_every) as meter:
+        for path in paths:
+            report.files += 1
+            read = _check_file(path, report, found, meter)
+            meter.file_done(max(0, sizes[path] - read))
     return report, found
 
 
-def verify_archive(warc_dir: Path, engine: Engine) -> Report:
+def _check_file(path: Path, report: Report, found: dict[tuple[str, int], RecordInfo], meter: Progress) -> int:
+    """Check one file; the bytes of its good records (what the meter has counted)."""
+    read = 0
+    for item in scan_records(path):
+        if isinstance(item, WarcReadError):
+            report.errors.append(str(item))
+            continue
+        report.records += 1
+        read += item.length
+        meter.record(item.length)
+        if item.record_type in INDEXED_TYPES:
+            found[(path.name, item.offset)] = item
+    return read
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0
+
+
+def verify_archive(warc_dir: Path, engine: Engine, progress_every: float = 10.0) -> Report:
     """Cross-check the WARC files under ``warc_dir`` against the ``captures`` table.
 
     When machines share one index but keep their own WARC directories, rows of crawls run on
@@ -74,9 +101,10 @@ def verify_archive(warc_dir: Path, engine: Engine) -> Report:
     report = Report()
     here = socket.gethostname()
     present = {path.name for path in warc_dir.glob("*.warc*")}
+    open_names = {name[: -len(OPEN_SUFFIX)] for name in present if name.endswith(OPEN_SUFFIX)}
     report.open_files = sorted(str(path) for path in warc_dir.glob(f"*{OPEN_SUFFIX}"))
     files = sorted(path for path in warc_dir.glob("*.warc*") if not path.name.endswith(OPEN_SUFFIX))
-    report, found = check_files(files, report)
+    report, found = check_files(files, report, progress_every=progress_every)
     indexed: set[tuple[str, int]] = set()
     columns = (captures.c.id, captures.c.url, captures.c.warc_file, captures.c.warc_offset,
                captures.c.warc_length, captures.c.warc_record_id, captures.c.payload_digest, crawls.c.hostname)
@@ -85,6 +113,9 @@ def verify_archive(warc_dir: Path, engine: Engine) -> Report:
         for row in rows:
             if row.warc_file not in present and row.hostname and row.hostname != here:
                 report.elsewhere += 1
+                continue
+            if row.warc_file in open_names:
+                report.being_written += 1  # its file is reported as unclosed; repair closes it
                 continue
             report.rows += 1
             key = (row.warc_file, row.warc_offset)

@@ -98,6 +98,11 @@ class RotatingWarcWriter:
         self.files_written = 0
         self._file: io.BufferedWriter | None = None
         self._name = ""
+        # Bytes of the current file known to hold only complete records (the end of the last
+        # successful flush): what is kept if a later write fails (a full disk).
+        self._durable = 0
+        self._failed = False
+        self.closed_names: list[str] = []
         self._builder = RecordBuilder(warc_version="1.1")
 
     @property
@@ -113,14 +118,18 @@ class RotatingWarcWriter:
         everything written so far are committed. A closed (renamed) file therefore never
         holds a record without its index row.
         """
-        if self._file is None:
-            self._open_next()
-        assert self._file is not None
         locations = []
-        for record in records:
-            start = self._file.tell()
-            self._write_member(record)
-            locations.append(RecordLocation(self._name, start, self._file.tell() - start))
+        try:
+            if self._file is None:
+                self._open_next()
+            assert self._file is not None
+            for record in records:
+                start = self._file.tell()
+                self._write_member(record)
+                locations.append(RecordLocation(self._name, start, self._file.tell() - start))
+        except OSError:
+            self._failed = True  # part of a member may be in the file: close() cuts it
+            raise
         return locations
 
     def rotate_if_full(self) -> None:
@@ -131,20 +140,45 @@ class RotatingWarcWriter:
     def flush(self, fsync: bool = True) -> None:
         """Push written records to disk; the index must not commit rows before this."""
         if self._file is not None:
-            self._file.flush()
-            if fsync:
-                os.fsync(self._file.fileno())
+            try:
+                self._file.flush()
+                if fsync:
+                    os.fsync(self._file.fileno())
+            except OSError:
+                self._failed = True
+                raise
+            self._durable = self._file.tell()
 
     def close(self) -> None:
-        """Flush, close and drop the ``.open`` suffix of the current file."""
+        """Flush, close and drop the ``.open`` suffix of the current file.
+
+        If a write failed (a full disk), the file is first cut back to its last complete
+        record, so a closed file never holds a cut-off record; the index has rows only for
+        records flushed before the failure. A file that cannot be closed (deleted under the
+        writer) raises ``OSError``: the crawl must not pass for complete.
+        """
         if self._file is None:
             return
-        self.flush()
-        fcntl.flock(self._file.fileno(), fcntl.LOCK_UN)
-        self._file.close()
-        self._file = None
+        try:
+            self.flush()
+        except OSError as exc:
+            logger.error("cannot write WARC file %s: %s", self._name, exc)
+        handle, self._file = self._file, None
+        try:
+            handle.close()
+        except OSError:
+            self._failed = True  # the buffered tail never reached the disk: cut below
+        opened = self.directory / (self._name + OPEN_SUFFIX)
         final = self.directory / self._name
-        os.replace(self.directory / (self._name + OPEN_SUFFIX), final)
+        if self._failed:
+            self._failed = False
+            os.truncate(opened, self._durable)
+            logger.error("WARC file %s cut back to its last complete record (%d bytes)", final.name, self._durable)
+            if self._durable == 0:
+                opened.unlink()
+                return
+        os.replace(opened, final)
+        self.closed_names.append(final.name)
         logger.info("closed WARC file %s", final)
 
     def _write_member(self, record: ArcWarcRecord) -> None:
@@ -170,6 +204,8 @@ class RotatingWarcWriter:
         # whose writer is gone (the lock dies with the process).
         fcntl.flock(self._file.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
         self._name = name
+        self._durable = 0
+        self._failed = False
         self.files_written += 1
         logger.info("writing WARC file %s", path)
         info = self._builder.create_warcinfo_record(name, self.warcinfo)

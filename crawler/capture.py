@@ -155,10 +155,16 @@ class CaptureExtension:
     def _finish(self, reason: str) -> None:
         stats = self.crawler.stats
         assert stats is not None
+        lost = None
         try:
             self.writer.drain()
-        except OSError as exc:  # e.g. the WARC directory removed under a dead writer
+        except OSError as exc:  # e.g. the WARC file deleted, or its directory removed
             logger.error("archive failed: could not close the WARC file: %s", exc)
+            lost = f"the last WARC file could not be closed ({exc})"
+        warcs = self.writer.warcs
+        gone = [name for name in warcs.closed_names if not (warcs.directory / name).exists()]
+        if gone and not lost:
+            lost = f"{len(gone)} WARC file(s) of this crawl are missing ({', '.join(gone[:3])})"
         if self.writer.error is not None:
             stats.set_value("archive/error", f"{type(self.writer.error).__name__}: {self.writer.error}")
         for key, value in self.writer.counts.items():
@@ -168,13 +174,18 @@ class CaptureExtension:
         settings = self.crawler.settings
         shared = "scrapy_redis" in str(settings.get("SCHEDULER"))
         failed = report.failure(values, settings.getfloat("CRAWL_MAX_ERROR_RATE"), shared_frontier=shared)
+        if lost:
+            # Its rows point at records that are not on disk: the crawl must not pass for
+            # complete (an incremental crawl would trust them), and it exits non-zero.
+            failed = f"archive incomplete: {lost}"
         if failed:
             stats.set_value("crawl/failed", failed)
             logger.error("crawl failed: %s", failed)
         logger.info("crawl summary: %s", stats.get_value("summary"))
         row = {key: _jsonable(value) for key, value in stats.get_stats().items()}
+        status = "failed" if lost else ("finished" if reason == "finished" else "interrupted")
         try:
-            self.writer.finish_crawl("finished" if reason == "finished" else "interrupted", row)
+            self.writer.finish_crawl(status, row)
         except RuntimeError:
             pass  # the writer's failure: logged, and in crawl/failed (non-zero exit)
 

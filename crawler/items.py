@@ -30,6 +30,9 @@ class ArticleItem:
     warc_record_id: str | None = None
     # Lines or elements each chrome rule removed (the pipeline adds them to the crawl stats).
     chrome_removed: dict[str, int] = field(default_factory=dict)
+    # sha1 of the body before per-site template stripping (pipelines/chrome.py): what dedup
+    # compares, since what a site's template is depends on how many articles came before.
+    body_digest: str | None = None
     # How far the body can be trusted as the page's article (0-1), and why not fully
     # (crawler/extract/extract.py: assess); both go to the index, warnings to the crawl stats.
     confidence: float | None = None

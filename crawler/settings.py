@@ -90,6 +90,7 @@ EXTENSIONS = {"crawler.capture.CaptureExtension": 100, "crawler.resume.ResumeGua
 # spares Scrapy a charset detection over gzip bytes (see crawler/middlewares.py).
 # Incremental re-crawls (crawler/incremental.py) decide after robots.txt (100) what to ask.
 DOWNLOADER_MIDDLEWARES = {
+    "crawler.credentials.StripCredentialsMiddleware": 50,
     "crawler.incremental.IncrementalMiddleware": 110,
     "crawler.middlewares.SizeLimitMiddleware": 120,
     "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,

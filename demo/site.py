@@ -457,7 +457,10 @@ def build_site(style: str = "trs", channels: int = 3, articles_per_channel: int 
                          '<a href="/uploads/form.doc">消防安全检查申报表.doc</a></div>\n')
             if extras and c == gbk_channel and i == len(items) // 2:
                 charset = "gb2312"
-            html_text = _article_page(chrome, art, label, dirs[c] + "index.html", _paragraphs(rng, art),
+            # Each article's text from its own generator: withholding the newest articles
+            # (an earlier state of the portal) leaves every other article's text as it is.
+            text = _paragraphs(random.Random(f"{seed}:{art.path}"), art)
+            html_text = _article_page(chrome, art, label, dirs[c] + "index.html", text,
                                       items[i - 1] if i else None, items[i + 1] if i + 1 < len(items) else None,
                                       metas=k % 3 != 2, extra=extra, charset=charset)
             both = charset == "utf-8" and k % 3 == 1

@@ -24,6 +24,7 @@ from sqlalchemy import insert, select
 
 from archive.models import site_templates, utc_iso
 from crawler.capture import existing_index
+from pipelines.dedup import body_digest
 
 _PROSE_END = re.compile(r"[。！？!?；;]$")
 _SPACES = re.compile(r"\s+")
@@ -110,6 +111,8 @@ class ChromeStripPipeline:
         removed = Counter(adapter.get("chrome_removed") or {})
         site = adapter.get("site") or ""
         lines = (adapter.get("body") or "").split("\n")
+        if "body_digest" in adapter.field_names() and not adapter.get("body_digest"):
+            adapter["body_digest"] = body_digest(adapter.get("body"))  # before stripping: order-independent
         self.templates.observe(site, lines)
         kept = [line for line in lines if not self.templates.is_template(site, line)]
         if len(kept) < len(lines):

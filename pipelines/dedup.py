@@ -3,24 +3,26 @@
 A refresh (``-a refresh=1``), a resumed crawl or a redirect can bring the same article
 twice; the archive keeps every capture (revisit records cost little), but the ``articles``
 table gets a new row only when the text differs, so "all versions of a page" means versions.
+Known texts are asked of the index per article (archive/lookup.py), not loaded at start;
+the index's unique (url, body_digest) rule catches what another writer adds meanwhile.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections import defaultdict
 from typing import Any
 
 from itemadapter import ItemAdapter
 from scrapy.crawler import Crawler
 from scrapy.exceptions import DropItem, NotConfigured
-from sqlalchemy import select
 
-from archive.models import articles
+from archive.lookup import LRU, ArchiveLookup
 from crawler.capture import existing_index
 
 
 def body_digest(body: str | None) -> str:
+    """sha1 of an article's text. Items carry it taken before per-site template stripping
+    (``body_digest`` field, set by pipelines/chrome.py), which depends on crawl order."""
     return hashlib.sha1((body or "").encode("utf-8")).hexdigest()
 
 
@@ -30,25 +32,36 @@ class ArticleDedupPipeline:
         if not settings.getbool("CAPTURE_ENABLED"):
             raise NotConfigured
         self.stats = crawler.stats
-        self.seen: defaultdict[str, set[str]] = defaultdict(set)
-        engine = existing_index(settings)
-        if engine is not None:
-            with engine.connect() as conn:
-                for url, digest in conn.execute(select(articles.c.url, articles.c.body_digest)):
-                    if digest:
-                        self.seen[url].add(digest)
-            engine.dispose()
+        self.settings = settings
+        self.lookup: ArchiveLookup | None = None
+        self.seen: LRU[tuple[str, str], bool] = LRU()  # this crawl's texts, before the index has them
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> ArticleDedupPipeline:
         return cls(crawler)
 
+    def open_spider(self, spider: Any = None) -> None:
+        engine = existing_index(self.settings)
+        self.lookup = ArchiveLookup(engine) if engine is not None else None
+
+    def close_spider(self, spider: Any = None) -> None:
+        if self.lookup is not None:
+            self.lookup.close()
+            self.lookup.engine.dispose()
+
     def process_item(self, item: Any, spider: Any = None) -> Any:
         adapter = ItemAdapter(item)
-        digest = body_digest(adapter.get("body"))
+        digest = adapter.get("body_digest") or body_digest(adapter.get("body"))
         url = adapter.get("url")
-        if digest in self.seen[url]:
+        # Rows indexed before digests were taken ahead of template stripping hold the
+        # digest of the stripped text: that matches too.
+        if any(self._known(url, d) for d in {digest, body_digest(adapter.get("body"))}):
             self.stats.inc_value("articles/unchanged")
             raise DropItem(f"unchanged article {url}", log_level="DEBUG")
-        self.seen[url].add(digest)
+        self.seen.put((url, digest), True)
         return item
+
+    def _known(self, url: str, digest: str) -> bool:
+        """Is this version of the article indexed already, by this crawl or any other?"""
+        return bool(self.seen.get((url, digest), False)) or (
+            self.lookup is not None and self.lookup.has_text(url, digest))

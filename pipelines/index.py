@@ -37,7 +37,7 @@ class ArticleIndexPipeline:
         record_id = adapter.get("warc_record_id")
         if writer is not None and record_id:
             fields = {column: adapter.get(column) for column in ARTICLE_COLUMNS}
-            fields["body_digest"] = body_digest(fields["body"])
+            fields["body_digest"] = adapter.get("body_digest") or body_digest(fields["body"])
             fields.update(quality_fields(adapter))
             try:
                 writer.add_article(ArticleRow(record_id, fields))

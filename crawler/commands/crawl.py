@@ -7,10 +7,16 @@ requests mostly failed, should not look like a success.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import sys
+from typing import Any
 
 from scrapy.commands.crawl import Command as ScrapyCommand
 from scrapy.crawler import Crawler
+from twisted.internet.defer import Deferred
+
+from archive.access import index_problem
+from archive.redact import redact
 
 
 class Command(ScrapyCommand):
@@ -20,10 +26,46 @@ class Command(ScrapyCommand):
         self.crawler = super()._create_crawler(spname)
         return self.crawler
 
+    def _say_start_failures(self) -> None:
+        """A crawl that cannot start (a bad spider argument, an unusable setting) says why in
+        one line; Scrapy would leave the exception to asyncio or Twisted, which print it with
+        a traceback. The exit status stays 1 (Scrapy marks the bootstrap failed)."""
+        process = self.crawler_process
+        start = process.crawl
+
+        def crawl(*args: Any, **kwargs: Any) -> Any:
+            started = start(*args, **kwargs)
+            if isinstance(started, asyncio.Future):
+                started.add_done_callback(_report_failed_start)
+            elif isinstance(started, Deferred):
+                started.addErrback(lambda failure: _say_failed_start(failure.value))
+            return started
+
+        process.crawl = crawl  # type: ignore[method-assign]
+
     def run(self, args: list[str], opts: argparse.Namespace) -> None:
+        if self.settings.getbool("CAPTURE_ENABLED") and self.settings.get("INDEX_URL"):
+            # Said in one line before Scrapy starts, instead of a traceback from its start-up.
+            if problem := index_problem(self.settings.get("INDEX_URL")):
+                print(f"error: {problem}", file=sys.stderr)
+                self.exitcode = 2
+                return
+        self._say_start_failures()
         super().run(args, opts)
-        stats = self.crawler.stats if self.crawler is not None else None
+        try:
+            stats = self.crawler.stats if self.crawler is not None else None
+        except RuntimeError:  # the crawler never started; Scrapy has said why
+            stats = None
         failed = stats.get_value("crawl/failed") if stats is not None else None
         if failed:
             print(f"crawl failed: {failed}", file=sys.stderr)
             self.exitcode = self.exitcode or 1
+
+
+def _report_failed_start(task: asyncio.Future) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        _say_failed_start(task.exception())
+
+
+def _say_failed_start(exc: BaseException | None) -> None:
+    print(f"error: the crawl could not start: {redact(str(exc) or type(exc).__name__)}", file=sys.stderr)

@@ -167,7 +167,7 @@ class DiscoveryMixin:
             if history is not None and url in history.known_articles:
                 self.article_found_at(spec.channel)
             yield scrapy.Request(url, callback=self.parse, errback=self.failed, meta=dict(meta))
-        if history is not None and history.complete and links and all(url in history.captured for url in links):
+        if history is not None and history.complete and links and not history.new_links(links):
             stats.inc_value("incremental/pagination_stopped")
             return
         limit = self.crawler.settings.getint("DISCOVER_MAX_ENDPOINT_PAGES")

@@ -138,7 +138,7 @@ class PortalSpider(DiscoveryMixin, scrapy.Spider):
         links = [*result.links, *(page for page in result.found.pages if page not in result.links)]
         if self.history is None or not self.history.complete or result.kind != LISTING:
             return links
-        if any(link not in self.history.captured for link in links):
+        if self.history.new_links(links):
             return links
         key = pagination_key(url)
         kept = [link for link in links if pagination_key(link) != key]
@@ -160,7 +160,7 @@ class PortalSpider(DiscoveryMixin, scrapy.Spider):
         self.report_uncovered()
         self.pages.close()
         if self.history is not None:
-            self.history.engine.dispose()
+            self.history.close()
 
     def _item(self, item: ArticleItem, response: Response | None) -> ArticleItem:
         item.site = self.site_name

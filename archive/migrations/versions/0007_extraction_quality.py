@@ -4,9 +4,10 @@
 article's text can be trusted; the 信息公开 (government information disclosure) block's
 索引号, 发布机构/发文机关, 成文日期, 文号/发文字号, 主题分类 and 有效性 get their own columns so
 researchers can query government documents by issuer, document number or index number.
+Values read from the page are TEXT (a page may hold any length; PostgreSQL enforces VARCHAR sizes).
 
 Revision ID: 0007
-Revises: 0004
+Revises: 0006
 """
 
 from __future__ import annotations
@@ -15,19 +16,19 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0007"
-down_revision = "0004"
+down_revision = "0006"
 branch_labels = None
 depends_on = None
 
 COLUMNS = (
     ("confidence", sa.Float),
     ("extraction_warnings", sa.Text),
-    ("index_no", sa.String(200)),
-    ("issuer", sa.String(300)),
+    ("index_no", sa.Text),
+    ("issuer", sa.Text),
     ("written_at", sa.String(40)),
-    ("doc_no", sa.String(200)),
-    ("topic", sa.String(300)),
-    ("validity", sa.String(100)),
+    ("doc_no", sa.Text),
+    ("topic", sa.Text),
+    ("validity", sa.Text),
 )
 
 
