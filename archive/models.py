@@ -89,6 +89,9 @@ class Capture(Base):
     flags: Mapped[str | None] = mapped_column(Text)
     # For a revisit: the capture whose payload it repeats.
     refers_to_id: Mapped[int | None] = mapped_column(ForeignKey("captures.id"))
+    # POST/PUT: the request body as a query, the way pywb and cdxj-indexer key it
+    # (form fields decoded; other bodies as __wb_post_data=<base64>).
+    request_body: Mapped[str | None] = mapped_column(Text)
 
     __table_args__ = (
         Index("ix_captures_url_status", "url", "status", "id"),

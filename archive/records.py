@@ -16,7 +16,7 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from http import HTTPStatus
-from urllib.parse import urlsplit
+from urllib.parse import unquote_plus, urlsplit
 
 from warcio.recordbuilder import RecordBuilder
 from warcio.recordloader import ArcWarcRecord
@@ -111,6 +111,29 @@ def _request_target(url: str) -> tuple[str, str]:
     if parts.query:
         target += "?" + parts.query
     return target, parts.netloc
+
+
+# pywb and cdxj-indexer cut a request-body query at this length.
+MAX_BODY_QUERY = 4096
+
+
+def request_body_query(method: str, content_type: str | None, body: bytes) -> str | None:
+    """A POST/PUT body as the query pywb matches replayed requests by (cdxj-indexer's
+    ``requestBody``): a urlencoded form decoded to text, anything else base64 in
+    ``__wb_post_data=``; None for other methods. Form bodies are what listing endpoints
+    (Hanweb dataproxy.jsp) send; JSON bodies are kept as base64 here, which pywb still
+    matches exactly, though cdxj-indexer would flatten them into fields.
+    """
+    if method.upper() not in ("POST", "PUT"):
+        return None
+    if not body:
+        return ""
+    if (content_type or "").lower().startswith("application/x-www-form-urlencoded"):
+        try:
+            return unquote_plus(body.decode("utf-8"))[:MAX_BODY_QUERY]
+        except UnicodeDecodeError:
+            pass
+    return ("__wb_post_data=" + base64.b64encode(body).decode("ascii"))[:MAX_BODY_QUERY]
 
 
 SERVER_NOT_MODIFIED = "http://netpreserve.org/warc/1.1/revisit/server-not-modified"

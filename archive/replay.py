@@ -77,12 +77,15 @@ def cdxj_line(row: Any) -> str:
     fields = {"url": row.url, "mime": mime, "status": str(row.status), "digest": row.payload_digest,
               "length": str(row.warc_length), "offset": str(row.warc_offset), "filename": row.warc_file}
     fields = {key: value for key, value in fields.items() if value not in (None, "", "None")}
-    return f"{surt.surt(row.url)} {_timestamp(row.warc_date, row.fetched_at)} {json.dumps(fields)}"
+    key_url = row.url
+    if row.request_body is not None:  # POST: keyed by its body, as cdxj-indexer --post-append does
+        key_url, fields["method"], fields["requestBody"] = post_key(row.url, row.method, row.request_body)
+    return f"{surt.surt(key_url)} {_timestamp(row.warc_date, row.fetched_at)} {json.dumps(fields)}"
 
 
 _COLUMNS = (captures.c.url, captures.c.warc_date, captures.c.fetched_at, captures.c.content_type,
             captures.c.status, captures.c.payload_digest, captures.c.warc_length, captures.c.warc_offset,
-            captures.c.warc_file, captures.c.record_type)
+            captures.c.warc_file, captures.c.record_type, captures.c.method, captures.c.request_body)
 
 
 def _checked_rows(index: Index, check: RecordCheck) -> Iterator[Any]:
@@ -169,6 +172,14 @@ def sorted_cdxj(index: Index, out: IO[str], run_lines: int = SORT_RUN_LINES) -> 
                 out.write(line)
                 count += 1
     return count, check
+
+
+def post_key(url: str, method: str, body_query: str) -> tuple[str, str, str]:
+    """(URL to key by, method, requestBody) of a POST capture: pywb looks a replayed POST up
+    by ``url?__wb_method=post&<body query>``."""
+    method = (method or "POST").upper()
+    appended = ("&" if "?" in url else "?") + "__wb_method=" + method + ("&" + body_query if body_query else "")
+    return url + appended, method, body_query
 
 
 def write_cdxj(index: Index, out: IO[str]) -> int:

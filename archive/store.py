@@ -21,12 +21,12 @@ from sqlalchemy import Connection, Engine, insert, update
 
 from archive import search
 from archive.article_images import ArticleImageLinker
-from archive.challenges import challenge_kind
+from archive.challenges import exchange_challenge
 from archive.events import EventRow
 from archive.lookup import ArchiveLookup, GoodCapture, is_good_capture
 from archive.models import article_events, articles, capture_id_of, captures, crawls, open_index, utc_iso
 from archive.presence import missing_warc_files
-from archive.records import HttpExchange, Original, build_pair, payload_digest
+from archive.records import HttpExchange, Original, build_pair, payload_digest, request_body_query
 from archive.recovery import recover
 from archive.warc_writer import RotatingWarcWriter
 
@@ -201,7 +201,7 @@ class ArchiveWriter:
     def _write_exchange(self, exchange: HttpExchange) -> dict[str, Any]:
         digest = payload_digest(exchange.body)
         flags = []
-        if kind := challenge_kind(exchange.status, exchange.body):
+        if kind := exchange_challenge(exchange.status, exchange.body, exchange.response_headers):
             flags.append(f"challenge:{kind}")
             self.counts["challenges"] += 1
         if exchange.truncated:
@@ -238,6 +238,8 @@ class ArchiveWriter:
             "warc_length": where.length,
             "warc_record_id": exchange.record_id,
             "method": exchange.method,
+            "request_body": request_body_query(exchange.method, _request_header(exchange, b"content-type"),
+                                               exchange.request_body),
             "payload_length": len(exchange.body),
             "ip_address": exchange.ip_address,
             "truncated": exchange.truncated,
@@ -248,6 +250,13 @@ class ArchiveWriter:
             "flags": ",".join(flags) or None,
             "ref": revisit_of.record_id if revisit_of else None,
         }
+
+
+def _request_header(exchange: HttpExchange, name: bytes) -> str | None:
+    for key, value in exchange.request_headers:
+        if key.lower() == name:
+            return value.decode("latin-1")
+    return None
 
 
 def index_rows(conn: Connection, capture_rows: list[dict[str, Any]], article_rows: list[dict[str, Any]]) -> int:

@@ -16,7 +16,7 @@ from scrapy.exceptions import IgnoreRequest
 from scrapy.http import HtmlResponse, Response
 
 from archive.history import History
-from crawler.traps import url_shape
+from crawler.discover.traps import url_shape
 
 
 def pagination_key(url: str) -> str:
@@ -47,11 +47,14 @@ class IncrementalMiddleware:
         recheck = request.meta.get("revisit")  # a known article re-checked (crawler/revisit.py)
         # A page requisite (issue 9) is asked again, conditionally: unchanged, it becomes a revisit.
         requisite = request.meta.get("requisite") is not None
-        if not requisite and (url in history.documents or (url in history.known_articles
-                                                           and not getattr(spider, "refresh", False)
-                                                           and not recheck)):
+        # A listing endpoint's JSON/XML page is a listing, not a document: it is asked again.
+        listing = "endpoint" in request.meta
+        if not requisite and ((url in history.documents and not listing) or (
+                url in history.known_articles and not getattr(spider, "refresh", False) and not recheck)):
             self.stats.inc_value("incremental/skipped_known")
             raise IgnoreRequest(f"already archived: {url}")
+        if request.method != "GET":
+            return  # validators are kept per URL; a POST's answer depends on its body too
         etag, modified = history.validators.get(url, (None, None))
         if etag:
             request.headers.setdefault("If-None-Match", etag)

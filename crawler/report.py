@@ -44,6 +44,7 @@ def summary(stats: dict[str, Any]) -> dict[str, Any]:
         "rechecks": _prefixed(stats, "revisit/"),
         "out_of_scope": _prefixed(stats, "scope/"),
         "sites": sites_summary(stats.get("sites") or {}),
+        **discovery_summary(stats),
     }
 
 
@@ -60,6 +61,23 @@ def sites_summary(sites: dict[str, Any]) -> dict[str, Any]:
         "finished": sum(1 for reason in stopped.values() if reason == "finished"),
         "gave_up": sorted(name for name, reason in stopped.items() if str(reason).startswith("gave up")),
         "archived_nothing": sorted(empty_sites(sites)),
+    }
+
+
+def discovery_summary(stats: dict[str, Any]) -> dict[str, Any]:
+    """Which CMS family each site is, what the crawl could not cover, what sits behind a
+    challenge, and how many hit-counter requests were never sent (crawler/discover/)."""
+    # A crawl stopped early (max_pages, a signal) has not asked every channel for its articles.
+    finished = stats.get("finish_reason") in (None, "finished")
+    uncovered = {channel: f"no articles from this channel (fingerprint {state.get('fingerprint') or 'none'!r})"
+                 for channel, state in (stats.get("discover/channels") or {}).items()
+                 if finished and not state.get("articles")}
+    uncovered.update(stats.get("discover/shells") or {})
+    return {
+        "families": _prefixed(stats, "discover/family/"),
+        "uncovered": uncovered,
+        "behind_challenge": dict(stats.get("discover/behind_challenge") or {}),
+        "counters_not_requested": stats.get("discover/counter_dropped", 0),
     }
 
 

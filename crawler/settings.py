@@ -99,7 +99,7 @@ DOWNLOADER_MIDDLEWARES = {
     "crawler.retry.BackoffRetryMiddleware": 550,
     "crawler.middlewares.BinaryUntilDecodedMiddleware": 595,
 }
-SPIDER_MIDDLEWARES = {"crawler.traps.TrapGuardMiddleware": 800}
+SPIDER_MIDDLEWARES = {"crawler.discover.traps.TrapGuardMiddleware": 800}
 ITEM_PIPELINES = {
     "pipelines.chrome.ChromeStripPipeline": 300,
     "pipelines.dedup.ArticleDedupPipeline": 500,
@@ -233,3 +233,15 @@ EXTENSIONS["crawler.progress.ProgressExtension"] = 500
 # terminal. Off here, for shell/fetch/parse; our `scrapy crawl` turns it on unless the
 # command line sets it (`-s PROGRESS_LIVE=0`): crawler/commands/crawl.py.
 PROGRESS_LIVE = False
+
+# --- Discovery: CMS families, listing endpoints, hit counters (issue 8) ---------------------
+# Family knowledge is data in crawler/discover/cms/*.toml. A paged listing endpoint
+# (dataproxy.jsp, gkmlpt/JPaaS/IGS JSON) is asked for at most this many pages.
+DISCOVER_MAX_ENDPOINT_PAGES = 5000
+# Match a site's pages against the family fingerprints until one names its CMS family (logged,
+# and kept in crawls.stats as discover/family/HOST), for at most this many pages; after that
+# the site is "unknown" and only links are followed (matching costs ~0.3 ms a page).
+DISCOVER_RECOGNISE_PAGES = 100
+# Every request and response passes crawler/discover/guard.py: hit counters (the families'
+# `counters`) are never requested, anti-bot challenges are counted and named in the summary.
+DOWNLOADER_MIDDLEWARES["crawler.discover.guard.DiscoveryGuardMiddleware"] = 105

@@ -16,22 +16,24 @@ import ctypes.util
 import logging
 import multiprocessing
 import os
+import re
 import signal
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from functools import cache
+from typing import Any
 
 from scrapy.http import HtmlResponse, Response, TextResponse
 from scrapy.linkextractors import LinkExtractor
 from scrapy.utils.reactor import is_asyncio_reactor_installed
 
 from archive.challenges import challenge_kind
+from crawler.discover.links import Discovery, discover_page, link_extractor
 from crawler.extract import extract_article
 from crawler.extract.page import parse_page
 from crawler.extract.pagekind import ARTICLE, page_kind
 from crawler.items import ArticleItem
-from crawler.links import link_extractor, outgoing_urls
 from crawler.profiles import SiteProfile
 from crawler.requisites import Requisite, page_requisites
 
@@ -47,6 +49,16 @@ class PageResult:
     item: ArticleItem | None
     # What the page embeds (stylesheets, scripts, images; article images marked).
     requisites: list[Requisite] = field(default_factory=list)
+    # What the CMS family mechanisms found (crawler/discover/): script pager pages of a
+    # listing (none on an article), endpoints to page through, the family ...
+    found: Discovery = field(default_factory=Discovery)
+    # ... and an article's continuation pages (t20200115_123_1.html).
+    continuations: list[str] = field(default_factory=list)
+
+
+# A page named like a listing (index.html, list_2.shtml) is never an article's first page:
+# its script pager pages are more listing pages, not continuations.
+_LISTING_NAME = re.compile(r"/(?:index|list|default)(?:_\d+)?\.\w+$|/$", re.I)
 
 
 @cache
@@ -54,25 +66,38 @@ def _extractor(deny: tuple[str, ...]) -> LinkExtractor:
     return link_extractor(list(deny))
 
 
-def process_page(response: TextResponse, profile: SiteProfile) -> PageResult:
+def process_page(response: TextResponse, profile: SiteProfile, as_article: bool = False,
+                 recognise: bool = True) -> PageResult:
     """Links, page kind and (for articles) the item, from one parse of the page.
 
     Challenge pages (archived and flagged by the writer) are neither followed nor extracted.
+    ``as_article`` extracts the page whatever its kind (an article's continuation page).
     """
-    if challenge_kind(response.status, response.body):
+    if challenge_kind(response.status, response.body, response.headers.getlist(b"Set-Cookie")):
         return PageResult([], "challenge", None)
-    links = outgoing_urls(response, _extractor(tuple(profile.deny_patterns)), profile.allowed_hosts)
+    found = discover_page(response, _extractor(tuple(profile.deny_patterns)), profile.allowed_hosts,
+                          recognise_family=recognise)
     page = parse_page(response)
     kind = page_kind(page, profile.article_patterns, profile.listing_patterns)
-    item = extract_article(page, kind=kind) if kind == ARTICLE else None
-    return PageResult(links, kind, item, page_requisites(page.root, response.url, item.images if item else ()))
+    article = kind == ARTICLE and not _LISTING_NAME.search(response.url)
+    continuations = [url for url in found.pages if url != response.url] if article else []
+    links = [url for url in found.links if url not in continuations]
+    item = extract_article(page, kind=kind) if kind == ARTICLE or as_article else None
+    if article:
+        found.pages = []
+    requisites = page_requisites(page.root, response.url, item.images if item else ())
+    return PageResult(links, kind, item, requisites, found, continuations)
 
 
-def process_bytes(url: str, body: bytes, content_type: bytes, profile: SiteProfile, status: int = 200) -> PageResult:
+def process_bytes(url: str, body: bytes, content_type: bytes, profile: SiteProfile, status: int = 200,
+                  as_article: bool = False, set_cookies: list[bytes] | None = None,
+                  recognise: bool = True) -> PageResult:
     """``process_page`` for a worker process, which gets bytes rather than a Response."""
-    response = HtmlResponse(url, status=status, body=body,
-                            headers={"Content-Type": content_type} if content_type else None)
-    return process_page(response, profile)
+    headers: dict[str, Any] = {"Content-Type": content_type} if content_type else {}
+    if set_cookies:
+        headers["Set-Cookie"] = set_cookies
+    response = HtmlResponse(url, status=status, body=body, headers=headers or None)
+    return process_page(response, profile, as_article, recognise)
 
 
 PR_SET_PDEATHSIG = 1  # linux/prctl.h
@@ -105,12 +130,13 @@ class PageProcessor:
         self.workers = workers
         self._pool: ProcessPoolExecutor | None = None
 
-    async def run(self, response: TextResponse, profile: SiteProfile) -> PageResult:
+    async def run(self, response: TextResponse, profile: SiteProfile, as_article: bool = False,
+                  recognise: bool = True) -> PageResult:
         if self.workers > 0 and not is_asyncio_reactor_installed():
             # Awaiting a worker needs the asyncio reactor (Scrapy's default); else run inline.
             self.workers = 0
         if self.workers <= 0:
-            return process_page(response, profile)
+            return process_page(response, profile, as_article, recognise)
         if self._pool is None:
             # spawn, not fork: the crawl process already runs the reactor and writer threads.
             # Started from the reactor thread, which lives as long as the crawl process: the
@@ -120,13 +146,14 @@ class PageProcessor:
         content_type = response.headers.get("Content-Type", b"")
         try:
             future = self._pool.submit(process_bytes, response.url, response.body, content_type, profile,
-                                       response.status)
+                                       response.status, as_article, response.headers.getlist(b"Set-Cookie"),
+                                       recognise)
             return await asyncio.wrap_future(future)
         except BrokenProcessPool:
             logger.error("a page worker died (on %s?); restarting the pool", response.url)
             self._pool.shutdown(wait=False, cancel_futures=True)
             self._pool = None
-            return process_page(response, profile)
+            return process_page(response, profile, as_article, recognise)
 
     def close(self) -> None:
         if self._pool is not None:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from scrapy.http import HtmlResponse
 
+from crawler.discover.links import in_scope, link_extractor, outgoing_urls, script_pages
+from crawler.discover.traps import trap_reason, url_shape
 from crawler.extract.encoding import decode_html
-from crawler.links import in_scope, link_extractor, outgoing_urls, script_pages
-from crawler.traps import trap_reason, url_shape
 
 LIMITS = {"max_length": 2083, "max_segments": 20, "max_repeats": 2}
 

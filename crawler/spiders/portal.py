@@ -25,6 +25,7 @@ from twisted.python.failure import Failure
 
 from archive.history import History
 from crawler.capture import existing_index, index_location
+from crawler.discover.spider import DiscoveryMixin
 from crawler.extract import extract_article
 from crawler.extract.pagekind import LISTING
 from crawler.fleet import Fleet, SiteState, build_sites, close_histories, load_histories, seeds_from_args
@@ -41,7 +42,7 @@ from crawler.workers import PageProcessor, PageResult, is_html
 _TRUE = {"1", "true", "yes", "on"}
 
 
-class PortalSpider(scrapy.Spider):
+class PortalSpider(DiscoveryMixin, scrapy.Spider):
     name = "portal"
 
     def __init__(self, start_url: str | None = None, site: str | None = None, refresh: str = "0",
@@ -94,7 +95,7 @@ class PortalSpider(scrapy.Spider):
         state = self.fleet.site_for(request)
         return state.history if state is not None else None
 
-    def _state(self, response: Response) -> SiteState:
+    def site_state(self, response: Response) -> SiteState:
         return self.fleet.site_for(response.request) or next(iter(self.fleet.sites.values()))
 
     def _request(self, url: str, state: SiteState) -> scrapy.Request:
@@ -113,7 +114,7 @@ class PortalSpider(scrapy.Spider):
         """
         stats = self.crawler.stats
         self._count_page()
-        state = self._state(response)
+        state = self.site_state(response)
         changed = response.status != 304
         if response.status == 304 and state.history is not None:
             response = archived_response(state.history, response) or response
@@ -123,7 +124,7 @@ class PortalSpider(scrapy.Spider):
         if too_large(response, self.page_maxsize, stats):
             return
         try:
-            result = await self.pages.run(response, state.profile)
+            result = await self.pages.run(response, state.profile, recognise=self.recognising(response.url))
         except Exception:  # noqa: BLE001 - one odd page must not stop the crawl; it is archived anyway
             self.logger.exception("could not process %s (page archived, its links not followed)", response.url)
             stats.inc_value("extract/errors")
@@ -131,9 +132,10 @@ class PortalSpider(scrapy.Spider):
         stats.inc_value(f"pages/{result.kind}")
         if self.revisits is not None and result.kind == LISTING:
             await self.revisits.on_listing(response.url, result.links, changed)
-        for url in capped_links(self._links_to_follow(response.url, result, state.history), response.url,
-                                self.page_max_links, stats):
-            yield self._request(url, state)
+        links = capped_links(self._links_to_follow(response.url, result, state.history), response.url,
+                             self.page_max_links, stats)
+        for request in self.discovered_requests(response, result, links):
+            yield request
         for request in self._requisite_requests(result.requisites[:self.page_max_links or None], state):
             yield request
         if result.item is not None:
@@ -143,6 +145,10 @@ class PortalSpider(scrapy.Spider):
             self._articles_seen += 1
             if self.max_articles and self._articles_seen > self.max_articles:
                 raise CloseSpider("max_articles")
+            if result.continuations:
+                yield self.continue_article(result.item, response, result.continuations)
+                return
+            self.article_found(response)
             yield self._item(result.item, response, state)
 
     async def recheck(self, response: Response) -> AsyncIterator[ArticleItem]:
@@ -153,7 +159,7 @@ class PortalSpider(scrapy.Spider):
             return
         item = await self.revisits.recheck(response)
         if item is not None:
-            yield self._item(item, response, self._state(response))
+            yield self._item(item, response, self.site_state(response))
 
     def recheck_failed(self, failure: Failure) -> None:
         if self.revisits is not None:
@@ -162,7 +168,7 @@ class PortalSpider(scrapy.Spider):
     def parse_requisite(self, response: Response) -> Iterator[scrapy.Request]:
         """A fetched requisite (archived by the capture hook); a stylesheet's own requisites follow."""
         self.crawler.stats.inc_value(f"requisites/{response.meta.get('requisite')}")
-        state = self._state(response)
+        state = self.site_state(response)
         yield from self._requisite_requests(stylesheet_requisites(response, state.history), state)
 
     def _requisite_requests(self, requisites: list, state: SiteState) -> Iterator[scrapy.Request]:
@@ -195,15 +201,16 @@ class PortalSpider(scrapy.Spider):
         self.logger.warning("gave up on %s: %s: %s", url, kind, failure.getErrorMessage())
 
     def _links_to_follow(self, url: str, result: PageResult, history: History | None) -> list[str]:
-        """All links, except that an incremental crawl stops paging through a listing once a
-        page of it links to nothing that was never archived."""
+        """All links and script pager pages, except that an incremental crawl stops paging
+        through a listing once a page of it links to nothing that was never archived."""
+        links = [*result.links, *(page for page in result.found.pages if page not in result.links)]
         if history is None or not history.complete or result.kind != LISTING:
-            return result.links
-        if history.new_links(result.links):
-            return result.links
+            return links
+        if history.new_links(links):
+            return links
         key = pagination_key(url)
-        kept = [link for link in result.links if pagination_key(link) != key]
-        if len(kept) < len(result.links):
+        kept = [link for link in links if pagination_key(link) != key]
+        if len(kept) < len(links):
             self.crawler.stats.inc_value("incremental/pagination_stopped")
         return kept
 
@@ -215,9 +222,10 @@ class PortalSpider(scrapy.Spider):
     def parse_article(self, response: Response) -> Iterator[ArticleItem]:
         """Extract one page as an article, whatever its kind (for ``scrapy parse -c``)."""
         if isinstance(response, TextResponse):
-            yield self._item(extract_article(response), response, self._state(response))
+            yield self._item(extract_article(response), response, self.site_state(response))
 
     def closed(self, reason: str) -> None:
+        self.report_uncovered()
         self.pages.close()
         if isinstance(getattr(self, "state", None), dict):  # JOBDIR: saved for a resumed run
             self.state["fleet"] = self.fleet.snapshot()
@@ -229,7 +237,12 @@ class PortalSpider(scrapy.Spider):
                                  site["articles_new"], site["errors"], site["stopped"])
         close_histories(self.fleet.sites)
 
-    def _item(self, item: ArticleItem, response: Response, state: SiteState) -> ArticleItem:
-        item.site = state.name
-        item.warc_record_id = response.meta.get("warc_record_id")
+    def _item(self, item: ArticleItem, response: Response | None, state: SiteState | None = None) -> ArticleItem:
+        """The item with its portal and capture; a continuation's item (no response) keeps both."""
+        if state is None and response is not None:
+            state = self.site_state(response)
+        if state is not None:
+            item.site = state.name
+        if response is not None:
+            item.warc_record_id = response.meta.get("warc_record_id")
         return item
