@@ -32,16 +32,20 @@ class Command(ScrapyCommand):
         if self.settings.getpriority("PROGRESS_LIVE") < SETTINGS_PRIORITIES["cmdline"]:
             self.settings.set("PROGRESS_LIVE", True, priority="cmdline")
 
-    def _create_crawler(self, spname: str) -> Crawler:
-        self.crawler = super()._create_crawler(spname)
-        return self.crawler
-
     def _say_start_failures(self) -> None:
         """A crawl that cannot start (a bad spider argument, an unusable setting) says why in
         one line; Scrapy would leave the exception to asyncio or Twisted, which print it with
         a traceback. The exit status stays 1 (Scrapy marks the bootstrap failed)."""
         process = self.crawler_process
         start = process.crawl
+        create = process.create_crawler
+
+        def create_crawler(*args: Any, **kwargs: Any) -> Crawler:
+            # Keep the crawler (public create_crawler), to read its stats when the run ends.
+            self.crawler = create(*args, **kwargs)
+            return self.crawler
+
+        process.create_crawler = create_crawler  # type: ignore[method-assign]
 
         def crawl(*args: Any, **kwargs: Any) -> Any:
             started = start(*args, **kwargs)
