@@ -63,8 +63,8 @@ class SiteState:
     scope: Scope
     label: str | None = None
     history: History | None = None
-    # The portal's CMS family. Recognition is issue 8's: it sets this (e.g. from the profile
-    # or from the first pages), and the summary reports it.
+    # The portal's CMS family: from its profile, or recognised by discovery from its pages
+    # (crawler/discover/spider.py); the summary reports it.
     family: str | None = None
     pages: int = 0
     articles_new: int = 0

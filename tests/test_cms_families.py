@@ -89,6 +89,7 @@ def test_a_portal_of_each_family_is_archived_whole(name: str, tmp_path_factory: 
     stats = crawled.stats()
     assert stats[f"discover/family/{host}"] == portal.family
     assert stats["summary"]["families"] == {host: portal.family}
+    assert [site["family"] for site in stats["sites"].values()] == [portal.family]  # per portal too
     assert f"site {host} recognised as {portal.family}" in crawled.log
     assert stats["summary"]["uncovered"] == {}
     # Every article row points at the 200 capture of its own URL.

@@ -97,6 +97,9 @@ class DiscoveryMixin:
         any script endpoint no family reads."""
         found = result.found
         self.note_family(response.url, found.family, found.fingerprint)
+        portal = self.site_state(response)
+        if found.family and not portal.family:
+            portal.family = found.family  # reported per portal (crawls.stats["sites"])
         channel = response.meta.get("channel") if response.meta.get("pager") else None
         mechanised = bool(found.pages or found.endpoints or found.records)
         if mechanised and not channel:
@@ -114,7 +117,7 @@ class DiscoveryMixin:
                     seen[shell] = response.url
                     self._stat_dict("discover/shells")[response.url] = f"{family}: script endpoint {shell}"
         meta = {"channel": channel, **self._site_meta(response)} if channel else self._site_meta(response)
-        history = self.site_state(response).history
+        history = portal.history
         pages = set(found.pages)
         for url in links:
             if channel and history is not None and url in history.known_articles:
