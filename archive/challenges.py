@@ -14,9 +14,10 @@ import zlib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache
-from pathlib import Path
 
-GATES_FILE = Path(__file__).with_name("challenges.toml")
+from archive.resources import package_path
+
+GATES_FILE = package_path("archive", "challenges.toml")  # a real file, even inside an egg
 # Only the head of a payload is searched: challenge markers sit near the top of small pages
 # (a 瑞数 stub opens with its $_ts script, a 加速乐 page is one script, WZWS names itself early).
 HEAD_BYTES = 8192

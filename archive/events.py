@@ -35,6 +35,7 @@ from sqlalchemy import Connection, select
 
 from archive.challenges import challenge_kind
 from archive.models import articles, captures
+from archive.resources import package_path
 
 UNCHANGED, EDITED, DELETED = "unchanged", "edited", "deleted"
 REDIRECTED_AWAY, MOVED, SOFT_DELETED, BLOCKED = "redirected-away", "moved", "soft-deleted", "blocked"
@@ -42,7 +43,7 @@ KINDS = (UNCHANGED, EDITED, DELETED, REDIRECTED_AWAY, MOVED, SOFT_DELETED, BLOCK
 # Kinds after which the article is no longer there (re-checked at the slowest rate).
 GONE = (DELETED, REDIRECTED_AWAY, SOFT_DELETED)
 
-RULES = Path(__file__).with_name("gone_pages.toml")
+RULES = package_path("archive", "gone_pages.toml")  # a real file, even inside an egg
 _SPACES = re.compile(r"\s+")
 
 

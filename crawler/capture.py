@@ -176,8 +176,10 @@ class CaptureExtension:
         failed = report.failure(values, settings.getfloat("CRAWL_MAX_ERROR_RATE"), shared_frontier=shared)
         if lost:
             # Its rows point at records that are not on disk: the crawl must not pass for
-            # complete (an incremental crawl would trust them), and it exits non-zero.
-            failed = f"archive incomplete: {lost}"
+            # complete (an incremental crawl would trust them), and it exits non-zero. A dead
+            # writer stays the first thing said ("archive failed: ...").
+            incomplete = f"archive incomplete: {lost}"
+            failed = f"{failed}; {incomplete}" if failed and self.writer.error is not None else incomplete
         if failed:
             stats.set_value("crawl/failed", failed)
             logger.error("crawl failed: %s", failed)

@@ -8,6 +8,7 @@ on exactly what the crawler sent.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import gzip
 import hashlib
 import socket
@@ -79,7 +80,8 @@ class _Handler(BaseHTTPRequestHandler):
         demo = self.server.demo
         demo._record(RequestLog(self.command, self.path, list(self.headers.items())))
         if demo.delay:
-            time.sleep(demo.delay)
+            with demo._serial_lock if demo.serial else contextlib.nullcontext():
+                time.sleep(demo.delay)
         route = demo.site.lookup(self.path) or NOT_FOUND
         body = route.body
         etag = f'"{hashlib.sha1(body).hexdigest()[:16]}"'
@@ -129,6 +131,9 @@ class DemoServer:
         # Seconds to wait before answering: a slow server keeps a crawl busy long enough to
         # be interrupted at a chosen point.
         self.delay = delay
+        # One answer at a time (delay apart), however many connections the client opens.
+        self.serial = False
+        self._serial_lock = threading.Lock()
         # Answer If-None-Match with 304; off, the server sends every page in full (as many
         # portals do), so an unchanged page comes back as an identical-payload revisit.
         self.conditional = True

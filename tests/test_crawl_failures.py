@@ -115,8 +115,18 @@ def test_log_records_never_carry_credentials():
 
 def test_a_start_up_failure_is_said_once(tmp_path: Path):
     """A spider that cannot start: its own error, not a second one about missing stats."""
-    result = subprocess.run(crawl_command(tmp_path), cwd=ROOT, capture_output=True, text=True, timeout=120)
+    command = crawl_command(tmp_path, "start_url=http://127.0.0.1:9/", settings={"PAGE_WORKERS": "abc"})
+    result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert result.returncode == 1
     assert "Crawler.stats is not set" not in result.stderr and "Traceback" not in result.stderr
     errors = [line for line in result.stderr.splitlines() if "error" in line.lower()]
-    assert errors == ["error: the crawl could not start: give -a start_url=URL or -a site=NAME"], result.stderr
+    assert errors == ["error: the crawl could not start: invalid literal for int() with base 10: 'abc'"], result.stderr
+
+
+def test_missing_spider_arguments_are_refused_before_the_crawl(tmp_path: Path):
+    """No start URL, site or seed list: one usage line and exit 2, nothing started."""
+    result = subprocess.run(crawl_command(tmp_path), cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2
+    assert "error: give -a start_url=URL, -a site=NAME, -a site=all or -a sites=FILE" in result.stderr.splitlines()
+    assert "Traceback" not in result.stderr
+    assert not (tmp_path / "warc").exists()

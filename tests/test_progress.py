@@ -29,7 +29,7 @@ def command(archive, seeds, **extra: str) -> list[str]:
 @pytest.fixture(scope="module")
 def portals():
     site = build_site(channels=2, articles_per_channel=6, extras=False)
-    with DemoServer(site, host="127.0.0.2", delay=0.05) as a, DemoServer(site, host="127.0.0.3", delay=0.05) as b:
+    with DemoServer(site, host="127.0.0.2", delay=0.2) as a, DemoServer(site, host="127.0.0.3", delay=0.2) as b:
         yield site, a, b
 
 
@@ -37,8 +37,9 @@ def test_progress_is_logged_at_a_steady_interval(tmp_path, portals):
     site, a, b = portals
     seeds = tmp_path / "seeds.txt"
     seeds.write_text(f"{a.url}\n{b.url}\n")
-    result = subprocess.run(command(tmp_path / "archive", seeds), cwd=ROOT, capture_output=True, text=True,
-                            timeout=180)
+    # One connection per host to a slowish server: the crawl lasts several progress intervals.
+    result = subprocess.run(command(tmp_path / "archive", seeds, CONCURRENT_REQUESTS_PER_DOMAIN="1"), cwd=ROOT,
+                            capture_output=True, text=True, timeout=180)
     assert result.returncode == 0, result.stderr[-3000:]
     lines = [tuple(map(int, match.groups())) for match in PROGRESS.finditer(result.stderr)]
     assert len(lines) >= 3, result.stderr[-3000:]

@@ -279,14 +279,14 @@ def test_the_schedule_survives_a_sigkill(tmp_path):
         crawl_then_age(tmp_path, server, 40)
         command = crawl_command(tmp_path, server.url, {"REVISIT_SHARE": "1", "CONCURRENT_REQUESTS_PER_DOMAIN": "2"})
         start = len(server.requests)
-        server.delay = 0.5  # slow enough that the kill comes while re-checks are still under way
+        server.delay, server.serial = 0.5, True  # answers 0.5 s apart: the kill comes mid-way
         process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         deadline = time.monotonic() + 120
         while rechecks_indexed(tmp_path, site, 1) < 5 and process.poll() is None and time.monotonic() < deadline:
             time.sleep(0.05)
         os.kill(process.pid, signal.SIGKILL)
         process.wait()
-        server.delay = 0
+        server.delay, server.serial = 0, False
         # Killed mid-way: some re-checks are in the index, others are not (requests may have
         # gone out for all of them; what the next crawl goes by is what the index holds).
         assert 5 <= rechecks_indexed(tmp_path, site, 1) < len(site.articles)

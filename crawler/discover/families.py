@@ -15,7 +15,9 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-CMS_DIR = Path(__file__).with_name("cms")
+from archive.resources import package_path
+
+CMS_DIR = package_path("crawler.discover", "cms")  # a real directory, even inside an egg
 # Case-sensitive on purpose: a literal prefix lets the regex engine skip ahead (re.I would
 # make every fingerprint scan the page char by char; patterns use (?i) where they must).
 _FLAGS = re.S
