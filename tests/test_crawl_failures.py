@@ -31,13 +31,14 @@ def crawl_command(archive: Path, *spider_args: str, settings: dict[str, str] | N
 def test_a_warc_file_lost_before_close_fails_the_crawl_and_its_articles_are_fetched_again(tmp_path: Path):
     site = build_site(channels=1, articles_per_channel=8, extras=False)
     with DemoServer(site, delay=0.3) as server:
+        server.serial = True  # answers 0.3 s apart: the crawl is still writing when its file goes
         crawl = subprocess.Popen(crawl_command(tmp_path, f"start_url={server.url}"), cwd=ROOT, text=True,
                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline and not list((tmp_path / "warc").glob("*.open")):
             time.sleep(0.1)
         [opened] = list((tmp_path / "warc").glob("*.open"))
-        time.sleep(2)  # some pages written into it
+        time.sleep(1)  # some pages written into it
         opened.unlink()
         _, stderr = crawl.communicate(timeout=300)
         assert crawl.returncode == 1, stderr[-3000:]
@@ -47,7 +48,7 @@ def test_a_warc_file_lost_before_close_fails_the_crawl_and_its_articles_are_fetc
             lost = conn.execute(select(func.count()).select_from(articles)).scalar_one()
         assert lost >= 1  # rows that point at nothing
 
-        server.delay = 0
+        server.delay, server.serial = 0, False
         before = len(server.requests)
         run_crawl(tmp_path, f"start_url={server.url}")
         again = {entry.path for entry in server.requests[before:]} & set(site.articles)
