@@ -15,13 +15,16 @@ from pathlib import Path
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Column,
     Connection,
     Engine,
     Float,
     ForeignKey,
     Index,
     Integer,
+    MetaData,
     String,
+    Table,
     Text,
     UniqueConstraint,
     bindparam,
@@ -30,7 +33,6 @@ from sqlalchemy import (
     inspect,
     select,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from archive.resources import package_path
 
@@ -41,208 +43,172 @@ def utc_iso(moment: datetime | None = None) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-class Base(DeclarativeBase):
-    pass
+# Plain Core tables, not ORM classes: nothing maps rows to objects, and the CLI's `show` and
+# `search` start without importing sqlalchemy.orm or building mappers (about a third of
+# their start-up). ``metadata`` is what the migrations are checked against (tests/test_schema.py).
+metadata = MetaData()
 
+crawls = Table(
+    "crawls", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("spider", String(100), nullable=False),
+    Column("site", Text),
+    Column("started_at", String(32), nullable=False),
+    Column("finished_at", String(32)),
+    Column("status", String(20), nullable=False, default="running"),
+    Column("hostname", String(200)),
+    Column("pid", Integer),
+    Column("stats", JSON),
+)
 
-class Crawl(Base):
-    __tablename__ = "crawls"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    spider: Mapped[str] = mapped_column(String(100))
-    site: Mapped[str | None] = mapped_column(Text)
-    started_at: Mapped[str] = mapped_column(String(32))
-    finished_at: Mapped[str | None] = mapped_column(String(32))
-    status: Mapped[str] = mapped_column(String(20), default="running")
-    hostname: Mapped[str | None] = mapped_column(String(200))
-    pid: Mapped[int | None] = mapped_column(Integer)
-    stats: Mapped[dict | None] = mapped_column(JSON)
-
-
-class Capture(Base):
-    __tablename__ = "captures"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    crawl_id: Mapped[int] = mapped_column(ForeignKey("crawls.id"))
-    url: Mapped[str] = mapped_column(Text)
-    status: Mapped[int | None] = mapped_column(Integer)
-    content_type: Mapped[str | None] = mapped_column(Text)
-    fetched_at: Mapped[str] = mapped_column(String(32))
-    payload_digest: Mapped[str | None] = mapped_column(String(100))
-    record_type: Mapped[str] = mapped_column(String(20))
-    warc_file: Mapped[str] = mapped_column(String(300))
-    warc_offset: Mapped[int] = mapped_column(BigInteger)
-    warc_length: Mapped[int] = mapped_column(BigInteger)
-    warc_record_id: Mapped[str] = mapped_column(String(100), unique=True)
-    method: Mapped[str] = mapped_column(String(10), default="GET")
-    payload_length: Mapped[int | None] = mapped_column(BigInteger)
-    ip_address: Mapped[str | None] = mapped_column(String(64))
-    truncated: Mapped[str | None] = mapped_column(Text)
-    request_offset: Mapped[int | None] = mapped_column(BigInteger)
-    request_length: Mapped[int | None] = mapped_column(BigInteger)
+captures = Table(
+    "captures", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("crawl_id", ForeignKey("crawls.id"), nullable=False),
+    Column("url", Text, nullable=False),
+    Column("status", Integer),
+    Column("content_type", Text),
+    Column("fetched_at", String(32), nullable=False),
+    Column("payload_digest", String(100)),
+    Column("record_type", String(20), nullable=False),
+    Column("warc_file", String(300), nullable=False),
+    Column("warc_offset", BigInteger, nullable=False),
+    Column("warc_length", BigInteger, nullable=False),
+    Column("warc_record_id", String(100), nullable=False, unique=True),
+    Column("method", String(10), nullable=False, default="GET"),
+    Column("payload_length", BigInteger),
+    Column("ip_address", String(64)),
+    Column("truncated", Text),
+    Column("request_offset", BigInteger),
+    Column("request_length", BigInteger),
     # The record's exact WARC-Date (fetched_at is the same moment to the second).
-    warc_date: Mapped[str | None] = mapped_column(String(40))
+    Column("warc_date", String(40)),
     # Validators for the next crawl's conditional GET.
-    etag: Mapped[str | None] = mapped_column(Text)
-    last_modified: Mapped[str | None] = mapped_column(Text)
+    Column("etag", Text),
+    Column("last_modified", Text),
     # Comma-separated: challenge:<kind> (anti-bot page), truncated, ...
-    flags: Mapped[str | None] = mapped_column(Text)
+    Column("flags", Text),
     # For a revisit: the capture whose payload it repeats.
-    refers_to_id: Mapped[int | None] = mapped_column(ForeignKey("captures.id"))
+    Column("refers_to_id", ForeignKey("captures.id")),
     # POST/PUT: the request body as a query, the way pywb and cdxj-indexer key it
     # (form fields decoded; other bodies as __wb_post_data=<base64>).
-    request_body: Mapped[str | None] = mapped_column(Text)
+    Column("request_body", Text),
+    Index("ix_captures_url_status", "url", "status", "id"),
+    Index("ix_captures_digest", "payload_digest"),
+    Index("ix_captures_file_offset", "warc_file", "warc_offset"),
+    Index("ix_captures_crawl", "crawl_id"),
+    Index("ix_captures_fetched", "fetched_at"),
+)
 
-    __table_args__ = (
-        Index("ix_captures_url_status", "url", "status", "id"),
-        Index("ix_captures_digest", "payload_digest"),
-        Index("ix_captures_file_offset", "warc_file", "warc_offset"),
-        Index("ix_captures_crawl", "crawl_id"),
-        Index("ix_captures_fetched", "fetched_at"),
-    )
-
-
-class Article(Base):
-    __tablename__ = "articles"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    capture_id: Mapped[int | None] = mapped_column(ForeignKey("captures.id"))
-    url: Mapped[str] = mapped_column(Text)
-    site: Mapped[str | None] = mapped_column(Text)
-    channel: Mapped[str | None] = mapped_column(Text)
-    title: Mapped[str | None] = mapped_column(Text)
-    published_at: Mapped[str | None] = mapped_column(Text)
-    source: Mapped[str | None] = mapped_column(Text)
-    author: Mapped[str | None] = mapped_column(Text)
-    views: Mapped[int | None] = mapped_column(Integer)
-    body: Mapped[str | None] = mapped_column(Text)
-    site_name: Mapped[str | None] = mapped_column(Text)
-    encoding: Mapped[str | None] = mapped_column(Text)
+articles = Table(
+    "articles", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("capture_id", ForeignKey("captures.id")),
+    Column("url", Text, nullable=False),
+    Column("site", Text),
+    Column("channel", Text),
+    Column("title", Text),
+    Column("published_at", Text),
+    Column("source", Text),
+    Column("author", Text),
+    Column("views", Integer),
+    Column("body", Text),
+    Column("site_name", Text),
+    Column("encoding", Text),
     # sha1 of the body text: tells a changed article from a re-extracted identical one.
-    body_digest: Mapped[str | None] = mapped_column(String(40))
+    Column("body_digest", String(40)),
     # How far the body can be trusted as the page's article (0-1), and why not fully
     # (comma-separated warning names; migration 0007).
-    confidence: Mapped[float | None] = mapped_column(Float)
-    extraction_warnings: Mapped[str | None] = mapped_column(Text)
+    Column("confidence", Float),
+    Column("extraction_warnings", Text),
     # The 信息公开 disclosure block: 索引号, 发布机构/发文机关, 成文日期, 文号, 主题分类, 有效性.
-    index_no: Mapped[str | None] = mapped_column(Text)
-    issuer: Mapped[str | None] = mapped_column(Text)
-    written_at: Mapped[str | None] = mapped_column(String(40))
-    doc_no: Mapped[str | None] = mapped_column(Text)
-    topic: Mapped[str | None] = mapped_column(Text)
-    validity: Mapped[str | None] = mapped_column(Text)
+    Column("index_no", Text),
+    Column("issuer", Text),
+    Column("written_at", String(40)),
+    Column("doc_no", Text),
+    Column("topic", Text),
+    Column("validity", Text),
+    # One row per URL and text: a second writer's copy of an indexed article is a no-op.
+    Index("uq_articles_url_digest", "url", "body_digest", unique=True),
+    Index("ix_articles_published", "published_at", "id"),
+    Index("ix_articles_site_published", "site", "published_at"),
+    Index("ix_articles_capture", "capture_id"),
+    Index("ix_articles_channel", "site", "channel"),
+    Index("ix_articles_issuer", "issuer"),
+    Index("ix_articles_doc_no", "doc_no"),
+    Index("ix_articles_index_no", "index_no"),
+)
 
-    __table_args__ = (
-        # One row per URL and text: a second writer's copy of an indexed article is a no-op.
-        Index("uq_articles_url_digest", "url", "body_digest", unique=True),
-        Index("ix_articles_published", "published_at", "id"),
-        Index("ix_articles_site_published", "site", "published_at"),
-        Index("ix_articles_capture", "capture_id"),
-        Index("ix_articles_channel", "site", "channel"),
-        Index("ix_articles_issuer", "issuer"),
-        Index("ix_articles_doc_no", "doc_no"),
-        Index("ix_articles_index_no", "index_no"),
-    )
+# A line learned as one site's own chrome (pipelines/chrome.py), kept between crawls.
+site_templates = Table(
+    "site_templates", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("site", Text, nullable=False),
+    Column("line", Text, nullable=False),
+    Column("learned_at", String(32), nullable=False),
+    UniqueConstraint("site", "line", name="uq_site_templates_site_line"),
+)
 
-
-class SiteTemplate(Base):
-    """A line learned as one site's own chrome (pipelines/chrome.py), kept between crawls."""
-
-    __tablename__ = "site_templates"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    site: Mapped[str] = mapped_column(Text)
-    line: Mapped[str] = mapped_column(Text)
-    learned_at: Mapped[str] = mapped_column(String(32))
-
-    __table_args__ = (UniqueConstraint("site", "line", name="uq_site_templates_site_line"),)
-
-
-class ArticleEvent(Base):
-    """What one re-check of a known article found (archive/events.py, migration 0009)."""
-
-    __tablename__ = "article_events"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    url: Mapped[str] = mapped_column(Text)
-    site: Mapped[str | None] = mapped_column(String(200))
+# What one re-check of a known article found (archive/events.py, migration 0009).
+article_events = Table(
+    "article_events", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("url", Text, nullable=False),
+    Column("site", String(200)),
     # unchanged, edited, deleted, redirected-away, moved, soft-deleted, blocked
-    kind: Mapped[str] = mapped_column(String(20))
-    detected_at: Mapped[str] = mapped_column(String(32))
-    crawl_id: Mapped[int | None] = mapped_column(ForeignKey("crawls.id"))
+    Column("kind", String(20), nullable=False),
+    Column("detected_at", String(32), nullable=False),
+    Column("crawl_id", ForeignKey("crawls.id")),
     # The re-check's capture (NULL when no response came back: a network error).
-    capture_id: Mapped[int | None] = mapped_column(ForeignKey("captures.id"))
+    Column("capture_id", ForeignKey("captures.id")),
     # The version checked against: its articles row and that row's capture.
-    article_id: Mapped[int | None] = mapped_column(ForeignKey("articles.id"))
-    previous_capture_id: Mapped[int | None] = mapped_column(ForeignKey("captures.id"))
+    Column("article_id", ForeignKey("articles.id")),
+    Column("previous_capture_id", ForeignKey("captures.id")),
     # Why: the fields that changed, the status, the redirect target, the phrase found.
-    detail: Mapped[str | None] = mapped_column(Text)
+    Column("detail", Text),
+    Index("ix_article_events_url", "url"),
+    Index("ix_article_events_site_detected", "site", "detected_at"),
+    Index("ix_article_events_kind", "kind"),
+)
 
-    __table_args__ = (
-        Index("ix_article_events_url", "url"),
-        Index("ix_article_events_site_detected", "site", "detected_at"),
-        Index("ix_article_events_kind", "kind"),
-    )
+# A re-check a running crawl has taken on (crawler/revisit.py), so that crawlers sharing
+# an index do not check the same article twice; void once its crawl is no longer running.
+revisit_claims = Table(
+    "revisit_claims", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("url", Text, nullable=False, unique=True),
+    Column("crawl_id", ForeignKey("crawls.id"), nullable=False),
+    Column("claimed_at", String(32), nullable=False),
+)
 
+# An image inside an article's body (migration 0005): where it sits, and the capture
+# holding its bytes (NULL until fetched; see archive/article_images.py).
+article_images = Table(
+    "article_images", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("article_id", ForeignKey("articles.id"), nullable=False),
+    Column("position", Integer, nullable=False),
+    Column("url", Text, nullable=False),
+    Column("capture_id", ForeignKey("captures.id")),
+    Index("ix_article_images_article", "article_id", "position"),
+    Index("ix_article_images_url", "url"),
+)
 
-class RevisitClaim(Base):
-    """A re-check a running crawl has taken on (crawler/revisit.py), so that crawlers sharing
-    an index do not check the same article twice; void once its crawl is no longer running."""
-
-    __tablename__ = "revisit_claims"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    url: Mapped[str] = mapped_column(Text, unique=True)
-    crawl_id: Mapped[int] = mapped_column(ForeignKey("crawls.id"))
-    claimed_at: Mapped[str] = mapped_column(String(32))
-
-
-class ArticleImage(Base):
-    """An image inside an article's body (migration 0005): where it sits, and the capture
-    holding its bytes (NULL until fetched; see archive/article_images.py)."""
-
-    __tablename__ = "article_images"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    article_id: Mapped[int] = mapped_column(ForeignKey("articles.id"))
-    position: Mapped[int] = mapped_column(Integer)
-    url: Mapped[str] = mapped_column(Text)
-    capture_id: Mapped[int | None] = mapped_column(ForeignKey("captures.id"))
-
-    __table_args__ = (
-        Index("ix_article_images_article", "article_id", "position"),
-        Index("ix_article_images_url", "url"),
-    )
-
-
-class ArticleCount(Base):
-    """Articles per (site, channel) and per (site, month), kept by triggers (migration 0008).
-
-    ``stats`` reads these rows instead of counting every article. ``kind`` is 'channel' or
-    'month' and ``value`` the channel or the ``YYYY-MM`` of published_at; NULL is stored as ''.
-    """
-
-    __tablename__ = "article_counts"
-
-    kind: Mapped[str] = mapped_column(String(10), primary_key=True)
-    site: Mapped[str] = mapped_column(Text, primary_key=True)
-    value: Mapped[str] = mapped_column(Text, primary_key=True)
-    articles: Mapped[int] = mapped_column(BigInteger)
-
-
-crawls = Crawl.__table__
-captures = Capture.__table__
-articles = Article.__table__
-site_templates = SiteTemplate.__table__
-article_events = ArticleEvent.__table__
-revisit_claims = RevisitClaim.__table__
-article_images = ArticleImage.__table__
-article_counts = ArticleCount.__table__
+# Articles per (site, channel) and per (site, month), kept by triggers (migration 0008).
+# ``stats`` reads these rows instead of counting every article. ``kind`` is 'channel' or
+# 'month' and ``value`` the channel or the ``YYYY-MM`` of published_at; NULL is stored as ''.
+article_counts = Table(
+    "article_counts", metadata,
+    Column("kind", String(10), primary_key=True),
+    Column("site", Text, primary_key=True),
+    Column("value", Text, primary_key=True),
+    Column("articles", BigInteger, nullable=False),
+)
 
 
 def capture_id_of(param: str):
     """``captures.id`` of the capture whose WARC-Record-ID is bound to ``param`` (NULL if none)."""
-    return select(Capture.id).where(Capture.warc_record_id == bindparam(param)).scalar_subquery()
+    return select(captures.c.id).where(captures.c.warc_record_id == bindparam(param)).scalar_subquery()
 
 
 def index_url_for(archive_dir: str | Path) -> str:

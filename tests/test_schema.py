@@ -12,7 +12,7 @@ from sqlalchemy import String, Text, create_engine, insert, select, text
 from support import ROOT, index_url
 
 from archive.index import Index
-from archive.models import MIGRATIONS, Base, articles, captures, crawls, open_index, schema_revision, upgrade
+from archive.models import MIGRATIONS, articles, captures, crawls, metadata, open_index, schema_revision, upgrade
 
 
 def head_revision() -> str:
@@ -25,7 +25,7 @@ def head_revision() -> str:
 def test_migrations_build_the_models(tmp_path: Path):
     engine = open_index(index_url(tmp_path))
     with engine.connect() as conn:
-        diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
+        diff = compare_metadata(MigrationContext.configure(conn), metadata)
     # The search table (0008) and trigram indexes (0002) are made by migrations, not by the models.
     extra = [entry for entry in diff if not (
         isinstance(entry, tuple) and entry[0] == "remove_table" and entry[1].name.startswith("articles_search")
