@@ -237,6 +237,7 @@ def measure(engine: Engine, location: Path | None, index_url: str | None, rounds
     result["export_rows_per_s"] = rates
     archive = ["--archive", str(location)] if location else ["--index", index_url, "--warc-dir", "/nonexistent"]
     result["cli_show_ms"] = cli_ms(["show", str(some_id), *archive], rounds)
+    result["cli_show_url_ms"] = cli_ms(["show", some_url, *archive], rounds)
     result["cli_search_ms"] = cli_ms(["search", "消防员", *archive], rounds)
     if peer_tree is not None:
         # The same command with an older checkout's code (imports everything up front).
