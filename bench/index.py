@@ -244,6 +244,8 @@ def measure(engine: Engine, location: Path | None, index_url: str | None, rounds
         result["cli_show_peer_ms"] = cli_ms(["show", str(some_id), *archive], rounds, peer_tree)
     result["cli_noop_python_ms"] = statistics.median(
         _run_ms([sys.executable, "-c", "pass"]) for _ in range(rounds))
+    result["cli_import_sqlalchemy_ms"] = statistics.median(
+        _run_ms([sys.executable, "-c", "import sqlalchemy"]) for _ in range(rounds))
     result["cli_import_sqlalchemy_orm_ms"] = statistics.median(
         _run_ms([sys.executable, "-c", "import sqlalchemy.orm"]) for _ in range(rounds))
     result["crawl_start"] = crawl_start(engine, location)
