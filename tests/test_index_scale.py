@@ -310,3 +310,20 @@ def test_stats_counts_follow_the_articles_table(tmp_path: Path):
         conn.execute(articles.update().where(articles.c.url == rows[1]["url"]).values(published_at="1999-12-31"))
     check([{**rows[1], "published_at": "1999-12-31"}] + rows[2:])
     engine.dispose()
+
+
+def test_show_and_search_load_no_orm_alembic_or_warcio(tmp_path: Path):
+    """`show` and `search` start at the floor of importing SQLAlchemy's Core: no ORM, no
+    Alembic, no WARC reader (a fresh interpreter, so other tests' imports do not count)."""
+    rows = _corpus(40)
+    _fill(f"sqlite:///{tmp_path / 'index.sqlite'}", rows)
+    heavy = ("sqlalchemy.orm", "alembic", "warcio", "surt", "scrapy")
+    for args, wanted in ((["show", "8"], rows[7]["title"]), (["show", rows[7]["url"]], rows[7]["url"]),
+                         (["search", "消防安全"], _truth(rows, "消防安全")[0])):
+        probe = ("import contextlib, io, sys; from archive.cli import main; out = io.StringIO()\n"
+                 f"with contextlib.redirect_stdout(out): code = main({['--archive', str(tmp_path), *args]!r})\n"
+                 f"print(code, sorted({{m.split('.')[0] if m.split('.')[0] != 'sqlalchemy' else m "
+                 f"for m in sys.modules}} & {set(heavy)!r}), {wanted!r} in out.getvalue())")
+        result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120, cwd=ROOT)
+        assert result.returncode == 0, result.stderr
+        assert result.stdout.split() == ["0", "[]", "True"], (args, result.stdout, result.stderr)
