@@ -8,9 +8,10 @@ here (machines sharing one index keep their own WARC directories) and is not cou
 from __future__ import annotations
 
 import socket
+from collections.abc import Iterator
 from pathlib import Path
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, func, select
 
 from archive.models import captures, crawls
 from archive.warc_writer import OPEN_SUFFIX
@@ -19,16 +20,25 @@ from archive.warc_writer import OPEN_SUFFIX
 def missing_warc_files(conn: Connection, warc_dir: Path) -> set[str]:
     """Names of WARC files the index points into that are neither closed nor open here."""
     here = socket.gethostname()
-    named = conn.execute(
-        select(captures.c.warc_file, crawls.c.hostname)
-        .join(crawls, crawls.c.id == captures.c.crawl_id, isouter=True)
-        .distinct()
-    )
     missing = set()
-    for name, hostname in named:
+    for name in warc_file_names(conn):
         if (warc_dir / name).exists() or (warc_dir / (name + OPEN_SUFFIX)).exists():
             continue
-        if hostname and hostname != here:
-            continue  # another machine's directory
-        missing.add(name)
+        hosts = conn.execute(
+            select(crawls.c.hostname).select_from(captures.outerjoin(crawls, crawls.c.id == captures.c.crawl_id))
+            .where(captures.c.warc_file == name).distinct()
+        ).scalars()
+        # Another machine's file is not expected here; a file of this host (or of none) is missing.
+        if any(not hostname or hostname == here for hostname in hosts):
+            missing.add(name)
     return missing
+
+
+def warc_file_names(conn: Connection) -> Iterator[str]:
+    """Every WARC file name the captures point into, in order: one index seek per file (the
+    (warc_file, warc_offset) index), not a pass over every capture, so a crawl starts as fast
+    on a million captures as on a thousand."""
+    name = conn.execute(select(func.min(captures.c.warc_file))).scalar()
+    while name is not None:
+        yield name
+        name = conn.execute(select(func.min(captures.c.warc_file)).where(captures.c.warc_file > name)).scalar()

@@ -327,3 +327,32 @@ def test_show_and_search_load_no_orm_alembic_or_warcio(tmp_path: Path):
         result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120, cwd=ROOT)
         assert result.returncode == 0, result.stderr
         assert result.stdout.split() == ["0", "[]", "True"], (args, result.stdout, result.stderr)
+
+
+def test_missing_warc_files_are_found_by_file_not_by_row(tmp_path: Path):
+    """What a crawl start distrusts: files named by captures but on neither disk nor another host."""
+    import socket
+
+    from archive.presence import missing_warc_files, warc_file_names
+
+    engine = open_index(index_url(tmp_path))
+    files = {"a-here.warc.gz": socket.gethostname(), "b-gone.warc.gz": socket.gethostname(),
+             "c-other-host.warc.gz": "elsewhere.example", "d-no-host.warc.gz": None,
+             "e-open.warc.gz": socket.gethostname()}
+    with engine.begin() as conn:
+        for number, (name, host) in enumerate(files.items()):
+            crawl = conn.execute(insert(crawls).values(spider="t", started_at="x", status="finished",
+                                                       hostname=host)).inserted_primary_key[0]
+            conn.execute(insert(captures), [
+                {"crawl_id": crawl, "url": f"http://x.gov.cn/{number}/{n}", "fetched_at": "x",
+                 "record_type": "response", "warc_file": name, "warc_offset": n, "warc_length": 1,
+                 "warc_record_id": f"<urn:{number}:{n}>"}
+                for n in range(3)])
+    warc_dir = tmp_path / "warc"
+    warc_dir.mkdir()
+    (warc_dir / "a-here.warc.gz").touch()
+    (warc_dir / "e-open.warc.gz.open").touch()
+    with engine.connect() as conn:
+        assert list(warc_file_names(conn)) == sorted(files)
+        assert missing_warc_files(conn, warc_dir) == {"b-gone.warc.gz", "d-no-host.warc.gz"}
+    engine.dispose()
