@@ -275,6 +275,17 @@ def crawl_start(engine: Engine, location: Path | None) -> dict:
     out["on_demand_peak_mib"] = tracemalloc.get_traced_memory()[1] / 2**20
     tracemalloc.stop()
     assert all(known for known, _, _ in answers)
+    # Which WARC files are gone: one index seek per file, beside the pass over every capture it replaced.
+    from archive.presence import missing_warc_files
+
+    with engine.connect() as conn:
+        t0 = time.perf_counter()
+        missing_warc_files(conn, warc_dir)
+        out["missing_files_by_file_s"] = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        conn.execute(select(captures.c.warc_file, crawls.c.hostname)
+                     .join(crawls, crawls.c.id == captures.c.crawl_id, isouter=True).distinct()).all()
+        out["missing_files_every_row_s"] = time.perf_counter() - t0
     # The three structures every crawl loaded before (writer originals, history, dedup digests).
     tracemalloc.start()
     t0 = time.perf_counter()
