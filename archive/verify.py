@@ -4,11 +4,13 @@ WARC files agree (no row pointing at a missing record, no response record withou
 
 from __future__ import annotations
 
+import logging
 import socket
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, func, select
 
 from archive.models import captures, crawls
 from archive.progress import Progress, progress
@@ -16,6 +18,7 @@ from archive.warc_reader import RecordInfo, WarcReadError, scan_records
 from archive.warc_writer import OPEN_SUFFIX
 
 INDEXED_TYPES = {"response", "revisit"}
+logger = logging.getLogger("archive.progress")
 
 
 @dataclass
@@ -109,8 +112,10 @@ def verify_archive(warc_dir: Path, engine: Engine, progress_every: float = 10.0)
     columns = (captures.c.id, captures.c.url, captures.c.warc_file, captures.c.warc_offset,
                captures.c.warc_length, captures.c.warc_record_id, captures.c.payload_digest, crawls.c.hostname)
     with engine.connect() as conn:
+        meter = RowMeter(conn.execute(select(func.count()).select_from(captures)).scalar_one(), progress_every)
         rows = conn.execute(select(*columns).join(crawls, crawls.c.id == captures.c.crawl_id, isouter=True))
         for row in rows:
+            meter.step()
             if row.warc_file not in present and row.hostname and row.hostname != here:
                 report.elsewhere += 1
                 continue
@@ -130,8 +135,32 @@ def verify_archive(warc_dir: Path, engine: Engine, progress_every: float = 10.0)
             ):
                 report.dangling.append(f"{where}: the record there does not match the row")
                 report.dangling_ids.append(row.id)
+    meter.done()
     for key in sorted(set(found) - indexed):
         info = found[key]
         report.orphans.append(f"{key[0]}@{key[1]} {info.record_type} {info.url}")
         report.orphan_files.add(key[0])
     return report
+
+
+class RowMeter:
+    """Progress of the pass over the index rows (a million captures take a while too):
+    a log line every ``interval`` seconds and one at the end."""
+
+    def __init__(self, total: int, interval: float) -> None:
+        self.total, self.interval, self.rows = total, interval, 0
+        self.started = self._logged = time.monotonic()
+
+    def step(self) -> None:
+        self.rows += 1
+        now = time.monotonic()
+        if now - self._logged >= self.interval:
+            self._logged = now
+            logger.info("%s", self.line())
+
+    def line(self) -> str:
+        rate = self.rows / max(time.monotonic() - self.started, 1e-9)
+        return f"verify: {self.rows}/{self.total} index rows cross-checked, {rate:.0f} rows/s"
+
+    def done(self) -> None:
+        logger.info("%s (done in %.1f s)", self.line(), time.monotonic() - self.started)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import pty
 import random
+import re
 import socket
 import subprocess
 import sys
@@ -202,6 +203,9 @@ def test_verify_reports_progress_to_the_log_and_a_live_line_on_a_terminal(tmp_pa
     logged = verify(tmp_path, "--progress-every", "0")
     assert logged.returncode == 0, logged.stdout
     assert "verify: 1/1 files, 25 records" in logged.stderr and "records/s" in logged.stderr
+    # Then the index rows, counted up to all of them (one per response record).
+    counted = [int(n) for n in re.findall(r"verify: (\d+)/12 index rows cross-checked", logged.stderr)]
+    assert counted == sorted(counted) and counted[-1] == 12, logged.stderr
     assert "\r" not in logged.stderr  # no live line when standard error is not a terminal
     leader, follower = pty.openpty()
     with subprocess.Popen([sys.executable, "-m", "archive.cli", "verify", *archive_args(tmp_path)], cwd=ROOT,
