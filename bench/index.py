@@ -266,7 +266,13 @@ def crawl_start(engine: Engine, location: Path | None) -> dict:
     out = {}
     tracemalloc.start()
     t0 = time.perf_counter()
-    warc_dir = location / "warc" if location else Path("/nonexistent")
+    if location is None:  # PostgreSQL: a directory holding the (empty) file the captures name
+        import tempfile
+
+        location = Path(tempfile.mkdtemp(prefix="bench-index-"))
+        (location / "warc").mkdir()
+        (location / "warc" / WARC_FILE).touch()
+    warc_dir = location / "warc"
     history = History.load(engine, warc_dir, "bench")
     lookup = ArchiveLookup(engine)
     answers = [(url in history.known_articles, history.validators.get(url), lookup.has_text(url, "x"))
