@@ -275,6 +275,12 @@ def _search_postgres(conn: Connection, query: str, columns: list, conditions: li
     # Rarer: the bigram index's candidates, newest first a chunk at a time (reading only
     # their ids), each chunk checked against the text. Chunks follow one another in the
     # same total order, so the hits come out in it.
+    # For this transaction only: archive_grams' COST (which keeps the planner off row-by-row
+    # plans) makes estimates large enough to start JIT compilation, 15-50 ms of nothing
+    # here; and a bitmap that outgrew work_mem would go lossy and recompute archive_grams
+    # for every row of its pages.
+    conn.exec_driver_sql("SET LOCAL jit = off")
+    conn.exec_driver_sql("SET LOCAL work_mem = '64MB'")
     found: list[dict[str, Any]] = []
     offset, chunk = 0, max(limit * 4, 100)
     while True:

@@ -389,6 +389,53 @@ def write_peer(count: int, rounds: int = 2) -> dict:
     return result
 
 
+def write_peer_postgres(count: int, rounds: int = 3) -> dict:
+    """Write cost per article on PostgreSQL through the writer's batch insert, this schema
+    (0010 and later: bigram GIN expression index) vs 0009 (pg_trgm GIN indexes), same
+    articles, alternating, each into a fresh database of its own."""
+    import hashlib
+
+    rng = random.Random(3)
+    pool = sentence_pool()
+    batches = []
+    for first in range(0, count, 200):
+        capture_rows, article_rows = [], []
+        for number in range(first, min(first + 200, count)):
+            article = make_article(rng, pool, number)
+            rid = f"<urn:uuid:peer-{number}>"
+            capture_rows.append(_capture(1, article["url"], rid, number, None))
+            article_rows.append({"rid": rid, "body_digest": hashlib.sha1(article["body"].encode()).hexdigest(),
+                                 **article})
+        batches.append((capture_rows, article_rows))
+    server = postgres_server()
+    admin = create_engine(server + "postgres", isolation_level="AUTOCOMMIT")
+    times: dict[str, list[float]] = {"head (this)": [], "0009 (pg_trgm)": []}
+    for _ in range(rounds):
+        for label, revision in (("head (this)", "head"), ("0009 (pg_trgm)", "0009")):
+            with admin.connect() as conn:
+                conn.execute(text("DROP DATABASE IF EXISTS bench_write_peer"))
+                conn.execute(text("CREATE DATABASE bench_write_peer"))
+            engine = open_index(server + "bench_write_peer", create=False)
+            upgrade(engine, revision)
+            with engine.begin() as conn:
+                conn.execute(crawls.insert().values(id=1, spider="b", started_at="x", status="finished"))
+            t0 = time.perf_counter()
+            for capture_rows, article_rows in batches:
+                with engine.begin() as conn:
+                    index_rows(conn, capture_rows, article_rows)
+            with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+                conn.execute(text("VACUUM articles"))  # GIN's pending list is merged here: counted
+            times[label].append((time.perf_counter() - t0) * 1000 / count)
+            engine.dispose()
+    with admin.connect() as conn:
+        conn.execute(text("DROP DATABASE IF EXISTS bench_write_peer"))
+    admin.dispose()
+    result = {label: statistics.median(values) for label, values in times.items()}
+    result["ratio"] = result["head (this)"] / result["0009 (pg_trgm)"]
+    print(f"  PostgreSQL write cost ms/article: {result}", file=sys.stderr)
+    return result
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--articles", type=int, default=1_000_000)
@@ -399,11 +446,15 @@ def main() -> int:
                         help="also time writing N articles with this schema and with schema 0003 (SQLite)")
     parser.add_argument("--peer-tree", type=Path, default=ROOT.parent / "main",
                         help="a checkout whose CLI start-up is timed beside this one's (default: ../main)")
+    parser.add_argument("--write-peer-postgres", type=int, default=0, metavar="N",
+                        help="also time writing N articles on PostgreSQL with this schema and with 0009")
     args = parser.parse_args()
     OUT.mkdir(parents=True, exist_ok=True)
     results = {}
     if args.write_peer:
         results["write_peer"] = write_peer(args.write_peer)
+    if args.write_peer_postgres:
+        results["write_peer_postgres"] = write_peer_postgres(args.write_peer_postgres)
     for backend in [name for name in args.backends.split(",") if name]:
         engine, location, url, built = prepare(backend, args.articles)
         peer = args.peer_tree if (args.peer_tree / "archive" / "cli.py").exists() else None
