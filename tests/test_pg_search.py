@@ -16,10 +16,12 @@ from archive.index import Index
 from archive.models import alembic_config, open_index, upgrade
 
 # (phrase planted, every how many articles): rare 1-, 2-, 3- and 8-character phrases, and
-# phrases that need the tsquery's quoting or the ASCII folding.
-PLANTED = [("鲸", 41), ("鲸鱼", 53), ("潜水艇", 59), ("深入开展消防演习", 67), ("a'b\\c", 71), ("Rare Term", 73)]
-RARE = ["鲸", "鲸鱼", "鱼", "潜水艇", "水艇", "深入开展消防演习", "a'b\\c", "'b", "\\", "RARE TERM", "e t"]
-ABSENT = ["鲨", "鲨鱼", "鲨鱼馆", "完全不存在的短语", "'x", "鲸潜"]
+# phrases that need the tsquery's quoting, the ASCII folding or the \\x01 folding.
+PLANTED = [("鲸", 41), ("鲸鱼", 53), ("潜水艇", 59), ("深入开展消防演习", 67), ("a'b\\c", 71), ("Rare Term", 73),
+           ("鲨\x01鳍", 79)]
+RARE = ["鲸", "鲸鱼", "鱼", "潜水艇", "水艇", "深入开展消防演习", "a'b\\c", "'b", "\\", "RARE TERM", "e t",
+        "鲨\x01鳍", "\x01"]
+ABSENT = ["鲨 鳍", "鲨鱼", "鲨鱼馆", "完全不存在的短语", "'x", "鲸潜"]
 
 
 def _planted(count: int = 400) -> list[dict]:
