@@ -16,7 +16,7 @@ from archive.index import Index
 from archive.models import alembic_config, open_index, upgrade
 
 # (phrase planted, every how many articles): rare 1-, 2-, 3- and 8-character phrases, and
-# phrases that need the tsquery's quoting, the ASCII folding or the \\x01 folding.
+# phrases that need the tsquery's quoting, the ASCII folding or the \x01 folding.
 PLANTED = [("鲸", 41), ("鲸鱼", 53), ("潜水艇", 59), ("深入开展消防演习", 67), ("a'b\\c", 71), ("Rare Term", 73),
            ("鲨\x01鳍", 79)]
 RARE = ["鲸", "鲸鱼", "鱼", "潜水艇", "水艇", "深入开展消防演习", "a'b\\c", "'b", "\\", "RARE TERM", "e t",
