@@ -30,6 +30,10 @@ def upgrade() -> None:
         return
     op.execute(search.CREATE_PG_GRAMS)
     op.execute(search.CREATE_PG_GRAMS_INDEX)
+    # No planner statistics for the expression: ANALYZE would compute archive_grams for
+    # every sampled row (80 s instead of 0.3 s at 20,000 articles), and the plans do not
+    # need them (the function's COST already rules out row-by-row plans).
+    op.execute("ALTER INDEX ix_articles_grams ALTER COLUMN 1 SET STATISTICS 0")
     op.execute("DROP INDEX IF EXISTS ix_articles_title_trgm")
     op.execute("DROP INDEX IF EXISTS ix_articles_body_trgm")
 
