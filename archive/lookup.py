@@ -81,6 +81,7 @@ _LAST_GOOD = {False: _last_good_statement(False), True: _last_good_statement(Tru
 _CAPTURED = select(captures.c.url).where(captures.c.url.in_(bindparam("urls", expanding=True))).distinct()
 _IS_ARTICLE = select(exists().where(articles.c.url == bindparam("url")))
 _HAS_TEXT = select(exists().where(articles.c.url == bindparam("url"), articles.c.body_digest == bindparam("digest")))
+_SITE_HAS_ARTICLES = select(exists().where(articles.c.site == bindparam("site")))
 
 
 def last_good_capture(conn: Connection, url: str, at: str | None = None) -> GoodCapture | None:
@@ -143,6 +144,7 @@ class ArchiveLookup:
         self._captured: LRU[str, bool] = LRU(cache_size)
         self._articles: LRU[str, bool] = LRU(cache_size)
         self._texts: LRU[tuple[str, str], bool] = LRU(cache_size)
+        self._sites: LRU[str, bool] = LRU(cache_size)
 
     def _connection(self) -> Connection:
         """One connection, kept: a pool checkout per lookup costs more than the lookup on
@@ -193,13 +195,27 @@ class ArchiveLookup:
             self._articles.put(url, bool(found))
         return bool(found)
 
-    def has_text(self, url: str, digest: str) -> bool:
-        """Is this version (body digest) of the URL's article indexed already?"""
+    def has_text(self, url: str, digest: str, site: str | None = None) -> bool:
+        """Is this version (body digest) of the URL's article indexed already?
+
+        Given the article's site: a site the archive held no article of when first asked
+        is not asked about again per article (the first crawl of hundreds of portals would
+        make a query per item). What this crawl adds meanwhile is the caller's to remember;
+        the index's unique (url, body_digest) rule catches the rest."""
+        if site is not None and not self._site_has_articles(site):
+            return False
         found = self._texts.get((url, digest))
         if found is _MISSING:
             found = self._connection().execute(_HAS_TEXT, {"url": url, "digest": digest}).scalar()
             self._texts.put((url, digest), bool(found))
         return bool(found)
+
+    def _site_has_articles(self, site: str) -> bool:
+        found = self._sites.get(site)
+        if found is _MISSING:
+            found = bool(self._connection().execute(_SITE_HAS_ARTICLES, {"site": site}).scalar())
+            self._sites.put(site, found)
+        return found
 
     def remember_text(self, url: str, digest: str) -> None:
         self._texts.put((url, digest), True)

@@ -213,6 +213,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--scaling", action="store_true",
                         help="instead: the one-process crawl's peak RSS at 10 and 300 portals, and at "
                              "--small and --large pages on one portal (no delay)")
+    parser.add_argument("--vary", default="portals,pages", help="with --scaling: what grows (portals, pages)")
     parser.add_argument("--small", type=int, default=2000)
     parser.add_argument("--large", type=int, default=10000)
     args = parser.parse_args(argv)
@@ -265,7 +266,8 @@ def scaling(args: argparse.Namespace) -> int:
     tmp = Path(tempfile.mkdtemp(prefix="bench-fleet-scaling-")) if args.out is None else args.out
     rows = ["| Crawl | Portals | Pages | Wall s | CPU s per 1,000 pages | Peak RSS MiB (tree) |",
             "|---|---:|---:|---:|---:|---:|"]
-    cases = [("portals", 10, 12), ("portals", 300, 12), ("pages", 1, args.small), ("pages", 1, args.large)]
+    cases = [case for case in [("portals", 10, 12), ("portals", 300, 12), ("pages", 1, args.small),
+                               ("pages", 1, args.large)] if case[0] in args.vary.split(",")]
     for kind, sites, pages in cases:
         work = tmp / f"{kind}-{sites}x{pages}"
         work.mkdir(parents=True, exist_ok=True)

@@ -24,7 +24,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 from collections.abc import AsyncIterator, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -75,6 +75,8 @@ class SiteState:
     pending: int = 0
     # None while running; "finished", "gave up: ...", or the crawl's own end reason.
     stopped: str | None = None
+    # Script pagers whose pages were all requested: (first page, last page, count).
+    expanded_pagers: set[tuple[str, str, int]] = field(default_factory=set)
 
     def report(self) -> dict[str, Any]:
         return {

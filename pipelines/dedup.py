@@ -55,13 +55,14 @@ class ArticleDedupPipeline:
         url = adapter.get("url")
         # Rows indexed before digests were taken ahead of template stripping hold the
         # digest of the stripped text: that matches too.
-        if any(self._known(url, d) for d in {digest, body_digest(adapter.get("body"))}):
+        site = adapter.get("site")
+        if any(self._known(url, d, site) for d in {digest, body_digest(adapter.get("body"))}):
             self.stats.inc_value("articles/unchanged")
             raise DropItem(f"unchanged article {url}", log_level="DEBUG")
         self.seen.put((url, digest), True)
         return item
 
-    def _known(self, url: str, digest: str) -> bool:
+    def _known(self, url: str, digest: str, site: str | None) -> bool:
         """Is this version of the article indexed already, by this crawl or any other?"""
         return bool(self.seen.get((url, digest), False)) or (
-            self.lookup is not None and self.lookup.has_text(url, digest))
+            self.lookup is not None and self.lookup.has_text(url, digest, site))

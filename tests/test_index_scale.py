@@ -13,12 +13,13 @@ from urllib.parse import urlsplit
 
 import pytest
 from alembic.script import ScriptDirectory
-from sqlalchemy import create_engine, func, insert, select
+from sqlalchemy import create_engine, event, func, insert, select
 from support import FAST, ROOT, archive_settings, index, index_url, verify
 
 from archive import search
 from archive.history import History
 from archive.index import Index
+from archive.lookup import ArchiveLookup
 from archive.models import MIGRATIONS, articles, captures, crawls, open_index, schema_revision, upgrade
 from archive.records import HttpExchange
 from archive.store import ArchiveWriter, ArticleRow, index_rows
@@ -222,6 +223,31 @@ def test_history_lookups_answer_what_the_loaded_sets_did(tmp_path: Path):
     assert history.validators.get(pages[1]) == ('"e1"', None)
     assert history.validators.get(pages[5]) is None  # a 404 is not a good capture
     assert history.validators.get(pages[0]) is None  # no validators sent
+    engine.dispose()
+
+
+def test_text_lookups_skip_sites_without_articles_yet_answer_right(tmp_path: Path):
+    """The dedup lookup asks once whether a site has any article; its answers stay the ones a
+    per-article query gives, for the site that has articles and the one that has none."""
+    writer = _writer(tmp_path)
+    page = "http://x.gov.cn/a/1.html"
+    exchange = _exchange(page, 200, "消防".encode())
+    writer.add_exchange(exchange)
+    writer.add_article(ArticleRow(exchange.record_id, {"url": page, "site": "x", "title": "t", "body": "消防",
+                                                       "published_at": None, "body_digest": _digest("消防")}))
+    _finish(writer)
+    engine = open_index(index_url(tmp_path), create=False)
+    lookup = ArchiveLookup(engine)
+    assert lookup.has_text(page, _digest("消防"), "x")
+    assert not lookup.has_text(page, _digest("火灾"), "x")  # another version of a known article
+    assert lookup.has_text(page, _digest("消防"))  # without the site: the per-article query
+    assert not lookup.has_text("http://y.gov.cn/a/1.html", _digest("消防"), "y")  # a site with none
+    statements: list[str] = []
+    event.listen(engine, "before_cursor_execute", lambda *args: statements.append(args[2]))
+    for number in range(20):
+        assert not lookup.has_text(f"http://y.gov.cn/a/{number}.html", _digest(str(number)), "y")
+    assert statements == []  # site y was asked about once, before
+    lookup.close()
     engine.dispose()
 
 

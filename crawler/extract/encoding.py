@@ -48,12 +48,12 @@ def normalise(label: str | None) -> str | None:
     return _SUPERSETS.get(name, name)
 
 
-def _is_utf8(body: bytes) -> bool:
+def _as_utf8(body: bytes) -> str | None:
+    """The text, when the bytes are valid UTF-8."""
     try:
-        body.decode("utf-8")
+        return body.decode("utf-8")
     except UnicodeDecodeError:
-        return False
-    return True
+        return None
 
 
 # The detector reads at most this many bytes, taken where the text is: the <head> of a
@@ -78,15 +78,12 @@ DETECT_ENCODINGS = ("gb18030", "big5", "shift_jis", "euc-jp", "euc-kr", "cp1252"
 
 
 def _chardet(sample: bytes) -> str | None:
-    try:
-        result = chardet.detect(sample, include_encodings=DETECT_ENCODINGS)
-    except TypeError:  # chardet before 7 has no include_encodings
-        result = chardet.detect(sample)
+    result = chardet.detect(sample, include_encodings=DETECT_ENCODINGS)
     return (result or {}).get("encoding")
 
 
 def _detect(body: bytes) -> str:
-    if _is_utf8(body):
+    if _as_utf8(body) is not None:
         return "utf-8"
     guess = normalise(_chardet(detection_sample(body))) or "gb18030"
     if guess in _WESTERN or guess.startswith("iso8859") or guess.startswith("cp125"):
@@ -140,11 +137,16 @@ def decode_html(body: bytes, content_type: str | None = None) -> Decoded:
         if not encoding:
             continue
         said = f"{how} said {_raw_label(body, how) or label}"
-        if encoding != "utf-8" and not body.isascii() and _is_utf8(body):
-            return Decoded(body.decode("utf-8"), "utf-8", f"bytes are UTF-8; {said}")
-        if (encoding == "utf-8" and not _is_utf8(body)) or (encoding in _WESTERN and not body.isascii()):
+        ascii_only = body.isascii()
+        # Decoded once, strictly: the check that the bytes are UTF-8 is also their text.
+        as_utf8 = _as_utf8(body) if encoding == "utf-8" or not ascii_only else None
+        if encoding != "utf-8" and not ascii_only and as_utf8 is not None:
+            return Decoded(as_utf8, "utf-8", f"bytes are UTF-8; {said}")
+        if (encoding == "utf-8" and as_utf8 is None) or (encoding in _WESTERN and not ascii_only):
             detected = _detect(body)
             return Decoded(body.decode(detected, "replace"), detected, f"detected; {said}")
+        if as_utf8 is not None and encoding == "utf-8":
+            return Decoded(as_utf8, encoding, how)
         return Decoded(body.decode(encoding, "replace"), encoding, how)
     encoding = _detect(body)
     return Decoded(body.decode(encoding, "replace"), encoding, "detected")

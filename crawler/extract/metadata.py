@@ -295,11 +295,15 @@ def heading_before_content(page: Page) -> HtmlElement | None:
     start = page.span(content)[0]
     best = None
     for element in page.root.iter("h1", "h2", "h3", "h4", "h5", "h6", "strong", "b", "div", "td", "p"):
+        first, last = page.span(element)
+        if first > start + 3:
+            break  # document order: every later element starts later still
+        if last > start + 3 or first >= last:
+            continue
         if element.tag in ("div", "td", "p") and "tit" not in (element.get("class") or "") + (element.get("id") or ""):
             continue
-        first, last = page.span(element)
         text = clean(element.text_content())
-        if (last <= start + 3 and first < last and 9 <= len(text) <= 120 and not _LABEL.search(text)
+        if (9 <= len(text) <= 120 and not _LABEL.search(text)
                 and not _BREADCRUMB.match(text) and not text.startswith("首页")):
             if best is None or page.span(best)[0] <= first:
                 best = element
@@ -400,6 +404,8 @@ def extract_channel(page: Page) -> str | None:
     # The breadcrumb is the outermost short element whose text opens with 当前位置 (found
     # from the text segments: reading every element's text would cost O(n·depth)).
     for segment in page.segments:
+        if "位置" not in segment.text:
+            continue  # every _BREADCRUMB label ends in 位置: a substring test spares the regex
         if not _BREADCRUMB.match(segment.text.strip()) or not segment.text.strip():
             continue
         found = None

@@ -132,7 +132,7 @@ class PortalSpider(DiscoveryMixin, scrapy.Spider):
         stats.inc_value(f"pages/{result.kind}")
         if self.revisits is not None and result.kind == LISTING:
             await self.revisits.on_listing(response.url, result.links, changed)
-        links = capped_links(self._links_to_follow(response.url, result, state.history), response.url,
+        links = capped_links(self._links_to_follow(response.url, result, state), response.url,
                              self.page_max_links, stats)
         for request in self.discovered_requests(response, result, links):
             yield request
@@ -200,19 +200,29 @@ class PortalSpider(DiscoveryMixin, scrapy.Spider):
         self.crawler.stats.inc_value(f"failed/{kind}")
         self.logger.warning("gave up on %s: %s: %s", url, kind, failure.getErrorMessage())
 
-    def _links_to_follow(self, url: str, result: PageResult, history: History | None) -> list[str]:
+    def _links_to_follow(self, url: str, result: PageResult, state: SiteState) -> list[str]:
         """All links and script pager pages, except that an incremental crawl stops paging
-        through a listing once a page of it links to nothing that was never archived."""
-        links = [*result.links, *(page for page in result.found.pages if page not in result.links)]
-        if history is None or not history.complete or result.kind != LISTING:
-            return links
-        if history.new_links(links):
-            return links
-        key = pagination_key(url)
-        kept = [link for link in links if pagination_key(link) != key]
-        if len(kept) < len(links):
-            self.crawler.stats.inc_value("incremental/pagination_stopped")
-        return kept
+        through a listing once a page of it links to nothing that was never archived.
+
+        A script pager names every page of its listing on each of them: its pages are
+        followed from the first page that names them, not again from every other (a TRS
+        channel of 1,250 pages would build and filter 1.5 million duplicate requests)."""
+        own = set(result.links)
+        pager = [page for page in result.found.pages if page not in own]
+        signature = (pager[0], pager[-1], len(pager)) if pager else None
+        if signature in state.expanded_pagers:
+            pager = []
+        links = [*result.links, *pager]
+        history = state.history
+        if history is not None and history.complete and result.kind == LISTING and not history.new_links(links):
+            key = pagination_key(url)
+            kept = [link for link in links if pagination_key(link) != key]
+            if len(kept) < len(links):
+                self.crawler.stats.inc_value("incremental/pagination_stopped")
+            links = kept
+        if signature is not None and pager and pager[0] in links:  # followed, not stopped
+            state.expanded_pagers.add(signature)
+        return links
 
     def _count_page(self) -> None:
         self._pages_seen += 1
