@@ -137,6 +137,9 @@ articles = Table(
     Index("ix_articles_issuer", "issuer"),
     Index("ix_articles_doc_no", "doc_no"),
     Index("ix_articles_index_no", "index_no"),
+    # PostgreSQL also has ix_articles_grams, a GIN index over archive_grams(title, body)
+    # (migration 0010, archive/search.py): an expression over a SQL function, so made
+    # by the migration only.
 )
 
 # A line learned as one site's own chrome (pipelines/chrome.py), kept between crawls.

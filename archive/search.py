@@ -13,9 +13,14 @@ hits newest first and a search stops after the first ``limit`` verified ones ins
 sorting every match. The archive writer keeps the table in step (``index_articles``) in the
 same transaction as the rows; ``rebuild`` makes it again from ``articles``.
 
-PostgreSQL keeps its pg_trgm GIN indexes and an index on (published_at, id): a search first
-walks the newest articles (common terms are found at once), and only falls back to the
-trigram index, or a full scan for one or two characters, when that window is not enough.
+PostgreSQL (migration 0010) has a GIN expression index, ``ix_articles_grams``, over
+``archive_grams(title, body)``: a tsvector of every pair of adjacent characters of the
+title and body (ASCII letters folded) and the last character, computed by the server and
+stored nowhere but in the index. A phrase is the AND of its pairs, one character a prefix
+match. A search first walks the newest articles (common terms are found at once); when
+that window is not enough it takes the index's candidates in (published_at, id) order, a
+chunk at a time, and checks each against the text, so any phrase of any length is found
+through the index.
 """
 
 from __future__ import annotations
@@ -26,7 +31,8 @@ from collections.abc import Iterable
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Connection, and_, bindparam, func, literal, or_, select
+from sqlalchemy import Connection, Select, bindparam, cast, func, literal, or_, select
+from sqlalchemy.dialects.postgresql import TSQUERY
 
 from archive.models import articles
 
@@ -36,16 +42,38 @@ _DAY = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})")
 ID_BITS = 32  # article ids below 2**32; the publication day takes the bits above
 _ID_MASK = (1 << ID_BITS) - 1
 _EPOCH = date(1900, 1, 1)
-_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
 
 CREATE_SQLITE = ("CREATE VIRTUAL TABLE articles_search USING fts5("
                  "grams, content='', detail=none, tokenize='ascii')")
 # Merge segments less eagerly than FTS5's default of 4: about a quarter less write work per
 # article, searches as fast (measured with bench/index).
 TUNE_SQLITE = "INSERT INTO articles_search(articles_search, rank) VALUES ('automerge', 8)"
-# Newest-first rows a PostgreSQL search tests one by one before it asks the trigram index
-# (or, under three characters, scans): enough for any term in over ~2% of articles.
+# Newest-first rows a PostgreSQL search tests one by one before it asks the bigram index:
+# enough for any term in over ~2% of articles.
 PG_WINDOW = 1_000
+_UPPER, _LOWER = "ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz"
+_ASCII_LOWER = str.maketrans(_UPPER, _LOWER)
+# A text longer than this many characters gets one marker lexeme instead of its pairs
+# (a tsvector holds at most 1 MB of lexemes); every search takes such rows as candidates.
+PG_MAX_CHARS = 100_000
+PG_LONG_TEXT = "long text"  # three characters or more: never a pair or a last character
+# The PostgreSQL index (migration 0010). Pairs come from two passes of '..' (even and odd
+# offsets), each marking pair ends with \x01 (folded to a space beforehand) and split
+# there: no per-character loop or row set (a third less CPU than one). The
+# pass that ends one character short yields the last character. No locale enters
+# (translate folds ASCII only; '.' is any character), so query and index agree on every
+# server. COST keeps the planner from plans that evaluate it row by row.
+_PG_FOLD = str.maketrans(_UPPER + "\x01", _LOWER + " ")
+CREATE_PG_GRAMS = f"""CREATE FUNCTION archive_grams(title text, body text) RETURNS tsvector
+LANGUAGE sql IMMUTABLE PARALLEL SAFE COST 10000 AS $$
+  SELECT CASE WHEN length(t) > {PG_MAX_CHARS} THEN array_to_tsvector(ARRAY['{PG_LONG_TEXT}'])
+         ELSE array_to_tsvector(array_remove(
+             string_to_array(regexp_replace(t, '(..)', E'\\\\1\\x01', 'g'), E'\\x01')
+             || string_to_array(regexp_replace(substr(t, 2), '(..)', E'\\\\1\\x01', 'g'), E'\\x01'), '')) END
+  FROM (SELECT translate(coalesce(title, '') || E'\\n' || coalesce(body, ''),
+                         E'{_UPPER}\\x01', '{_LOWER} ') AS t) AS folded
+$$"""
+CREATE_PG_GRAMS_INDEX = "CREATE INDEX ix_articles_grams ON articles USING gin (archive_grams(title, body))"
 
 
 def bigrams(value: str | None) -> list[str]:
@@ -131,14 +159,33 @@ def ascii_lower(value: str) -> str:
     return value.translate(_ASCII_LOWER)
 
 
-def _contains(query: str):
+def _contains(query: str, dialect: str = "sqlite"):
     """Title or body contains the query (ASCII letters in any case), checked on the text."""
     needle = literal(ascii_lower(query))
+    find = func.instr if dialect == "sqlite" else func.strpos
     if not any(char.isascii() and char.isalpha() for char in query):
-        # No letter to fold: skip lower() and the copy of every body it makes.
-        return or_(func.instr(articles.c.title, needle) > 0, func.instr(articles.c.body, needle) > 0)
-    return or_(func.instr(func.lower(articles.c.title), needle) > 0,
-               func.instr(func.lower(articles.c.body), needle) > 0)
+        # No letter to fold: skip folding and the copy of every body it makes.
+        return or_(find(articles.c.title, needle) > 0, find(articles.c.body, needle) > 0)
+    if dialect == "sqlite":  # SQLite's lower() folds ASCII only
+        return or_(find(func.lower(articles.c.title), needle) > 0, find(func.lower(articles.c.body), needle) > 0)
+    return or_(find(func.translate(articles.c.title, _UPPER, _LOWER), needle) > 0,
+               find(func.translate(articles.c.body, _UPPER, _LOWER), needle) > 0)
+
+
+def _quoted(lexeme: str) -> str:
+    """A tsquery operand taken as it is (quotes doubled, backslashes escaped)."""
+    return "'" + lexeme.replace("\\", "\\\\").replace("'", "''") + "'"
+
+
+def pg_tsquery(query: str) -> str:
+    """The tsquery for ``archive_grams``: all the query's pairs, or its one character as a
+    prefix; or-ed with the marker of texts too long to index."""
+    folded = query.translate(_PG_FOLD)
+    if len(folded) == 1:
+        terms = [_quoted(folded) + ":*"]
+    else:
+        terms = [_quoted(pair) for pair in dict.fromkeys(folded[i:i + 2] for i in range(len(folded) - 1))]
+    return f"({' & '.join(terms)}) | {_quoted(PG_LONG_TEXT)}"
 
 
 def search(conn: Connection, query: str, columns: list, conditions: list, limit: int) -> list[dict[str, Any]]:
@@ -208,11 +255,15 @@ def _scan(conn: Connection, contains, columns: list, conditions: list, limit: in
     return [dict(row) for row in conn.execute(statement).mappings()]
 
 
+def pg_candidates(query: str, conditions: list = ()) -> Select:
+    """Ids of the articles whose ``archive_grams`` hold every pair of ``query``, newest first."""
+    grams = func.archive_grams(articles.c.title, articles.c.body).op("@@")(cast(literal(pg_tsquery(query)), TSQUERY))
+    return _newest_first([articles.c.id]).where(grams, *conditions)
+
+
 def _search_postgres(conn: Connection, query: str, columns: list, conditions: list,
                      limit: int) -> list[dict[str, Any]]:
-    lowered = query.lower()
-    contains = or_(func.strpos(func.lower(articles.c.title), lowered) > 0,
-                   func.strpos(func.lower(articles.c.body), lowered) > 0)
+    contains = _contains(query, "postgresql")
     # The newest PG_WINDOW dated articles, in (published_at, id) index order, tested one by
     # one until ``limit`` hit: a common term stops after a few dozen rows, and a rare one
     # costs a bounded window whatever the archive's size. (Undated articles sort last, so
@@ -224,10 +275,23 @@ def _search_postgres(conn: Connection, query: str, columns: list, conditions: li
         select(*(window.c[column.name] for column in columns)).where(window.c.hit).limit(limit)).mappings()]
     if len(rows) == limit:
         return rows
-    if len(query) >= 3:
-        # ILIKE lets the planner use the pg_trgm GIN indexes (three characters or more).
-        escaped = query.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        pattern = f"%{escaped}%"
-        contains = and_(or_(articles.c.title.ilike(pattern, escape="\\"),
-                            articles.c.body.ilike(pattern, escape="\\")), contains)
-    return _scan(conn, contains, columns, conditions, limit)
+    # Rarer: the bigram index's candidates, newest first a chunk at a time (reading only
+    # their ids), each chunk checked against the text. Chunks follow one another in the
+    # same total order, so the hits come out in it.
+    # For this transaction only: archive_grams' COST (which keeps the planner off row-by-row
+    # plans) makes estimates large enough to start JIT compilation, 15-50 ms of nothing
+    # here; and a bitmap that outgrew work_mem would go lossy and recompute archive_grams
+    # for every row of its pages.
+    conn.exec_driver_sql("SET LOCAL jit = off")
+    conn.exec_driver_sql("SET LOCAL work_mem = '64MB'")
+    found: list[dict[str, Any]] = []
+    offset, chunk = 0, max(limit * 4, 100)
+    while True:
+        ids = conn.execute(pg_candidates(query, conditions).offset(offset).limit(chunk)).scalars().all()
+        if ids:
+            found += [dict(row) for row in conn.execute(
+                _newest_first(columns).where(articles.c.id.in_(ids), contains)).mappings()]
+        if len(found) >= limit or len(ids) < chunk:
+            return found[:limit]
+        offset += chunk
+        chunk = min(chunk * 4, 20_000)
