@@ -376,16 +376,10 @@ def prepare(backend: str, count: int, revision: str = "head") -> tuple[Engine, P
     return engine, location if backend == "sqlite" else None, url, stats
 
 
-def write_peer(count: int, rounds: int = 2) -> dict:
-    """Write cost per article, this schema and writer vs schema 0003 (trigram FTS + triggers,
-    the writer's plain executemany before 0008), same articles, alternating, in temporary
-    SQLite files: the ratio is what a loaded machine can still compare."""
+def peer_batches(count: int) -> list[tuple[list[dict], list[dict]]]:
+    """The write peers' articles, in batches of 200 (capture rows, article rows): the same
+    articles for every schema compared."""
     import hashlib
-    import tempfile
-
-    from sqlalchemy import insert
-
-    from archive.models import capture_id_of
 
     rng = random.Random(3)
     pool = sentence_pool()
@@ -399,6 +393,20 @@ def write_peer(count: int, rounds: int = 2) -> dict:
             article_rows.append({"rid": rid, "body_digest": hashlib.sha1(article["body"].encode()).hexdigest(),
                                  **article})
         batches.append((capture_rows, article_rows))
+    return batches
+
+
+def write_peer(count: int, rounds: int = 2) -> dict:
+    """Write cost per article, this schema and writer vs schema 0003 (trigram FTS + triggers,
+    the writer's plain executemany before 0008), same articles, alternating, in temporary
+    SQLite files: the ratio is what a loaded machine can still compare."""
+    import tempfile
+
+    from sqlalchemy import insert
+
+    from archive.models import capture_id_of
+
+    batches = peer_batches(count)
 
     def old_rows(conn, capture_rows, article_rows):
         conn.execute(insert(captures).values(refers_to_id=capture_id_of("ref")), capture_rows)
@@ -428,20 +436,8 @@ def write_peer_postgres(count: int, rounds: int = 3) -> dict:
     """Write cost per article on PostgreSQL through the writer's batch insert, this schema
     (0010 and later: bigram GIN expression index) vs 0009 (pg_trgm GIN indexes), same
     articles, alternating, each into a fresh database of its own."""
-    import hashlib
 
-    rng = random.Random(3)
-    pool = sentence_pool()
-    batches = []
-    for first in range(0, count, 200):
-        capture_rows, article_rows = [], []
-        for number in range(first, min(first + 200, count)):
-            article = make_article(rng, pool, number)
-            rid = f"<urn:uuid:peer-{number}>"
-            capture_rows.append(_capture(1, article["url"], rid, number, None))
-            article_rows.append({"rid": rid, "body_digest": hashlib.sha1(article["body"].encode()).hexdigest(),
-                                 **article})
-        batches.append((capture_rows, article_rows))
+    batches = peer_batches(count)
     server = postgres_server()
     admin = create_engine(server + "postgres", isolation_level="AUTOCOMMIT")
     times: dict[str, list[float]] = {"head (this)": [], "0009 (pg_trgm)": []}
