@@ -16,7 +16,7 @@ from urllib.parse import urljoin
 from lxml.html import HtmlElement
 
 from crawler.extract.chrome import load_rules
-from crawler.extract.page import BLOCK_TAGS, CJK, Page, clean
+from crawler.extract.page import BLOCK_TAGS, Page, cjk_count, clean
 
 _PUNCTUATION = re.compile(r"[，。；！？、：,.;!?]")
 _PARAGRAPH_TAGS = frozenset({"p", "li", "h2", "h3", "h4", "h5", "h6", "pre", "blockquote", "dd", "figcaption",
@@ -90,7 +90,7 @@ def paragraph_score(text: str, link_chars: int) -> float:
     text = clean(text)
     if not text:
         return 0.0
-    cjk = len(CJK.findall(text))
+    cjk = cjk_count(text)
     weight = cjk + (len(text) - cjk) / 3
     link_density = min(link_chars / len(text), 1.0)
     return (weight + 8 * len(_PUNCTUATION.findall(text))) * (1 - link_density) ** 2

@@ -24,7 +24,7 @@ from crawler.extract import metadata
 from crawler.extract.chrome import load_rules, strip_lines
 from crawler.extract.content import body_lines, content_parts, media_urls
 from crawler.extract.disclosure import Disclosure, read_disclosure
-from crawler.extract.page import PROSE, Page, meta_content, parse_page
+from crawler.extract.page import Page, meta_content, parse_page, prose_count
 from crawler.extract.pagekind import OTHER, page_kind
 from crawler.items import ArticleItem
 
@@ -73,7 +73,7 @@ def assess(page: Page, body: str, headline: str | None, published: str | None,
     """(confidence 0-1, warnings): how far the extracted text can be trusted as the page's
     article. Each doubt lowers the confidence; the warnings name them (crawl stats count them)."""
     warnings = list(dict.fromkeys(warnings))
-    prose = len(PROSE.findall(body[:400]))  # only "under 50" matters
+    prose = prose_count(body[:400])  # only "under 50" matters
     if not body:
         warnings.append("no_article_text") if "no_article_text" not in warnings else None
     elif prose < 50:

@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 from lxml.html import HtmlElement
 
 from archive.resources import package_path
-from crawler.extract.page import CJK, Page, clean, meta_content
+from crawler.extract.page import Page, cjk_count, clean, meta_content
 
 CHINA = timezone(timedelta(hours=8), "Asia/Shanghai")
 RULES_FILE = package_path(__package__, "field_rules.toml")  # on disk even in a zipped egg (scrapyd)
@@ -334,7 +334,7 @@ def byline_text(page: Page, headline: HtmlElement | None, content: HtmlElement |
     block = None
     for segment in segments[start:min(start + 80, stop)]:
         text = segment.text
-        if len(CJK.findall(text)) > 60 and not _LABEL.search(text):
+        if cjk_count(text) > 60 and not _LABEL.search(text):
             break
         if block is not None and segment.block != block:
             out.append("  ")

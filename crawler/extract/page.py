@@ -28,6 +28,22 @@ CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 # Text measured in CJK characters: a Latin word of about three letters counts as one, so
 # the same thresholds serve a portal's English pages.
 PROSE = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]|[A-Za-z]{3}")
+# Counting by deletion: ``findall`` would make one string per CJK character, and a
+# pattern opening with an alternation of classes makes the engine try every position.
+# Deleting the runs of other characters leaves the CJK ones, found at C speed.
+_NOT_CJK = re.compile(r"[^\u3400-\u9fff\uf900-\ufaff]+")
+_LATIN_WORD = re.compile(r"[A-Za-z]{3}")
+
+
+def cjk_count(text: str) -> int:
+    """How many CJK characters (as ``CJK``) ``text`` holds."""
+    return 0 if text.isascii() else len(_NOT_CJK.sub("", text))
+
+
+def prose_count(text: str) -> int:
+    """``len(PROSE.findall(text))``, faster: CJK characters plus three-letter runs (a CJK
+    character is no letter, so the two kinds of match never overlap)."""
+    return cjk_count(text) + len(_LATIN_WORD.findall(text))
 _SPACES = re.compile(r"[ \t\r\n\f\v\u00a0\u3000\u2002\u2003\u2009\u200b]+")
 
 
@@ -139,11 +155,13 @@ class Page:
         the prose of any element or range is then two subtractions."""
         total, linked = [0], [0]
         t = k = 0
-        findall = PROSE.findall
+        count_prose = prose_count
         for segment in self.segments:
-            count = len(findall(segment.text)) if not segment.text.isspace() else 0
+            text = segment.text
+            count = count_prose(text) if not text.isspace() else 0
             t += count
-            k += count if segment.in_link else 0
+            if segment.in_link:
+                k += count
             total.append(t)
             linked.append(k)
         return total, linked
