@@ -30,6 +30,8 @@ class LineRule:
     # The line heads a block of its kind (相关新闻: a list follows): drop the rest of the
     # body too, when the line sits in the body's last third.
     cut_rest: bool = False
+    # ``pattern`` without re.I, for lines with no cased character (see ``uncased``).
+    plain: re.Pattern[str] | None = None
 
 
 @dataclass(frozen=True)
@@ -75,7 +77,18 @@ class ChromeRules:
         return hits >= 2 or (hits == 1 and (len(line) <= 60 or bool(_PHONE.search(line))))
 
     def line_rule(self, line: str) -> LineRule | None:
-        """The first rule that says ``line`` is chrome, or None."""
+        """The first rule that says ``line`` is chrome, or None.
+
+        Rules match in any case (re.I), but most lines of a Chinese page hold no cased
+        character, and there each rule's case-sensitive twin finds the same: re.I only
+        compares cased characters differently. The twin is several times faster on a
+        pattern with a Latin word in it (``Copyright``): without re.I the regex engine
+        skips to the places where one of the pattern's first characters occurs."""
+        if uncased(line):
+            for rule in self.lines:
+                if len(line) <= rule.max_chars and (rule.plain or rule.pattern).search(line):
+                    return rule
+            return None
         for rule in self.lines:
             if len(line) <= rule.max_chars and rule.pattern.search(line):
                 return rule
@@ -96,7 +109,8 @@ def load_rules(path: Path = RULES_FILE) -> ChromeRules:
     data = tomllib.loads(path.read_text(encoding="utf-8"))
     return ChromeRules(
         lines=tuple(
-            LineRule(r["name"], re.compile(r["pattern"], re.I), int(r["max_chars"]), bool(r.get("cut_rest", False)))
+            LineRule(r["name"], re.compile(r["pattern"], re.I), int(r["max_chars"]), bool(r.get("cut_rest", False)),
+                     re.compile(r["pattern"]))
             for r in data["line"]
         ),
         dom=tuple(DomRule(r["name"], r["xpath"]) for r in data.get("dom", [])),
@@ -104,6 +118,14 @@ def load_rules(path: Path = RULES_FILE) -> ChromeRules:
         sibling_tokens=tuple(data.get("siblings", {}).get("class_tokens", [])),
         lead_labels=tuple(data.get("siblings", {}).get("lead_labels", [])),
     )
+
+
+def uncased(text: str) -> bool:
+    """True when no character of ``text`` has case, so matching it with or without re.I
+    is the same. (A character that lower() or upper() changes never maps to a string
+    starting with itself, checked over all of Unicode: so when the whole text is unchanged
+    by both, every character is; and such a character is uncased for ``re`` too.)"""
+    return text.lower() == text == text.upper()
 
 
 _PHONE = re.compile(r"(?<!\d)(?:0\d{2,3}[-－—]?\d{7,8}|1[3-9]\d{9}|400[-－]?\d{3}[-－]?\d{4})(?!\d)")
