@@ -6,13 +6,15 @@ obvious version on chosen hard cases and on generated text.
 
 from __future__ import annotations
 
+import re
 import sys
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from crawler.extract import metadata
 from crawler.extract.chrome import load_rules, uncased
-from crawler.extract.page import CJK, PROSE, cjk_count, prose_count
+from crawler.extract.page import CJK, PROSE, SENTENCE_MARK, cjk_count, prose_count
 
 # Text a Chinese page holds, plus the characters case rules treat specially: the dotless
 # and dotted I (ı İ), the long s (ſ), the Kelvin sign (K), ß and full-width Latin.
@@ -69,3 +71,38 @@ def test_counts_on_hard_cases():
         assert cjk_count(text) == len(CJK.findall(text)), text
         assert prose_count(text) == len(PROSE.findall(text)), text
     assert prose_count("abc中def") == 3 and prose_count("ab中c") == 1
+
+
+def _label_regex_as_written_before(labels, short) -> re.Pattern[str]:
+    """The byline label regex in its plain form: the non-Han check before a short label."""
+    out = []
+    for label in sorted(set(labels), key=len, reverse=True):
+        escaped = r"\s*".join(re.escape(char) for char in label) if len(label) > 1 else re.escape(label)
+        out.append(rf"(?<![\u4e00-\u9fa5]){escaped}" if label in short else escaped)
+    return re.compile(r"(?P<label>" + "|".join(out) + r")\s*[:：]\s*")
+
+
+LABEL_TEXT = st.text(alphabet=st.sampled_from(sorted(set("文摄撰拍图来源作者编辑时间 ：:/，。中a1\u3000"))),
+                     max_size=60)
+
+
+@settings(max_examples=300, deadline=None)
+@given(LABEL_TEXT)
+def test_byline_labels_match_as_written_before(text):
+    plain = _label_regex_as_written_before(
+        (*metadata.SOURCE_LABELS, *metadata.AUTHOR_LABELS, *metadata.DATE_LABELS, *metadata.VIEW_LABELS,
+         *metadata.IGNORED_LABELS), set(metadata.RULES["byline"]["short"]))
+    assert [(m.span(), m.group("label")) for m in metadata._LABEL.finditer(text)] == [
+        (m.span(), m.group("label")) for m in plain.finditer(text)]
+
+
+def test_byline_short_labels_still_need_a_non_han_before():
+    assert metadata.byline_fields("文：张三") == {"文": "张三"}
+    assert "文" not in metadata.byline_fields("撰写本文：张三")
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=st.sampled_from(sorted(set("，。；！？,.;!?中a \n\t"))), max_size=40))
+def test_sentence_marks_as_two_alternatives(text):
+    plain = re.compile(r"[，。；！？]|[,.;!?](?=\s)")
+    assert [m.span() for m in SENTENCE_MARK.finditer(text)] == [m.span() for m in plain.finditer(text)]

@@ -16,7 +16,7 @@ from urllib.parse import urljoin
 from lxml.html import HtmlElement
 
 from crawler.extract.chrome import load_rules
-from crawler.extract.page import BLOCK_TAGS, Page, cjk_count, clean
+from crawler.extract.page import BLOCK_TAGS, SENTENCE_MARK, Page, cjk_count, clean
 
 _PUNCTUATION = re.compile(r"[，。；！？、：,.;!?]")
 _PARAGRAPH_TAGS = frozenset({"p", "li", "h2", "h3", "h4", "h5", "h6", "pre", "blockquote", "dd", "figcaption",
@@ -143,9 +143,6 @@ def _in_teaser_list(element: HtmlElement, levels: int = 4) -> bool:
     return False
 
 
-_SENTENCE_MARK = re.compile(r"[，。；！？]|[,.;!?](?=\s)")
-
-
 def junk_reason(page: Page, element: HtmlElement, rules) -> str | None:
     """Why a candidate's text is no article, or None when it may be one.
 
@@ -171,7 +168,7 @@ def junk_reason(page: Page, element: HtmlElement, rules) -> str | None:
                 return "boilerplate"
             continue
         prose_chars += len(line)
-        sentence = sentence or bool(_SENTENCE_MARK.search(line))
+        sentence = sentence or bool(SENTENCE_MARK.search(line))
         if prose_chars > 0.5 * total and (sentence or prose_chars >= 40):
             return None
     if not sentence and prose_chars < 40:

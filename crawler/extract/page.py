@@ -44,6 +44,9 @@ def prose_count(text: str) -> int:
     """``len(PROSE.findall(text))``, faster: CJK characters plus three-letter runs (a CJK
     character is no letter, so the two kinds of match never overlap)."""
     return cjk_count(text) + len(_LATIN_WORD.findall(text))
+# A sentence mark: a full-width one, or a Latin one followed by a space. Written with one
+# class first (not as two alternatives) so the regex engine skips to the marks.
+SENTENCE_MARK = re.compile(r"[，。；！？,.;!?](?:(?<=[，。；！？])|(?=\s))")
 _SPACES = re.compile(r"[ \t\r\n\f\v\u00a0\u3000\u2002\u2003\u2009\u200b]+")
 
 

@@ -13,13 +13,12 @@ from collections.abc import Iterable
 from urllib.parse import urlsplit
 
 from crawler.extract.metadata import DATE, FULL_WIDTH, byline_text
-from crawler.extract.page import Page, clean, meta_content
+from crawler.extract.page import SENTENCE_MARK, Page, clean, meta_content
 
 ARTICLE, LISTING, OTHER = "article", "listing", "other"
 
 _HOME_PATH = re.compile(r"/?(?:(?:index|default|main|home)\.\w+)?$", re.I)
 _LIST_PATH = re.compile(r"/(?:index|list|default)(?:_\d+)?\.s?html?$|/col/col\d+/|/list[_-]?\d*\.", re.I)
-_SENTENCE = re.compile(r"[，。；！？]|[,.;!?](?=\s)")
 _PAGINATION = re.compile(r"createPageHTML|下一页|尾页|末页|上一页|共\s*\d+\s*页|第\s*\d+\s*页")
 
 
@@ -42,7 +41,7 @@ def prose_chars(page: Page) -> int:
 
 def sentence_marks(page: Page) -> int:
     """Full-width sentence punctuation outside links in the main block: prose has it, lists do not."""
-    return _count_in_content(page, _SENTENCE)
+    return _count_in_content(page, SENTENCE_MARK)
 
 
 def headline_links(page: Page) -> int:
