@@ -12,9 +12,10 @@ import sys
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from crawler.extract import metadata
+from crawler.extract import extract_article, metadata
 from crawler.extract.chrome import load_rules, uncased
-from crawler.extract.page import CJK, PROSE, SENTENCE_MARK, cjk_count, prose_count
+from crawler.extract.extract import _squeezed
+from crawler.extract.page import CJK, PROSE, SENTENCE_MARK, cjk_count, parse_page, prose_count
 
 # Text a Chinese page holds, plus the characters case rules treat specially: the dotless
 # and dotted I (ı İ), the long s (ſ), the Kelvin sign (K), ß and full-width Latin.
@@ -106,3 +107,33 @@ def test_byline_short_labels_still_need_a_non_han_before():
 def test_sentence_marks_as_two_alternatives(text):
     plain = re.compile(r"[，。；！？]|[,.;!?](?=\s)")
     assert [m.span() for m in SENTENCE_MARK.finditer(text)] == [m.span() for m in plain.finditer(text)]
+
+
+def test_str_split_knows_the_spaces_of_backslash_s():
+    """``_squeezed`` (drop_headline) drops spaces with str.split(), as ``re.sub(r"\\s+", "")``."""
+    space = re.compile(r"\s")
+    for code in range(sys.maxunicode + 1):
+        if 0xD800 <= code <= 0xDFFF:
+            continue
+        char = chr(code)
+        assert bool(space.match(char)) == (len(f"a{char}b".split()) == 2), hex(code)
+    assert _squeezed(" 标 题\u3000一\u00a0二\n") == "标题一二"
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=st.sampled_from(sorted(set("记者通讯员文/图摄影实习生张三李四（）() 、：报道"))), max_size=40))
+def test_reporter_prefilters_never_hide_a_match(text):
+    """``reporter`` runs each credit regex only where its prefilter finds a word it needs."""
+    if metadata._REPORTER.search(text):
+        assert "记者" in text
+    if metadata._OTHER_CREDIT.search(text):
+        assert metadata._ANY_CREDIT_WORD.search(text)
+
+
+def test_page_text_prefilters():
+    html = ("<html><body><div>当前</div><div>位置：首页 &gt; 新闻</div><p>页面生</p><p>成时间：2020-01-15 10:30</p>"
+            "<p>本页生成时间：2021-02-03 04:05</p></body></html>").encode()
+    page = parse_page(html, url="http://example.gov.cn/a.html")
+    # The label split over two paragraphs is none; the whole one is found.
+    assert [moment.isoformat() for moment in metadata.generation_times(page)] == ["2021-02-03T04:05:00+08:00"]
+    assert extract_article(html, url="http://example.gov.cn/a.html").channel == "新闻"

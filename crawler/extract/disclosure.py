@@ -102,8 +102,7 @@ def read_disclosure(page: Page) -> Disclosure:
 
     The block is the run of ``WINDOW`` segments holding the most distinct fields, so a lone
     发布日期 in a byline or a sidebar does not make one."""
-    text = "".join([segment.text for segment in page.segments])
-    if len({_LABEL_FIELD[_SPACES.sub("", m.group())] for m in _ANY_LABEL.finditer(text)}) < _MIN_FIELDS:
+    if len({_LABEL_FIELD[_SPACES.sub("", m.group())] for m in _ANY_LABEL.finditer(page.text)}) < _MIN_FIELDS:
         return Disclosure()  # most pages: one search over the text says there is no block
     records = [record for record in _records(page) if len(record[2]) <= 200]
     best: dict[str, str] = {}

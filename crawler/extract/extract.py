@@ -15,7 +15,6 @@ article. The precedence of each field's sources is documented in docs/extraction
 
 from __future__ import annotations
 
-import re
 from collections import Counter
 from collections.abc import Iterable
 from datetime import datetime
@@ -35,15 +34,21 @@ def drop_headline(lines: list[str], headline: str | None) -> list[str]:
     """Drop leading lines that only repeat the headline (often split over several <br> lines)."""
     if not headline:
         return lines
-    target = re.sub(r"\s+", "", headline)
+    target = _squeezed(headline)
     joined, cut = "", 0
     for index, line in enumerate(lines[:6]):
-        joined += re.sub(r"\s+", "", line)
+        joined += _squeezed(line)
         if joined and joined in target:
             cut = index + 1 if len(joined) >= min(len(target), 4) else cut
         else:
             break
-    return [line for line in lines[cut:] if re.sub(r"\s+", "", line) != target]
+    return [line for line in lines[cut:] if _squeezed(line) != target]
+
+
+def _squeezed(text: str) -> str:
+    r"""``text`` without any space (as ``re.sub(r"\s+", "", text)``: str.split() and ``\s``
+    know the same spaces), at C speed."""
+    return "".join(text.split())
 
 
 def _published(page: Page, fields: dict[str, str], byline: str, after: str,

@@ -97,6 +97,10 @@ _OTHER_CREDIT = re.compile(
                                        if word != "记者")
     + rf")\s*(?P<v>{_NAME}(?:[ 、]{_NAME}){{0,3}}?)" + _CREDIT_END
 )
+# Any of those words: a substring search that rules _OTHER_CREDIT out at C speed (its
+# pattern opens with a choice of boundaries, so the engine tries it at every position).
+_ANY_CREDIT_WORD = re.compile("|".join(re.escape(word) for word in RULES["credits"]["reporter_words"]
+                                       if word != "记者"))
 # "（常书香 马丹阳 ）" or "[ 黄宇 ]": a bare name list in brackets closing or opening the text.
 _BRACKETED_NAMES = re.compile(rf"^[（(\[]\s*(?P<v>{_NAME}(?:\s+{_NAME}){{0,4}})\s*[）)\]]$")
 # "[ 黄宇 ]" in a byline: a bracketed name next to the date and 来源
@@ -407,6 +411,8 @@ def extract_channel(page: Page) -> str | None:
         return channel
     # The breadcrumb is the outermost short element whose text opens with 当前位置 (found
     # from the text segments: reading every element's text would cost O(n·depth)).
+    if "位置" not in page.text:
+        return None  # every _BREADCRUMB label ends in 位置
     for segment in page.segments:
         if "位置" not in segment.text:
             continue  # every _BREADCRUMB label ends in 位置: a substring test spares the regex
@@ -472,7 +478,8 @@ def reporter(texts: list[str], byline: str = "") -> str | None:
     if match:
         return clean(match.group("v"))
     for text in texts:
-        match = _REPORTER.search(text) or _OTHER_CREDIT.search(text)
+        match = (("记者" in text and _REPORTER.search(text))
+                 or (_ANY_CREDIT_WORD.search(text) and _OTHER_CREDIT.search(text)))
         if match:
             return _credited(clean(match.group("v")))
         tail = text.strip()[-30:]
@@ -491,6 +498,8 @@ _GENERATED = re.compile(r"(?:页面|网页|本页)?生成(?:时间|日期)\s*[:�
 def generation_times(page: Page) -> list[datetime]:
     """Timestamps the page labels as its own generation time (页面生成时间：…): a CMS that
     writes PubDate at render time prints the same moment, which is no publication date."""
+    if "生成" not in page.text:
+        return []  # most pages: no segment can hold the label
     segments = page.segments
     out = []
     for index, segment in enumerate(segments):

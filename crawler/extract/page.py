@@ -149,6 +149,12 @@ class Page:
         return segments
 
     @cached_property
+    def text(self) -> str:
+        """All visible text (the segments joined). One substring test over it tells whether
+        a search segment by segment can find anything at all; on most pages it cannot."""
+        return "".join([segment.text for segment in self.segments])
+
+    @cached_property
     def metas(self) -> dict[str, str]:
         return meta_tags(self.root)
 
