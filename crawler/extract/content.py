@@ -333,6 +333,6 @@ def media_urls(page: Page, node: HtmlElement | None) -> tuple[list[str], list[st
     base = page.url
     images = [urljoin(base, src) for img in node.iter("img") if (src := (img.get("src") or "").strip())
               and not src.startswith("data:")]
-    attachments = [urljoin(base, href) for a in page.root.iter("a")
+    attachments = [urljoin(base, href) for a in page.anchors
                    if (href := (a.get("href") or "").strip()) and _ATTACHMENT.search(href)]
     return list(dict.fromkeys(images)), list(dict.fromkeys(attachments))

