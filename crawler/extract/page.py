@@ -104,23 +104,23 @@ class Page:
         segments: list[Segment] = []
         append = segments.append
         spans = self.spans
-        # Open elements, and per element: its first segment and kind (0 text, 1 skipped,
-        # 2 comment or processing instruction).
-        stack: list[HtmlElement] = []
-        firsts: list[int] = []
-        kinds: list[int] = []
+        # Open elements, each with its first segment and kind (0 text, 1 skipped, 2 comment
+        # or processing instruction); ``top`` is the innermost, the parent of what follows.
+        stack: list[tuple[HtmlElement, int, int]] = []
+        push, pop = stack.append, stack.pop
+        # Above the root: None, unless the page was made of a sub-tree.
+        outer = top = self.root.getparent()
         block = skipping = links = 0
         skip_tags, block_tags, comment_tags = SKIP_TAGS, BLOCK_TAGS, _COMMENT_TAGS
         for node in [*self.elements, None]:
-            parent = node.getparent() if node is not None else None
-            while stack and stack[-1] is not parent:
-                closed = stack.pop()
-                start = firsts.pop()
-                kind = kinds.pop()
+            parent = node.getparent() if node is not None else outer
+            while top is not parent:
+                closed, start, kind = pop()
+                top = stack[-1][0] if stack else outer  # the closed node's parent: its tail's holder
                 tail = closed.tail
                 if kind == 2:
                     if tail and not skipping:
-                        append(Segment(tail, closed.getparent(), links > 0, block))
+                        append(Segment(tail, top, links > 0, block))
                     continue
                 if kind == 1:
                     skipping -= 1
@@ -132,25 +132,23 @@ class Page:
                         links -= 1
                 spans[closed] = (start, len(segments))
                 if tail and not skipping:
-                    holder = closed.getparent()
-                    append(Segment(tail, holder if holder is not None else closed, links > 0, block))
+                    append(Segment(tail, top if top is not None else closed, links > 0, block))
             if node is None:
                 break
+            top = node
             tag = node.tag
-            stack.append(node)
-            firsts.append(len(segments))
             if tag.__class__ is not str:
                 if tag in comment_tags:
-                    kinds.append(2)
+                    push((node, len(segments), 2))
                 else:
-                    kinds.append(1)
+                    push((node, len(segments), 1))
                     skipping += 1
                 continue
             if tag in skip_tags:
-                kinds.append(1)
+                push((node, len(segments), 1))
                 skipping += 1
                 continue
-            kinds.append(0)
+            push((node, len(segments), 0))
             if not skipping:
                 if tag in block_tags:
                     block += 1
