@@ -227,9 +227,6 @@ def split_site_name(title: str, site_name: str | None = None) -> tuple[str, str 
     return title, site_name
 
 
-_TITLE_HOLDERS = frozenset({"div", "td", "p", "span", "strong", "font"})
-
-
 def headline_element(page: Page, title_hint: str) -> HtmlElement | None:
     """The heading element that best matches the page title (h1 first, then title-like nodes).
 
@@ -242,8 +239,8 @@ def headline_element(page: Page, title_hint: str) -> HtmlElement | None:
         if pass_ == 1:
             if best_score >= 0.9:
                 break
-            candidates = [el for el in page.elements if el.tag in _TITLE_HOLDERS
-                          and "title" in ((el.get("class") or "") + (el.get("id") or "")).lower()]
+            candidates = [el for el in page.root.iter("div", "td", "p", "span", "strong", "font")
+                          if "title" in ((el.get("class") or "") + (el.get("id") or "")).lower()]
         else:
             candidates = list(page.root.iter("h1", "h2", "h3"))
         for element in candidates:
