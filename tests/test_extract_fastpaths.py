@@ -60,8 +60,19 @@ def test_uncased_means_no_character_changes_case():
     assert not uncased("ı") and not uncased("K") and not uncased("ǅ") and uncased("版权所有 © 2020")
 
 
+# The edges of the CJK ranges, surrogates' neighbours and astral characters.
+EDGES = st.text(alphabet=st.sampled_from([chr(c) for c in (
+    0x33FF, 0x3400, 0x3401, 0x4E00, 0x9FFF, 0xA000, 0xD7FF, 0xE000, 0xF8FF, 0xF900, 0xFAFF, 0xFB00, 0xFFFD,
+    0x20000, 0x2F800, 0x10FFFF, 0x61, 0x41, 0x7A, 0x20)]), max_size=40)
+
+
+def test_cjk_count_of_every_bmp_character():
+    for code in range(0x10000):
+        assert cjk_count(chr(code) + "x") == len(CJK.findall(chr(code))), hex(code)
+
+
 @settings(max_examples=300, deadline=None)
-@given(st.one_of(TEXT, st.text(max_size=80)))
+@given(st.one_of(TEXT, EDGES, st.text(max_size=80)))
 def test_counts_match_findall(text):
     assert cjk_count(text) == len(CJK.findall(text))
     assert prose_count(text) == len(PROSE.findall(text))

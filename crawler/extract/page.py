@@ -28,22 +28,29 @@ CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 # Text measured in CJK characters: a Latin word of about three letters counts as one, so
 # the same thresholds serve a portal's English pages.
 PROSE = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]|[A-Za-z]{3}")
-# Counting by deletion: ``findall`` would make one string per CJK character, and a
-# pattern opening with an alternation of classes makes the engine try every position.
-# Deleting the runs of other characters leaves the CJK ones, found at C speed.
-_NOT_CJK = re.compile(r"[^\u3400-\u9fff\uf900-\ufaff]+")
+# CJK (as ``CJK``) is exactly the UTF-16 code units whose high byte is 0x34-0x9F
+# (U+3400-U+9FFF) or 0xF9-0xFA (U+F900-U+FAFF); surrogates (0xD8-0xDF) are neither.
+_OTHER_HIGH_BYTES = bytes(b for b in range(256) if not (0x34 <= b <= 0x9F or 0xF9 <= b <= 0xFA))
 _LATIN_WORD = re.compile(r"[A-Za-z]{3}")
 
 
 def cjk_count(text: str) -> int:
-    """How many CJK characters (as ``CJK``) ``text`` holds."""
-    return 0 if text.isascii() else len(_NOT_CJK.sub("", text))
+    """How many CJK characters (as ``CJK``) ``text`` holds.
+
+    Counted on the high bytes of its UTF-16 code units, the others deleted: three C calls.
+    A regex is several times slower on Chinese text (``findall`` makes a string per
+    character, and even a deleting ``sub`` tests each character against the class)."""
+    if text.isascii():
+        return 0
+    return len(text.encode("utf-16-le", "surrogatepass")[1::2].translate(None, _OTHER_HIGH_BYTES))
 
 
 def prose_count(text: str) -> int:
     """``len(PROSE.findall(text))``, faster: CJK characters plus three-letter runs (a CJK
     character is no letter, so the two kinds of match never overlap)."""
     return cjk_count(text) + len(_LATIN_WORD.findall(text))
+
+
 # A sentence mark: a full-width one, or a Latin one followed by a space. Written with one
 # class first (not as two alternatives) so the regex engine skips to the marks.
 SENTENCE_MARK = re.compile(r"[，。；！？,.;!?](?:(?<=[，。；！？])|(?=\s))")
@@ -246,8 +253,10 @@ def _html_parser() -> lxml.html.HTMLParser:
     lxml.html picks each element's class in Python (a form, an input, a label get their
     own), once per element reached from Python: hundreds of calls per page. Extraction
     only needs ``HtmlElement``; ``ElementDefaultClassLookup`` gives it to every element in C.
+    Nor does it look elements up by id through libxml2's table of ids (rules read ``@id``
+    as an attribute), so the parser does not build that table.
     """
-    parser = lxml.html.HTMLParser()
+    parser = lxml.html.HTMLParser(collect_ids=False)
     parser.set_element_class_lookup(lxml.etree.ElementDefaultClassLookup(
         element=HtmlElement, comment=lxml.html.HtmlComment, pi=lxml.html.HtmlProcessingInstruction,
         entity=lxml.html.HtmlEntity))
