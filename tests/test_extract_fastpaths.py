@@ -12,7 +12,7 @@ import sys
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from crawler.extract import extract_article, metadata
+from crawler.extract import chrome, extract_article, metadata
 from crawler.extract.chrome import load_rules, uncased
 from crawler.extract.extract import _squeezed
 from crawler.extract.page import CJK, PROSE, SENTENCE_MARK, cjk_count, parse_page, prose_count
@@ -35,16 +35,31 @@ def _line_rule_with_re_i(line: str):
     return None
 
 
+def _boilerplate_hits_with_re_i(line: str) -> int:
+    return sum(len(pattern.findall(line)) for _, pattern, _ in load_rules().boilerplate)
+
+
+def _is_boilerplate_with_re_i(line: str) -> bool:
+    if _line_rule_with_re_i(line) is not None:
+        return True
+    hits = _boilerplate_hits_with_re_i(line)
+    return hits >= 2 or (hits == 1 and (len(line) <= 60 or bool(chrome._PHONE.search(line))))
+
+
 def test_line_rules_match_as_with_re_i_on_hard_cases():
     rules = load_rules()
     for line in HARD:
         assert rules.line_rule(line) is _line_rule_with_re_i(line), line
     assert rules.line_rule("CopyRight 2020 某某网").name == "footer"  # the case still does not matter
+    for line in HARD + ["COPYRIGHT 版权所有" + "文" * 80]:
+        assert rules.is_boilerplate(line) == _is_boilerplate_with_re_i(line), line
+    assert rules.is_boilerplate("Copyright 2020 某某网 版权所有" + "文" * 200)  # two hits, whatever the case
 
 
 @settings(max_examples=300, deadline=None)
 @given(TEXT)
 def test_line_rules_match_as_with_re_i(line):
+    assert load_rules().is_boilerplate(line) == _is_boilerplate_with_re_i(line)
     assert load_rules().line_rule(line) is _line_rule_with_re_i(line)
 
 
