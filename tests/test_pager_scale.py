@@ -35,3 +35,21 @@ def test_a_long_script_pager_is_followed_once(tmp_path):
     # Built again from every page, the pager alone gives pages x (pages - 1) duplicates; the
     # rest are the menu and sidebar links every page repeats (about 18 per page here).
     assert stats.get("dupefilter/filtered", 0) < pages * (pages - 1) / 2, stats.get("dupefilter/filtered")
+
+
+def test_a_pager_past_the_limit_is_cut_and_says_so(tmp_path):
+    """A pager claiming more pages than DISCOVER_MAX_PAGER_PAGES (a trap, or a huge channel)
+    is followed up to the limit, and the cut is logged and counted, not silent."""
+    site = build_site(style="trs", channels=1, articles_per_channel=60, per_page=2, extras=False)
+    limit = 10
+    assert len(site.listings) > limit + 5
+    with DemoServer(site) as server:
+        result = run_crawl(tmp_path, f"start_url={server.url}", settings={"DISCOVER_MAX_PAGER_PAGES": str(limit)})
+        listing_requests = {r.path for r in server.requests if r.path in site.listings}
+    with index(tmp_path).connect() as conn:
+        stats = conn.execute(select(crawls.c.stats)).scalar_one()
+    claimed = len(site.listings)
+    assert f"its pager claims {claimed} pages; following the first {limit}" in result.stderr
+    assert stats["discover/pager_truncated"] >= 1
+    # The pager's first pages (index.html, index_1 ... index_9), not the channel's others.
+    assert len(listing_requests) == limit, sorted(listing_requests)

@@ -67,7 +67,7 @@ class PortalSpider(DiscoveryMixin, scrapy.Spider):
         # crawls.site names the portal of a one-site crawl; a crawl of many keeps them in stats.
         spider.site_name = first.name if len(spider.fleet) == 1 else None
         spider.start_urls = [url for state in spider.fleet.sites.values() for url in state.profile.start_urls]
-        spider.pages = PageProcessor(settings.getint("PAGE_WORKERS"))
+        spider.pages = PageProcessor(settings.getint("PAGE_WORKERS"), settings.getint("DISCOVER_MAX_PAGER_PAGES"))
         spider.page_maxsize = settings.getint("PAGE_MAXSIZE")
         spider.page_max_links = settings.getint("PAGE_MAX_LINKS")
         spider.requisites = RequisitePolicy.from_settings(settings)
@@ -212,6 +212,11 @@ class PortalSpider(DiscoveryMixin, scrapy.Spider):
         signature = (pager[0], pager[-1], len(pager)) if pager else None
         if signature in state.expanded_pagers:
             pager = []
+        elif pager and result.found.pager_claimed > self.pages.max_pager_pages:
+            self.crawler.stats.inc_value("discover/pager_truncated")
+            self.logger.warning("%s: its pager claims %d pages; following the first %d "
+                                "(DISCOVER_MAX_PAGER_PAGES)", url, result.found.pager_claimed,
+                                self.pages.max_pager_pages)
         links = [*result.links, *pager]
         history = state.history
         if history is not None and history.complete and result.kind == LISTING and not history.new_links(links):
