@@ -24,6 +24,16 @@ def pagination_key(url: str) -> str:
     return url_shape(url).replace("_#", "").replace("-#", "").replace("=#", "=")
 
 
+def next_in_sequence(url: str, pages: list[str]) -> list[str]:
+    """The script pager page after ``url`` in the pager's order, as a list of at most one; the
+    first page when ``url`` is not among them (a channel's directory URL, ``/news/``)."""
+    try:
+        position = pages.index(url)
+    except ValueError:
+        return pages[:1]
+    return pages[position + 1:position + 2]
+
+
 class IncrementalMiddleware:
     """Downloader middleware: skip known articles, make conditional requests for known pages."""
 

@@ -145,6 +145,24 @@ def due(candidates: list[Candidate], tiers: list[Tier], now: datetime, lost: set
     return [entry[-1] for entry in sorted(scored) if entry[0] is False or entry[2] <= -1]
 
 
+def pushed_down(before: list[str], now: list[str], dropped: set[str]) -> set[str]:
+    """The dropped articles that newer ones pushed off the end of a listing page.
+
+    A push-down by k keeps the page's length and its order: the last k entries leave, and the
+    page now ends with the entry that stood just before them. A deleted last entry shrinks
+    the page instead, and a republished list fills the gap from below: both stay evidence.
+    """
+    tail: list[str] = []
+    for link in reversed(before):
+        if link not in dropped:
+            break
+        tail.append(link)
+    rest = before[:len(before) - len(tail)]
+    if tail and rest and now and now[-1] == rest[-1] and len(now) >= len(before):
+        return set(tail)
+    return set()
+
+
 def load_candidates(conn: Connection, site: str | None) -> list[Candidate]:
     """Every article URL of ``site`` with its first capture, last real check and fate so far."""
     urls = select(articles.c.url, func.max(articles.c.published_at).label("published_at")).group_by(articles.c.url)
@@ -237,8 +255,12 @@ class Revisits:
 
     # --- listing evidence ---------------------------------------------------------------------
 
-    async def on_listing(self, url: str, links: list[str], changed: bool) -> None:
-        """Note which known articles a listing page lists; if the page changed, which it dropped."""
+    async def on_listing(self, url: str, links: list[str], changed: bool, last: bool = False) -> None:
+        """Note which known articles a listing page lists; if the page changed, which it dropped.
+
+        ``last``: the crawl pages no further through this listing (its walk stopped here, or
+        it is the listing's last page). Articles pushed off the end of such a page by newer
+        ones sit on the next page, unfetched: that is not evidence (``pushed_down``)."""
         known = self.history.known_articles
         now = {link for link in links if link in known}
         self.listed |= now
@@ -255,7 +277,11 @@ class Revisits:
             logger.warning("could not read the archived copy of listing %s", url)
             return
         directory = url.split("?", 1)[0].rsplit("/", 1)[0]
-        for link in {link for link in before.links if link in known} - now:
+        listed_before = [link for link in dict.fromkeys(before.links) if link in known]
+        dropped = set(listed_before) - now
+        if last:
+            dropped -= pushed_down(listed_before, [link for link in dict.fromkeys(links) if link in known], dropped)
+        for link in dropped:
             self.dropped.setdefault(link, set()).add(directory)
 
     def lost(self) -> set[str]:

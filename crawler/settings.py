@@ -238,6 +238,10 @@ PROGRESS_LIVE = False
 # Family knowledge is data in crawler/discover/cms/*.toml. A paged listing endpoint
 # (dataproxy.jsp, gkmlpt/JPaaS/IGS JSON) is asked for at most this many pages.
 DISCOVER_MAX_ENDPOINT_PAGES = 5000
+# A script pager (TRS createPageHTML, countPage ...) is believed for at most this many pages. A
+# big provincial channel has 1,000-2,000 (25,000 notices at 20 a page); a pager claiming more
+# is cut here, and the cut is logged and counted (discover/pager_truncated), never silent.
+DISCOVER_MAX_PAGER_PAGES = 5000
 # Match a site's pages against the family fingerprints until one names its CMS family (logged,
 # and kept in crawls.stats as discover/family/HOST), for at most this many pages; after that
 # the site is "unknown" and only links are followed (matching costs ~0.3 ms a page).

@@ -29,6 +29,7 @@ from scrapy.linkextractors import LinkExtractor
 from scrapy.utils.reactor import is_asyncio_reactor_installed
 
 from archive.challenges import challenge_kind
+from crawler import settings as defaults
 from crawler.discover.links import Discovery, discover_page, link_extractor
 from crawler.extract import extract_article
 from crawler.extract.page import parse_page
@@ -67,7 +68,7 @@ def _extractor(deny: tuple[str, ...]) -> LinkExtractor:
 
 
 def process_page(response: TextResponse, profile: SiteProfile, as_article: bool = False,
-                 recognise: bool = True) -> PageResult:
+                 recognise: bool = True, max_pager_pages: int = defaults.DISCOVER_MAX_PAGER_PAGES) -> PageResult:
     """Links, page kind and (for articles) the item, from one parse of the page.
 
     Challenge pages (archived and flagged by the writer) are neither followed nor extracted.
@@ -76,7 +77,7 @@ def process_page(response: TextResponse, profile: SiteProfile, as_article: bool 
     if challenge_kind(response.status, response.body, response.headers.getlist(b"Set-Cookie")):
         return PageResult([], "challenge", None)
     found = discover_page(response, _extractor(tuple(profile.deny_patterns)), profile.allowed_hosts,
-                          recognise_family=recognise)
+                          recognise_family=recognise, max_pager_pages=max_pager_pages)
     page = parse_page(response)
     kind = page_kind(page, profile.article_patterns, profile.listing_patterns)
     article = kind == ARTICLE and not _LISTING_NAME.search(response.url)
@@ -91,13 +92,13 @@ def process_page(response: TextResponse, profile: SiteProfile, as_article: bool 
 
 def process_bytes(url: str, body: bytes, content_type: bytes, profile: SiteProfile, status: int = 200,
                   as_article: bool = False, set_cookies: list[bytes] | None = None,
-                  recognise: bool = True) -> PageResult:
+                  recognise: bool = True, max_pager_pages: int = defaults.DISCOVER_MAX_PAGER_PAGES) -> PageResult:
     """``process_page`` for a worker process, which gets bytes rather than a Response."""
     headers: dict[str, Any] = {"Content-Type": content_type} if content_type else {}
     if set_cookies:
         headers["Set-Cookie"] = set_cookies
     response = HtmlResponse(url, status=status, body=body, headers=headers or None)
-    return process_page(response, profile, as_article, recognise)
+    return process_page(response, profile, as_article, recognise, max_pager_pages)
 
 
 PR_SET_PDEATHSIG = 1  # linux/prctl.h
@@ -126,8 +127,9 @@ def die_with_parent(parent_pid: int) -> None:
 class PageProcessor:
     """A lazily started process pool, with an inline path when there is none."""
 
-    def __init__(self, workers: int) -> None:
+    def __init__(self, workers: int, max_pager_pages: int = defaults.DISCOVER_MAX_PAGER_PAGES) -> None:
         self.workers = workers
+        self.max_pager_pages = max_pager_pages
         self._pool: ProcessPoolExecutor | None = None
 
     async def run(self, response: TextResponse, profile: SiteProfile, as_article: bool = False,
@@ -136,7 +138,7 @@ class PageProcessor:
             # Awaiting a worker needs the asyncio reactor (Scrapy's default); else run inline.
             self.workers = 0
         if self.workers <= 0:
-            return process_page(response, profile, as_article, recognise)
+            return process_page(response, profile, as_article, recognise, self.max_pager_pages)
         if self._pool is None:
             # spawn, not fork: the crawl process already runs the reactor and writer threads.
             # Started from the reactor thread, which lives as long as the crawl process: the
@@ -147,13 +149,13 @@ class PageProcessor:
         try:
             future = self._pool.submit(process_bytes, response.url, response.body, content_type, profile,
                                        response.status, as_article, response.headers.getlist(b"Set-Cookie"),
-                                       recognise)
+                                       recognise, self.max_pager_pages)
             return await asyncio.wrap_future(future)
         except BrokenProcessPool:
             logger.error("a page worker died (on %s?); restarting the pool", response.url)
             self._pool.shutdown(wait=False, cancel_futures=True)
             self._pool = None
-            return process_page(response, profile, as_article, recognise)
+            return process_page(response, profile, as_article, recognise, self.max_pager_pages)
 
     def close(self) -> None:
         if self._pool is not None:

@@ -30,7 +30,7 @@ from archive.index import Index
 from archive.models import article_events, articles, captures, crawls, open_index
 from archive.recovery import RepairReport, drop_dangling
 from archive.textdiff import inline, side_by_side, unified, width
-from crawler.revisit import Candidate, budget, due, interval, parse_schedule
+from crawler.revisit import Candidate, budget, due, interval, parse_schedule, pushed_down
 from demo.mutations import JSL_CHALLENGE
 
 ARTICLE = "http://www.example.gov.cn/xfxw/202001/t20200115_4521.html"
@@ -242,3 +242,15 @@ def test_repair_drops_a_dangling_capture_that_events_point_at(archive_with_event
         after = conn.execute(text("SELECT kind, capture_id, previous_capture_id FROM article_events "
                                   "WHERE url = 'http://s/b.html' ORDER BY id")).all()
     assert after == [("blocked", None, None), ("deleted", None, None)]
+
+
+def test_articles_pushed_off_the_end_of_a_page_are_not_evidence():
+    before = ["s1", "a", "b", "c", "d", "e"]  # a sidebar entry, then the page's five entries
+    # Two newer entries on top push d and e to the next page: same length, ends with c.
+    assert pushed_down(before, ["s1", "x", "y", "a", "b", "c"], {"d", "e"}) == {"d", "e"}
+    # e deleted, nothing moved up: the page shrank; e is evidence.
+    assert pushed_down(before, ["s1", "a", "b", "c", "d"], {"e"}) == set()
+    # e deleted and the list republished: f came up from the next page; e is evidence.
+    assert pushed_down(before, ["s1", "a", "b", "c", "d", "f"], {"e"}) == set()
+    # c deleted from the middle: not a tail at all.
+    assert pushed_down(before, ["s1", "a", "b", "d", "e", "f"], {"c"}) == set()

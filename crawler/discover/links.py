@@ -14,6 +14,7 @@ from urllib.parse import urljoin, urlsplit
 from scrapy.http import TextResponse
 from scrapy.linkextractors import IGNORED_EXTENSIONS, LinkExtractor
 
+from crawler import settings as defaults
 from crawler.discover.families import Knowledge, knowledge, recognise
 from crawler.discover.pagination import (
     EndpointSpec,
@@ -33,11 +34,7 @@ ATTACHMENT_EXTENSIONS = {
 }
 SKIPPED_EXTENSIONS = [ext for ext in IGNORED_EXTENSIONS if ext not in ATTACHMENT_EXTENSIONS]
 
-# A script pager claiming more pages than this is not believed beyond it.
-MAX_SCRIPT_PAGES = 1000
-
-
-def script_pages(text: str, base_url: str, limit: int = MAX_SCRIPT_PAGES) -> list[str]:
+def script_pages(text: str, base_url: str, limit: int = defaults.DISCOVER_MAX_PAGER_PAGES) -> list[str]:
     """Absolute URLs of the listing pages a script pager (``createPageHTML``, ``countPage``) implies."""
     known = knowledge()
     return sequence_urls(text, base_url, [family for family in known.families if family.active(text)], limit)
@@ -77,13 +74,17 @@ class Discovery:
     # What made this page a channel: the pager call, endpoint or records found.
     mechanism: str | None = None
     shells: list[str] = field(default_factory=list)
+    # The page count the script pager claims; more than ``pages`` when it was cut at the limit.
+    pager_claimed: int = 0
 
 
 def discover_page(response: TextResponse, extractor: LinkExtractor, hosts: list[str],
-                  known: Knowledge | None = None, recognise_family: bool = True) -> Discovery:
+                  known: Knowledge | None = None, recognise_family: bool = True,
+                  max_pager_pages: int = defaults.DISCOVER_MAX_PAGER_PAGES) -> Discovery:
     """Links, script pager pages, embedded-record links, onclick targets and endpoints of a
     page; with ``recognise_family`` also the CMS family its fingerprints name (the spider
-    asks until a site is recognised: matching every family on every page costs time)."""
+    asks until a site is recognised: matching every family on every page costs time).
+    A script pager yields at most ``max_pager_pages`` pages (a trap can claim millions)."""
     known = known or knowledge()
     text = response.text
     url = response.url
@@ -91,7 +92,7 @@ def discover_page(response: TextResponse, extractor: LinkExtractor, hosts: list[
     urls = [link.url for link in extractor.extract_links(response)]
     records = record_links(text, active, known.onclick)
     urls.extend(urljoin(url, target) for target in onclick_urls(text, known.onclick) + records)
-    pager, pager_call = sequence_pages(text, url, active, MAX_SCRIPT_PAGES)
+    pager, pager_call, pager_claimed = sequence_pages(text, url, active, max_pager_pages)
     pages = [page for page in pager if extractor.matches(page) and in_scope(page, hosts)]
     endpoints = [spec for spec in find_endpoints(text, url, active) if in_scope(spec.url, hosts)]
     found = recognise(text, known) if recognise_family else None
@@ -113,6 +114,7 @@ def discover_page(response: TextResponse, extractor: LinkExtractor, hosts: list[
         fingerprint=found[1] if found else None,
         mechanism=mechanism,
         shells=shell_endpoints(text, url, known, [spec.url for spec in endpoints]),
+        pager_claimed=pager_claimed if pages else 0,
     )
 
 

@@ -93,20 +93,23 @@ def sequence_urls(text: str, url: str, families: list[Family], limit: int) -> li
     return sequence_pages(text, url, families, limit)[0]
 
 
-def sequence_pages(text: str, url: str, families: list[Family], limit: int) -> tuple[list[str], str | None]:
-    """(pages, the pager call that implied them) for ``sequence_urls``."""
-    best: tuple[int, list[str], str | None] = (-1, [], None)
+def sequence_pages(text: str, url: str, families: list[Family], limit: int) -> tuple[list[str], str | None, int]:
+    """(pages, the pager call that implied them, the page count it claims) for
+    ``sequence_urls``; pages past ``limit`` are left out (the caller reports the cut)."""
+    best: tuple[int, list[str], str | None, int] = (-1, [], None, 0)
     for family in families:
         for sequence in family.sequences:
             for match in sequence.pattern.finditer(text):
                 if _commented(text, match.start()):
                     continue
                 urls = _sequence(sequence, match, url, text, limit)
+                claimed = int(match.group("count"))
                 if sequence.precedence > best[0]:
-                    best = (sequence.precedence, urls, match.group(0)[:80])
+                    best = (sequence.precedence, urls, match.group(0)[:80], claimed)
                 elif sequence.precedence == best[0]:
                     best[1].extend(urls)
-    return list(dict.fromkeys(best[1])), best[2]
+                    best = (*best[:3], max(best[3], claimed))
+    return list(dict.fromkeys(best[1])), best[2], best[3]
 
 
 def _sequence(sequence: Sequence, match: re.Match[str], url: str, text: str, limit: int) -> list[str]:

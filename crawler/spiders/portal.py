@@ -29,7 +29,7 @@ from crawler.discover.spider import DiscoveryMixin
 from crawler.extract import extract_article
 from crawler.extract.pagekind import LISTING
 from crawler.fleet import Fleet, SiteState, build_sites, close_histories, load_histories, seeds_from_args
-from crawler.incremental import archived_response, pagination_key
+from crawler.incremental import archived_response, next_in_sequence, pagination_key
 from crawler.items import ArticleItem
 from crawler.limits import capped_links, decoded_too_large, too_large
 from crawler.profiles import SiteProfile
@@ -67,7 +67,7 @@ class PortalSpider(DiscoveryMixin, scrapy.Spider):
         # crawls.site names the portal of a one-site crawl; a crawl of many keeps them in stats.
         spider.site_name = first.name if len(spider.fleet) == 1 else None
         spider.start_urls = [url for state in spider.fleet.sites.values() for url in state.profile.start_urls]
-        spider.pages = PageProcessor(settings.getint("PAGE_WORKERS"))
+        spider.pages = PageProcessor(settings.getint("PAGE_WORKERS"), settings.getint("DISCOVER_MAX_PAGER_PAGES"))
         spider.page_maxsize = settings.getint("PAGE_MAXSIZE")
         spider.page_max_links = settings.getint("PAGE_MAX_LINKS")
         spider.requisites = RequisitePolicy.from_settings(settings)
@@ -130,10 +130,12 @@ class PortalSpider(DiscoveryMixin, scrapy.Spider):
             stats.inc_value("extract/errors")
             return
         stats.inc_value(f"pages/{result.kind}")
+        follow = self._links_to_follow(response.url, result, state)
         if self.revisits is not None and result.kind == LISTING:
-            await self.revisits.on_listing(response.url, result.links, changed)
-        links = capped_links(self._links_to_follow(response.url, result, state), response.url,
-                             self.page_max_links, stats)
+            key = pagination_key(response.url)
+            last = not any(pagination_key(link) == key for link in follow if link != response.url)
+            await self.revisits.on_listing(response.url, result.links, changed, last)
+        links = capped_links(follow, response.url, self.page_max_links, stats)
         for request in self.discovered_requests(response, result, links):
             yield request
         for request in self._requisite_requests(result.requisites[:self.page_max_links or None], state):
@@ -204,17 +206,29 @@ class PortalSpider(DiscoveryMixin, scrapy.Spider):
         """All links and script pager pages, except that an incremental crawl stops paging
         through a listing once a page of it links to nothing that was never archived.
 
-        A script pager names every page of its listing on each of them: its pages are
-        followed from the first page that names them, not again from every other (a TRS
-        channel of 1,250 pages would build and filter 1.5 million duplicate requests)."""
+        A script pager names every page of its listing on each of them. A first crawl
+        follows them all from the first page that names them, not again from every other (a
+        TRS channel of 1,250 pages would build and filter 1.5 million duplicate requests). An
+        incremental crawl walks them one page at a time, so that the stop rule ends the walk
+        at the first page with nothing new, instead of fetching all 1,250 every day."""
         own = set(result.links)
-        pager = [page for page in result.found.pages if page not in own]
-        signature = (pager[0], pager[-1], len(pager)) if pager else None
-        if signature in state.expanded_pagers:
-            pager = []
-        links = [*result.links, *pager]
         history = state.history
-        if history is not None and history.complete and result.kind == LISTING and not history.new_links(links):
+        incremental = history is not None and history.complete and result.kind == LISTING
+        signature = None
+        if incremental:
+            pager = [page for page in next_in_sequence(url, result.found.pages) if page not in own]
+        else:
+            pager = [page for page in result.found.pages if page not in own]
+            signature = (pager[0], pager[-1], len(pager)) if pager else None
+            if signature in state.expanded_pagers:
+                pager = []
+            elif pager and result.found.pager_claimed > self.pages.max_pager_pages:
+                self.crawler.stats.inc_value("discover/pager_truncated")
+                self.logger.warning("%s: its pager claims %d pages; following the first %d "
+                                    "(DISCOVER_MAX_PAGER_PAGES)", url, result.found.pager_claimed,
+                                    self.pages.max_pager_pages)
+        links = [*result.links, *pager]
+        if incremental and history is not None and not history.new_links(links):
             key = pagination_key(url)
             kept = [link for link in links if pagination_key(link) != key]
             if len(kept) < len(links):
