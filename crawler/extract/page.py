@@ -112,7 +112,8 @@ class Page:
         append = segments.append
         spans = self.spans
         # Open elements, each with its first segment and kind (0 text, 1 skipped, 2 comment
-        # or processing instruction); ``top`` is the innermost, the parent of what follows.
+        # or processing instruction, 3 block, 4 link: known when it opens, so closing it
+        # reads no tag); ``top`` is the innermost, the parent of what follows.
         stack: list[tuple[HtmlElement, int, int]] = []
         push, pop = stack.append, stack.pop
         # Above the root: None, unless the page was made of a sub-tree.
@@ -131,12 +132,10 @@ class Page:
                     continue
                 if kind == 1:
                     skipping -= 1
-                elif not skipping:
-                    tag = closed.tag
-                    if tag in block_tags:
-                        block += 1
-                    elif tag == "a":
-                        links -= 1
+                elif kind == 3:
+                    block += 1
+                elif kind == 4:
+                    links -= 1
                 spans[closed] = (start, len(segments))
                 if tail and not skipping:
                     append(Segment(tail, top if top is not None else closed, links > 0, block))
@@ -155,15 +154,20 @@ class Page:
                 push((node, len(segments), 1))
                 skipping += 1
                 continue
-            push((node, len(segments), 0))
-            if not skipping:
-                if tag in block_tags:
-                    block += 1
-                elif tag == "a":
-                    links += 1
-                text = node.text
-                if text:
-                    append(Segment(text, node, links > 0, block))
+            if skipping:
+                push((node, len(segments), 0))
+                continue
+            if tag in block_tags:
+                push((node, len(segments), 3))
+                block += 1
+            elif tag == "a":
+                push((node, len(segments), 4))
+                links += 1
+            else:
+                push((node, len(segments), 0))
+            text = node.text
+            if text:
+                append(Segment(text, node, links > 0, block))
         return segments
 
     @cached_property
