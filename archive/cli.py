@@ -109,6 +109,34 @@ def cmd_extract(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_import(args: argparse.Namespace) -> int:
+    """Index WARC/WACZ files other tools wrote (archive/importer.py)."""
+    from archive.importer import Importer, find_sources
+    from archive.models import open_index
+
+    _log_progress()
+    archive = Path(args.archive)
+    warc_dir = Path(args.warc_dir) if args.warc_dir else archive / "warc"
+    if not args.index:
+        archive.mkdir(parents=True, exist_ok=True)
+    sources, problems = find_sources([Path(name) for name in args.paths])
+    for line in problems:
+        print(f"error: {line}", file=sys.stderr)
+    engine = open_index(_index_url(args))
+    try:
+        report = Importer(engine, warc_dir, site=args.site, copy=args.copy, jobs=args.jobs,
+                          batch_size=args.batch, progress_every=args.progress_every).run(sources)
+    finally:
+        engine.dispose()
+    for line in report.errors:
+        print(f"error: {line}", file=sys.stderr)
+    for line in report.skipped:
+        print(f"skipped: {line}", file=sys.stderr)
+    for line in report.lines():
+        print(line)
+    return 1 if problems or report.errors else 0
+
+
 def cmd_db_upgrade(args: argparse.Namespace) -> int:
     from archive.models import open_index, schema_revision, upgrade
 
@@ -505,6 +533,23 @@ def build_parser() -> argparse.ArgumentParser:
     extract.add_argument("file", metavar="FILE", help="saved HTML page, or - for standard input")
     extract.add_argument("--url", help="the page's URL (used for URL dates and absolute links)")
     extract.set_defaults(run=cmd_extract)
+    imports = commands.add_parser(
+        "import", help="index WARC, WARC.gz and WACZ files written by any tool (wget, Heritrix, Browsertrix ...)",
+        description="Index the captures, articles and sites of WARC files other tools wrote, reading each record "
+        "where it is (or a copy in the archive's warc/ with --copy). Directories are searched for *.warc, "
+        "*.warc.gz and *.wacz. A file imported before is skipped; a killed import resumes. Exits 1 when a file "
+        "could not be read (one error line each; the others are imported).")
+    _archive_args(imports)
+    imports.add_argument("paths", nargs="+", metavar="FILE|DIR", help="WARC, WARC.gz or WACZ files, or directories")
+    imports.add_argument("--copy", action="store_true", help="copy each WARC into the archive's warc/ directory")
+    imports.add_argument("--site", help="put every article in this site (default: the host of its URL)")
+    imports.add_argument("-j", "--jobs", type=_limit, default=1, metavar="N",
+                         help="extract pages in N worker processes (default: 1, in this process)")
+    imports.add_argument("--batch", type=_limit, default=500, metavar="N",
+                         help="captures per transaction (default: 500)")
+    imports.add_argument("--progress-every", type=float, default=10.0, metavar="SECONDS",
+                         help="log progress this often (default: 10)")
+    imports.set_defaults(run=cmd_import)
     search = commands.add_parser("search", help="full-text search of titles and bodies (Chinese, any length)")
     _archive_args(search)
     search.add_argument("query")

@@ -45,6 +45,10 @@ class Progress:
         self.records += 1
         self._advance(size)
 
+    def skip(self, size: int) -> None:
+        """Bytes there is nothing to do with (a resumed file's part done before)."""
+        self._advance(size)
+
     def file_done(self, leftover: int = 0) -> None:
         self.files += 1
         self._advance(leftover)
