@@ -406,6 +406,7 @@ class Importer:
         self.report = ImportReport()
         self.templates = SiteTemplates(defaults.CHROME_TEMPLATE_MIN_PAGES, defaults.CHROME_TEMPLATE_SHARE)
         self.sites: set[str] = set()
+        self.crawl_id: int | None = None
         self._pool: ProcessPoolExecutor | None = None
 
     # The run ---------------------------------------------------------------------------
@@ -414,10 +415,7 @@ class Importer:
         started = time.monotonic()
         self.warc_dir.mkdir(parents=True, exist_ok=True)  # the archive's own, even when it holds no copy
         recover(self.engine, self.warc_dir)  # a killed earlier run (or crawl) is marked as such
-        with self.engine.begin() as conn:
-            self.crawl_id = conn.execute(insert(crawls).values(
-                spider="import", site=self.site, started_at=utc_iso(), status="running",
-                hostname=socket.gethostname(), pid=os.getpid())).inserted_primary_key[0]
+        with self.engine.connect() as conn:
             self.floor = conn.execute(select(func.coalesce(func.max(articles.c.id), 0))).scalar_one()
             self.templates.known.update(known_templates(conn))
         status = "failed"
@@ -425,17 +423,28 @@ class Importer:
             total = sum(_size(source.location) for source in sources)
             with progress("import", len(sources), total, self.progress_every) as meter:
                 self._pipeline(self._all_batches(sources, meter), meter)
-            self._finish_links()
+            if self.crawl_id is not None:
+                self._finish_links()
             status = "finished"
         finally:
             self._close_pool()
             self.report.seconds = time.monotonic() - started
             self.report.counts["sites"] = len(self.sites)
-            with self.engine.begin() as conn:
-                conn.execute(update(crawls).where(crawls.c.id == self.crawl_id).values(
-                    finished_at=utc_iso(), status=status,
-                    stats={"summary": dict(self.report.counts), "errors": self.report.errors[:100]}))
+            if self.crawl_id is not None:
+                with self.engine.begin() as conn:
+                    conn.execute(update(crawls).where(crawls.c.id == self.crawl_id).values(
+                        finished_at=utc_iso(), status=status,
+                        stats={"summary": dict(self.report.counts), "errors": self.report.errors[:100]}))
         return self.report
+
+    def _crawl(self, conn) -> int:
+        """This run's ``crawls`` row (spider ``import``), made when a first file is imported:
+        a run that finds everything imported already adds no row at all."""
+        if self.crawl_id is None:
+            self.crawl_id = conn.execute(insert(crawls).values(
+                spider="import", site=self.site, started_at=utc_iso(), status="running",
+                hostname=socket.gethostname(), pid=os.getpid())).inserted_primary_key[0]
+        return self.crawl_id
 
     def _all_batches(self, sources: list[Source], meter: Progress) -> Iterator[Batch]:
         """Every file's batches in turn; a file that cannot be read is one error line."""
@@ -451,7 +460,7 @@ class Importer:
                 continue
             self.report.files += 1
             meter.skip(start)  # indexed by an earlier run
-            yield from read_batches(state, start, self.crawl_id, self.batch_size, meter, self.page_maxsize)
+            yield from read_batches(state, start, self.crawl_id or 0, self.batch_size, meter, self.page_maxsize)
 
     def _pipeline(self, batches: Iterator[Batch], meter: Progress) -> None:
         """Extraction of the next batches runs in the workers while this one is written."""
@@ -505,7 +514,7 @@ class Importer:
                 self.report.skipped.append(f"{source.label}: already imported as {row.name}")
                 return None, 0
             if row is not None:  # a run that was killed: go on from its last batch
-                conn.execute(update(warc_files).where(warc_files.c.id == row.id).values(crawl_id=self.crawl_id))
+                conn.execute(update(warc_files).where(warc_files.c.id == row.id).values(crawl_id=self._crawl(conn)))
                 logger.info("%s: resuming at offset %d (an earlier import stopped there)", source.label,
                             row.resume_offset)
                 placed = self._copy_in(source, row.name) if row.path is None else source.location
@@ -515,9 +524,10 @@ class Importer:
             values = {"name": name, "path": None if self.copy else str(location.path), "member": location.member,
                       "base_offset": 0 if self.copy else location.base, "size": size, "sha256": sha256,
                       "mtime_ns": source.mtime_ns, "status": "importing", "resume_offset": 0,
-                      "crawl_id": self.crawl_id, "records": 0, "captures": 0, "articles": 0}
+                      "records": 0, "captures": 0, "articles": 0}
         try:
             with self.engine.begin() as conn:
+                values["crawl_id"] = self._crawl(conn)
                 row_id = conn.execute(insert(warc_files).values(**values)).inserted_primary_key[0]
         except IntegrityError:
             raise SourceProblem("being imported by another process at the same time (or named twice)") from None
