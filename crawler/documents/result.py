@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from crawler import settings as defaults
+
 # Every document ends in exactly one of these (attachments.status in the index):
 OK = "ok"                    # text extracted
 NO_TEXT = "no_text"          # read, but there is no text layer (a scanned PDF, an empty sheet)
@@ -19,16 +21,17 @@ STATUSES = (OK, NO_TEXT, ENCRYPTED, CORRUPT, UNSUPPORTED, TOO_LARGE, TIMEOUT, TR
 
 @dataclass(frozen=True)
 class Limits:
-    """Bounds on one document, whatever it holds (the crawl's come from ATTACHMENT_* settings)."""
+    """Bounds on one document, whatever it holds: the ATTACHMENT_* settings (crawler/settings.py)."""
 
-    # Bytes the members of a zip (an archive, a DOCX, an OFD) may inflate to, all together.
-    max_unpacked: int = 256 * 1024 * 1024
-    # Archives inside archives: how deep to look.
-    max_depth: int = 2
-    # Members of one archive that are read.
-    max_members: int = 500
-    # Characters of text kept; the rest is cut (and the cut is said in ``error``).
-    max_chars: int = 2_000_000
+    max_unpacked: int = defaults.ATTACHMENT_MAX_UNPACKED
+    max_depth: int = defaults.ATTACHMENT_MAX_DEPTH
+    max_members: int = defaults.ATTACHMENT_MAX_MEMBERS
+    max_chars: int = defaults.ATTACHMENT_MAX_CHARS
+
+    @classmethod
+    def from_settings(cls, settings) -> Limits:
+        return cls(settings.getint("ATTACHMENT_MAX_UNPACKED"), settings.getint("ATTACHMENT_MAX_DEPTH"),
+                   settings.getint("ATTACHMENT_MAX_MEMBERS"), settings.getint("ATTACHMENT_MAX_CHARS"))
 
 
 @dataclass
