@@ -215,8 +215,9 @@ def _hit(conn: Connection, attachment_id: int, query: str, conditions: list) -> 
 def attachments_of(conn: Connection, article_id: int) -> list[dict[str, Any]]:
     """An article version's attachment links in page order, each with its version's fields
     (NULL ones when the file was never read) and ``latest_id``, the URL's newest version."""
-    latest = (select(func.max(attachments.c.id)).where(attachments.c.url == attachment_links.c.url)
-              .scalar_subquery())
+    versions = attachments.alias("versions")
+    latest = (select(func.max(versions.c.id)).where(versions.c.url == attachment_links.c.url)
+              .correlate(attachment_links).scalar_subquery())
     rows = conn.execute(
         select(attachment_links.c.position, attachment_links.c.url, attachment_links.c.title,
                attachment_links.c.attachment_id, attachments.c.capture_id, attachments.c.kind, attachments.c.status,
