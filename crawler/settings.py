@@ -267,9 +267,9 @@ ATTACHMENT_MAX_MEMORY = 1024 * 1024 * 1024
 # Files larger than this are archived but not read (status too_large).
 ATTACHMENT_MAX_SIZE = 64 * 1024 * 1024
 # Bytes the members of one zip-based file (an archive, a DOCX, an XLSX, an OFD) may unpack to,
-# all together (zip bombs stop here); archives inside archives are read this many levels deep;
-# an archive's first this-many members are read.
-ATTACHMENT_MAX_UNPACKED = 256 * 1024 * 1024
+# all together (zip bombs stop here; a 64 MiB zip of PDFs unpacks to little more); archives
+# inside archives are read this many levels deep; an archive's first this-many members are read.
+ATTACHMENT_MAX_UNPACKED = 128 * 1024 * 1024
 ATTACHMENT_MAX_DEPTH = 2
 ATTACHMENT_MAX_MEMBERS = 500
 # Bytes of files waiting for a reader before the spider waits too (the crawl then goes at the
