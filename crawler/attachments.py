@@ -22,6 +22,7 @@ import logging
 import multiprocessing
 import os
 import threading
+import time
 from collections.abc import Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
@@ -62,6 +63,12 @@ def _worker_start(parent_pid: int) -> None:
         os.nice(NICENESS)  # pages and fetching first; reading files fills the idle CPU
     except OSError:
         pass
+    try:
+        from crawler.documents import warm_up
+
+        warm_up()  # libraries and CMaps loaded once; each file's forked reader inherits them
+    except ImportError:
+        pass  # without the attachments extra every file says what it needs
 
 
 def read_attachment(body: bytes, known_digest: str | None, limits: Limits, seconds: float,
@@ -196,5 +203,7 @@ class AttachmentReader:
         if self._pool is not None:
             if self._pending:
                 logger.info("waiting for %d attachment(s) being read", len(self._pending))
+            started = time.monotonic()
             self._pool.shutdown(wait=True, cancel_futures=not finished)
             self._pool = None
+            self.stats.set_value("attachments/wait_at_close_s", round(time.monotonic() - started, 2))

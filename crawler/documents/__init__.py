@@ -15,4 +15,32 @@ The readers need the ``attachments`` extra (pip install 'portal-archiver[attachm
 from crawler.documents.extract import extract_document
 from crawler.documents.result import STATUSES, DocumentText, Limits
 
-__all__ = ["STATUSES", "DocumentText", "Limits", "extract_document"]
+# The predefined CMaps of Chinese PDFs whose fonts carry no ToUnicode map (STSong-Light and
+# the like): pdfminer.six loads each from disk on first use, ~70 ms.
+CHINESE_CMAPS = ("UniGB-UCS2-H", "UniGB-UTF16-H", "GBK-EUC-H", "GB-EUC-H", "GBK2K-H", "UniCNS-UCS2-H")
+
+
+def warm_up() -> None:
+    """Import the readers and load the Chinese CMaps once, in a process that forks a reader
+    per document (crawler/attachments.py): every child then starts with them in memory."""
+    import docx  # noqa: F401
+    import olefile  # noqa: F401
+    import openpyxl  # noqa: F401
+    import pdfminer.converter  # noqa: F401 - with layout and image: half a second of imports
+    import pdfminer.pdfinterp  # noqa: F401
+    import pdfminer.pdfpage  # noqa: F401
+    import xlrd  # noqa: F401
+    from lxml import etree  # noqa: F401
+    from pdfminer.cmapdb import CMapDB
+
+    for name in CHINESE_CMAPS:
+        try:
+            CMapDB.get_cmap(name)
+        except CMapDB.CMapNotFound:
+            pass
+    for collection in ("Adobe-GB1", "Adobe-CNS1"):
+        for vertical in (False, True):
+            CMapDB.get_unicode_map(collection, vertical)
+
+
+__all__ = ["STATUSES", "DocumentText", "Limits", "extract_document", "warm_up"]

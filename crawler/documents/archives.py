@@ -58,6 +58,10 @@ class _Member:
 
 
 def _read_bounded(archive: zipfile.ZipFile, info: zipfile.ZipInfo, budget: Budget, name: str) -> bytes:
+    """The member's bytes; its declared size is checked first, and what it really inflates to
+    is counted as it comes (a member may lie about its size)."""
+    if info.file_size > budget.left:
+        budget.take(info.file_size, name)  # raises: over the budget without reading a byte
     chunks = []
     try:
         with archive.open(info) as member:
