@@ -13,8 +13,11 @@ same portal without them.
   text to the truth (whitespace aside, difflib ratio, order-sensitive) and characters/s.
 - **Crawl.** bench/crawl.py's portal on nginx, once as it is and once with every other
   article linking one attachment (the fixtures in turn); the project crawls each, order
-  alternating, ``--rounds`` rounds. Reported: pages/s over all captures, HTML pages/s, wall
-  time, and how long the crawl waited at its end for files still being read.
+  alternating, ``--rounds`` rounds, for each ``--delays`` value: politeness-bound (as a real
+  portal is: the CPU waits on the delay, and reading files can use it) and CPU-bound (no
+  delay: on 2 cores the crawl itself keeps both busy, so reading has no idle CPU to fill).
+  Reported: pages/s over all captures, HTML pages/s, wall time, and how long the crawl
+  waited at its end for files still being read.
 """
 
 from __future__ import annotations
@@ -178,9 +181,10 @@ def add_attachments(root: Path) -> int:
     return linked
 
 
-def run_project(url: str, work: Path, log: Path) -> dict:
+def run_project(url: str, work: Path, log: Path, delay: float) -> dict:
     archive = work / "archive"
-    cmd = [child_python(), *crawl_cmd(url, archive)]
+    cmd = [child_python(), *crawl_cmd(url, archive), "-s", f"DOWNLOAD_DELAY={delay}", "-s",
+           "RANDOMIZE_DOWNLOAD_DELAY=0"]
     measured = measure(cmd, ROOT, log, clean_env())
     with sqlite3.connect(archive / "index.sqlite") as db:
         captures = db.execute("select count(*) from captures").fetchone()[0]
@@ -196,7 +200,7 @@ def run_project(url: str, work: Path, log: Path) -> dict:
             "pages_per_s": captures / measured.wall_s, "html_per_s": html / measured.wall_s}
 
 
-def bench_crawl(articles: int, rounds: int, out: Path) -> dict:
+def bench_crawl(articles: int, rounds: int, out: Path, delay: float) -> dict:
     with tempfile.TemporaryDirectory(prefix="attachment-bench-") as tmp_name:
         tmp = Path(tmp_name)
         plain, with_files = tmp / "plain", tmp / "with"
@@ -213,9 +217,9 @@ def bench_crawl(articles: int, rounds: int, out: Path) -> dict:
                     work = tmp / f"r{round_}-{name}"
                     work.mkdir()
                     loads.append(load_avg())
-                    run = run_project(urls[name], work, out / f"attachments-r{round_}-{name}.log")
+                    run = run_project(urls[name], work, out / f"attachments-d{delay}-r{round_}-{name}.log", delay)
                     runs[name].append(run)
-                    print(f"round {round_} {name:5} {run['captures']:5d} captures {run['wall_s']:6.2f} s "
+                    print(f"delay {delay} round {round_} {name:5} {run['captures']:5d} captures {run['wall_s']:6.2f} s "
                           f"{run['pages_per_s']:5.0f} pages/s {run['html_per_s']:5.0f} html/s "
                           f"attachments {run['attachments']} {run['statuses']} waited {run['waited_s']:.1f} s "
                           f"(load {loads[-1]})", flush=True)
@@ -226,7 +230,7 @@ def bench_crawl(articles: int, rounds: int, out: Path) -> dict:
     def med(name: str, key: str) -> float:
         return statistics.median(run[key] for run in runs[name])
 
-    return {"articles": site["articles"], "linked": linked, "runs": runs, "loads": loads,
+    return {"delay": delay, "articles": site["articles"], "linked": linked, "runs": runs, "loads": loads,
             "ratio_pages_per_s": med("with", "pages_per_s") / med("plain", "pages_per_s"),
             "ratio_html_per_s": med("with", "html_per_s") / med("plain", "html_per_s"),
             "ratio_wall": med("with", "wall_s") / med("plain", "wall_s"),
@@ -237,7 +241,7 @@ def bench_crawl(articles: int, rounds: int, out: Path) -> dict:
 
 # --- report ----------------------------------------------------------------------------------------
 
-def report(types: list[dict], libraries: list[dict], crawl: dict | None, args: argparse.Namespace,
+def report(types: list[dict], libraries: list[dict], crawls: list[dict], args: argparse.Namespace,
            loads: tuple[str, str]) -> str:
     lines = [SECTION, "", f"Command: `{shlex.join(['python', 'bench/attachments.py', *sys.argv[1:]])}` "
              "(`bench/attachments` wraps it)", "", f"Date: {datetime.now(UTC):%Y-%m-%d %H:%M UTC}", "",
@@ -259,10 +263,12 @@ def report(types: list[dict], libraries: list[dict], crawl: dict | None, args: a
     for row in libraries:
         lines.append(f"| {row['file']} | {what[row['file']]} | {row['library']} | {row['similarity']:.3f} | "
                      f"{row['chars_per_s']:.0f} |")
-    if crawl is not None:
+    for crawl in crawls:
         plain, with_files = crawl["median"]["plain"], crawl["median"]["with"]
-        lines += ["", f"### Crawl: {crawl['articles']} articles, {crawl['linked']} of them with an attachment "
-                  f"(medians of {args.rounds} rounds, order alternating)", "",
+        bound = ("CPU-bound: no delay, 16 requests at a time" if not crawl["delay"] else
+                 f"politeness-bound: DOWNLOAD_DELAY={crawl['delay']} s, 16 connections")
+        lines += ["", f"### Crawl, {bound}: {crawl['articles']} articles, {crawl['linked']} of them with an "
+                  f"attachment (medians of {args.rounds} rounds, order alternating)", "",
                   "| portal | captures | wall s | pages/s (all captures) | HTML pages/s | CPU s | tree RSS MiB "
                   "| waited at the end for reads, s |", "|---|---:|---:|---:|---:|---:|---:|---:|"]
         for label, row in (("without attachments", plain), ("half the articles with one", with_files)):
@@ -281,6 +287,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=3, help="crawl rounds per portal")
     parser.add_argument("--articles", type=int, default=600, help="articles in the crawl portal")
     parser.add_argument("--skip-crawl", action="store_true", help="types and libraries only")
+    parser.add_argument("--delays", default="0.05,0", help="crawl benchmarks, one per DOWNLOAD_DELAY (comma-separated)")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "out")
     parser.add_argument("--record", action="store_true", help=f"write the '{SECTION}' section of BENCHMARKS.md")
     args = parser.parse_args(argv)
@@ -288,13 +295,14 @@ def main(argv: list[str] | None = None) -> int:
     start_load = load_avg()
     types = bench_types(args.repeat)
     libraries = bench_pdf_libraries(args.repeat)
-    crawl = None if args.skip_crawl else bench_crawl(args.articles, args.rounds, args.out)
-    text = report(types, libraries, crawl, args, (start_load, load_avg()))
+    crawls = [] if args.skip_crawl else [bench_crawl(args.articles, args.rounds, args.out, float(delay))
+                                          for delay in args.delays.split(",")]
+    text = report(types, libraries, crawls, args, (start_load, load_avg()))
     print()
     print(text)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     (args.out / f"attachments-{stamp}.json").write_text(json.dumps(
-        {"types": types, "libraries": libraries, "crawl": crawl}, indent=2, ensure_ascii=False, default=str))
+        {"types": types, "libraries": libraries, "crawls": crawls}, indent=2, ensure_ascii=False, default=str))
     if args.record:
         replace_section(SECTION, text)
         print("recorded in BENCHMARKS.md")

@@ -8,7 +8,7 @@
   unchanged file is a 304 (nothing downloaded) or a revisit record, a changed one a new
   version, reported by archive/attachments.py as an ``attachment-changed`` event.
 - **Reading.** Every non-HTML response the spider gets is handed to ``AttachmentReader``: a
-  process pool (``ATTACHMENT_WORKERS``, at nice 10) apart from the page workers, so a long
+  process pool (``ATTACHMENT_WORKERS``, at ``ATTACHMENT_NICENESS``) apart from the page workers, so a long
   PDF never holds up a page. A worker skips a file whose bytes the archive already holds
   (same digest), else reads it in a forked child under the time and memory caps
   (crawler/documents/capped.py); the result goes to the archive writer as an
@@ -40,9 +40,6 @@ from crawler.workers import die_with_parent
 
 logger = logging.getLogger(__name__)
 
-NICENESS = 10
-
-
 def attachment_requests(urls: Iterable[str], site: str | None, callback, errback, history=None,
                         recheck: bool = False) -> Iterator[Request]:
     """Requests for an article's files. ``meta["known_digest"]``: the payload the archive holds,
@@ -57,10 +54,10 @@ def attachment_requests(urls: Iterable[str], site: str | None, callback, errback
         yield Request(url, callback=callback, errback=errback, meta=meta, dont_filter=recheck)
 
 
-def _worker_start(parent_pid: int) -> None:
+def _worker_start(parent_pid: int, niceness: int) -> None:
     die_with_parent(parent_pid)
     try:
-        os.nice(NICENESS)  # pages and fetching first; reading files fills the idle CPU
+        os.nice(niceness)  # pages and fetching first; reading files fills the idle CPU
     except OSError:
         pass
     try:
@@ -99,6 +96,7 @@ class AttachmentReader:
         self.memory = settings.getint("ATTACHMENT_MAX_MEMORY")
         self.max_size = settings.getint("ATTACHMENT_MAX_SIZE")
         self.queue_bytes = settings.getint("ATTACHMENT_QUEUE_BYTES")
+        self.niceness = settings.getint("ATTACHMENT_NICENESS")
         self.limits = Limits.from_settings(settings)
         self._pool: ProcessPoolExecutor | None = None
         self._pending: dict[Future, int] = {}
@@ -132,7 +130,7 @@ class AttachmentReader:
         if self._pool is None:
             # spawn, not fork: the crawl process runs the reactor and writer threads.
             self._pool = ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("spawn"),
-                                             initializer=_worker_start, initargs=(os.getpid(),))
+                                             initializer=_worker_start, initargs=(os.getpid(), self.niceness))
         try:
             future = self._pool.submit(read_attachment, response.body, response.meta.get("known_digest"),
                                        self.limits, self.seconds, self.memory)

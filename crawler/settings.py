@@ -258,8 +258,12 @@ DOWNLOADER_MIDDLEWARES["crawler.discover.guard.DiscoveryGuardMiddleware"] = 105
 # out as a conditional GET with its article's re-check (crawler/revisit.py).
 ATTACHMENTS_ENABLED = True
 # Worker processes that read attachments, apart from PAGE_WORKERS so a long PDF never holds up
-# a page; they run at a lower CPU priority (nice 10), each file in a child process under the caps below.
+# a page; each file is read in a child process under the caps below.
 ATTACHMENT_WORKERS = 1
+# Their CPU priority (nice): 10 lets fetching and page parsing go first, reading fills the idle
+# CPU. On a machine busy with other work a niced reader gets little CPU, and a crawl waits at its
+# end for the files still queued (BENCHMARKS.md): 0 there.
+ATTACHMENT_NICENESS = 10
 # Per file: seconds of reading (wall clock; CPU time is capped as well), and bytes of memory the
 # reader may use beyond what the worker itself holds. Over either, the file ends as timeout / too_large.
 ATTACHMENT_TIMEOUT = 60.0
