@@ -33,6 +33,11 @@ def warm_up() -> None:
     from lxml import etree  # noqa: F401
     from pdfminer.cmapdb import CMapDB
 
+    import crawler.documents.archives  # noqa: F401 - the readers' own modules, imported lazily otherwise
+    import crawler.documents.ofd  # noqa: F401
+    import crawler.documents.office  # noqa: F401
+    import crawler.documents.pdf  # noqa: F401
+
     for name in CHINESE_CMAPS:
         try:
             CMapDB.get_cmap(name)
