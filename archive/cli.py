@@ -165,6 +165,8 @@ def _filters(parser: argparse.ArgumentParser) -> None:
 
 
 SEARCH_COLUMNS = ("id", "url", "title", "published_at", "source", "site", "channel", "snippet")
+# With --in attachments|all: where the phrase was found, and the attachment (archive/attachments.py).
+ATTACHMENT_HIT_COLUMNS = ("found_in", "attachment_id", "attachment_url", "attachment_title", "attachment_kind")
 
 
 def _table(rows: list[dict], columns: tuple[str, ...], widths: dict[str, int]) -> list[str]:
@@ -192,7 +194,8 @@ def _emit(rows: list[dict] | Iterator[dict], columns: tuple[str, ...], fmt: str,
             count += 1
     else:
         rows = list(rows)
-        widths = {"id": 6, "url": 50, "title": 30, "published_at": 22, "snippet": 50}
+        widths = {"id": 6, "url": 50, "title": 30, "published_at": 22, "snippet": 50, "found_in": 10,
+                  "attachment_id": 6, "attachment_url": 50, "attachment_title": 30, "attachment_kind": 6}
         out.write("\n".join(_table(rows, columns, widths)) + "\n")
         count = len(rows)
     return count
@@ -201,8 +204,9 @@ def _emit(rows: list[dict] | Iterator[dict], columns: tuple[str, ...], fmt: str,
 def cmd_search(args: argparse.Namespace) -> int:
     with _open(args) as index:
         rows = index.search(args.query, site=args.site, channel=args.channel, since=args.since, until=args.until,
-                            limit=args.limit)
-    _emit(rows, SEARCH_COLUMNS, args.format, sys.stdout)
+                            limit=args.limit, within=args.within)
+    columns = SEARCH_COLUMNS if args.within == "articles" else SEARCH_COLUMNS + ATTACHMENT_HIT_COLUMNS
+    _emit(rows, columns, args.format, sys.stdout)
     if args.format == "table":
         print(f"({len(rows)} result{'s' if len(rows) != 1 else ''})", file=sys.stderr)
     return 0 if rows else 1
@@ -246,6 +250,7 @@ def cmd_show(args: argparse.Namespace) -> int:
         capture = _capture_of(index, args.key, args.at) if article is None else (
             index.capture(article["capture_id"]) if article.get("capture_id") else None)
         checks = [event for event in index.events(url=article["url"]) if event["kind"] != "blocked"] if article else []
+        files = index.attachments(article["id"]) if article else []
     if article is None and capture is None:
         print(f"error: nothing archived for {args.key}", file=sys.stderr)
         return 1
@@ -261,10 +266,29 @@ def cmd_show(args: argparse.Namespace) -> int:
             print(f"status: {checks[-1]['kind']} (re-checked {checks[-1]['detected_at']})")
     if capture is not None:
         print(f"warc: {capture['warc_file']} @ {capture['warc_offset']} ({capture['record_type']})")
+    for line in _attachment_lines(files):
+        print(line)
     if article is not None:
         print()
         print(article.get("body") or "")
     return 0
+
+
+def _attachment_lines(files: list[dict]) -> list[str]:
+    """``show``'s attachment list: one line per link (portal-archive attachments ID for more)."""
+    if not files:
+        return []
+    lines = [f"attachments: {len(files)} (portal-archive attachments ID -o DIR saves them)"]
+    for link in files:
+        if link["attachment_id"] is None:
+            state = "not read"
+        else:
+            state = ", ".join(part for part in (
+                link["kind"], link["status"], f"{link['pages']} pages" if link["pages"] else None,
+                f"{len(link['text'] or '')} chars", f"attachment {link['attachment_id']}",
+                f"newer version {link['latest_id']}" if link["latest_id"] != link["attachment_id"] else None) if part)
+        lines.append(f"  {link['position']}. {link['title'] or '(no link text)'}  {link['url']}  [{state}]")
+    return lines
 
 
 def cmd_history(args: argparse.Namespace) -> int:
@@ -356,22 +380,35 @@ EXPORT_COLUMNS = ("id", "url", "site", "channel", "title", "published_at", "sour
 def cmd_export(args: argparse.Namespace) -> int:
     with _open(args) as index:
         rows = index.iter_articles(site=args.site, channel=args.channel, since=args.since, until=args.until)
+        columns = EXPORT_COLUMNS
+        if args.attachments:
+            rows, columns = _with_attachment_text(index, rows), EXPORT_COLUMNS + ("attachment_text",)
         if args.format == "parquet":
             if not args.output:
                 print("error: parquet needs -o FILE", file=sys.stderr)
                 return 2
             with open_output(args.output, _protected(args), args.force, binary=True) as out:
-                count = _export_parquet(rows, out)
+                count = _export_parquet(rows, out, columns=columns)
         elif args.output:
             with open_output(args.output, _protected(args), args.force) as out:
-                count = _emit(rows, EXPORT_COLUMNS, args.format, out)
+                count = _emit(rows, columns, args.format, out)
         else:
-            count = _emit(rows, EXPORT_COLUMNS, args.format, sys.stdout)
+            count = _emit(rows, columns, args.format, sys.stdout)
     print(f"exported {count} articles", file=sys.stderr)
     return 0
 
 
-def _export_parquet(rows: Iterator[dict], path: Path | IO[bytes], batch: int = 10_000) -> int:
+def _with_attachment_text(index: Index, rows: Iterator[dict]) -> Iterator[dict]:
+    """Each article with ``attachment_text``: its attachments' texts, each under a
+    ``== link text (URL) ==`` line (NULL when it has none with text)."""
+    for row in rows:
+        parts = [f"== {link['title'] or link['url']} ({link['url']}) ==\n{link['text']}"
+                 for link in index.attachments(row["id"]) if link["text"]]
+        yield {**row, "attachment_text": "\n".join(parts) or None}
+
+
+def _export_parquet(rows: Iterator[dict], path: Path | IO[bytes], batch: int = 10_000,
+                    columns: tuple[str, ...] = EXPORT_COLUMNS) -> int:
     try:
         import pyarrow as pa
         import pyarrow.parquet as pq
@@ -379,12 +416,12 @@ def _export_parquet(rows: Iterator[dict], path: Path | IO[bytes], batch: int = 1
         print("error: parquet export needs pyarrow: pip install 'portal-archiver[parquet]'", file=sys.stderr)
         raise SystemExit(2) from None
     schema = pa.schema([(name, pa.int64() if name in ("id", "views", "capture_id") else pa.string())
-                        for name in EXPORT_COLUMNS])
+                        for name in columns])
     count = 0
     with pq.ParquetWriter(path, schema) as writer:
         chunk: list[dict] = []
         for row in rows:
-            chunk.append({name: row.get(name) for name in EXPORT_COLUMNS})
+            chunk.append({name: row.get(name) for name in columns})
             if len(chunk) >= batch:
                 writer.write_table(pa.Table.from_pylist(chunk, schema=schema))
                 count += len(chunk)
@@ -436,6 +473,29 @@ def cmd_images(args: argparse.Namespace) -> int:
     print(f"article {article['id']}: {sum(1 for _, name in saved if name)} of {len(saved)} images written to "
           f"{args.output}", file=sys.stderr)
     return 0 if all(name for _, name in saved) else 1
+
+
+def cmd_attachments(args: argparse.Namespace) -> int:
+    with _open(args) as index:
+        article = index.article(args.key, at=args.at)
+        if article is None:
+            print(f"error: no article {args.key}", file=sys.stderr)
+            return 1
+        if args.output:
+            saved = index.save_attachments(article["id"], Path(args.output), force=args.force)
+        else:
+            saved = [(link, None) for link in index.attachments(article["id"])]
+    print("position\tlink text\turl\tkind\tstatus\tpages\tchars\tattachment\tfile")
+    for link, name in saved:
+        print("\t".join(str(value) if value is not None else "" for value in (
+            link["position"], link["title"], link["url"], link["kind"], link["status"], link["pages"],
+            len(link["text"] or "") if link["attachment_id"] else None, link["attachment_id"], name)))
+    if args.output:
+        written = sum(1 for _, name in saved if name)
+        print(f"article {article['id']}: {written} of {len(saved)} attachments written to {args.output}",
+              file=sys.stderr)
+        return 0 if written == len(saved) else 1
+    return 0
 
 
 def cmd_pywb(args: argparse.Namespace) -> int:
@@ -511,6 +571,8 @@ def build_parser() -> argparse.ArgumentParser:
     _filters(search)
     search.add_argument("--limit", type=_limit, default=20)
     search.add_argument("--format", choices=("table", "csv", "jsonl"), default="table")
+    search.add_argument("--in", dest="within", choices=("articles", "attachments", "all"), default="articles",
+                        help="search article titles and bodies (default), the text of their attachments, or both")
     search.set_defaults(run=cmd_search)
 
     show = commands.add_parser("show", help="an article's fields and text, or a capture's bytes")
@@ -563,6 +625,8 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--format", choices=("csv", "jsonl", "parquet"), default="jsonl")
     export.add_argument("-o", "--output", help="file to write (default: standard output)")
     export.add_argument("--force", action="store_true", help="overwrite the output file if it exists")
+    export.add_argument("--attachments", action="store_true",
+                        help="add attachment_text: the text of each article's attachments (PDF, DOC, XLS, OFD ...)")
     export.set_defaults(run=cmd_export)
 
     cdxj = commands.add_parser("cdxj", help="a CDXJ index of the WARC files, for pywb")
@@ -583,6 +647,18 @@ def build_parser() -> argparse.ArgumentParser:
     images.add_argument("--at", help="the article version at or before this time")
     images.add_argument("-o", "--output", required=True, metavar="DIR")
     images.set_defaults(run=cmd_images)
+
+    files = commands.add_parser(
+        "attachments", help="an article's attachments (type, status, text size); -o DIR saves them as served",
+        description="List the files an article links (PDF, OFD, DOC/DOCX/WPS, XLS/XLSX, ZIP ...) with what "
+        "their text extraction found; with -o DIR, write each one's bytes as served into DIR as NN-name.ext "
+        "(never over an existing file without --force, never into the archive's own files).")
+    _archive_args(files)
+    files.add_argument("key", metavar="ID|URL", help="article id or URL (its latest version)")
+    files.add_argument("--at", type=_moment, help="the article version at or before this time")
+    files.add_argument("-o", "--output", metavar="DIR", help="directory to save the files into (made if missing)")
+    files.add_argument("--force", action="store_true", help="overwrite files of the same name in DIR")
+    files.set_defaults(run=cmd_attachments)
 
     pywb = commands.add_parser(
         "pywb", help="lay out a ready pywb collection (WARCs linked, index written)",

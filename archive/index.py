@@ -23,13 +23,21 @@ from sqlalchemy import BigInteger, Engine, and_, case, cast, func, inspect, lite
 
 from archive import search
 from archive.access import open_existing_index
+from archive.attachments import HIT_COLUMNS, articles_linking, attachments_of, save_attachments, search_attachments
 from archive.lookup import good_capture_condition
-from archive.models import article_counts, article_events, articles, captures, crawls, index_url_for
+from archive.models import article_counts, article_events, articles, attachments, captures, crawls, index_url_for
+from archive.outputs import archive_files
 
 if TYPE_CHECKING:
     from warcio.recordloader import ArcWarcRecord
 
 SNIPPET_CONTEXT = 30
+WITHIN = ("articles", "attachments", "all")
+
+
+def _has_attachments(conn) -> bool:
+    """An index older than migration 0011 has no attachments (portal-archive db upgrade)."""
+    return inspect(conn).has_table("attachments")
 
 
 def snippet(body: str | None, query: str, context: int = SNIPPET_CONTEXT) -> str:
@@ -88,15 +96,31 @@ class Index:
         return conditions
 
     def search(self, query: str, site: str | None = None, channel: str | None = None, since: str | None = None,
-               until: str | None = None, limit: int = 20) -> list[dict[str, Any]]:
-        """Articles whose title or body contains ``query`` (any length; no word segmentation)."""
-        columns = [articles.c.id, articles.c.url, articles.c.title, articles.c.published_at, articles.c.source,
-                   articles.c.site, articles.c.channel, articles.c.body]
+               until: str | None = None, limit: int = 20, within: str = "articles") -> list[dict[str, Any]]:
+        """Articles whose title or body contains ``query`` (any length; no word segmentation).
+
+        ``within``: ``articles`` (title and body), ``attachments`` (the text of the files
+        articles link; each hit names the attachment and its latest linking article, the
+        filters apply to that article) or ``all`` (both, newest article first)."""
+        if within not in WITHIN:
+            raise ValueError(f"within must be one of {', '.join(WITHIN)}, not {within!r}")
+        conditions = self._filters(site, channel, since, until)
+        rows: list[dict[str, Any]] = []
         with self.engine.connect() as conn:
-            rows = search.search(conn, query, columns, self._filters(site, channel, since, until), limit)
-        for row in rows:
-            row["snippet"] = snippet(row.pop("body"), query)
-        return rows
+            if within != "attachments":
+                columns = [articles.c.id, articles.c.url, articles.c.title, articles.c.published_at,
+                           articles.c.source, articles.c.site, articles.c.channel, articles.c.body]
+                rows = search.search(conn, query, columns, conditions, limit)
+                for row in rows:
+                    row["snippet"] = snippet(row.pop("body"), query)
+                    if within == "all":
+                        row.update(dict.fromkeys(HIT_COLUMNS), found_in="article")
+            if within != "articles" and _has_attachments(conn):
+                rows += search_attachments(conn, query, conditions, limit)
+        if within == "all":
+            rows.sort(key=lambda row: (row["published_at"] is not None, row["published_at"] or "", row["id"] or 0),
+                      reverse=True)
+        return rows[:limit]
 
     def article(self, key: int | str, at: str | None = None) -> dict[str, Any] | None:
         """An article by id or URL (the latest version, or the latest at or before ``at``)."""
@@ -123,6 +147,40 @@ class Index:
             result = conn.execution_options(stream_results=True, yield_per=batch).execute(statement)
             for row in result:
                 yield dict(row._mapping)
+
+    # --- attachments (archive/attachments.py) -------------------------------------------------
+
+    def attachments(self, key: int | str, at: str | None = None) -> list[dict[str, Any]]:
+        """An article's attachment links (article id or URL: its latest version, or the one at or
+        before ``at``) in page order, each with its text, type, status, pages and capture."""
+        article = self.article(key, at=at)
+        if article is None:
+            return []
+        with self.engine.connect() as conn:
+            return attachments_of(conn, article["id"]) if _has_attachments(conn) else []
+
+    def attachment(self, attachment_id: int) -> dict[str, Any] | None:
+        """One attachment version by id, with the articles linking its URL (``articles``)."""
+        with self.engine.connect() as conn:
+            if not _has_attachments(conn):
+                return None
+            row = conn.execute(select(attachments).where(attachments.c.id == attachment_id)).first()
+            if row is None:
+                return None
+            found = dict(row._mapping)
+            found["articles"] = articles_linking(conn, found["url"])
+        return found
+
+    def save_attachments(self, key: int | str, directory: str | Path, force: bool = False,
+                         at: str | None = None) -> list[tuple[dict[str, Any], str | None]]:
+        """Write an article's attachments into ``directory`` (made if missing), bytes as served, as
+        ``NN-name.ext``; never over the archive's files, an existing file (unless ``force``) or
+        through a symbolic link. Returns each link with its file name (None: never archived)."""
+        article = self.article(key, at=at)
+        if article is None:
+            raise LookupError(f"no article {key}")
+        protected = archive_files(self.engine.url.render_as_string(hide_password=False), self.warc_dir)
+        return save_attachments(self, article["id"], Path(directory), protected, force)
 
     # --- captures ------------------------------------------------------------------------------
 

@@ -25,6 +25,8 @@ class ArticleItem:
     body: str = ""
     images: list[str] = field(default_factory=list)
     attachments: list[str] = field(default_factory=list)
+    # Link text of each attachment URL (often the document's real title).
+    attachment_titles: dict[str, str] = field(default_factory=dict)
     encoding: str | None = None
     site: str | None = None
     warc_record_id: str | None = None

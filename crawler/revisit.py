@@ -357,6 +357,7 @@ class Revisits:
             verdict = (EDITED, "changed: " + ", ".join(changed)) if changed else (UNCHANGED, "same text")
         kind, detail = verdict
         self.record(response.url, kind, detail, response.meta.get("warc_record_id"), before)
+        response.meta["revisit_kind"] = kind  # the spider re-checks the files of an article still there
         return item if kind == EDITED else None
 
     def failed(self, failure: Failure) -> None:

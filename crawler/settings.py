@@ -249,3 +249,35 @@ DISCOVER_RECOGNISE_PAGES = 100
 # Every request and response passes crawler/discover/guard.py: hit counters (the families'
 # `counters`) are never requested, anti-bot challenges are counted and named in the summary.
 DOWNLOADER_MIDDLEWARES["crawler.discover.guard.DiscoveryGuardMiddleware"] = 105
+
+# --- Attachment text (issue 20) ------------------------------------------------------------------
+# Read the text of the files articles link (PDF, OFD, DOC/DOCX/WPS, XLS/XLSX/ET, ZIP, RAR) into
+# the attachments table, searchable like articles (crawler/documents/, crawler/attachments.py,
+# archive/attachments.py). Needs the attachments extra (scripts/setup installs it). An article's
+# attachments are fetched on any host, as its body images are; on a re-crawl a known one goes
+# out as a conditional GET with its article's re-check (crawler/revisit.py).
+ATTACHMENTS_ENABLED = True
+# Worker processes that read attachments, apart from PAGE_WORKERS so a long PDF never holds up
+# a page; each file is read in a child process under the caps below.
+ATTACHMENT_WORKERS = 1
+# Their CPU priority (nice): 10 lets fetching and page parsing go first, reading fills the idle
+# CPU. On a machine busy with other work a niced reader gets little CPU, and a crawl waits at its
+# end for the files still queued (BENCHMARKS.md): 0 there.
+ATTACHMENT_NICENESS = 10
+# Per file: seconds of reading (wall clock; CPU time is capped as well), and bytes of memory the
+# reader may use beyond what the worker itself holds. Over either, the file ends as timeout / too_large.
+ATTACHMENT_TIMEOUT = 60.0
+ATTACHMENT_MAX_MEMORY = 1024 * 1024 * 1024
+# Files larger than this are archived but not read (status too_large).
+ATTACHMENT_MAX_SIZE = 64 * 1024 * 1024
+# Bytes the members of one zip-based file (an archive, a DOCX, an XLSX, an OFD) may unpack to,
+# all together (zip bombs stop here; a 64 MiB zip of PDFs unpacks to little more); archives
+# inside archives are read this many levels deep; an archive's first this-many members are read.
+ATTACHMENT_MAX_UNPACKED = 128 * 1024 * 1024
+ATTACHMENT_MAX_DEPTH = 2
+ATTACHMENT_MAX_MEMBERS = 500
+# Bytes of files waiting for a reader before the spider waits too (the crawl then goes at the
+# readers' pace rather than holding every file in memory).
+ATTACHMENT_QUEUE_BYTES = 128 * 1024 * 1024
+# Characters of text kept per attachment (a longer text is cut, and the cut said in `error`).
+ATTACHMENT_MAX_CHARS = 2_000_000

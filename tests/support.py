@@ -90,5 +90,11 @@ def verify(archive: Path, *extra: str) -> subprocess.CompletedProcess[str]:
                           capture_output=True, text=True, cwd=ROOT)
 
 
+def cli(archive: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """``portal-archive ARGS`` on the test archive, as a user runs it."""
+    return subprocess.run([sys.executable, "-m", "archive.cli", *args, *archive_args(archive)],
+                          capture_output=True, text=True, cwd=ROOT, timeout=120)
+
+
 def warc_files(archive: Path) -> list[Path]:
     return sorted((archive / "warc").glob("*.warc.gz"))

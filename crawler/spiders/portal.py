@@ -23,8 +23,10 @@ from scrapy.http import Response, TextResponse
 from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.python.failure import Failure
 
+from archive.events import EDITED, UNCHANGED
 from archive.history import History
-from crawler.capture import existing_index, index_location
+from crawler.attachments import AttachmentReader, attachment_requests
+from crawler.capture import archive_writer, existing_index, index_location
 from crawler.discover.spider import DiscoveryMixin
 from crawler.extract import extract_article
 from crawler.extract.pagekind import LISTING
@@ -56,6 +58,9 @@ class PortalSpider(DiscoveryMixin, scrapy.Spider):
         self.history: History | None = None
         self.revisits: Revisits | None = None
         self._pages_seen = self._articles_seen = 0
+        self.attachments: AttachmentReader | None = None
+        # Files of re-checked articles asked for this crawl (one request each, not one per article).
+        self._rechecked_files: set[str] = set()
 
     @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> PortalSpider:
@@ -71,6 +76,7 @@ class PortalSpider(DiscoveryMixin, scrapy.Spider):
         spider.page_maxsize = settings.getint("PAGE_MAXSIZE")
         spider.page_max_links = settings.getint("PAGE_MAX_LINKS")
         spider.requisites = RequisitePolicy.from_settings(settings)
+        spider.attachments = AttachmentReader.from_crawler(crawler)
         engine = existing_index(settings) if settings.getbool("INCREMENTAL") else None
         if engine is not None:
             archive_dir, _, _ = index_location(settings)
@@ -120,6 +126,7 @@ class PortalSpider(DiscoveryMixin, scrapy.Spider):
             response = archived_response(state.history, response) or response
             stats.inc_value("incremental/not_modified")
         if not isinstance(response, TextResponse) or not is_html(response):
+            await self.read_attachment(response)
             return
         if too_large(response, self.page_maxsize, stats):
             return
@@ -131,6 +138,9 @@ class PortalSpider(DiscoveryMixin, scrapy.Spider):
             return
         stats.inc_value(f"pages/{result.kind}")
         follow = self._links_to_follow(response.url, result, state)
+        files = result.item.attachments if result.item is not None and self.attachments is not None else []
+        if files:  # requested as the article's attachments (any host, conditional on a re-crawl)
+            follow = [link for link in follow if link not in set(files)]
         if self.revisits is not None and result.kind == LISTING:
             key = pagination_key(response.url)
             last = not any(pagination_key(link) == key for link in follow if link != response.url)
@@ -139,6 +149,9 @@ class PortalSpider(DiscoveryMixin, scrapy.Spider):
         for request in self.discovered_requests(response, result, links):
             yield request
         for request in self._requisite_requests(result.requisites[:self.page_max_links or None], state):
+            yield request
+        for request in attachment_requests(files[:self.page_max_links or None], response.meta.get("site"),
+                                           self.parse_attachment, self.failed, state.history):
             yield request
         if result.item is not None:
             if {"dataloss", "download_stopped", "partial"} & set(response.flags):
@@ -160,8 +173,40 @@ class PortalSpider(DiscoveryMixin, scrapy.Spider):
         if self.revisits is None:
             return
         item = await self.revisits.recheck(response)
+        for request in self._recheck_attachments(response, item):
+            yield request
         if item is not None:
             yield self._item(item, response, self.site_state(response))
+
+    def _recheck_attachments(self, response: Response, item: ArticleItem | None) -> Iterator[scrapy.Request]:
+        """A re-checked article still there (unchanged or edited): its files, asked again
+        conditionally (an unchanged one is not downloaded; a changed one is a new version)."""
+        if self.attachments is None or response.meta.get("revisit_kind") not in (UNCHANGED, EDITED):
+            return
+        state = self.site_state(response)
+        urls = item.attachments if item is not None else (
+            state.history.attachments_of(response.url) if state.history is not None else [])
+        urls = [url for url in urls if url not in self._rechecked_files]
+        self._rechecked_files.update(urls)
+        yield from attachment_requests(urls, response.meta.get("site"), self.parse_attachment, self.failed,
+                                       state.history, recheck=True)
+
+    async def parse_attachment(self, response: Response) -> None:
+        """An article's file: read (off the reactor) unless unchanged (a 304)."""
+        self._count_page()
+        if response.status == 304:
+            self.crawler.stats.inc_value("attachments/not_modified")
+            return
+        await self.read_attachment(response)
+
+    async def read_attachment(self, response: Response) -> None:
+        """Any non-HTML response: its text, if it is a document, to the index (crawler/attachments.py)."""
+        if self.attachments is None:
+            return
+        try:
+            await self.attachments.read(response, archive_writer(self.crawler))
+        except RuntimeError:
+            pass  # the writer died: the capture hook is stopping the crawl
 
     def recheck_failed(self, failure: Failure) -> None:
         if self.revisits is not None:
@@ -251,6 +296,8 @@ class PortalSpider(DiscoveryMixin, scrapy.Spider):
     def closed(self, reason: str) -> None:
         self.report_uncovered()
         self.pages.close()
+        if self.attachments is not None:
+            self.attachments.close(finished=reason == "finished")
         if isinstance(getattr(self, "state", None), dict):  # JOBDIR: saved for a resumed run
             self.state["fleet"] = self.fleet.snapshot()
         sites = self.fleet.close(reason)
