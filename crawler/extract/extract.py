@@ -23,7 +23,7 @@ from crawler.extract import metadata, validate
 from crawler.extract.chrome import load_rules, strip_lines
 from crawler.extract.content import body_lines, content_parts, media_urls
 from crawler.extract.disclosure import Disclosure, read_disclosure
-from crawler.extract.page import Page, meta_content, parse_page, prose_count
+from crawler.extract.page import Page, clean, meta_content, parse_page, prose_count
 from crawler.extract.pagekind import OTHER, page_kind
 from crawler.items import ArticleItem
 
@@ -204,6 +204,7 @@ def extract_article(
         page_kind=kind or page_kind(page, article_patterns, listing_patterns),
         title=title,
         site_name=site_name,
+        page_title=clean(page.root.findtext(".//title")) or None,
         published_at=published_at,
         source=source,
         author=author,

@@ -15,18 +15,20 @@ from urllib.parse import urlsplit
 from lxml.html import HtmlElement
 
 from crawler.extract.page import Page, cjk_count, clean, meta_content
-from crawler.extract.rules import RULES
+from crawler.extract.rules import RULES, any_of
 
 CHINA = timezone(timedelta(hours=8), "Asia/Shanghai")
 
 # Separators between a headline and the site's name in <title> (field_rules.toml [title]).
-_SEPARATOR_ALTERNATION = "|".join(
+_SEPARATOR_ALTERNATION = any_of([
     r"\s-\s" if sep.strip() == "-" else re.escape(sep.strip()) if sep.strip() else re.escape(sep)
-    for sep in sorted(RULES["title"]["separators"], key=len, reverse=True))
+    for sep in RULES["title"]["separators"]], escape=False)
 _TITLE_SEPARATORS = re.compile(rf"\s*(?:{_SEPARATOR_ALTERNATION})\s*")
 _TRAILING_SEPARATOR = re.compile(rf"\s*(?:{_SEPARATOR_ALTERNATION})\s*$")
 _WEAK_SEPARATORS = tuple(RULES["title"]["weak_separators"])
-_SITE_SUFFIX = re.compile("(?:" + "|".join(map(re.escape, RULES["title"]["site_endings"])) + ")$")
+# Every separator a site's name may follow in a <title>, longest first (per-site learning).
+TITLE_SEPARATORS = tuple(sorted({*RULES["title"]["separators"], *_WEAK_SEPARATORS}, key=len, reverse=True))
+_SITE_SUFFIX = re.compile(any_of(RULES["title"]["site_endings"]) + "$")
 # A bare `-` before a short site name closing the title (…城！-新华网); 2020-2021 is text.
 _BARE_DASH_SITE = re.compile(r"^(?P<head>.*\S)\s*-\s*(?P<site>[^\s\d\-]{2,12})$")
 DATE = _DATE = re.compile(
@@ -89,19 +91,18 @@ _NAME = r"[\u4e00-\u9fa5·]{2,4}"
 _CREDIT_END = (r"(?=\s*[）)\]】]|\s*发自|\s*报道|\s*摄|\s+\S*报道|\s*$|\s*/|\s{2,}"
                r"|\s+[\u4e00-\u9fa5]{2,6}\s*[:：]|\s*\d)")
 _REPORTER = re.compile(
-    rf"(?:^|[（(\[【\s》：:]|[\u4e00-\u9fa5·]{{2,12}})"
-    rf"记者\s*(?P<v>{_NAME}(?:[ 、]{_NAME}){{0,3}}?)" + _CREDIT_END
+    r"(?:^|[（(\[【\s》：:]|[\u4e00-\u9fa5·]{2,12})"
+    + any_of(word for word in RULES["credits"]["reporter_words"] if word == "记者")
+    + rf"\s*(?P<v>{_NAME}(?:[ 、]{_NAME}){{0,3}}?)" + _CREDIT_END
 )
 # The other credit words of field_rules.toml [credits] (文/图 张三, 通讯员 李四), at a boundary.
 _OTHER_CREDIT = re.compile(
-    r"(?:^|[（(\[【\s》])(?:" + "|".join(re.escape(word) for word in RULES["credits"]["reporter_words"]
-                                       if word != "记者")
-    + rf")\s*(?P<v>{_NAME}(?:[ 、]{_NAME}){{0,3}}?)" + _CREDIT_END
+    r"(?:^|[（(\[【\s》])" + any_of(word for word in RULES["credits"]["reporter_words"] if word != "记者")
+    + rf"\s*(?P<v>{_NAME}(?:[ 、]{_NAME}){{0,3}}?)" + _CREDIT_END
 )
 # Any of those words: a substring search that rules _OTHER_CREDIT out at C speed (its
 # pattern opens with a choice of boundaries, so the engine tries it at every position).
-_ANY_CREDIT_WORD = re.compile("|".join(re.escape(word) for word in RULES["credits"]["reporter_words"]
-                                       if word != "记者"))
+_ANY_CREDIT_WORD = re.compile(any_of(word for word in RULES["credits"]["reporter_words"] if word != "记者"))
 # "（常书香 马丹阳 ）" or "[ 黄宇 ]": a bare name list in brackets closing or opening the text.
 _BRACKETED_NAMES = re.compile(rf"^[（(\[]\s*(?P<v>{_NAME}(?:\s+{_NAME}){{0,4}})\s*[）)\]]$")
 # "[ 黄宇 ]" in a byline: a bracketed name next to the date and 来源
@@ -577,7 +578,7 @@ def names_the_site(value: str, page: Page) -> bool:
 
 _AGENCIES = sorted(RULES["dateline"]["agencies"], key=len, reverse=True)
 _AGENCY = re.compile(
-    r"^\s*[（(【\[]?(?P<agency>" + "|".join(map(re.escape, _AGENCIES))
+    r"^\s*[（(【\[]?(?P<agency>" + any_of(_AGENCIES)
     + r")(?:[\u4e00-\u9fa5]{1,10})?\s*(?:\d{1,2}\s*月\s*\d{1,2}\s*日|[0-9]{1,2}日)?\s*(?:电|讯|消息)"
 )
 

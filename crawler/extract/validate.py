@@ -16,7 +16,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from crawler.extract.rules import RULES
+from crawler.extract.rules import RULES, any_of
 
 _AUTHOR = RULES["author"]
 _SOURCE = RULES["source"]
@@ -31,18 +31,16 @@ _MULTI_ROLES = sorted((w for w in _AUTHOR["role_words"] if len(w) > 1), key=len,
 _ONE_CHAR_ROLES = frozenset(w for w in _AUTHOR["role_words"] if len(w) == 1)
 # A role word inside a token (记者王某, 新京报记者彭冲), unless it begins a desk's name (编辑部).
 _ROLE_INSIDE = re.compile(
-    "(?:" + "|".join(map(re.escape, _MULTI_ROLES)) + ")"
-    + "(?!" + "|".join(map(re.escape, _AUTHOR["desk_after_role"])) + ")"
+    any_of(_MULTI_ROLES) + "(?!" + any_of(_AUTHOR["desk_after_role"]) + ")"
 )
 _PLACE = re.compile(
-    "^(?:.{1,10}(?:" + "|".join(map(re.escape, _AUTHOR["place_suffixes"])) + ")"
-    + "|(?:" + "|".join(map(re.escape, _AUTHOR["place_prefixes"])) + ").{1,10})$"
+    "^(?:.{1,10}" + any_of(_AUTHOR["place_suffixes"]) + "|" + any_of(_AUTHOR["place_prefixes"]) + ".{1,10})$"
 )
 _CONTROLS = frozenset(_AUTHOR["page_controls"])
 _NO_PERSON = frozenset(word.lower() for word in _AUTHOR["no_person"])
 _PHOTO = frozenset(_AUTHOR["photo_credits"])
 _PUBLICATION = tuple(_AUTHOR["publication_endings"])
-_NOT_NAME = re.compile("|".join(f"(?:{pattern})" for pattern in _AUTHOR["not_names"]), re.I)
+_NOT_NAME = re.compile(any_of((f"(?:{pattern})" for pattern in _AUTHOR["not_names"]), escape=False), re.I)
 _AUTHOR_MAX = int(_AUTHOR["max_length"])
 _SOURCE_TAGS = frozenset(_SOURCE["tags"])
 _CHANNEL_END = tuple(_SOURCE["channel_endings"])
@@ -96,7 +94,7 @@ def _token_problem(token: str) -> str | None:
         return "no_person"
     if _NOT_NAME.search(token):
         return "not_a_name"
-    if len(token) > len(min(_PUBLICATION, key=len)) and token.endswith(_PUBLICATION) and token not in _ONE_CHAR_ROLES:
+    if any(len(token) > len(ending) and token.endswith(ending) for ending in _PUBLICATION):
         return "site_name"
     if len(token) > _AUTHOR_MAX or _SENTENCE.search(token):
         return "sentence"
@@ -141,6 +139,19 @@ def author(value: str | None, site_names: Iterable[str | None] = ()) -> Verdict:
     if not kept:
         return Verdict(None, reason or "role_words_only")
     return Verdict(" ".join(kept) if changed else text, reason)
+
+
+# One word of a person's name: two or three Han characters, a name with · (阿依古丽·买买提),
+# a capitalised Latin name.
+_PERSON = re.compile(r"^(?:[\u3400-\u9fff]{2,3}|[\u3400-\u9fff]{1,8}·[\u3400-\u9fff·]{1,12}|[A-Z][a-z]+)$")
+
+
+def is_person_name(value: str | None) -> bool:
+    """True when every word of ``value`` is shaped like a person's name (two or three Han
+    characters, a name with ·, a capitalised Latin name) and none is a word that names nobody."""
+    words = _squeeze(value or "").split(" ")
+    return bool(words) and all(_PERSON.match(word) and word.lower() not in _NO_PERSON and word not in _CONTROLS
+                               for word in words)
 
 
 def source(value: str | None) -> Verdict:
