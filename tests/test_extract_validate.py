@@ -178,3 +178,11 @@ def test_a_date_line_under_the_signature_dates_an_undated_notice():
     html = page("", last="<p>某区应急管理局</p><p>2024年3月12日</p>")
     item = extract_article(html, url="http://www.example.gov.cn/a.html")
     assert item.published_at == "2024-03-12T00:00+08:00"
+
+
+def test_a_meta_author_that_the_title_names_beside_the_headline_is_the_site():
+    """标题·安澜资讯 with the headline 标题: 安澜 is the site, whatever separates them."""
+    html = page("2024-03-12", title="区应急管理局开展危化品经营单位安全检查·安澜资讯",
+                head='<meta name="author" content="安澜">')
+    assert extract(html).author is None
+    assert extract(page("2024-03-12", head='<meta name="author" content="安澜">')).author == "安澜"

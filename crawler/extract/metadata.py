@@ -569,11 +569,15 @@ def meta_value(value: str | None) -> str | None:
 
 
 def names_the_site(value: str, page: Page) -> bool:
-    """A ``<meta name="author">`` that only repeats the site's name names no writer."""
-    site = page.headline[1] or ""
+    """A ``<meta name="author">`` that only repeats the site's name names no writer: the
+    declared name, the name split off the <title>, or what the <title> holds besides the
+    headline (标题_网易财经 with the headline 标题: 网易 is the site), whatever separates them."""
+    headline, site, _ = page.headline
     declared = meta_content(page, *RULES["meta"]["site_name"]) or ""
+    title = clean(page.root.findtext(".//title"))
+    rest = title.replace(headline, " ") if headline and len(headline) >= 4 and headline in title else ""
     value = clean(value)
-    return any(name and (value == name or value in name) for name in (site, declared))
+    return any(name and (value == name or value in name) for name in (site or "", declared, rest))
 
 
 _AGENCIES = sorted(RULES["dateline"]["agencies"], key=len, reverse=True)
