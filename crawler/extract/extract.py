@@ -18,12 +18,13 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable, Iterable
 from datetime import datetime
+from functools import cache
 
 from crawler.extract import metadata, validate
 from crawler.extract.chrome import load_rules, strip_lines
 from crawler.extract.content import body_lines, content_parts, media_urls
 from crawler.extract.disclosure import Disclosure, read_disclosure
-from crawler.extract.page import Page, clean, meta_content, parse_page, prose_count
+from crawler.extract.page import Page, meta_content, parse_page, prose_count
 from crawler.extract.pagekind import OTHER, page_kind
 from crawler.items import ArticleItem
 
@@ -61,19 +62,19 @@ def _published(page: Page, fields: dict[str, str], byline: str, after: str,
     its signature). A time the page labels as its generation time (页面生成时间) is never
     taken, whichever source carries it."""
     generated = metadata.generation_times(page)
-    head_fields = metadata.byline_fields("  ".join(lines[:3]))
-    tail_fields = metadata.byline_fields("  ".join(lines[-3:]))
+    head_fields = cache(lambda: metadata.byline_fields("  ".join(lines[:3])))  # most pages never need them
+    tail_fields = cache(lambda: metadata.byline_fields("  ".join(lines[-3:])))
     candidates = (
         lambda: disclosure.date("published"),
         lambda: metadata.parse_date(metadata.pick(fields, metadata.DATE_LABELS)),
         lambda: metadata.parse_iso(meta_content(page, *META["published"])),
         lambda: metadata.parse_date(byline),
-        lambda: metadata.parse_date(metadata.pick(head_fields, metadata.DATE_LABELS)),
+        lambda: metadata.parse_date(metadata.pick(head_fields(), metadata.DATE_LABELS)),
         lambda: metadata.date_line(lines[:2]),
         lambda: metadata.date_from_url(page.url),
         lambda: metadata.parse_date(metadata.pick(metadata.byline_fields(after), metadata.DATE_LABELS)),
-        lambda: metadata.parse_date(metadata.pick(tail_fields, metadata.DATE_LABELS)),
-        lambda: metadata.parse_date(metadata.pick({**tail_fields, **head_fields, **fields},
+        lambda: metadata.parse_date(metadata.pick(tail_fields(), metadata.DATE_LABELS)),
+        lambda: metadata.parse_date(metadata.pick({**tail_fields(), **head_fields(), **fields},
                                                   metadata.LATER_DATE_LABELS)),
         lambda: metadata.date_line(lines[-2:]),
     )
@@ -168,12 +169,12 @@ def extract_article(
     lines = strip_lines(raw_lines, rules, removed)
 
     site_names = (site_name, meta_content(page, *META["site_name"]))
-    edge_fields = metadata.byline_fields("  ".join([*raw_lines[:2], *raw_lines[-3:]]))
+    edge_fields = cache(lambda: metadata.byline_fields("  ".join([*raw_lines[:2], *raw_lines[-3:]])))
     source, source_failed = first_valid((
         lambda: metadata.meta_value(meta_content(page, *META["source"])),
         *(lambda label=label: fields.get(label) for label in metadata.SOURCE_LABELS if label in fields),
         lambda: metadata.pick(after_fields, metadata.SOURCE_LABELS),
-        lambda: metadata.pick(edge_fields, metadata.SOURCE_LABELS),
+        lambda: metadata.pick(edge_fields(), metadata.SOURCE_LABELS),
         lambda: metadata.source_in_lines(raw_lines),
     ), validate.source)
     meta_author = metadata.meta_value(meta_content(page, *META["author"]))
@@ -204,7 +205,7 @@ def extract_article(
         page_kind=kind or page_kind(page, article_patterns, listing_patterns),
         title=title,
         site_name=site_name,
-        page_title=clean(page.root.findtext(".//title")) or None,
+        page_title=page.title_text or None,
         published_at=published_at,
         source=source,
         author=author,

@@ -296,9 +296,8 @@ def headline_element(page: Page, title_hint: str) -> HtmlElement | None:
 
 def extract_title(page: Page) -> tuple[str | None, str | None, HtmlElement | None]:
     """(headline, site name, headline element)."""
-    root = page.root
     site_name = meta_content(page, "SiteName", "og:site_name", "application-name")
-    title_tag = clean(root.findtext(".//title"))
+    title_tag = page.title_text
     meta_title = meta_content(page, "ArticleTitle", "og:title", "twitter:title")
     hint = meta_title or title_tag
     # Without any title to match, a heading is the headline only when it precedes the text
@@ -574,7 +573,7 @@ def names_the_site(value: str, page: Page) -> bool:
     headline (标题_网易财经 with the headline 标题: 网易 is the site), whatever separates them."""
     headline, site, _ = page.headline
     declared = meta_content(page, *RULES["meta"]["site_name"]) or ""
-    title = clean(page.root.findtext(".//title"))
+    title = page.title_text
     rest = title.replace(headline, " ") if headline and len(headline) >= 4 and headline in title else ""
     value = clean(value)
     return any(name and (value == name or value in name) for name in (site or "", declared, rest))
