@@ -7,11 +7,13 @@ from __future__ import annotations
 import random
 import socket
 
+import pytest
 from scrapy.exceptions import DropItem
 from scrapy.settings import Settings
 from scrapy.utils.test import get_crawler
 from sqlalchemy import select
-from support import archive_settings, index
+from static_server import StaticServer
+from support import archive_settings, index, run_crawl
 
 from archive.models import articles, crawls
 from crawler.capture import CaptureExtension
@@ -165,3 +167,34 @@ def test_items_of_a_crawl_are_not_changed_by_what_that_crawl_is_still_learning(t
     """Applying half-learned facts on the way would strip the late articles only."""
     items = crawl(tmp_path, pages(), "only")
     assert [item.title for item in items] == [row["title"] for row in pages()]
+
+
+PARAGRAPHS = "".join(f"<p>{text}</p>" for text in (
+    "近日，纪检监察机关围绕年度重点任务开展了一系列工作，进一步压实全面从严治党主体责任，推动各项部署落地见效。",
+    "会议强调，要坚持严的基调不动摇，持续深化正风肃纪反腐，以钉钉子精神抓好问题整改，确保各项工作取得实效。",
+    "下一步，将继续加强监督检查，对发现的问题线索依规依纪依法处置，营造风清气正的良好政治生态。",
+))
+
+
+@pytest.mark.slow
+def test_a_real_crawl_stores_every_article_as_the_whole_site_decides(tmp_path):
+    """scrapy crawl over a loopback portal whose <title>s all end with the channel's name and
+    whose bylines credit the portal's own desk: when the crawl has ended (after the archive
+    writer committed every row), no stored title keeps the ending and no row that desk."""
+    site = tmp_path / "site"
+    (site / "xw").mkdir(parents=True)
+    links = []
+    for n, headline in enumerate(HEADLINES[:7]):
+        (site / "xw" / f"{n}.html").write_text(
+            f'<html><head><meta charset="utf-8"><title>{headline}-纪检</title></head><body>'
+            f'<div class="nav"><a href="/">首页</a></div>'
+            f'<div class="info">发布时间：2024-03-0{n + 1} 作者：区融媒体中心</div><div class="content">{PARAGRAPHS}<p>第{n}篇。</p></div></body></html>', encoding="utf-8")
+        links.append(f'<li><a href="/xw/{n}.html">{headline}</a></li>')
+    (site / "index.html").write_text('<html><head><meta charset="utf-8"><title>纪检</title></head><body><ul>'
+                                     + "".join(links) + "</ul></body></html>", encoding="utf-8")
+    with StaticServer(site) as server:
+        result = run_crawl(tmp_path / "archive", f"start_url={server.url}", settings={"REQUISITES_ENABLED": "0"})
+    assert "per-site field learning revised 7 article rows" in result.stderr
+    rows = stored(tmp_path / "archive")
+    assert sorted(title for title, *_ in rows.values()) == sorted(HEADLINES[:7])
+    assert {(author, warnings) for _, author, _, _, warnings in rows.values()} == {(None, "site_wide_author")}
