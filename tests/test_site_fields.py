@@ -188,7 +188,8 @@ def test_a_real_crawl_stores_every_article_as_the_whole_site_decides(tmp_path):
         (site / "xw" / f"{n}.html").write_text(
             f'<html><head><meta charset="utf-8"><title>{headline}-纪检</title></head><body>'
             f'<div class="nav"><a href="/">首页</a></div>'
-            f'<div class="info">发布时间：2024-03-0{n + 1} 作者：区融媒体中心</div><div class="content">{PARAGRAPHS}<p>第{n}篇。</p></div></body></html>', encoding="utf-8")
+            f'<div class="info">发布时间：2024-03-0{n + 1} 作者：区融媒体中心</div>'
+            f'<div class="content">{PARAGRAPHS}<p>第{n}篇。</p></div></body></html>', encoding="utf-8")
         links.append(f'<li><a href="/xw/{n}.html">{headline}</a></li>')
     (site / "index.html").write_text('<html><head><meta charset="utf-8"><title>纪检</title></head><body><ul>'
                                      + "".join(links) + "</ul></body></html>", encoding="utf-8")
