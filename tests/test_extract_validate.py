@@ -168,10 +168,15 @@ def test_an_effective_date_is_no_publication_date():
     assert item.published_at == "2024-03-12T00:00+08:00"
 
 
-def test_an_update_time_gives_way_to_the_meta_publication_date():
-    item = extract_article(page("更新时间：2024-04-20 16:00", head='<meta name="PubDate" content="2024-03-12 09:30">'),
+def test_a_later_edit_gives_way_to_the_meta_publication_date():
+    item = extract_article(page("修改时间：2024-04-20 16:00", head='<meta name="PubDate" content="2024-03-12 09:30">'),
                            url="http://www.example.gov.cn/a.html")
     assert item.published_at == "2024-03-12T09:30+08:00"
+
+
+def test_a_written_date_gives_way_to_the_publication_date_printed_after_it():
+    item = extract_article(page("成文日期：2024-03-01 发布日期：2024-03-12"), url="http://www.example.gov.cn/a.html")
+    assert item.published_at == "2024-03-12T00:00+08:00"
 
 
 def test_a_date_line_under_the_signature_dates_an_undated_notice():
