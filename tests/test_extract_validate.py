@@ -133,7 +133,7 @@ def test_an_author_with_nothing_valid_is_dropped_with_a_warning_and_lower_confid
 
 
 def test_role_words_and_place_are_split_off_in_a_page():
-    assert extract(page("2024-03-12 记者：郝帅 内蒙古鄂尔多斯报道")).author == "郝帅"
+    assert extract(page("2024-03-12 作者：本报记者郝帅 内蒙古鄂尔多斯报道")).author == "郝帅"
 
 
 def test_source_tags_are_dropped_in_a_page():
@@ -142,7 +142,7 @@ def test_source_tags_are_dropped_in_a_page():
 
 
 def test_a_source_after_a_less_common_label_is_found():
-    assert extract(page("2024-03-12 消息来源：某区融媒体中心")).source == "某区融媒体中心"
+    assert extract(page("2024-03-12 供稿单位：某区融媒体中心")).source == "某区融媒体中心"
 
 
 def test_a_site_name_as_author_gives_way_to_the_editor():
@@ -164,8 +164,9 @@ def test_a_channel_name_closing_the_title_is_split_off():
 
 
 def test_an_effective_date_is_no_publication_date():
-    item = extract_article(page("发布日期：2024-03-12 实施日期：2024-05-01"), url="http://www.example.gov.cn/a.html")
-    assert item.published_at == "2024-03-12T00:00+08:00"
+    item = extract_article(page("实施日期：2024-05-01", head='<meta name="PubDate" content="2024-03-12 09:30">'),
+                           url="http://www.example.gov.cn/a.html")
+    assert item.published_at == "2024-03-12T09:30+08:00"
 
 
 def test_a_later_edit_gives_way_to_the_meta_publication_date():
@@ -174,8 +175,8 @@ def test_a_later_edit_gives_way_to_the_meta_publication_date():
     assert item.published_at == "2024-03-12T09:30+08:00"
 
 
-def test_a_written_date_gives_way_to_the_publication_date_printed_after_it():
-    item = extract_article(page("成文日期：2024-03-01 发布日期：2024-03-12"), url="http://www.example.gov.cn/a.html")
+def test_a_written_date_gives_way_to_the_publication_date_of_the_url():
+    item = extract_article(page("成文日期：2024-03-01"), url="http://www.example.gov.cn/xw/202403/t20240312_1.html")
     assert item.published_at == "2024-03-12T00:00+08:00"
 
 

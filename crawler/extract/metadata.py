@@ -434,6 +434,21 @@ def byline_fields(text: str) -> dict[str, str]:
     return fields
 
 
+def without_other_dates(text: str) -> str:
+    """The byline without the values of labels that date something else than the
+    publication (成文日期, 修改时间, 实施日期 …): what "any date in the byline" may read."""
+    matches = list(_LABEL.finditer(text))
+    out, last = [], 0
+    for i, match in enumerate(matches):
+        label = _SPACED.sub("", match.group("label"))
+        if label in LATER_DATE_LABELS or label in IGNORED_LABELS:
+            out.append(text[last:match.start()])
+            end = matches[i + 1].start() if i + 1 < len(matches) else len(text)
+            date = _DATE.match(text, match.end(), end) or _CN_DATE.match(text, match.end(), end)
+            last = date.end() if date else match.end()
+    return "".join(out) + text[last:] if out else text
+
+
 def pick(fields: dict[str, str], labels) -> str | None:
     for label in labels:
         if fields.get(label):
