@@ -57,9 +57,10 @@ def _published(page: Page, fields: dict[str, str], byline: str, after: str,
     """Publication time, by precedence: the disclosure block's 发布日期, the date labelled in
     the byline, the PubDate-style meta, a date in the byline, a date labelled in the body's
     first lines or on a short date line opening it, the URL's date, a labelled date printed
-    after the article or in its last lines; then a date labelled as an update (更新时间) or as
-    the document's (成文日期), and last a date line closing the text (a notice's date under
-    its signature). A time the page labels as its generation time (页面生成时间) is never
+    after the article or in its last lines; then a date labelled as a later edit (修改时间) or
+    as the document's (成文日期), and last a date line closing the text (a notice's date under
+    its signature). A date the byline labels as something else (实施日期, 成文日期) is never
+    "a date in the byline". A time the page labels as its generation time (页面生成时间) is never
     taken, whichever source carries it."""
     generated = metadata.generation_times(page)
     head_fields = cache(lambda: metadata.byline_fields("  ".join(lines[:3])))  # most pages never need them
