@@ -16,7 +16,8 @@ BODY = "".join(f"<p>{text}</p>" for text in (
 
 def html(byline: str = "", head: str = "", links: str = "") -> bytes:
     return (f'<html><head><meta charset="utf-8"><title>安全检查_某区政府</title>{head}</head><body>{links}'
-            f'<h1>安全检查</h1><div class="info">{byline}</div><div class="content">{BODY}</div></body></html>').encode()
+            f'<h1>安全检查</h1><div class="info">{byline}</div>'
+            f'<div class="content">{BODY}</div></body></html>').encode()
 
 
 def test_registrable_domains():
