@@ -19,6 +19,7 @@ how pages are grouped into sites is in bench/scoring.py (``site_of``).
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import sys
 import time
@@ -294,6 +295,8 @@ def table(reports: list[ToolReport], pages: int) -> list[str]:
 
 def loso_table(ours: ToolReport, held: ToolReport, ablation: Ablation, site_of: dict[str, str]) -> list[str]:
     """In-corpus and leave-one-site-out, field by field; which rules each site needed."""
+    from crawler import settings
+
     site_pages = Counter(site_of.values())
     multi = sum(1 for count in site_pages.values() if count > 1)
     lines = [
@@ -322,11 +325,15 @@ def loso_table(ours: ToolReport, held: ToolReport, ablation: Ablation, site_of: 
         f"scored), on none: {counts[0]} (not needed by this corpus; a rule backed up by another does not fire "
         "alone either)",
         f"- per-site learning changed {ours.learned} pages in-corpus, {held.learned} leave-one-site-out (it needs "
-        "SITE_FIELDS_MIN_PAGES pages of a site)",
+        f"SITE_FIELDS_MIN_PAGES = {settings.SITE_FIELDS_MIN_PAGES} pages of a site; the largest site here has "
+        f"{max(site_pages.values())})",
         "- rules only one site needed: " + ("; ".join(
             f"{site}: " + ", ".join(sorted(rule_name(rule) for rule in rules))
             for site, rules in sorted(ablation.only.items())) or "none"),
-        "- sites each firing rule fires on: " + "; ".join(
+        "- entries firing on any site, per list: " + ", ".join(
+            f"{section}.{key} {sum(1 for rule in rules if fires[rule])}/{len(rules)}"
+            for (section, key), rules in sorted(_by_list(fires).items())),
+        "- sites each firing rule fires on (every other rule: none; all of them: --verbose): " + "; ".join(
             f"{rule_name(rule)} {len(fired)}" for rule, fired in sorted(fires.items(), key=lambda kv: -len(kv[1]))
             if fired),
     ]
@@ -338,6 +345,13 @@ def record(lines: list[str], command: str) -> None:
     replace_section("## Extraction benchmark", section)
 
 
+def _by_list(fires: dict) -> dict[tuple[str, str], list]:
+    out: dict[tuple[str, str], list] = {}
+    for rule in fires:
+        out.setdefault(rule[:2], []).append(rule)
+    return out
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=5, help="timed runs per page (median kept)")
@@ -347,6 +361,7 @@ def main() -> int:
     parser.add_argument("--verbose", action="store_true", help="per-page F1 and leaks")
     parser.add_argument("--no-loso", action="store_true", help="skip the leave-one-site-out columns")
     args = parser.parse_args()
+    load_before = os.getloadavg()[0]
     pages = [page for page in labelled_pages() if not args.pages or page.name in args.pages]
     site_of = sites(pages)
     reports = run_tools({name: TOOLS[name] for name in args.tools}, pages, args.repeat, site_of)
@@ -360,6 +375,11 @@ def main() -> int:
     if ours is not None and not args.no_loso:
         held, ablation = leave_one_site_out(pages, site_of)
         lines += ["", *loso_table(ours, held, ablation, site_of)]
+        if args.verbose:
+            for rule, fired in sorted(ablation.fires.items()):
+                print(f"{rule_name(rule):48} fires on {len(fired)} site(s) {' '.join(sorted(fired))}")
+    lines.append(f"\nLoad average (1 min) on the shared 2-core machine: {load_before:.1f} at the start, "
+                 f"{os.getloadavg()[0]:.1f} at the end.")
     print("\n".join(lines))
     if args.record:
         record(lines, "bench/extract --record")
