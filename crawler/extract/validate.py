@@ -39,7 +39,8 @@ _PLACE = re.compile(
 _CONTROLS = frozenset(_AUTHOR["page_controls"])
 _NO_PERSON = frozenset(word.lower() for word in _AUTHOR["no_person"])
 _PHOTO = frozenset(_AUTHOR["photo_credits"])
-_PUBLICATION = tuple(_AUTHOR["publication_endings"])
+# A publication's name: something before one of its endings (网 alone is no name).
+_PUBLICATION = re.compile(".+" + any_of(_AUTHOR["publication_endings"]) + "$")
 _NOT_NAME = re.compile(any_of((f"(?:{pattern})" for pattern in _AUTHOR["not_names"]), escape=False), re.I)
 _AUTHOR_MAX = int(_AUTHOR["max_length"])
 _SOURCE_TAGS = frozenset(_SOURCE["tags"])
@@ -94,7 +95,7 @@ def _token_problem(token: str) -> str | None:
         return "no_person"
     if _NOT_NAME.search(token):
         return "not_a_name"
-    if any(len(token) > len(ending) and token.endswith(ending) for ending in _PUBLICATION):
+    if _PUBLICATION.match(token):
         return "site_name"
     if len(token) > _AUTHOR_MAX or _SENTENCE.search(token):
         return "sentence"
