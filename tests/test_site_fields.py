@@ -199,3 +199,12 @@ def test_a_real_crawl_stores_every_article_as_the_whole_site_decides(tmp_path):
     rows = stored(tmp_path / "archive")
     assert sorted(title for title, *_ in rows.values()) == sorted(HEADLINES[:7])
     assert {(author, warnings) for _, author, _, _, warnings in rows.values()} == {(None, "site_wide_author")}
+
+
+def test_memory_stays_flat_on_a_big_site_and_the_ending_is_still_learned():
+    learner = SiteFieldLearner(min_pages=5, share=0.6)
+    for n in range(3 * SiteFieldLearner.PRUNE_EVERY):
+        learner.observe("big", f"第{n}号通知：关于第{n}项工作的安排-纪检", f"第{n}编辑组")
+    evidence = learner.sites["big"]
+    assert len(evidence.tails) < 10 and len(evidence.authors) < 10
+    assert learner.facts("big").title_suffixes == ("-纪检",)

@@ -9,7 +9,8 @@
 
 Learning is counting: ``observe`` adds a page's evidence, ``facts`` decides from the counts.
 Counts add up the same in any order, so what is decided for a site depends on the set of
-pages seen, never on the order they came in (issue 10, item 12). A fact needs
+pages seen, never on the order they came in (issue 10, item 12; past ``PRUNE_EVERY`` pages
+of one site rare values are forgotten, see there). A fact needs
 ``min_pages`` pages and ``share`` of the site's pages; once decided it is kept (``seed``
 with what earlier crawls learned), so a fact never has to be undone. The crawl applies
 what is settled (pipelines/chrome.py); the extraction benchmark applies it per site.
@@ -133,12 +134,23 @@ class SiteFieldLearner:
         self.min_pages, self.share = min_pages, share
         self.sites: dict[str, _Evidence] = {}
 
+    # Every this many pages of a site, forget endings and authors seen on under a quarter of
+    # the share a fact needs (most endings are pieces of one headline): memory stays flat on
+    # big sites. Counts are exact up to this many pages; beyond, only a value whose share
+    # crosses the threshold late in a very large crawl can be decided otherwise.
+    PRUNE_EVERY = 1000
+
     def observe(self, site: str, page_title: str | None, author: str | None) -> None:
         evidence = self.sites.setdefault(site, _Evidence())
         evidence.pages += 1
         evidence.tails.update(title_tails(page_title))
-        if author:
+        if author and not is_person_name(author):  # a person is never a fact: not counted
             evidence.authors[_key(author)] += 1
+        if evidence.pages % self.PRUNE_EVERY == 0:
+            floor = self.share * evidence.pages / 4
+            for counts in (evidence.tails, evidence.authors):
+                for key in [key for key, seen in counts.items() if seen < floor]:
+                    del counts[key]
 
     def _enough(self, evidence: _Evidence, seen: int) -> bool:
         return seen >= self.min_pages and seen >= self.share * evidence.pages
@@ -149,8 +161,7 @@ class SiteFieldLearner:
         if evidence is None:
             return SiteFacts()
         suffixes = [tail for tail, seen in evidence.tails.items() if self._enough(evidence, seen)]
-        not_authors = {value for value, seen in evidence.authors.items()
-                       if self._enough(evidence, seen) and not is_person_name(value)}
+        not_authors = {value for value, seen in evidence.authors.items() if self._enough(evidence, seen)}
         return SiteFacts(_longest_first([*evidence.kept.title_suffixes, *suffixes]),
                          evidence.kept.not_authors | not_authors)
 
