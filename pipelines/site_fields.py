@@ -29,33 +29,11 @@ from scrapy.crawler import Crawler
 from sqlalchemy import Engine, bindparam, or_, select, update
 from sqlalchemy.exc import SQLAlchemyError
 
-from archive.models import articles, crawls
+from archive.models import articles
 from crawler.capture import existing_index
-from crawler.extract.site_fields import SiteFacts, SiteFieldLearner
+from crawler.extract.site_fields import STATS_KEY, SiteFacts, SiteFieldLearner, earlier_facts
 
 logger = logging.getLogger(__name__)
-
-STATS_KEY = "site_fields"
-# How many of the newest crawls with stats are read for what earlier crawls decided (each
-# keeps everything it loaded as well as what it learned).
-EARLIER_CRAWLS = 100
-
-
-def earlier_facts(engine: Engine) -> dict[str, SiteFacts]:
-    """Site -> what the newest crawls decided (their union: facts are never undone)."""
-    out: dict[str, SiteFacts] = {}
-    with engine.connect() as conn:
-        rows = conn.execute(select(crawls.c.stats).where(crawls.c.stats.is_not(None))
-                            .order_by(crawls.c.id.desc()).limit(EARLIER_CRAWLS))
-        for (stats,) in rows:
-            for site, data in ((stats or {}).get(STATS_KEY) or {}).items():
-                facts = SiteFacts.from_json(data)
-                known = out.get(site, SiteFacts())
-                out[site] = SiteFacts.from_json({
-                    "title_suffixes": [*known.title_suffixes, *facts.title_suffixes],
-                    "not_authors": [*known.not_authors, *facts.not_authors]})
-    return out
-
 
 def revise_rows(engine: Engine, decided: dict[str, SiteFacts]) -> int:
     """Bring every index row of each site in line with its facts; how many rows changed."""

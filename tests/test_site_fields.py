@@ -6,16 +6,18 @@ from __future__ import annotations
 
 import random
 import socket
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from scrapy.exceptions import DropItem
 from scrapy.settings import Settings
 from scrapy.utils.test import get_crawler
-from sqlalchemy import select
+from sqlalchemy import select, update
 from static_server import StaticServer
 from support import archive_settings, index, run_crawl
 
-from archive.models import articles, crawls
+from archive.models import article_events, articles, captures, crawls, utc_iso
 from crawler.capture import CaptureExtension
 from crawler.extract.site_fields import SiteFacts, SiteFieldLearner, title_tails
 from crawler.items import ArticleItem
@@ -176,12 +178,9 @@ PARAGRAPHS = "".join(f"<p>{text}</p>" for text in (
 ))
 
 
-@pytest.mark.slow
-def test_a_real_crawl_stores_every_article_as_the_whole_site_decides(tmp_path):
-    """scrapy crawl over a loopback portal whose <title>s all end with the channel's name and
-    whose bylines credit the portal's own desk: when the crawl has ended (after the archive
-    writer committed every row), no stored title keeps the ending and no row that desk."""
-    site = tmp_path / "site"
+def channel_portal(site: Path) -> None:
+    """A portal whose <title>s all end with the channel's name and whose bylines credit the
+    portal's own desk."""
     (site / "xw").mkdir(parents=True)
     links = []
     for n, headline in enumerate(HEADLINES[:7]):
@@ -193,6 +192,14 @@ def test_a_real_crawl_stores_every_article_as_the_whole_site_decides(tmp_path):
         links.append(f'<li><a href="/xw/{n}.html">{headline}</a></li>')
     (site / "index.html").write_text('<html><head><meta charset="utf-8"><title>纪检</title></head><body><ul>'
                                      + "".join(links) + "</ul></body></html>", encoding="utf-8")
+
+
+@pytest.mark.slow
+def test_a_real_crawl_stores_every_article_as_the_whole_site_decides(tmp_path):
+    """scrapy crawl over that portal: when the crawl has ended (after the archive writer
+    committed every row), no stored title keeps the ending and no row credits that desk."""
+    site = tmp_path / "site"
+    channel_portal(site)
     with StaticServer(site) as server:
         result = run_crawl(tmp_path / "archive", f"start_url={server.url}", settings={"REQUISITES_ENABLED": "0"})
     assert "per-site field learning revised 7 article rows" in result.stderr
@@ -208,3 +215,23 @@ def test_memory_stays_flat_on_a_big_site_and_the_ending_is_still_learned():
     evidence = learner.sites["big"]
     assert len(evidence.tails) < 10 and len(evidence.authors) < 10
     assert learner.facts("big").title_suffixes == ("-纪检",)
+
+
+@pytest.mark.slow
+def test_a_recheck_of_a_revised_row_finds_the_article_unchanged(tmp_path):
+    """The stored title lost the site's ending when the first crawl ended; a re-check in a
+    later crawl extracts the page's own title again, which must not read as an edit."""
+    site = tmp_path / "site"
+    channel_portal(site)
+    archive = tmp_path / "archive"
+    with StaticServer(site) as server:
+        run_crawl(archive, f"start_url={server.url}", settings={"REQUISITES_ENABLED": "0"})
+        with index(archive).begin() as conn:  # crawled 40 days ago: due for a re-check
+            conn.execute(update(captures).values(fetched_at=utc_iso(datetime.now(UTC) - timedelta(days=40))))
+        run_crawl(archive, f"start_url={server.url}", settings={"REQUISITES_ENABLED": "0", "REVISIT_SHARE": "1"})
+    with index(archive).connect() as conn:
+        kinds = [(kind, detail) for kind, detail in conn.execute(select(article_events.c.kind,
+                                                                        article_events.c.detail))]
+        titles = sorted(title for (title,) in conn.execute(select(articles.c.title)))
+    assert kinds and {kind for kind, _ in kinds} == {"unchanged"}, kinds
+    assert titles == sorted(HEADLINES[:7])

@@ -22,6 +22,9 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
+from sqlalchemy import Engine, select
+
+from archive.models import crawls
 from crawler.extract.metadata import TITLE_SEPARATORS
 from crawler.extract.validate import is_person_name
 
@@ -33,6 +36,10 @@ MIN_HEAD = 4
 # lowers its confidence (as crawler/extract/extract.py's invalid_author).
 SITE_WIDE_AUTHOR = "site_wide_author"
 SITE_WIDE_AUTHOR_PENALTY = 0.95
+# Where a crawl keeps what it decided (crawls.stats), and how many of the newest crawls are
+# read for it (each keeps what it loaded as well as what it learned).
+STATS_KEY = "site_fields"
+EARLIER_CRAWLS = 100
 
 
 def title_tails(page_title: str | None) -> set[str]:
@@ -175,3 +182,21 @@ class SiteFieldLearner:
         evidence = self.sites.setdefault(site, _Evidence())
         evidence.kept = SiteFacts(_longest_first([*evidence.kept.title_suffixes, *facts.title_suffixes]),
                                   evidence.kept.not_authors | facts.not_authors)
+
+
+def earlier_facts(engine: Engine) -> dict[str, SiteFacts]:
+    """Site -> what the newest crawls decided (their union: facts are never undone). The
+    crawl applies it to its items (pipelines/site_fields.py), and a re-check compares its
+    fresh extraction with the stored row through it (crawler/revisit.py)."""
+    out: dict[str, SiteFacts] = {}
+    with engine.connect() as conn:
+        rows = conn.execute(select(crawls.c.stats).where(crawls.c.stats.is_not(None))
+                            .order_by(crawls.c.id.desc()).limit(EARLIER_CRAWLS))
+        for (stats,) in rows:
+            for site, data in ((stats or {}).get(STATS_KEY) or {}).items():
+                facts = SiteFacts.from_json(data)
+                known = out.get(site, SiteFacts())
+                out[site] = SiteFacts.from_json({
+                    "title_suffixes": [*known.title_suffixes, *facts.title_suffixes],
+                    "not_authors": [*known.not_authors, *facts.not_authors]})
+    return out
