@@ -17,6 +17,9 @@ class ArticleItem:
     page_kind: str = "article"
     title: str | None = None
     site_name: str | None = None
+    # The page's <title> as served (not indexed): per-site learning reads how a site's titles
+    # end (crawler/extract/site_fields.py).
+    page_title: str | None = None
     published_at: str | None = None
     source: str | None = None
     author: str | None = None

@@ -61,6 +61,7 @@ from archive.events import (
 )
 from archive.models import article_events, articles, captures, crawls, revisit_claims, site_templates, utc_iso
 from crawler.capture import archive_writer
+from crawler.extract.site_fields import SiteFacts, earlier_facts
 from crawler.items import ArticleItem
 from crawler.workers import is_html
 
@@ -237,6 +238,9 @@ class Revisits:
         with history.engine.connect() as conn:
             self.template_keys = {line for (line,) in conn.execute(
                 select(site_templates.c.line).where(site_templates.c.site == spider.site_name))}
+        # Each site's learned title ending: stored rows lost it when the crawl that learned it
+        # ended, a fresh extraction has it (crawler/extract/site_fields.py).
+        self.site_facts = earlier_facts(history.engine)
         crawler.signals.connect(self.idle, signal=signals.spider_idle)
 
     @property
@@ -351,7 +355,8 @@ class Revisits:
             title = item.title if item else " ".join(response.xpath("//title//text()").getall())
             verdict = classify_page(title, item.body if item else None, item is not None, text)
         if verdict is None and item is not None:
-            changed = changed_fields(before, {"title": item.title, "body": item.body,
+            facts = self.site_facts.get(before["site"] or "", SiteFacts()) if before else SiteFacts()
+            changed = changed_fields(before, {"title": facts.title(item.title)[0], "body": item.body,
                                               "published_at": item.published_at}, self.template_keys) if before else [
                 "no earlier version"]
             verdict = (EDITED, "changed: " + ", ".join(changed)) if changed else (UNCHANGED, "same text")

@@ -50,6 +50,13 @@ PAGE_WORKERS = 1
 CHROME_TEMPLATE_MIN_PAGES = 5
 CHROME_TEMPLATE_SHARE = 0.8
 
+# Per-site field learning (crawler/extract/site_fields.py, pipelines/chrome.py): an ending
+# that closes the <title> of at least this many articles of a site, and of more than this
+# share of them ("most pages"), is the site's name and is split off its titles; a value
+# credited as author that often names no writer (person names excepted) and is dropped.
+SITE_FIELDS_MIN_PAGES = 5
+SITE_FIELDS_SHARE = 0.6
+
 # --- Politeness: defaults fit for government servers -----------------------------------------
 ROBOTSTXT_OBEY = True
 # Seconds between requests to one host (randomised 0.5x-1.5x); AutoThrottle raises it
@@ -102,6 +109,7 @@ DOWNLOADER_MIDDLEWARES = {
 SPIDER_MIDDLEWARES = {"crawler.discover.traps.TrapGuardMiddleware": 800}
 ITEM_PIPELINES = {
     "pipelines.chrome.ChromeStripPipeline": 300,
+    "pipelines.site_fields.SiteFieldsPipeline": 400,
     "pipelines.dedup.ArticleDedupPipeline": 500,
     "pipelines.index.ArticleIndexPipeline": 900,
 }

@@ -61,6 +61,9 @@ TOPICS = [
 ]
 SOURCES = ["中国应急信息网", "应急管理部", "天津日报", "人民网", "新华网", "本站原创"]
 EDITORS = ["管理员", "宣传处", "admin", "办公室"]
+# Editors that are CMS accounts, not a person or a desk: a page crediting them names no
+# author (crawler/extract/validate.py), so the truth has none.
+ACCOUNTS = frozenset({"管理员", "admin"})
 FRIEND_LINKS = [
     ("中国政府网", "http://www.gov.cn/"), ("应急管理部", "https://www.mem.gov.cn/"),
     ("中国消防", "http://www.119.gov.cn/"), ("天津政务网", "http://www.tj.gov.cn/"),
@@ -492,7 +495,8 @@ def build_site(style: str = "trs", channels: int = 3, articles_per_channel: int 
             site.routes[art.path] = _html_route(html_text, charset=charset, gzip=both, chunked=both)
             site.articles[art.path] = art.title
             site.facts[art.path] = {"title": art.title, "when": art.when, "source": art.source,
-                                    "author": art.editor, "views": art.views, "channel": label}
+                                    "author": None if art.editor in ACCOUNTS else art.editor, "views": art.views,
+                                    "channel": label}
 
     latest = sorted(everything, key=lambda a: a.when, reverse=True)[:8]
     news = "".join(f'<li><a href="{a.path}">{esc(a.title)}</a><span>{a.when:%m-%d}</span></li>' for a in latest)
