@@ -119,13 +119,14 @@ SCHEDULER_MEMORY_QUEUE = "scrapy.squeues.FifoMemoryQueue"
 FEED_EXPORT_ENCODING = "utf-8"
 LOG_LEVEL = "INFO"
 
-# CAPTURE_ENABLED (set below): archive every exchange. Our shell/parse/fetch/view
+# CAPTURE_ENABLED (set below): archive every exchange. Our shell/parse/fetch/view/check
 # commands (crawler/commands/) turn it off, so pages fetched by hand stay out of
-# the production archive; `-s CAPTURE_ENABLED=1` archives them anyway.
+# the production archive (`-s CAPTURE_ENABLED=1` archives them anyway), and keep their
+# frontier in memory (FRONTIER_ON_DISK below).
 COMMANDS_MODULE = "crawler.commands"
 
 # --- Never lose, never leak, never hang (issue 10a) ----------------------------------------
-# Archive every exchange (True). The shell/fetch/parse/view commands turn it off unless the
+# Archive every exchange (True). The shell/fetch/parse/view/check commands turn it off unless the
 # command line sets it (crawler/commands/__init__.py), so hand-run fetches stay out.
 CAPTURE_ENABLED = True
 # Scrapy's scheduler with the frontier on disk (FRONTIER_ON_DISK, issue 12: crawler/frontier.py);
@@ -211,7 +212,7 @@ SCHEDULER_PRIORITY_QUEUE = "scrapy.pqueues.DownloaderAwarePriorityQueue"
 # The frontier (requests not yet fetched) lives in Scrapy's disk queues even without JOBDIR,
 # in a temporary directory under FRONTIER_TMPDIR ("" = the system's), removed at the end:
 # memory then stays flat however many URLs wait (SCHEDULER above, crawler/frontier.py).
-# 0 = memory queues.
+# 0 = memory queues, which shell/fetch/parse/view/check use unless -s sets this (crawler/commands/).
 FRONTIER_ON_DISK = True
 FRONTIER_TMPDIR = ""
 # Scrapy starts this many tasks for every page's output (100 by default), about 0.5 ms of CPU
