@@ -44,7 +44,7 @@ def _archive_args(parser: argparse.ArgumentParser, top: bool = False) -> None:
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
-    from archive.recovery import drop_dangling, live_writers, recover, reindex
+    from archive.recovery import cut_incomplete_tails, drop_dangling, live_writers, recover, reindex
     from archive.verify import check_files, verify_archive
 
     _log_progress()
@@ -68,6 +68,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
                     return 2
                 # Close abandoned files first: their rows only look dangling while they are .open.
                 fixed = recover(engine, warc_dir)
+                cut_incomplete_tails(warc_dir, report.cut_off_files, fixed)
                 report = verify_archive(warc_dir, engine, args.progress_every)
                 drop_dangling(engine, report.dangling_ids, fixed)
                 reindex(engine, [warc_dir / name for name in sorted(report.orphan_files)], fixed)

@@ -107,6 +107,53 @@ def test_a_cut_off_record_is_never_indexed_by_repair(tmp_path: Path):
     assert shown.returncode == 1 and shown.stdout == b""
 
 
+@pytest.mark.parametrize("fraction", [0.02, 0.1, 0.5, 0.95])
+def test_a_truncated_copy_is_cut_back_by_repair_and_then_verifies(tmp_path: Path, fraction: float):
+    """Issue 25: after ``--repair`` on a truncated file, ``verify`` exited 1 forever and said
+    nothing to do (and a cut inside a record's headers was a traceback). Repair now cuts the
+    incomplete last record, keeping its bytes aside, and verify passes."""
+    write_archive(tmp_path, 6)
+    [path] = sorted((tmp_path / "warc").glob("*.warc.gz"))
+    last = "http://127.0.0.1/a/5.html"
+    _, offset, length = rows(tmp_path)[last]
+    original = path.read_bytes()  # the last response (its request record follows it)
+    cut = offset + max(1, int(length * fraction))
+    with open(path, "r+b") as handle:
+        handle.truncate(cut)
+
+    checked = verify(tmp_path)
+    assert checked.returncode == 1 and "Traceback" not in checked.stderr, checked.stderr
+    assert "record cut off" in checked.stdout
+    assert "next step: portal-archive verify --repair" in checked.stdout
+    repaired = verify(tmp_path, "--repair")
+    assert repaired.returncode == 0, repaired.stdout + repaired.stderr
+    assert "repair: cut the incomplete last record of 1 closed WARC file(s)" in repaired.stdout
+    assert "repair: dropped 1 index row(s)" in repaired.stdout  # the row of the record that lost its end
+    assert path.read_bytes() == original[:offset]
+    [kept] = (tmp_path / "warc" / "damaged").iterdir()
+    assert kept.name == f"{path.name}.tail-{offset}" and kept.read_bytes() == original[offset:cut]
+    again = verify(tmp_path)
+    assert again.returncode == 0 and "next step" not in again.stdout, again.stdout
+    assert last not in rows(tmp_path) and len(rows(tmp_path)) == 5
+
+
+def test_a_damaged_record_says_what_would_mend_it(tmp_path: Path):
+    """A record damaged in the middle of a file cannot be mended here: verify says so, before
+    and after --repair, and names the file to restore."""
+    write_archive(tmp_path, 6)
+    [path] = sorted((tmp_path / "warc").glob("*.warc.gz"))
+    _, offset, length = rows(tmp_path)["http://127.0.0.1/a/2.html"]
+    data = bytearray(path.read_bytes())
+    data[offset + length // 2: offset + length // 2 + 16] = b"\0" * 16
+    path.write_bytes(bytes(data))
+    for args in ((), ("--repair",), ()):
+        result = verify(tmp_path, *args)
+        assert result.returncode == 1
+        assert f"next step: restore {path.name} from a copy made before the damage" in result.stdout, result.stdout
+    assert "cut the incomplete last record of 0" in verify(tmp_path, "--repair").stdout
+    assert path.read_bytes() == bytes(data)  # never cut: the damage is not at its end
+
+
 LIVE_WRITER = """
 import socket, sys, time
 from pathlib import Path
