@@ -46,8 +46,8 @@ def _text(response: Response) -> str:
 
 class DiscoveryMixin:
     """Callbacks and bookkeeping for listing mechanisms; needs ``crawler``, ``site_state``
-    (a response's portal: its profile and history), ``parse``, ``failed`` and ``_count_page``
-    from the spider. Every request it makes carries its page's ``meta["site"]``."""
+    (a response's portal: its profile and history), ``parse``, ``failed``, ``page_request``
+    and ``_count_page`` from the spider. Every request it makes carries its page's ``meta["site"]``."""
 
     @staticmethod
     def _site_meta(response: Response) -> dict[str, Any]:
@@ -123,7 +123,7 @@ class DiscoveryMixin:
             if channel and history is not None and url in history.known_articles:
                 self.article_found_at(channel)
             extra = {"pager": True} if url in pages else {}
-            yield scrapy.Request(url, callback=self.parse, errback=self.failed, meta={**meta, **extra})
+            yield self.page_request(url, {**meta, **extra}, history)
         for spec in found.endpoints:
             spec.channel = channel or response.url
             yield self.endpoint_request(spec, self._site_meta(response))
@@ -177,8 +177,9 @@ class DiscoveryMixin:
         for url in links:
             if history is not None and url in history.known_articles:
                 self.article_found_at(spec.channel)
-            yield scrapy.Request(url, callback=self.parse, errback=self.failed, meta=dict(meta))
-        if history is not None and history.complete and links and not history.new_links(links):
+            yield self.page_request(url, dict(meta), history)
+        if history is not None and history.complete and links and not history.new_links(links) \
+                and not getattr(self, "refresh", False):  # a refresh walks every listing to its end
             stats.inc_value("incremental/pagination_stopped")
             return
         limit = self.crawler.settings.getint("DISCOVER_MAX_ENDPOINT_PAGES")
@@ -205,7 +206,7 @@ class DiscoveryMixin:
                 item.body = f"{item.body}\n{result.item.body}" if item.body else result.item.body
                 self.crawler.stats.inc_value("discover/continuation_pages")
             for url in result.links:
-                yield scrapy.Request(url, callback=self.parse, errback=self.failed, meta=self._site_meta(response))
+                yield self.page_request(url, self._site_meta(response), self.site_state(response).history)
         rest = response.meta.get("continuations") or []
         if rest:
             yield scrapy.Request(rest[0], callback=self.parse_continuation, errback=self.continuation_failed,

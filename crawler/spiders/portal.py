@@ -6,9 +6,9 @@
     scrapy crawl portal -a site=all                                  # every profile in crawler/sites/
 
 Arguments (all optional but one of start_url / site / sites): ``refresh=1`` fetches known articles
-again; ``max_pages=N`` and ``max_articles=N`` stop the crawl early. Every response is
-archived by the capture hook whatever happens here; the spider only decides what to follow
-and which pages are articles.
+again (on a crawl of one portal, each is a re-check: crawler/revisit.py); ``max_pages=N`` and
+``max_articles=N`` stop the crawl early. Every response is archived by the capture hook
+whatever happens here; the spider only decides what to follow and which pages are articles.
 """
 
 from __future__ import annotations
@@ -77,7 +77,8 @@ class PortalSpider(DiscoveryMixin, scrapy.Spider):
             load_histories(engine, archive_dir / "warc", spider.fleet.sites)
             history = spider.history = first.history
             if history and len(spider.fleet) == 1:
-                # Re-checks of known articles are scheduled per crawl of one portal (crawler/revisit.py).
+                # Re-checks of known articles, per crawl of one portal (crawler/revisit.py):
+                # scheduled ones, and every known article a refresh=1 fetches again.
                 spider.revisits = Revisits.from_crawler(crawler, spider, history)
             if history:
                 spider.logger.info(
@@ -100,6 +101,13 @@ class PortalSpider(DiscoveryMixin, scrapy.Spider):
 
     def _request(self, url: str, state: SiteState) -> scrapy.Request:
         return scrapy.Request(url, callback=self.parse, errback=self.failed, meta={"site": state.name})
+
+    def page_request(self, url: str, meta: dict[str, Any], history: History | None) -> scrapy.Request:
+        """A request for a link: parsed as any page, except a known article fetched again by
+        ``refresh=1``, which is a re-check (its answer becomes an article event)."""
+        if self.refresh and self.revisits is not None and history is not None and url in history.known_articles:
+            return self.revisits.request(url, meta)
+        return scrapy.Request(url, callback=self.parse, errback=self.failed, meta=meta)
 
     async def start(self) -> AsyncIterator[scrapy.Request]:
         for state in self.fleet.sites.values():
@@ -228,7 +236,8 @@ class PortalSpider(DiscoveryMixin, scrapy.Spider):
                                     "(DISCOVER_MAX_PAGER_PAGES)", url, result.found.pager_claimed,
                                     self.pages.max_pager_pages)
         links = [*result.links, *pager]
-        if incremental and history is not None and not history.new_links(links):
+        # A refresh wants every known article again: it walks every listing to its end.
+        if incremental and not self.refresh and history is not None and not history.new_links(links):
             key = pagination_key(url)
             kept = [link for link in links if pagination_key(link) != key]
             if len(kept) < len(links):
