@@ -170,7 +170,7 @@ class CaptureExtension:
         for key, value in self.writer.counts.items():
             stats.set_value(f"warc/{key}", value)
         values = stats.get_stats()
-        stats.set_value("summary", report.summary(values))
+        stats.set_value("summary", report.summary(values, reason))
         settings = self.crawler.settings
         shared = "scrapy_redis" in str(settings.get("SCHEDULER"))
         failed = report.failure(values, settings.getfloat("CRAWL_MAX_ERROR_RATE"), shared_frontier=shared)

@@ -19,7 +19,7 @@ def _prefixed(stats: dict[str, Any], prefix: str) -> dict[str, int]:
 NOT_FAILURES = {"IgnoreRequest"}
 
 
-def summary(stats: dict[str, Any]) -> dict[str, Any]:
+def summary(stats: dict[str, Any], reason: str | None = None) -> dict[str, Any]:
     """The crawl in a few numbers; ``errors`` counts failures only (network errors, HTTP 4xx/5xx)."""
     errors = _prefixed(stats, "downloader/exception_type_count/")
     errors = {name.rsplit(".", 1)[-1]: count for name, count in errors.items()}
@@ -44,7 +44,7 @@ def summary(stats: dict[str, Any]) -> dict[str, Any]:
         "rechecks": _prefixed(stats, "revisit/"),
         "out_of_scope": _prefixed(stats, "scope/"),
         "sites": sites_summary(stats.get("sites") or {}),
-        **discovery_summary(stats),
+        **discovery_summary(stats, reason),
     }
 
 
@@ -64,11 +64,14 @@ def sites_summary(sites: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def discovery_summary(stats: dict[str, Any]) -> dict[str, Any]:
+def discovery_summary(stats: dict[str, Any], reason: str | None = None) -> dict[str, Any]:
     """Which CMS family each site is, what the crawl could not cover, what sits behind a
-    challenge, and how many hit-counter requests were never sent (crawler/discover/)."""
+    challenge, and how many hit-counter requests were never sent (crawler/discover/).
+
+    ``reason``: why the crawl ended, when the stats may not say it yet (Scrapy sets
+    ``finish_reason`` in its own spider_closed handler, which may run after ours)."""
     # A crawl stopped early (max_pages, a signal) has not asked every channel for its articles.
-    finished = stats.get("finish_reason") in (None, "finished")
+    finished = (reason or stats.get("finish_reason")) in (None, "finished")
     uncovered = {channel: f"no articles from this channel (fingerprint {state.get('fingerprint') or 'none'!r})"
                  for channel, state in (stats.get("discover/channels") or {}).items()
                  if finished and not state.get("articles")}

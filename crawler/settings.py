@@ -154,6 +154,9 @@ PAGE_MAXSIZE = 8 * 1024 * 1024
 # more is a trap or a dump, and 100,000 links would cost hundreds of MiB of requests.
 PAGE_MAX_LINKS = 5000
 DOWNLOADER_MIDDLEWARES["crawler.limits.DecodeLimitMiddleware"] = 597
+# The spider argument max_pages=N counts pages (not requisites, not robots.txt) as they are
+# sent, after the incremental crawl skipped known ones (crawler/limits.py).
+DOWNLOADER_MIDDLEWARES["crawler.limits.PageBudgetMiddleware"] = 570
 # The longest response header line accepted (Twisted's default is 16 kB, and a page with a
 # longer line, e.g. a huge Set-Cookie, was dropped and lost); see crawler/limits.py.
 HTTP_MAX_HEADER_LINE = 1024 * 1024

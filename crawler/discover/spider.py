@@ -23,6 +23,7 @@ import scrapy
 from scrapy.http import Response, TextResponse
 
 from archive.challenges import challenge_kind
+from crawler.discover.coverage import ChannelCoverage
 from crawler.discover.families import knowledge
 from crawler.discover.links import in_scope
 from crawler.discover.pagination import EndpointSpec, next_page, read_endpoint
@@ -46,8 +47,8 @@ def _text(response: Response) -> str:
 
 class DiscoveryMixin:
     """Callbacks and bookkeeping for listing mechanisms; needs ``crawler``, ``site_state``
-    (a response's portal: its profile and history), ``parse``, ``failed``, ``page_request``
-    and ``_count_page`` from the spider. Every request it makes carries its page's ``meta["site"]``."""
+    (a response's portal: its profile and history), ``parse``, ``failed`` and ``page_request``
+    from the spider. Every request it makes carries its page's ``meta["site"]``."""
 
     @staticmethod
     def _site_meta(response: Response) -> dict[str, Any]:
@@ -105,8 +106,10 @@ class DiscoveryMixin:
         if mechanised and not channel:
             channel = response.url
         if channel and not self._shared_frontier():
-            self._stat_dict("discover/channels").setdefault(
+            state = self._stat_dict("discover/channels").setdefault(
                 channel, {"fingerprint": found.mechanism or found.fingerprint or "", "articles": 0})
+            if not state["articles"] and self.coverage.linked(channel, links):
+                self.article_found_at(channel)
         if found.shells and result.kind != "article":
             # One report per endpoint (a footer widget on every page is named once).
             seen = self._stat_dict("discover/shell_endpoints")
@@ -133,15 +136,27 @@ class DiscoveryMixin:
         channels are not tallied here (they would look empty)."""
         return "scrapy_redis" in str(self.crawler.settings.get("SCHEDULER"))
 
+    @property
+    def coverage(self) -> ChannelCoverage:
+        """Which channels linked an article fetched through another page (crawler/discover/coverage.py)."""
+        if getattr(self, "_coverage", None) is None:
+            self._coverage = ChannelCoverage()
+        return self._coverage
+
     def article_found(self, response: Response) -> None:
-        """An article reached from a channel (or, on a re-crawl, a link to a known one) counts for it."""
+        """An article reached from a channel (or, on a re-crawl, a link to a known one) counts for
+        it, and for every channel that linked it but found its request already made."""
         if channel := response.meta.get("channel"):
             self.article_found_at(channel)
+        if not self._shared_frontier():
+            for linked in self.coverage.found([response.url, *response.meta.get("redirect_urls", ())]):
+                self.article_found_at(linked)
 
     def article_found_at(self, channel: str) -> None:
         if not self._shared_frontier():
             channels = self._stat_dict("discover/channels")
             channels.setdefault(channel, {"fingerprint": "", "articles": 0})["articles"] += 1
+            self.coverage.covered(channel)
 
     def endpoint_request(self, spec: EndpointSpec, site: dict[str, Any]) -> scrapy.Request:
         endpoint = knowledge().endpoint(spec.key)
@@ -156,7 +171,6 @@ class DiscoveryMixin:
         """One page of a listing endpoint: its article links, then the next page, until a
         page holds no records, the stated page count is reached, or (re-crawl) a page
         holds nothing new."""
-        self._count_page()
         stats = self.crawler.stats
         spec = EndpointSpec(**response.meta["endpoint"])
         known = knowledge()
@@ -174,6 +188,9 @@ class DiscoveryMixin:
         links = [link for link in dict.fromkeys(urljoin(response.url, raw) for raw in page.links)
                  if in_scope(link, state.profile.allowed_hosts)]
         meta = {"channel": spec.channel, **self._site_meta(response)}
+        channels = self._stat_dict("discover/channels") if not self._shared_frontier() else {}
+        if not channels.get(spec.channel, {}).get("articles") and self.coverage.linked(spec.channel, links):
+            self.article_found_at(spec.channel)
         for url in links:
             if history is not None and url in history.known_articles:
                 self.article_found_at(spec.channel)
@@ -198,7 +215,6 @@ class DiscoveryMixin:
 
     async def parse_continuation(self, response: Response) -> AsyncIterator[Any]:
         """A continuation page (``t20200115_123_1.html``): its text joins the article's row."""
-        self._count_page()
         item: ArticleItem = response.meta["article"]
         if isinstance(response, TextResponse) and not challenge_kind(response.status, response.body):
             result = await self.pages.run(response, self.site_state(response).profile, as_article=True)
@@ -225,9 +241,16 @@ class DiscoveryMixin:
             self.crawler.stats.inc_value("discover/continuation_failed")
             yield self._item(request.meta["article"], None)
 
-    def report_uncovered(self) -> None:
-        """At the end: one warning per channel or shell the crawl could not cover."""
+    def report_uncovered(self, reason: str) -> None:
+        """At the end: one warning per channel or shell the crawl could not cover; a crawl that
+        ended early (``reason``: max_pages, a signal) says so once instead: it has not asked
+        every channel for its articles."""
         from crawler.report import discovery_summary
 
-        for where, why in discovery_summary(self.crawler.stats.get_stats())["uncovered"].items():
+        if reason != "finished":
+            channels = len(self.crawler.stats.get_value("discover/channels") or {})
+            if channels:
+                self.logger.info("channels not checked for coverage: the crawl ended early (%s) with %d channel(s) "
+                                 "not walked to their end", reason, channels)
+        for where, why in discovery_summary(self.crawler.stats.get_stats(), reason)["uncovered"].items():
             self.logger.warning("not covered: %s: %s", where, why)

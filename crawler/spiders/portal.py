@@ -7,8 +7,9 @@
 
 Arguments (all optional but one of start_url / site / sites): ``refresh=1`` fetches known articles
 again (on a crawl of one portal, each is a re-check: crawler/revisit.py); ``max_pages=N`` and
-``max_articles=N`` stop the crawl early. Every response is archived by the capture hook
-whatever happens here; the spider only decides what to follow and which pages are articles.
+``max_articles=N`` stop the crawl early (pages are counted as they are sent: crawler/limits.py).
+Every response is archived by the capture hook whatever happens here; the spider only decides
+what to follow and which pages are articles.
 """
 
 from __future__ import annotations
@@ -55,7 +56,7 @@ class PortalSpider(DiscoveryMixin, scrapy.Spider):
         self.max_pages, self.max_articles = int(max_pages), int(max_articles)
         self.history: History | None = None
         self.revisits: Revisits | None = None
-        self._pages_seen = self._articles_seen = 0
+        self._articles_seen = 0
 
     @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> PortalSpider:
@@ -121,7 +122,6 @@ class PortalSpider(DiscoveryMixin, scrapy.Spider):
         challenge pages are archived and flagged, never followed or extracted.
         """
         stats = self.crawler.stats
-        self._count_page()
         state = self.site_state(response)
         changed = response.status != 304
         if response.status == 304 and state.history is not None:
@@ -247,18 +247,13 @@ class PortalSpider(DiscoveryMixin, scrapy.Spider):
             state.expanded_pagers.add(signature)
         return links
 
-    def _count_page(self) -> None:
-        self._pages_seen += 1
-        if self.max_pages and self._pages_seen > self.max_pages:
-            raise CloseSpider("max_pages")
-
     def parse_article(self, response: Response) -> Iterator[ArticleItem]:
         """Extract one page as an article, whatever its kind (for ``scrapy parse -c``)."""
         if isinstance(response, TextResponse):
             yield self._item(extract_article(response), response, self.site_state(response))
 
     def closed(self, reason: str) -> None:
-        self.report_uncovered()
+        self.report_uncovered(reason)
         self.pages.close()
         if isinstance(getattr(self, "state", None), dict):  # JOBDIR: saved for a resumed run
             self.state["fleet"] = self.fleet.snapshot()
