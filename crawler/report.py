@@ -15,8 +15,9 @@ def _prefixed(stats: dict[str, Any], prefix: str) -> dict[str, int]:
 
 
 # Exceptions that are decisions, not failures: a known article skipped by an incremental
-# crawl, a URL robots.txt excludes. They have their own lines in the summary.
-NOT_FAILURES = {"IgnoreRequest"}
+# crawl, a URL robots.txt excludes, a request left unsent by a crawl that was stopping
+# (crawler/stopping.py). They have their own lines in the summary.
+NOT_FAILURES = {"IgnoreRequest", "StopRequested"}
 
 
 def summary(stats: dict[str, Any], reason: str | None = None) -> dict[str, Any]:

@@ -222,6 +222,9 @@ FRONTIER_TMPDIR = ""
 # per page for nothing: our item pipelines are synchronous and requests are only scheduled.
 CONCURRENT_ITEMS = 8
 EXTENSIONS["crawler.fleet.FleetExtension"] = 60
+# Ctrl-C / SIGTERM: say what is in flight, send nothing more, exit 128 + the signal's number
+# (crawler/stopping.py).
+EXTENSIONS["crawler.stopping.PromptStop"] = 70
 DOWNLOADER_MIDDLEWARES["crawler.fleet.FleetDownloaderMiddleware"] = 560
 # The scope gate (crawler/scope.py, per site) replaces Scrapy's OffsiteMiddleware, which
 # would parse every scheduled URL again for nothing (the spider sets no allowed_domains).

@@ -5,14 +5,19 @@ word when another crawl is writing into the same archive."""
 from __future__ import annotations
 
 import json
+import re
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
-from sqlalchemy import select
-from support import index, run_crawl
+from sqlalchemy import func, select
+from support import FAST, ROOT, archive_settings, index, run_crawl, verify
 
-from archive.models import crawls
+from archive.models import captures, crawls
 from demo.server import DemoServer
 from demo.site import HTML_UTF8, Route, Site, build_site
 
@@ -80,3 +85,49 @@ def test_max_pages_counts_pages_and_ends_without_a_warning_per_channel(tmp_path:
     assert "not covered:" not in result.stderr
     if stats.get("discover/channels"):
         assert "the crawl ended early (max_pages)" in result.stderr
+
+
+def test_ctrl_c_says_what_is_in_flight_sends_nothing_more_and_exits_130(tmp_path: Path):
+    """Issue 25: after Ctrl-C the crawl kept fetching for 36 s (50 -> 78 pages) with no word,
+    then exited 0. Now: what is on the wire finishes and is archived, what waits in the
+    download slots is never sent, and the exit status says the crawl was interrupted."""
+    site = build_site()
+    settings = {**FAST, "DOWNLOAD_DELAY": "0.3", "CONCURRENT_REQUESTS_PER_DOMAIN": "2", **archive_settings(tmp_path)}
+    with DemoServer(site) as server:
+        command = [sys.executable, "-m", "scrapy", "crawl", "portal", "-a", f"start_url={server.url}"]
+        for name, value in settings.items():
+            command += ["-s", f"{name}={value}"]
+        process = subprocess.Popen(command, cwd=ROOT, stderr=subprocess.PIPE, text=True)
+        while len(server.requests) < 12:
+            assert process.poll() is None, process.stderr.read()[-3000:]
+            time.sleep(0.01)
+        process.send_signal(signal.SIGINT)
+        sent_before = len(server.requests)
+        stderr = process.communicate(timeout=120)[1]
+        sent_after = len(server.requests) - sent_before
+    assert process.returncode == 130, stderr[-3000:]
+    assert "Traceback" not in stderr
+    [said] = [line for line in stderr.splitlines() if "SIGINT: stopping;" in line]
+    wire, waiting = (int(number) for number in re.findall(r"(\d+) request\(s\) on the wire.*?(\d+) waiting", said)[0])
+    assert waiting > 5  # the politeness delay had a queue waiting in the host's download slot
+    assert sent_after <= 2  # at most the host's connections already opening: nothing of the queue
+    stats = last_stats(tmp_path)
+    assert stats["finish_reason"] == "shutdown" and stats["stop/unsent"] == waiting
+    assert stats["summary"]["errors"] == {}  # left unsent is no error
+    with index(tmp_path).connect() as conn:
+        assert conn.execute(select(crawls.c.status)).scalar_one() == "interrupted"
+        archived = conn.execute(select(func.count()).select_from(captures)).scalar_one()
+    assert archived == len(server.requests)  # every answer the server gave is in the archive
+    assert verify(tmp_path).returncode == 0
+
+
+def test_max_articles_stops_without_sending_what_waits(tmp_path: Path):
+    site = build_site()
+    with DemoServer(site) as server:
+        result = run_crawl(tmp_path, f"start_url={server.url}", "max_articles=3",
+                           settings={"DOWNLOAD_DELAY": "0.05", "CONCURRENT_REQUESTS_PER_DOMAIN": "2"})
+    stats = last_stats(tmp_path)
+    assert stats["finish_reason"] == "max_articles" and stats["summary"]["articles_new"] == 3
+    assert stats.get("stop/unsent", 0) > 0  # the queue waiting in the download slot was not fetched
+    assert len(pages_requested(server)) < len(site.articles)
+    assert "not covered:" not in result.stderr

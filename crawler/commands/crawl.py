@@ -1,13 +1,15 @@
 """``scrapy crawl`` that exits non-zero when the crawl failed (crawler/report.py says when).
 
-Cron and scrapyd judge a job by its exit status; a crawl that archived nothing, or whose
-requests mostly failed, should not look like a success.
+Cron and scrapyd judge a job by its exit status: 0 done; 1 failed (archived nothing, most
+requests failed, the archive could not be written); 2 bad arguments; 128 + the signal's
+number when interrupted (130 Ctrl-C, 143 SIGTERM: crawler/stopping.py).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import signal
 import sys
 from typing import Any
 
@@ -80,6 +82,9 @@ class Command(ScrapyCommand):
         if failed:
             print(f"crawl failed: {failed}", file=sys.stderr)
             self.exitcode = self.exitcode or 1
+        if stats is not None and stats.get_value("finish_reason") == "shutdown":
+            # Interrupted (Ctrl-C, SIGTERM): 128 + the signal's number, as a shell reports it.
+            self.exitcode = 128 + int(stats.get_value("crawl/signal") or signal.SIGINT)
 
 
 def _report_failed_start(task: asyncio.Future) -> None:

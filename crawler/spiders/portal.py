@@ -19,7 +19,7 @@ from typing import Any
 
 import scrapy
 from scrapy.crawler import Crawler
-from scrapy.exceptions import CloseSpider, IgnoreRequest
+from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Response, TextResponse
 from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.python.failure import Failure
@@ -38,6 +38,7 @@ from crawler.requisites import RequisitePolicy, requisite_requests, stylesheet_r
 from crawler.retry import RetryLater
 from crawler.revisit import Revisits
 from crawler.seeds import Seed
+from crawler.stopping import stop
 from crawler.workers import PageProcessor, PageResult, is_html
 
 _TRUE = {"1", "true", "yes", "on"}
@@ -154,7 +155,10 @@ class PortalSpider(DiscoveryMixin, scrapy.Spider):
                 return
             self._articles_seen += 1
             if self.max_articles and self._articles_seen > self.max_articles:
-                raise CloseSpider("max_articles")
+                if self._articles_seen == self.max_articles + 1:
+                    self.logger.info("max_articles=%d reached: stopping", self.max_articles)
+                    stop(self.crawler, "max_articles")
+                return
             if result.continuations:
                 yield self.continue_article(result.item, response, result.continuations)
                 return
