@@ -9,7 +9,9 @@ archived twice.
 from __future__ import annotations
 
 import logging
+import pprint
 import socket
+import time
 import weakref
 from datetime import UTC, datetime
 from pathlib import Path
@@ -135,6 +137,10 @@ class CaptureExtension:
         site = getattr(spider, "site_name", None)
         crawl_id = self.writer.start_crawl(spider.name, site, socket.gethostname())
         spider.crawl_id = crawl_id
+        self.started = time.monotonic()
+        stats = self.crawler.stats
+        stats.set_value("crawl/id", crawl_id)
+        stats.set_value("crawl/archive", str(self.writer.warcs.directory.parent.resolve()))
         logger.info("archiving into %s (crawl %d)", self.writer.warcs.directory, crawl_id)
 
     def response_downloaded(self, response: Response, request: Request, spider: Spider) -> None:
@@ -169,6 +175,9 @@ class CaptureExtension:
             stats.set_value("archive/error", f"{type(self.writer.error).__name__}: {self.writer.error}")
         for key, value in self.writer.counts.items():
             stats.set_value(f"warc/{key}", value)
+        stats.set_value("crawl/elapsed", round(time.monotonic() - getattr(self, "started", time.monotonic()), 1))
+        if stats.get_value("finish_reason") is None:
+            stats.set_value("finish_reason", reason)  # Scrapy's own handler may run after this one
         values = stats.get_stats()
         stats.set_value("summary", report.summary(values, reason))
         settings = self.crawler.settings
@@ -183,7 +192,12 @@ class CaptureExtension:
         if failed:
             stats.set_value("crawl/failed", failed)
             logger.error("crawl failed: %s", failed)
-        logger.info("crawl summary: %s", stats.get_value("summary"))
+        # A few lines for people; every number, and the rest, in crawls.stats and at DEBUG
+        # (STATS_DUMP is off: Scrapy's dump of some 60 lines at INFO buried the summary).
+        for line in report.human_summary(stats.get_stats()):
+            logger.info("%s", line)
+        logger.debug("crawl summary: %s", stats.get_value("summary"))
+        logger.debug("crawl stats:\n%s", pprint.pformat(stats.get_stats()))
         row = {key: _jsonable(value) for key, value in stats.get_stats().items()}
         status = "failed" if lost else ("finished" if reason == "finished" else "interrupted")
         try:

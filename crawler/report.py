@@ -29,7 +29,11 @@ def summary(stats: dict[str, Any], reason: str | None = None) -> dict[str, Any]:
         if status.startswith(("4", "5")):
             errors[f"http_{status}"] = count
     return {
+        # Every response, robots.txt and requisites included; ``requisites`` and ``robots``
+        # say how many of them those are.
         "pages": stats.get("response_received_count", 0),
+        "requisites": sum(_prefixed(stats, "requisites/").values()),
+        "robots": stats.get("robotstxt/response_count", 0),
         "articles_new": stats.get("warc/articles", 0),
         "articles_unchanged": stats.get("incremental/skipped_known", 0) + stats.get("articles/unchanged", 0),
         "revisits": stats.get("warc/revisits", 0),
@@ -106,3 +110,59 @@ def failure(stats: dict[str, Any], max_error_rate: float, shared_frontier: bool 
     if requests and failed / requests > max_error_rate:
         return f"{failed} of {requests} requests failed for good (CRAWL_MAX_ERROR_RATE={max_error_rate})"
     return None
+
+
+def _size(count: int) -> str:
+    for unit in ("bytes", "kB", "MB", "GB"):
+        if count < 1000 or unit == "GB":
+            return f"{count:,.0f} {unit}" if unit == "bytes" else f"{count:,.1f} {unit}"
+        count /= 1000
+    return str(count)
+
+
+def _names(value: Any) -> list[str]:
+    """Host or site names from a list, or a dict keyed by them."""
+    if isinstance(value, dict):
+        return sorted(str(name) for name in value)
+    return sorted(str(name) for name in value or ())
+
+
+def human_summary(stats: dict[str, Any]) -> list[str]:
+    """The end of a crawl in a few lines, for people (the log at INFO, and the terminal when
+    the log does not show it: crawler/commands/crawl.py). Every number is in ``crawls.stats``."""
+    numbers = stats.get("summary") or summary(stats)
+    reason = stats.get("finish_reason") or "finished"
+    state = "failed" if stats.get("crawl/failed") else ("finished" if reason == "finished" else "stopped early")
+    minutes, seconds = divmod(int(stats.get("crawl/elapsed") or 0), 60)
+    where = f", archive {stats['crawl/archive']}" if stats.get("crawl/archive") else ""
+    lines = [f"crawl {stats.get('crawl/id', '?')} {state} in {minutes // 60}:{minutes % 60:02d}:{seconds:02d}{where}"]
+    if reason != "finished":
+        lines.append(f"  stopped: {reason}" + (" (interrupted)" if reason == "shutdown" else ""))
+    other = numbers.get("requisites", 0) + numbers.get("robots", 0)
+    lines.append(f"  pages: {max(0, numbers.get('pages', 0) - other)} (and {numbers.get('requisites', 0)} page "
+                 f"requisites, {numbers.get('robots', 0)} robots.txt); {stats.get('warc/captures', 0)} captures, "
+                 f"{_size(numbers.get('bytes', 0))}")
+    rechecks = numbers.get("rechecks") or {}
+    edited = int(rechecks.get("edited", 0))
+    found = {kind: count for kind, count in rechecks.items() if kind not in ("due", "requests", "lost_from_listing",
+                                                                                "listed", "edited", "unchanged")}
+    gone = "".join(f", {count} {kind}" for kind, count in sorted(found.items()) if count)
+    lines.append(f"  articles: {max(0, numbers.get('articles_new', 0) - edited)} new, {edited} changed, "
+                 f"{numbers.get('articles_unchanged', 0) + int(rechecks.get('unchanged', 0))} unchanged{gone}")
+    errors = numbers.get("errors") or {}
+    total = sum(errors.values())
+    shown = ", ".join(f"{kind}: {count}" for kind, count in sorted(errors.items(), key=lambda item: -item[1]))
+    lines.append(f"  errors: {total} ({shown})" if total else "  errors: none")
+    if dead := _names(numbers.get("dead_hosts")):
+        lines.append(f"  dead hosts: {', '.join(dead[:10])}" + (f" … ({len(dead)} in all)" if len(dead) > 10 else ""))
+    sites = numbers.get("sites") or {}
+    if gave_up := sites.get("gave_up"):
+        lines.append(f"  sites given up: {', '.join(gave_up[:10])}" + (" …" if len(gave_up) > 10 else ""))
+    if sites.get("total", 0) > 1:
+        lines.append(f"  sites: {sites.get('finished', 0)} of {sites['total']} finished")
+    if uncovered := numbers.get("uncovered"):
+        lines.append(f"  not covered: {len(uncovered)} channel(s) or page(s), listed in the log and in "
+                     "crawls.stats (summary.uncovered)")
+    if failed := stats.get("crawl/failed"):
+        lines.append(f"  failed: {failed}")
+    return lines

@@ -118,6 +118,10 @@ SCHEDULER_MEMORY_QUEUE = "scrapy.squeues.FifoMemoryQueue"
 
 FEED_EXPORT_ENCODING = "utf-8"
 LOG_LEVEL = "INFO"
+# Scrapy's dump of every stat (some 60 lines at INFO) is off: a crawl ends with a short
+# summary (crawler/report.py: human_summary), and the full stats go to crawls.stats and to
+# the log at DEBUG (crawler/capture.py).
+STATS_DUMP = False
 
 # CAPTURE_ENABLED (set below): archive every exchange. Our shell/parse/fetch/view/check
 # commands (crawler/commands/) turn it off, so pages fetched by hand stay out of

@@ -5,6 +5,8 @@ word when another crawl is writing into the same archive."""
 from __future__ import annotations
 
 import json
+import os
+import pty
 import re
 import signal
 import subprocess
@@ -131,3 +133,55 @@ def test_max_articles_stops_without_sending_what_waits(tmp_path: Path):
     assert stats.get("stop/unsent", 0) > 0  # the queue waiting in the download slot was not fetched
     assert len(pages_requested(server)) < len(site.articles)
     assert "not covered:" not in result.stderr
+
+
+def test_the_end_of_a_crawl_is_a_short_summary_and_the_stats_stay_in_the_index(tmp_path: Path):
+    """Issue 25: the end of a crawl was a Python dict and a dump of some 60 stats lines."""
+    site = build_site()
+    with DemoServer(site) as server:
+        result = run_crawl(tmp_path / "info", f"start_url={server.url}")
+        answered = len(server.requests)
+        debug = run_crawl(tmp_path / "debug", f"start_url={server.url}", settings={"LOG_LEVEL": "DEBUG"})
+    lines = result.stderr.splitlines()
+    at = next(n for n, line in enumerate(lines) if re.search(r"crawl 1 finished in 0:\d\d:\d\d, archive ", line))
+    assert str((tmp_path / "info").resolve()) in lines[at]
+    summary = "\n".join(lines[at:at + 4])
+    assert f"; {answered} captures, " in summary
+    assert f"articles: {len(site.articles)} new, 0 changed, 0 unchanged" in summary
+    assert "errors: 1 (http_404: 1)" in summary  # the demo's one broken link
+    assert "Dumping Scrapy stats" not in result.stderr and "'downloader/request_count'" not in result.stderr
+    assert "crawl summary: {" not in result.stderr
+    stats = last_stats(tmp_path / "info")
+    assert stats["downloader/request_count"] > 0 and stats["summary"]["articles_new"] == len(site.articles)
+    assert "crawl stats:" in debug.stderr and "'downloader/request_count'" in debug.stderr
+
+
+def on_a_terminal(command: list[str]) -> tuple[int, str]:
+    """Run ``command`` with its standard error on a pseudo-terminal; (status, what it showed)."""
+    leader, follower = pty.openpty()
+    with subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=follower) as process:
+        os.close(follower)
+        screen = b""
+        while True:
+            try:
+                chunk = os.read(leader, 4096)
+            except OSError:  # the terminal closed with the process
+                break
+            if not chunk:
+                break
+            screen += chunk
+    os.close(leader)
+    return process.returncode, screen.decode("utf-8", "replace")
+
+
+def test_at_log_level_warning_a_terminal_still_gets_the_summary(tmp_path: Path):
+    """Issue 25: at LOG_LEVEL=WARNING the live progress line was wiped and nothing was left."""
+    site = build_site(channels=1, articles_per_channel=6, extras=False)
+    with DemoServer(site) as server:
+        command = [sys.executable, "-m", "scrapy", "crawl", "portal", "-a", f"start_url={server.url}"]
+        for name, value in {**FAST, "LOG_LEVEL": "WARNING", **archive_settings(tmp_path)}.items():
+            command += ["-s", f"{name}={value}"]
+        status, screen = on_a_terminal(command)
+    assert status == 0, screen[-3000:]
+    assert "crawl 1 finished in" in screen and f"articles: {len(site.articles)} new" in screen, screen[-3000:]
+    assert "[crawler.capture] INFO" not in screen  # printed as such, not as log lines

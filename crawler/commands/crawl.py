@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import signal
 import sys
 from typing import Any
@@ -20,6 +21,7 @@ from twisted.internet.defer import Deferred
 
 from archive.access import index_problem
 from archive.redact import redact
+from crawler import report
 from crawler.fleet import argument_problem
 
 
@@ -78,6 +80,10 @@ class Command(ScrapyCommand):
             stats = self.crawler.stats if self.crawler is not None else None
         except RuntimeError:  # the crawler never started; Scrapy has said why
             stats = None
+        if stats is not None and stats.get_value("crawl/id") is not None and not self._log_shows_info():
+            # The summary went to the log only; on a terminal that shows less, say it here too.
+            for line in report.human_summary(stats.get_stats()):
+                print(line, file=sys.stderr)
         failed = stats.get_value("crawl/failed") if stats is not None else None
         if failed:
             print(f"crawl failed: {failed}", file=sys.stderr)
@@ -85,6 +91,18 @@ class Command(ScrapyCommand):
         if stats is not None and stats.get_value("finish_reason") == "shutdown":
             # Interrupted (Ctrl-C, SIGTERM): 128 + the signal's number, as a shell reports it.
             self.exitcode = 128 + int(stats.get_value("crawl/signal") or signal.SIGINT)
+
+
+    def _log_shows_info(self) -> bool:
+        """Do INFO lines (the crawl summary) reach the terminal? Not when the log goes to a
+        file or is off, nor at LOG_LEVEL=WARNING; and there is no terminal for cron or scrapyd."""
+        settings = self.settings
+        if not sys.stderr.isatty():
+            return True  # no terminal to print to: the log (or nothing) is what was asked for
+        level = settings.get("LOG_LEVEL")
+        threshold = logging.getLevelName(level.upper()) if isinstance(level, str) else int(level or 0)
+        return (settings.getbool("LOG_ENABLED") and not settings.get("LOG_FILE")
+                and isinstance(threshold, int) and threshold <= logging.INFO)
 
 
 def _report_failed_start(task: asyncio.Future) -> None:
