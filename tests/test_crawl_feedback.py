@@ -5,8 +5,6 @@ word when another crawl is writing into the same archive."""
 from __future__ import annotations
 
 import json
-import os
-import pty
 import re
 import signal
 import subprocess
@@ -17,7 +15,7 @@ from urllib.parse import urlsplit
 
 import pytest
 from sqlalchemy import func, select
-from support import FAST, ROOT, archive_settings, index, run_crawl, verify
+from support import FAST, ROOT, archive_settings, index, on_a_terminal, run_crawl, verify
 
 from archive.models import captures, crawls
 from demo.server import DemoServer
@@ -156,24 +154,6 @@ def test_the_end_of_a_crawl_is_a_short_summary_and_the_stats_stay_in_the_index(t
     assert "crawl stats:" in debug.stderr and "'downloader/request_count'" in debug.stderr
 
 
-def on_a_terminal(command: list[str]) -> tuple[int, str]:
-    """Run ``command`` with its standard error on a pseudo-terminal; (status, what it showed)."""
-    leader, follower = pty.openpty()
-    with subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=follower) as process:
-        os.close(follower)
-        screen = b""
-        while True:
-            try:
-                chunk = os.read(leader, 4096)
-            except OSError:  # the terminal closed with the process
-                break
-            if not chunk:
-                break
-            screen += chunk
-    os.close(leader)
-    return process.returncode, screen.decode("utf-8", "replace")
-
-
 def test_at_log_level_warning_a_terminal_still_gets_the_summary(tmp_path: Path):
     """Issue 25: at LOG_LEVEL=WARNING the live progress line was wiped and nothing was left."""
     site = build_site(channels=1, articles_per_channel=6, extras=False)
@@ -181,7 +161,7 @@ def test_at_log_level_warning_a_terminal_still_gets_the_summary(tmp_path: Path):
         command = [sys.executable, "-m", "scrapy", "crawl", "portal", "-a", f"start_url={server.url}"]
         for name, value in {**FAST, "LOG_LEVEL": "WARNING", **archive_settings(tmp_path)}.items():
             command += ["-s", f"{name}={value}"]
-        status, screen = on_a_terminal(command)
+        status, _, screen = on_a_terminal(command)
     assert status == 0, screen[-3000:]
     assert "crawl 1 finished in" in screen and f"articles: {len(site.articles)} new" in screen, screen[-3000:]
     assert "[crawler.capture] INFO" not in screen  # printed as such, not as log lines

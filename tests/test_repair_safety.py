@@ -4,7 +4,6 @@ and never indexes a cut-off record; a full disk never leaves one in a closed fil
 from __future__ import annotations
 
 import os
-import pty
 import random
 import re
 import socket
@@ -16,7 +15,7 @@ from pathlib import Path
 import pytest
 from archive_factory import exchange, write_archive
 from sqlalchemy import func, select
-from support import ROOT, archive_args, index, index_url, verify
+from support import ROOT, archive_args, index, index_url, on_a_terminal, verify
 
 from archive.models import articles, captures
 from archive.store import ArchiveWriter
@@ -254,20 +253,6 @@ def test_verify_reports_progress_to_the_log_and_a_live_line_on_a_terminal(tmp_pa
     counted = [int(n) for n in re.findall(r"verify: (\d+)/12 index rows cross-checked", logged.stderr)]
     assert counted == sorted(counted) and counted[-1] == 12, logged.stderr
     assert "\r" not in logged.stderr  # no live line when standard error is not a terminal
-    leader, follower = pty.openpty()
-    with subprocess.Popen([sys.executable, "-m", "archive.cli", "verify", *archive_args(tmp_path)], cwd=ROOT,
-                          stdout=subprocess.PIPE, stderr=follower) as run:
-        os.close(follower)
-        screen = b""
-        while True:
-            try:
-                chunk = os.read(leader, 4096)
-            except OSError:  # the terminal closed with the process
-                break
-            if not chunk:
-                break
-            screen += chunk
-        stdout = run.stdout.read().decode()
-    os.close(leader)
-    assert run.returncode == 0 and stdout.strip().splitlines()[-1].startswith("OK: 1 files, 25 records")
-    assert b"\r" in screen and b"verify" in screen  # tqdm's redrawn line
+    status, stdout, screen = on_a_terminal([sys.executable, "-m", "archive.cli", "verify", *archive_args(tmp_path)])
+    assert status == 0 and stdout.strip().splitlines()[-1].startswith("OK: 1 files, 25 records")
+    assert "\r" in screen and "verify" in screen  # tqdm's redrawn line
