@@ -18,14 +18,16 @@ from pathlib import Path
 
 from scrapy import Request, Spider, signals
 from scrapy.crawler import Crawler
-from scrapy.exceptions import NotConfigured
+from scrapy.exceptions import CloseSpider, NotConfigured
 from scrapy.http import Response
 from scrapy.settings import BaseSettings
 from scrapy.utils.defer import deferred_from_coro, maybe_deferred_to_future
 from sqlalchemy import Engine
+from twisted.internet.task import deferLater
 from twisted.internet.threads import deferToThread
 
 import crawler
+from archive.locks import SiteLocks
 from archive.models import has_schema, index_url_for, open_index
 from archive.records import NORMALISATIONS, HttpExchange
 from archive.store import ArchiveWriter
@@ -34,6 +36,13 @@ from crawler import report
 logger = logging.getLogger(__name__)
 
 _writers: weakref.WeakKeyDictionary[Crawler, ArchiveWriter] = weakref.WeakKeyDictionary()
+BUSY_POLL = 2.0  # seconds between looks at another crawl's locks (ARCHIVE_BUSY=wait)
+
+
+def reactor_():  # noqa: ANN201 - the running reactor, imported late (Scrapy installs it)
+    from twisted.internet import reactor
+
+    return reactor
 
 
 def index_location(settings: BaseSettings) -> tuple[Path, str, bool]:
@@ -107,6 +116,9 @@ class CaptureExtension:
             fsync=settings.getbool("WARC_FSYNC"),
         )
         self._stopping = False
+        self.archive_dir = archive_dir.resolve()
+        self.locks: SiteLocks | None = None
+        self.busy: str | None = None  # why this crawl did not start: another one writes its portal here
         _writers[crawler_] = self.writer
 
     @classmethod
@@ -130,7 +142,9 @@ class CaptureExtension:
             "normalisations": NORMALISATIONS,
         }
 
-    def spider_opened(self, spider: Spider) -> None:
+    async def spider_opened(self, spider: Spider) -> None:
+        if not await self._claim(spider):
+            raise CloseSpider("archive_busy")
         if self.writer.recovered.closed or self.writer.recovered.killed_crawls:
             for line in self.writer.recovered.lines():
                 logger.warning("recovery after an unclean stop: %s", line)
@@ -142,6 +156,33 @@ class CaptureExtension:
         stats.set_value("crawl/id", crawl_id)
         stats.set_value("crawl/archive", str(self.writer.warcs.directory.parent.resolve()))
         logger.info("archiving into %s (crawl %d)", self.writer.warcs.directory, crawl_id)
+
+    async def _claim(self, spider: Spider) -> bool:
+        """Is no other crawl writing this crawl's portals into this archive? If one is, wait
+        for it to end or refuse to start, as ``ARCHIVE_BUSY`` says (archive/locks.py)."""
+        settings = self.crawler.settings
+        policy = str(settings.get("ARCHIVE_BUSY")).lower()
+        if policy == "share" or "scrapy_redis" in str(settings.get("SCHEDULER")):
+            return True  # workers sharing one frontier write one archive by design
+        fleet = getattr(spider, "fleet", None)
+        self.locks = SiteLocks(self.archive_dir, list(fleet.sites) if fleet is not None and fleet.sites else
+                               [spider.name])
+        waited = False
+        while busy := self.locks.acquire():
+            who = "; ".join(str(holder) for holder in busy[:3]) + (" …" if len(busy) > 3 else "")
+            if policy != "wait" or self.crawler.stats.get_value("crawl/signal") is not None:
+                reason = "interrupted while waiting" if policy == "wait" else f"ARCHIVE_BUSY={policy}"
+                self.busy = f"{who} into {self.archive_dir} ({reason})"
+                logger.error("not crawling: %s", self.busy)
+                return False
+            if not waited:
+                logger.warning("%s into %s; waiting for it to end (ARCHIVE_BUSY=wait; =refuse stops instead)",
+                               who, self.archive_dir)
+                waited = True
+            await maybe_deferred_to_future(deferLater(reactor_(), BUSY_POLL, lambda: None))
+        if waited:
+            logger.info("the other crawl has ended: starting")
+        return True
 
     def response_downloaded(self, response: Response, request: Request, spider: Spider) -> None:
         exchange = exchange_from(response, request)
@@ -161,6 +202,12 @@ class CaptureExtension:
     def _finish(self, reason: str) -> None:
         stats = self.crawler.stats
         assert stats is not None
+        if self.writer.crawl_id is None:  # never started (another crawl was writing here)
+            self.writer.drain()
+            self.writer.finish_crawl("", {})
+            if self.busy:
+                stats.set_value("crawl/busy", self.busy)
+            return
         lost = None
         try:
             self.writer.drain()
@@ -204,6 +251,9 @@ class CaptureExtension:
             self.writer.finish_crawl(status, row)
         except RuntimeError:
             pass  # the writer's failure: logged, and in crawl/failed (non-zero exit)
+        finally:
+            if self.locks is not None:
+                self.locks.release()
 
 
 def _jsonable(value: object) -> object:

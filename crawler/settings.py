@@ -144,6 +144,12 @@ SCHEDULER = "crawler.frontier.DiskFrontierScheduler"
 # -s 'DOWNLOAD_HANDLERS={"ftp": "scrapy.core.downloader.handlers.ftp.FTPDownloadHandler"}'.
 DOWNLOAD_HANDLERS = {"file": None, "ftp": None, "s3": None, "data": None}
 DOWNLOADER_MIDDLEWARES["crawler.downloadable.DownloadableSchemeMiddleware"] = 50
+# Another crawl writing the same portal into the same ARCHIVE_DIR (a cron job still running
+# when the next one starts; a command run twice): "wait" for it to end, "refuse" to start
+# (exit status 75, "try again later"), or "share" (crawl anyway: both fetch everything, each
+# article indexed once). Crawls sharing a scrapy-redis frontier always share. A crawl holds
+# ARCHIVE_DIR/locks/SITE.lock (archive/locks.py) while it runs.
+ARCHIVE_BUSY = "wait"
 # Exchanges the crawl may queue for the archive writer thread before fetching waits for it
 # (back-pressure). If the writer dies, the crawl stops with "archive failed" either way.
 ARCHIVE_QUEUE_SIZE = 2000

@@ -165,3 +165,42 @@ def test_at_log_level_warning_a_terminal_still_gets_the_summary(tmp_path: Path):
     assert status == 0, screen[-3000:]
     assert "crawl 1 finished in" in screen and f"articles: {len(site.articles)} new" in screen, screen[-3000:]
     assert "[crawler.capture] INFO" not in screen  # printed as such, not as log lines
+
+
+def crawl_process(server: DemoServer, archive: Path, **settings: str) -> subprocess.Popen[str]:
+    command = [sys.executable, "-m", "scrapy", "crawl", "portal", "-a", f"start_url={server.url}"]
+    for name, value in {**FAST, **archive_settings(archive), **settings}.items():
+        command += ["-s", f"{name}={value}"]
+    return subprocess.Popen(command, cwd=ROOT, stderr=subprocess.PIPE, text=True)
+
+
+def crawl_rows(archive: Path) -> list:
+    with index(archive).connect() as conn:
+        return conn.execute(select(crawls.c.id, crawls.c.pid, crawls.c.started_at, crawls.c.finished_at)
+                            .order_by(crawls.c.id)).all()
+
+
+def test_a_second_crawl_of_the_same_portal_into_the_archive_waits_or_refuses(tmp_path: Path):
+    """Issue 25: two crawls into one archive at once both fetched everything, without a word."""
+    site = build_site()
+    with DemoServer(site, delay=0.05) as server:
+        server.serial = True  # one answer at a time: the first crawl takes a while
+        first = crawl_process(server, tmp_path)
+        while len(server.requests) < 5 or not crawl_rows(tmp_path):
+            assert first.poll() is None, first.stderr.read()[-3000:]
+            time.sleep(0.05)
+        refused = crawl_process(server, tmp_path, ARCHIVE_BUSY="refuse")
+        waiting = crawl_process(server, tmp_path)
+        refused_err = refused.communicate(timeout=120)[1]
+        waiting_err = waiting.communicate(timeout=300)[1]
+        assert first.wait(timeout=300) == 0
+    assert refused.returncode == 75, refused_err[-3000:]
+    said = f"another crawl (pid {first.pid} on "
+    assert f"not crawling: {said}" in refused_err and str(tmp_path.resolve()) in refused_err
+    assert "ARCHIVE_BUSY=refuse" in refused_err
+    assert waiting.returncode == 0, waiting_err[-3000:]
+    assert said in waiting_err and "waiting for it to end" in waiting_err
+    rows = crawl_rows(tmp_path)
+    assert [row.pid for row in rows] == [first.pid, waiting.pid]  # the refused crawl wrote nothing
+    assert rows[1].started_at >= rows[0].finished_at  # the waiting one started when the first had ended
+    assert last_stats(tmp_path)["summary"]["articles_new"] == 0  # an incremental re-crawl, not everything again

@@ -1,8 +1,10 @@
 """``scrapy crawl`` that exits non-zero when the crawl failed (crawler/report.py says when).
 
 Cron and scrapyd judge a job by its exit status: 0 done; 1 failed (archived nothing, most
-requests failed, the archive could not be written); 2 bad arguments; 128 + the signal's
-number when interrupted (130 Ctrl-C, 143 SIGTERM: crawler/stopping.py).
+requests failed, the archive could not be written); 2 bad arguments; 75 not started because
+another crawl writes the same portal into the archive (ARCHIVE_BUSY=refuse; sysexits'
+EX_TEMPFAIL, "try again later"); 128 + the signal's number when interrupted (130 Ctrl-C,
+143 SIGTERM: crawler/stopping.py).
 """
 
 from __future__ import annotations
@@ -23,6 +25,8 @@ from archive.access import index_problem
 from archive.redact import redact
 from crawler import report
 from crawler.fleet import argument_problem
+
+EXIT_BUSY = 75
 
 
 class Command(ScrapyCommand):
@@ -88,10 +92,14 @@ class Command(ScrapyCommand):
         if failed:
             print(f"crawl failed: {failed}", file=sys.stderr)
             self.exitcode = self.exitcode or 1
-        if stats is not None and stats.get_value("finish_reason") == "shutdown":
+        if stats is None:
+            return
+        if stats.get_value("crawl/signal") is not None or stats.get_value("finish_reason") == "shutdown":
             # Interrupted (Ctrl-C, SIGTERM): 128 + the signal's number, as a shell reports it.
             self.exitcode = 128 + int(stats.get_value("crawl/signal") or signal.SIGINT)
-
+        elif stats.get_value("crawl/busy"):
+            print(f"not crawling: {stats.get_value('crawl/busy')}", file=sys.stderr)
+            self.exitcode = EXIT_BUSY
 
     def _log_shows_info(self) -> bool:
         """Do INFO lines (the crawl summary) reach the terminal? Not when the log goes to a
