@@ -26,7 +26,9 @@ def summary(stats: dict[str, Any], reason: str | None = None) -> dict[str, Any]:
     errors = {name.rsplit(".", 1)[-1]: count for name, count in errors.items()}
     errors = {name: count for name, count in errors.items() if name not in NOT_FAILURES}
     for status, count in _prefixed(stats, "downloader/response_status_count/").items():
-        if status.startswith(("4", "5")):
+        # A re-check answered 404/410 found a take-down (an article event), not a failure.
+        count -= stats.get(f"revisit/gone_http_{status}", 0)
+        if status.startswith(("4", "5")) and count > 0:
             errors[f"http_{status}"] = count
     return {
         # Every response, robots.txt and requisites included; ``requisites`` and ``robots``
@@ -144,11 +146,12 @@ def human_summary(stats: dict[str, Any]) -> list[str]:
                  f"{_size(numbers.get('bytes', 0))}")
     rechecks = numbers.get("rechecks") or {}
     edited = int(rechecks.get("edited", 0))
-    found = {kind: count for kind, count in rechecks.items() if kind not in ("due", "requests", "lost_from_listing",
-                                                                                "listed", "edited", "unchanged")}
-    gone = "".join(f", {count} {kind}" for kind, count in sorted(found.items()) if count)
-    lines.append(f"  articles: {max(0, numbers.get('articles_new', 0) - edited)} new, {edited} changed, "
-                 f"{numbers.get('articles_unchanged', 0) + int(rechecks.get('unchanged', 0))} unchanged{gone}")
+    parts = [f"{max(0, numbers.get('articles_new', 0) - edited)} new", f"{edited} changed"]
+    parts += [f"{rechecks[kind]} {kind}" for kind in ("deleted", "soft-deleted", "redirected-away", "moved", "blocked")
+              if rechecks.get(kind)]
+    if unchanged := int(rechecks.get("unchanged", 0)) + stats.get("articles/unchanged", 0):
+        parts.append(f"{unchanged} unchanged")
+    lines.append(f"  articles: {', '.join(parts)}")
     errors = numbers.get("errors") or {}
     total = sum(errors.values())
     shown = ", ".join(f"{kind}: {count}" for kind, count in sorted(errors.items(), key=lambda item: -item[1]))

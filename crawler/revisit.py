@@ -233,6 +233,7 @@ class Revisits:
         # known article -> directories of the changed listing pages that dropped it
         self.dropped: dict[str, set[str]] = {}
         self.sent: set[str] = set()
+        self.started = datetime.now(UTC)  # articles first captured since are new: no re-check yet
         # Off (REVISIT_ENABLED=0, with refresh=1): only the refresh's re-checks, none scheduled.
         self.released = not settings.getbool("REVISIT_ENABLED")
         with history.engine.connect() as conn:
@@ -306,7 +307,8 @@ class Revisits:
             candidates = load_candidates(conn, self.spider.site_name)
         # Articles this crawl re-checked already (refresh=1) are not due again, whether or not
         # the writer has indexed their new captures yet.
-        candidates = [candidate for candidate in candidates if candidate.url not in self.sent]
+        candidates = [candidate for candidate in candidates
+                      if candidate.url not in self.sent and candidate.first_seen < self.started]
         chosen = due(candidates, self.tiers, datetime.now(UTC), lost, self.listed)
         self.stats.set_value("revisit/due", len(chosen))
         self.stats.set_value("revisit/lost_from_listing", len(lost))
@@ -367,6 +369,8 @@ class Revisits:
                 "no earlier version"]
             verdict = (EDITED, "changed: " + ", ".join(changed)) if changed else (UNCHANGED, "same text")
         kind, detail = verdict
+        if kind in GONE and response.status in (404, 410):  # a finding, not a failed request (crawler/report.py)
+            self.stats.inc_value(f"revisit/gone_http_{response.status}")
         self.record(response.url, kind, detail, response.meta.get("warc_record_id"), before)
         return item if kind == EDITED else None
 
