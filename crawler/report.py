@@ -164,7 +164,7 @@ def human_summary(stats: dict[str, Any]) -> list[str]:
     if sites.get("total", 0) > 1:
         lines.append(f"  sites: {sites.get('finished', 0)} of {sites['total']} finished")
     if uncovered := numbers.get("uncovered"):
-        lines.append(f"  not covered: {len(uncovered)} channel(s) or page(s), listed in the log and in "
+        lines.append(f"  uncovered: {len(uncovered)} channel(s) or page(s), each named in the log and in "
                      "crawls.stats (summary.uncovered)")
     if failed := stats.get("crawl/failed"):
         lines.append(f"  failed: {failed}")

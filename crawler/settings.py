@@ -117,6 +117,8 @@ SCHEDULER_DISK_QUEUE = "scrapy.squeues.PickleFifoDiskQueue"
 SCHEDULER_MEMORY_QUEUE = "scrapy.squeues.FifoMemoryQueue"
 
 FEED_EXPORT_ENCODING = "utf-8"
+# INFO: progress, what each site is, the end-of-crawl summary. At WARNING the summary is
+# still printed on a terminal (crawler/commands/crawl.py).
 LOG_LEVEL = "INFO"
 # Scrapy's dump of every stat (some 60 lines at INFO) is off: a crawl ends with a short
 # summary (crawler/report.py: human_summary), and the full stats go to crawls.stats and to

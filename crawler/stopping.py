@@ -29,6 +29,8 @@ from scrapy import Request, Spider, signals
 from scrapy.crawler import Crawler
 from scrapy.exceptions import IgnoreRequest
 from scrapy.utils.defer import deferred_from_coro
+from scrapy.utils.job import job_dir
+from scrapy.utils.reactor import is_reactor_installed
 from twisted.internet.defer import Deferred
 from twisted.python.failure import Failure
 
@@ -52,7 +54,7 @@ def in_flight(crawler: Crawler) -> tuple[int, int]:
 def drop_waiting(crawler: Crawler, reason: str) -> int:
     """Take every request waiting in a download slot out, unsent; with JOBDIR, put it back
     into the saved queue first. Call once the engine is closing (it pulls no more)."""
-    keep = bool(crawler.settings.get("JOBDIR"))
+    keep = bool(job_dir(crawler.settings))
     fleet = getattr(crawler.spider, "fleet", None)
     if fleet is not None:
         fleet.stopping(reason)  # a site whose last requests are dropped here did not finish
@@ -111,7 +113,7 @@ class PromptStop:
         # Scrapy's handler asks the event loop to stop the crawl and puts its own handler for
         # a second signal in place (stop at once); the words and the drop come right after.
         previous(signum, frame)
-        if self.crawler.settings.getbool("TWISTED_REACTOR_ENABLED", True):
+        if is_reactor_installed():
             from twisted.internet import reactor
 
             reactor.callFromThread(self._stopping, signum)
@@ -126,8 +128,7 @@ class PromptStop:
             return
         wire, waiting = in_flight(self.crawler)
         name = signal.Signals(signum).name
-        jobdir = self.crawler.settings.get("JOBDIR")
-        kept = "kept in JOBDIR for the resumed run" if jobdir else "left for the next crawl"
+        kept = "kept in JOBDIR for the resumed run" if job_dir(self.crawler.settings) else "left for the next crawl"
         logger.warning("%s: stopping; %d request(s) on the wire finish and are archived, %d waiting are not sent "
                        "(%s). %s again stops at once.", name, wire, waiting, kept, name)
         # Scrapy's own stop may not have begun closing yet: begin it here, so that nothing

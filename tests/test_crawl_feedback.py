@@ -145,7 +145,7 @@ def test_the_end_of_a_crawl_is_a_short_summary_and_the_stats_stay_in_the_index(t
     assert str((tmp_path / "info").resolve()) in lines[at]
     summary = "\n".join(lines[at:at + 4])
     assert f"; {answered} captures, " in summary
-    assert f"articles: {len(site.articles)} new, 0 changed, 0 unchanged" in summary
+    assert f"articles: {len(site.articles)} new, 0 changed\n" in summary
     assert "errors: 1 (http_404: 1)" in summary  # the demo's one broken link
     assert "Dumping Scrapy stats" not in result.stderr and "'downloader/request_count'" not in result.stderr
     assert "crawl summary: {" not in result.stderr
@@ -183,8 +183,8 @@ def crawl_rows(archive: Path) -> list:
 def test_a_second_crawl_of_the_same_portal_into_the_archive_waits_or_refuses(tmp_path: Path):
     """Issue 25: two crawls into one archive at once both fetched everything, without a word."""
     site = build_site()
-    with DemoServer(site, delay=0.05) as server:
-        server.serial = True  # one answer at a time: the first crawl takes a while
+    with DemoServer(site, delay=0.2) as server:
+        server.serial = True  # one answer at a time: the first crawl takes half a minute
         first = crawl_process(server, tmp_path)
         while len(server.requests) < 5 or not crawl_rows(tmp_path):
             assert first.poll() is None, first.stderr.read()[-3000:]
@@ -192,6 +192,7 @@ def test_a_second_crawl_of_the_same_portal_into_the_archive_waits_or_refuses(tmp
         refused = crawl_process(server, tmp_path, ARCHIVE_BUSY="refuse")
         waiting = crawl_process(server, tmp_path)
         refused_err = refused.communicate(timeout=120)[1]
+        assert first.poll() is None  # still crawling when the second one was refused
         waiting_err = waiting.communicate(timeout=300)[1]
         assert first.wait(timeout=300) == 0
     assert refused.returncode == 75, refused_err[-3000:]

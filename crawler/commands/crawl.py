@@ -101,16 +101,15 @@ class Command(ScrapyCommand):
             print(f"not crawling: {stats.get_value('crawl/busy')}", file=sys.stderr)
             self.exitcode = EXIT_BUSY
 
-    def _log_shows_info(self) -> bool:
+    @staticmethod
+    def _log_shows_info() -> bool:
         """Do INFO lines (the crawl summary) reach the terminal? Not when the log goes to a
-        file or is off, nor at LOG_LEVEL=WARNING; and there is no terminal for cron or scrapyd."""
-        settings = self.settings
+        file (``--logfile``) or is off, nor at ``LOG_LEVEL=WARNING``. Without a terminal
+        (cron, scrapyd) the log is all there is to say it in."""
         if not sys.stderr.isatty():
-            return True  # no terminal to print to: the log (or nothing) is what was asked for
-        level = settings.get("LOG_LEVEL")
-        threshold = logging.getLevelName(level.upper()) if isinstance(level, str) else int(level or 0)
-        return (settings.getbool("LOG_ENABLED") and not settings.get("LOG_FILE")
-                and isinstance(threshold, int) and threshold <= logging.INFO)
+            return True
+        return any(type(handler) is logging.StreamHandler and handler.stream in (sys.stderr, sys.__stderr__)
+                   and handler.level <= logging.INFO for handler in logging.getLogger().handlers)
 
 
 def _report_failed_start(task: asyncio.Future) -> None:
