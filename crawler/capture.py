@@ -37,12 +37,7 @@ logger = logging.getLogger(__name__)
 
 _writers: weakref.WeakKeyDictionary[Crawler, ArchiveWriter] = weakref.WeakKeyDictionary()
 BUSY_POLL = 2.0  # seconds between looks at another crawl's locks (ARCHIVE_BUSY=wait)
-
-
-def reactor_():  # noqa: ANN201 - the running reactor, imported late (Scrapy installs it)
-    from twisted.internet import reactor
-
-    return reactor
+BUSY_POLICIES = ("wait", "refuse", "share")
 
 
 def index_location(settings: BaseSettings) -> tuple[Path, str, bool]:
@@ -119,6 +114,7 @@ class CaptureExtension:
         self.archive_dir = archive_dir.resolve()
         self.locks: SiteLocks | None = None
         self.busy: str | None = None  # why this crawl did not start: another one writes its portal here
+        self.started = time.monotonic()
         _writers[crawler_] = self.writer
 
     @classmethod
@@ -164,14 +160,15 @@ class CaptureExtension:
         policy = str(settings.get("ARCHIVE_BUSY")).lower()
         if policy == "share" or "scrapy_redis" in str(settings.get("SCHEDULER")):
             return True  # workers sharing one frontier write one archive by design
+        from twisted.internet import reactor  # the one Scrapy installed
         fleet = getattr(spider, "fleet", None)
         self.locks = SiteLocks(self.archive_dir, list(fleet.sites) if fleet is not None and fleet.sites else
                                [spider.name])
         waited = False
         while busy := self.locks.acquire():
             who = "; ".join(str(holder) for holder in busy[:3]) + (" …" if len(busy) > 3 else "")
-            if policy != "wait" or self.crawler.stats.get_value("crawl/signal") is not None:
-                reason = "interrupted while waiting" if policy == "wait" else f"ARCHIVE_BUSY={policy}"
+            if policy == "refuse" or self.crawler.stats.get_value("crawl/signal") is not None:
+                reason = "ARCHIVE_BUSY=refuse" if policy == "refuse" else "interrupted while waiting"
                 self.busy = f"{who} into {self.archive_dir} ({reason})"
                 logger.error("not crawling: %s", self.busy)
                 return False
@@ -179,7 +176,7 @@ class CaptureExtension:
                 logger.warning("%s into %s; waiting for it to end (ARCHIVE_BUSY=wait; =refuse stops instead)",
                                who, self.archive_dir)
                 waited = True
-            await maybe_deferred_to_future(deferLater(reactor_(), BUSY_POLL, lambda: None))
+            await maybe_deferred_to_future(deferLater(reactor, BUSY_POLL, lambda: None))
         if waited:
             logger.info("the other crawl has ended: starting")
         return True
@@ -222,7 +219,7 @@ class CaptureExtension:
             stats.set_value("archive/error", f"{type(self.writer.error).__name__}: {self.writer.error}")
         for key, value in self.writer.counts.items():
             stats.set_value(f"warc/{key}", value)
-        stats.set_value("crawl/elapsed", round(time.monotonic() - getattr(self, "started", time.monotonic()), 1))
+        stats.set_value("crawl/elapsed", round(time.monotonic() - self.started, 1))
         if stats.get_value("finish_reason") is None:
             stats.set_value("finish_reason", reason)  # Scrapy's own handler may run after this one
         values = stats.get_stats()

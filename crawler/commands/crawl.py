@@ -24,6 +24,7 @@ from twisted.internet.defer import Deferred
 from archive.access import index_problem
 from archive.redact import redact
 from crawler import report
+from crawler.capture import BUSY_POLICIES
 from crawler.fleet import argument_problem
 
 EXIT_BUSY = 75
@@ -70,6 +71,11 @@ class Command(ScrapyCommand):
         problem = argument_problem(opts.spargs) if args == ["portal"] else None
         if problem:
             print(f"error: {problem}", file=sys.stderr)
+            self.exitcode = 2
+            return
+        busy = str(self.settings.get("ARCHIVE_BUSY")).lower()
+        if busy not in BUSY_POLICIES:
+            print(f"error: ARCHIVE_BUSY must be one of {', '.join(BUSY_POLICIES)}, not {busy!r}", file=sys.stderr)
             self.exitcode = 2
             return
         if self.settings.getbool("CAPTURE_ENABLED") and self.settings.get("INDEX_URL"):
