@@ -2,7 +2,7 @@
 
     >>> from archive.index import Index
     >>> archive = Index.open("data/demo")                 # or a SQLAlchemy URL + warc_dir
-    >>> hits = archive.search("消防安全", site="127.0.0.1")
+    >>> hits = archive.search("消防安全", site="demo")
     >>> page = archive.article(hits[0]["id"])
     >>> archive.read_payload(archive.capture(page["capture_id"]))   # the bytes as served
 
@@ -19,7 +19,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import BigInteger, Engine, and_, case, cast, func, inspect, literal_column, select
+from sqlalchemy import BigInteger, ColumnElement, Engine, and_, case, cast, func, inspect, literal_column, select
 
 from archive import search
 from archive.access import open_existing_index
@@ -131,7 +131,7 @@ class Index:
         else:
             statement = statement.where(articles.c.url == key)
             if at:
-                statement = statement.where(captures.c.fetched_at <= parse_at(at))
+                statement = statement.where(at_or_before(at))
         with self.engine.connect() as conn:
             row = conn.execute(statement.order_by(articles.c.id.desc()).limit(1)).first()
         return dict(row._mapping) if row else None
@@ -207,7 +207,7 @@ class Index:
         else:
             statement = statement.where(captures.c.url == key)
             if at:
-                statement = statement.where(captures.c.fetched_at <= parse_at(at))
+                statement = statement.where(at_or_before(at))
             statement = statement.order_by(case((good_capture_condition(), 1), else_=0).desc(),
                                            (captures.c.status == 200).desc(), captures.c.id.desc())
         with self.engine.connect() as conn:
@@ -279,6 +279,20 @@ class Index:
             for row in conn.execution_options(stream_results=True, yield_per=batch).execute(statement):
                 yield dict(row._mapping)
 
+    # --- what the archive holds: sites, crawls ---------------------------------------------------
+
+    def sites(self) -> list[str]:
+        """The sites that have articles (from ``article_counts``: fast at any size)."""
+        counts = article_counts.c
+        with self.engine.connect() as conn:
+            return [site for (site,) in conn.execute(
+                select(counts.site).where(counts.kind == "channel", counts.articles > 0)
+                .group_by(counts.site).order_by(counts.site)) if site]
+
+    def crawl_ids(self) -> list[int]:
+        with self.engine.connect() as conn:
+            return list(conn.execute(select(crawls.c.id).order_by(crawls.c.id)).scalars())
+
     # --- statistics ----------------------------------------------------------------------------
 
     def stats(self) -> dict[str, Any]:
@@ -331,6 +345,38 @@ def row_id(key: int | str) -> int | None:
     else:
         return None
     return number if 0 <= number <= MAX_ROW_ID else -1
+
+
+_CRAWL = re.compile(r"crawl:(\d{1,18})", re.ASCII)
+
+
+def crawl_ref(value: str) -> int | None:
+    """The crawl number of a moment written ``crawl:N`` ("as crawl N left the archive"), else None."""
+    match = _CRAWL.fullmatch(value.strip())
+    return int(match[1]) if match else None
+
+
+def at_or_before(at: str) -> ColumnElement[bool]:
+    """SQL: the capture was made at or before ``at``: a time (``parse_at``), or ``crawl:N``, which
+    means by crawl N or an earlier one (exact, whatever the clock said)."""
+    number = crawl_ref(at)
+    if number is not None:
+        return captures.c.crawl_id <= number
+    return captures.c.fetched_at <= parse_at(at)
+
+
+def row_at_or_before(row: dict[str, Any], at: str) -> bool:
+    """``at_or_before`` for a row read already (``versions``: ``fetched_at`` and ``crawl_id``)."""
+    number = crawl_ref(at)
+    if number is not None:
+        return (row.get("crawl_id") or 0) <= number
+    return (row.get("fetched_at") or "") <= parse_at(at)
+
+
+def describe_at(at: str) -> str:
+    """A moment as the user gave it, spelled out for messages."""
+    number = crawl_ref(at)
+    return f"as of crawl {number}" if number is not None else f"at or before {parse_at(at)}"
 
 
 def parse_at(value: str) -> str:

@@ -6,9 +6,10 @@
     scrapy crawl portal -a site=all                                  # every profile in crawler/sites/
 
 Arguments (all optional but one of start_url / site / sites): ``refresh=1`` fetches known articles
-again; ``max_pages=N`` and ``max_articles=N`` stop the crawl early. Every response is
-archived by the capture hook whatever happens here; the spider only decides what to follow
-and which pages are articles.
+again (on a crawl of one portal, each is a re-check: crawler/revisit.py); ``max_pages=N`` and
+``max_articles=N`` stop the crawl early (pages are counted as they are sent: crawler/limits.py).
+Every response is archived by the capture hook whatever happens here; the spider only decides
+what to follow and which pages are articles.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from typing import Any
 
 import scrapy
 from scrapy.crawler import Crawler
-from scrapy.exceptions import CloseSpider, IgnoreRequest
+from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Response, TextResponse
 from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.python.failure import Failure
@@ -39,6 +40,7 @@ from crawler.requisites import RequisitePolicy, requisite_requests, stylesheet_r
 from crawler.retry import RetryLater
 from crawler.revisit import Revisits
 from crawler.seeds import Seed
+from crawler.stopping import stop
 from crawler.workers import PageProcessor, PageResult, is_html
 
 _TRUE = {"1", "true", "yes", "on"}
@@ -57,7 +59,7 @@ class PortalSpider(DiscoveryMixin, scrapy.Spider):
         self.max_pages, self.max_articles = int(max_pages), int(max_articles)
         self.history: History | None = None
         self.revisits: Revisits | None = None
-        self._pages_seen = self._articles_seen = 0
+        self._articles_seen = 0
         self.attachments: AttachmentReader | None = None
         # Files of re-checked articles asked for this crawl (one request each, not one per article).
         self._rechecked_files: set[str] = set()
@@ -83,7 +85,8 @@ class PortalSpider(DiscoveryMixin, scrapy.Spider):
             load_histories(engine, archive_dir / "warc", spider.fleet.sites)
             history = spider.history = first.history
             if history and len(spider.fleet) == 1:
-                # Re-checks of known articles are scheduled per crawl of one portal (crawler/revisit.py).
+                # Re-checks of known articles, per crawl of one portal (crawler/revisit.py):
+                # scheduled ones, and every known article a refresh=1 fetches again.
                 spider.revisits = Revisits.from_crawler(crawler, spider, history)
             if history:
                 spider.logger.info(
@@ -107,6 +110,13 @@ class PortalSpider(DiscoveryMixin, scrapy.Spider):
     def _request(self, url: str, state: SiteState) -> scrapy.Request:
         return scrapy.Request(url, callback=self.parse, errback=self.failed, meta={"site": state.name})
 
+    def page_request(self, url: str, meta: dict[str, Any], history: History | None) -> scrapy.Request:
+        """A request for a link: parsed as any page, except a known article fetched again by
+        ``refresh=1``, which is a re-check (its answer becomes an article event)."""
+        if self.refresh and self.revisits is not None and history is not None and url in history.known_articles:
+            return self.revisits.request(url, meta)
+        return scrapy.Request(url, callback=self.parse, errback=self.failed, meta=meta)
+
     async def start(self) -> AsyncIterator[scrapy.Request]:
         for state in self.fleet.sites.values():
             for url in state.profile.start_urls:
@@ -119,7 +129,6 @@ class PortalSpider(DiscoveryMixin, scrapy.Spider):
         challenge pages are archived and flagged, never followed or extracted.
         """
         stats = self.crawler.stats
-        self._count_page()
         state = self.site_state(response)
         changed = response.status != 304
         if response.status == 304 and state.history is not None:
@@ -159,7 +168,10 @@ class PortalSpider(DiscoveryMixin, scrapy.Spider):
                 return
             self._articles_seen += 1
             if self.max_articles and self._articles_seen > self.max_articles:
-                raise CloseSpider("max_articles")
+                if self._articles_seen == self.max_articles + 1:
+                    self.logger.info("max_articles=%d reached: stopping", self.max_articles)
+                    stop(self.crawler, "max_articles")
+                return
             if result.continuations:
                 yield self.continue_article(result.item, response, result.continuations)
                 return
@@ -273,7 +285,8 @@ class PortalSpider(DiscoveryMixin, scrapy.Spider):
                                     "(DISCOVER_MAX_PAGER_PAGES)", url, result.found.pager_claimed,
                                     self.pages.max_pager_pages)
         links = [*result.links, *pager]
-        if incremental and history is not None and not history.new_links(links):
+        # A refresh wants every known article again: it walks every listing to its end.
+        if incremental and not self.refresh and history is not None and not history.new_links(links):
             key = pagination_key(url)
             kept = [link for link in links if pagination_key(link) != key]
             if len(kept) < len(links):
@@ -283,18 +296,13 @@ class PortalSpider(DiscoveryMixin, scrapy.Spider):
             state.expanded_pagers.add(signature)
         return links
 
-    def _count_page(self) -> None:
-        self._pages_seen += 1
-        if self.max_pages and self._pages_seen > self.max_pages:
-            raise CloseSpider("max_pages")
-
     def parse_article(self, response: Response) -> Iterator[ArticleItem]:
         """Extract one page as an article, whatever its kind (for ``scrapy parse -c``)."""
         if isinstance(response, TextResponse):
             yield self._item(extract_article(response), response, self.site_state(response))
 
     def closed(self, reason: str) -> None:
-        self.report_uncovered()
+        self.report_uncovered(reason)
         self.pages.close()
         if self.attachments is not None:
             self.attachments.close(finished=reason == "finished")
