@@ -205,7 +205,6 @@ class PortalSpider(DiscoveryMixin, scrapy.Spider):
 
     async def parse_attachment(self, response: Response) -> None:
         """An article's file: read (off the reactor) unless unchanged (a 304)."""
-        self._count_page()
         if response.status == 304:
             self.crawler.stats.inc_value("attachments/not_modified")
             return
