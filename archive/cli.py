@@ -568,17 +568,25 @@ def cmd_wacz(args: argparse.Namespace) -> int:
     return 0
 
 
+def _article_of(index: Index, args: argparse.Namespace) -> tuple[dict | None, int]:
+    """The article ``args.key`` names (at ``args.at``), or None and the exit status after its error line."""
+    if problem := _known_crawls(index, args.at):
+        return None, _error(problem, 2)
+    article = index.article(args.key, at=args.at)
+    if article is None:
+        return None, _error(f"no article {args.key}", 1)
+    return article, 0
+
+
 def cmd_images(args: argparse.Namespace) -> int:
     from archive.article_images import save_images
 
     if problem := _not_a_key(args.key):
         return _error(problem, 2)
     with _open(args) as index:
-        if problem := _known_crawls(index, args.at):
-            return _error(problem, 2)
-        article = index.article(args.key, at=args.at)
+        article, status = _article_of(index, args)
         if article is None:
-            return _error(f"no article {args.key}", 1)
+            return status
         saved = save_images(index, article["id"], Path(args.output), _protected(args), args.force)
     print("position\turl\tfile\tbytes\tcapture_id")
     for image in saved:
@@ -593,11 +601,9 @@ def cmd_attachments(args: argparse.Namespace) -> int:
     if problem := _not_a_key(args.key):
         return _error(problem, 2)
     with _open(args) as index:
-        if problem := _known_crawls(index, args.at):
-            return _error(problem, 2)
-        article = index.article(args.key, at=args.at)
+        article, status = _article_of(index, args)
         if article is None:
-            return _error(f"no article {args.key}", 1)
+            return status
         if args.output:
             saved = index.save_attachments(article["id"], Path(args.output), force=args.force)
         else:
