@@ -90,5 +90,33 @@ def verify(archive: Path, *extra: str) -> subprocess.CompletedProcess[str]:
                           capture_output=True, text=True, cwd=ROOT)
 
 
+def cli(archive: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """``portal-archive ARGS`` on the test archive, as a user runs it."""
+    return subprocess.run([sys.executable, "-m", "archive.cli", *args, *archive_args(archive)],
+                          capture_output=True, text=True, cwd=ROOT, timeout=120)
+
+
 def warc_files(archive: Path) -> list[Path]:
     return sorted((archive / "warc").glob("*.warc.gz"))
+
+
+def on_a_terminal(command: list[str]) -> tuple[int, str, str]:
+    """Run ``command`` with its standard error on a pseudo-terminal (live lines, colours):
+    (exit status, standard output, what the terminal showed)."""
+    import pty
+
+    leader, follower = pty.openpty()
+    with subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=follower) as process:
+        os.close(follower)
+        screen = b""
+        while True:
+            try:
+                chunk = os.read(leader, 4096)
+            except OSError:  # the terminal closed with the process
+                break
+            if not chunk:
+                break
+            screen += chunk
+        stdout = process.stdout.read().decode("utf-8", "replace")
+    os.close(leader)
+    return process.returncode, stdout, screen.decode("utf-8", "replace")

@@ -292,7 +292,7 @@ def test_two_crawls_of_one_portal_index_each_article_once(tmp_path: Path):
         processes = []
         for _ in range(2):
             command = [sys.executable, "-m", "scrapy", "crawl", "portal", "-a", f"start_url={server.url}"]
-            for name, value in {**FAST, **archive_settings(tmp_path)}.items():
+            for name, value in {**FAST, **archive_settings(tmp_path), "ARCHIVE_BUSY": "share"}.items():  # at once
                 command += ["-s", f"{name}={value}"]
             processes.append(subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE))
         errors = [process.communicate(timeout=300)[1].decode() for process in processes]

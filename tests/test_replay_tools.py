@@ -152,10 +152,12 @@ def test_article_images_are_linked_to_their_captures(recrawled):
                                       .xpath('//div[@class="TRS_Editor"]//img/@src')])
                        for path in sorted(latest.articles) if b"/uploads/img/" in latest.routes[path].body)
     listing = cli(archive, "images", url, "-o", str(archive / "saved-images")).stdout.decode().splitlines()
-    assert [line.split("\t")[1] for line in listing] == photos
-    for line in listing:
-        name = line.split("\t")[2]
-        assert (archive / "saved-images" / name).read_bytes() == latest.routes[urlsplit(line.split("\t")[1]).path].body
+    assert listing[0] == "position\turl\tfile\tbytes\tcapture_id"
+    rows = [line.split("\t") for line in listing[1:]]
+    assert [row[1] for row in rows] == photos
+    for _, photo, name, size, _ in rows:
+        served = latest.routes[urlsplit(photo).path].body
+        assert (archive / "saved-images" / name).read_bytes() == served and int(size) == len(served)
     folder = article_image(0).rsplit("/", 1)[0]
     assert all(path.startswith(folder) for path in latest.routes if path.endswith(".gif") and "@" in path)
 

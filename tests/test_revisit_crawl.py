@@ -21,7 +21,7 @@ from urllib.parse import urlsplit
 
 import pytest
 from sqlalchemy import func, select, text, update
-from support import FAST, ROOT, archive_args, archive_settings, index, run_crawl, verify
+from support import FAST, ROOT, archive_settings, cli, index, run_crawl, verify
 
 from archive.index import Index
 from archive.models import article_events, articles, captures, crawls, utc_iso
@@ -50,11 +50,6 @@ def crawl_then_age(archive: Path, server: DemoServer, days: float) -> str:
 
 def article_paths(server: DemoServer, site: Site, start: int, end: int | None = None) -> list[str]:
     return [entry.path for entry in server.requests[start:end] if entry.path in site.articles]
-
-
-def cli(archive: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "archive.cli", *args, *archive_args(archive)],
-                          capture_output=True, text=True, cwd=ROOT, timeout=120)
 
 
 @dataclass

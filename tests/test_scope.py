@@ -10,7 +10,7 @@ from scrapy.settings import Settings
 from support import ROOT
 
 from crawler import settings as project_settings
-from crawler.fleet import build_sites, seeds_from_args
+from crawler.fleet import argument_problem, build_sites, seeds_from_args
 from crawler.profiles import available_sites
 from crawler.scope import ascii_host, ascii_url, site_scope
 from crawler.seeds import Seed, SeedError, load_seeds, parse_text, parse_toml
@@ -92,6 +92,21 @@ def test_toml_seed_list():
         parse_toml('[[site]]\nstart_url = "http://a.gov.cn/"\nurl = "x"\n')
     with pytest.raises(SeedError, match="not valid TOML"):
         parse_toml("[[site]\n")
+
+
+def test_a_portal_listed_twice_is_named(tmp_path):
+    """Issue 25: the second entry of one portal archived nothing ("no page answered (0 errors)")."""
+    with pytest.raises(SeedError, match=r"list.txt line 4 names the same portal as list.txt line 1 "
+                                        r"\(http://A.gov.cn/ and https://a.gov.cn/news/\)"):
+        parse_text("http://A.gov.cn/\nhttp://b.gov.cn/\n# again\nhttps://a.gov.cn/news/\n", "list.txt")
+    with pytest.raises(SeedError, match=r"\[\[site\]\] #2 names the same portal as .* #1"):
+        parse_toml('[[site]]\nstart_url = "http://a.gov.cn:8080/"\n[[site]]\nstart_url = "http://a.gov.cn:8080/x"\n')
+    # other ports of one host are other portals; a profile seed brings its own start URLs
+    assert len(parse_text("http://127.0.0.1:8001/\nhttp://127.0.0.1:8002/\n")) == 2
+    assert len(parse_toml('[[site]]\nprofile = "demo"\n[[site]]\nprofile = "demo"\nname = "again"\n')) == 2
+    seeds = tmp_path / "seeds.txt"
+    seeds.write_text("http://127.0.0.2:8001/\nhttp://127.0.0.2:8001/index.html\n")
+    assert "names the same portal" in argument_problem({"sites": str(seeds)})
 
 
 def test_the_shipped_example_seed_list_loads():

@@ -21,7 +21,10 @@ from crawler.extract.page import BLOCK_TAGS, SENTENCE_MARK, Page, cjk_count, cle
 _PUNCTUATION = re.compile(r"[，。；！？、：,.;!?]")
 _PARAGRAPH_TAGS = frozenset({"p", "li", "h2", "h3", "h4", "h5", "h6", "pre", "blockquote", "dd", "figcaption",
                              "span", "font", "strong", "b", "em", "section"})
-_ATTACHMENT = re.compile(r"\.(pdf|docx?|xlsx?|pptx?|wps|et|zip|rar|7z|txt|rtf|odt|ods|ofd|csv)(?:$|[?#])", re.I)
+# A document's extension ending the path or a query value (download scripts name the file in
+# their query: downfile.jsp?filename=方案.pdf, download?fileUrl=….pdf&fileName=…), or the link text.
+_ATTACHMENT = re.compile(r"\.(pdf|docx?|xlsx?|pptx?|wps|et|zip|rar|7z|txt|rtf|odt|ods|ofd|csv)(?:$|[?#&])", re.I)
+_LINK_TEXT_SPACES = re.compile(r"\s+")
 
 
 def _block_element(element: HtmlElement) -> HtmlElement:
@@ -325,14 +328,21 @@ def body_lines(page: Page, parts: list[HtmlElement], skip: set[int] | None = Non
     return lines
 
 
-def media_urls(page: Page, node: HtmlElement | None) -> tuple[list[str], list[str]]:
-    """Images of the content element and attachment links anywhere on the page (they often
-    sit below the article, outside it), as absolute URLs."""
+def media_urls(page: Page, node: HtmlElement | None) -> tuple[list[str], dict[str, str]]:
+    """Images of the content element, and attachment links anywhere on the page (they often
+    sit below the article, outside it) with their link text, as absolute URLs."""
     if node is None:
-        return [], []
+        return [], {}
     base = page.url
     images = [urljoin(base, src) for img in node.iter("img") if (src := (img.get("src") or "").strip())
               and not src.startswith("data:")]
-    attachments = [urljoin(base, href) for a in page.anchors
-                   if (href := (a.get("href") or "").strip()) and _ATTACHMENT.search(href)]
-    return list(dict.fromkeys(images)), list(dict.fromkeys(attachments))
+    attachments: dict[str, str] = {}
+    for a in page.anchors:
+        href = (a.get("href") or "").strip()
+        if not href or href.startswith(("javascript:", "#", "mailto:")):
+            continue
+        # a.text first: cheap, and enough for most links; the full text only for the matches.
+        if _ATTACHMENT.search(href) or _ATTACHMENT.search((a.text or "").strip()):
+            text = _LINK_TEXT_SPACES.sub(" ", a.text_content()).strip() or (a.get("title") or "").strip()
+            attachments.setdefault(urljoin(base, href), text[:300])
+    return list(dict.fromkeys(images)), attachments

@@ -224,6 +224,11 @@ class Page:
         return self.candidates[0][0] if self.candidates else None
 
     @cached_property
+    def title_text(self) -> str:
+        """The page's <title>, spaces squeezed ("" when it has none)."""
+        return clean(self.root.findtext(".//title"))
+
+    @cached_property
     def headline(self) -> tuple[str | None, str | None, HtmlElement | None]:
         """(headline, site name, headline element)."""
         from crawler.extract.metadata import extract_title

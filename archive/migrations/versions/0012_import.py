@@ -5,8 +5,8 @@ WACZ holding it and where the entry starts), under the name ``captures.warc_file
 and how far an interrupted import got (``status``, ``resume_offset``). Files of the
 archive's own WARC directory need no row: ``captures.warc_file`` names them there.
 
-Revision ID: 0011_import
-Revises: 0010
+Revision ID: 0012
+Revises: 0011
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0011_import"
-down_revision = "0010"
+revision = "0012"
+down_revision = "0011"
 branch_labels = None
 depends_on = None
 
