@@ -119,7 +119,8 @@ def capture_ids(conn: Connection, record_ids: Iterable[str]) -> dict[str, int]:
     statement = select(captures.c.warc_record_id, captures.c.id).where(
         captures.c.warc_record_id.in_(bindparam("ids", expanding=True)))
     for start in range(0, len(wanted), _CHUNK):
-        found.update(conn.execute(statement, {"ids": wanted[start:start + _CHUNK]}).tuples())
+        found.update((record_id, capture_id) for record_id, capture_id
+                     in conn.execute(statement, {"ids": wanted[start:start + _CHUNK]}))
     return found
 
 
@@ -132,6 +133,12 @@ def insert_articles(conn: Connection, rows: Sequence[dict[str, Any]]) -> list[di
         # Writers sharing the index take turns at adding articles (as archive/store.py does):
         # the unique rule and the article_counts rows would otherwise let two lock each other.
         conn.exec_driver_sql("SELECT pg_advisory_xact_lock(7202611281)")
+        # The bigram GIN index takes new entries into its pending list and merges the list
+        # into the tree when it passes the limit: merging 64 MB at a time (sorted in work_mem)
+        # costs about a quarter less per article than the default 4 MB. ``finish_bulk`` merges
+        # what is left, so searches never scan a long list.
+        conn.exec_driver_sql("SET LOCAL gin_pending_list_limit = '64MB'")
+        conn.exec_driver_sql("SET LOCAL work_mem = '256MB'")
         conn.exec_driver_sql(
             f"CREATE TEMP TABLE IF NOT EXISTS stage_articles ON COMMIT DELETE ROWS AS "
             f"SELECT {', '.join(ARTICLE_INSERT_COLUMNS)} FROM articles WITH NO DATA")
@@ -158,6 +165,14 @@ def insert_articles(conn: Connection, rows: Sequence[dict[str, Any]]) -> list[di
             added.append({**row, "id": by_key[key]})
     search.index_articles(conn, added)
     return added
+
+
+def finish_bulk(conn: Connection) -> None:
+    """After bulk inserts: PostgreSQL merges the search index's pending list now (see
+    ``insert_articles``), not in the first crawl or search that meets it."""
+    if conn.dialect.name == "postgresql":
+        conn.exec_driver_sql("SET LOCAL work_mem = '256MB'")
+        conn.exec_driver_sql("SELECT gin_clean_pending_list('ix_articles_grams'::regclass)")
 
 
 def insert_images(conn: Connection, images: Iterable[tuple[int, Sequence[str]]]) -> None:

@@ -33,7 +33,7 @@ import zipfile
 import zlib
 from collections import Counter, OrderedDict, deque
 from collections.abc import Iterator
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -43,7 +43,15 @@ from sqlalchemy import Engine, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from archive.articles import body_digest, item_fields
-from archive.bulk import capture_ids, capture_row, insert_articles, insert_captures, insert_images, link_images
+from archive.bulk import (
+    capture_ids,
+    capture_row,
+    finish_bulk,
+    insert_articles,
+    insert_captures,
+    insert_images,
+    link_images,
+)
 from archive.locations import WarcLocation, WarcLocator
 from archive.lookup import good_capture_condition
 from archive.models import articles, captures, crawls, utc_iso, warc_files
@@ -463,14 +471,24 @@ class Importer:
             yield from read_batches(state, start, self.crawl_id or 0, self.batch_size, meter, self.page_maxsize)
 
     def _pipeline(self, batches: Iterator[Batch], meter: Progress) -> None:
-        """Extraction of the next batches runs in the workers while this one is written."""
-        in_flight: deque[tuple[Batch, Future | list[PageResult]]] = deque()
-        for batch in batches:
-            in_flight.append((batch, self._extract(batch)))
-            while len(in_flight) > self.jobs:
-                self._write(*in_flight.popleft(), meter)
-        while in_flight:
-            self._write(*in_flight.popleft(), meter)
+        """Three stages at once: this thread reads the files, the workers extract pages (``-j``),
+        one writer thread writes the batches in order. A database busy with one batch (the
+        server's own CPU: search index, unique rules) then holds up neither the reading nor
+        the extraction of the next ones."""
+        counts = self.report.counts
+        meter.detail = lambda: f"{counts['articles']} new articles"
+        with ThreadPoolExecutor(1, thread_name_prefix="import-writer") as writer:
+            writes: deque[Future] = deque()
+            try:
+                for batch in batches:
+                    writes.append(writer.submit(self._write, batch, self._extract(batch), meter))
+                    while writes and (writes[0].done() or len(writes) > self.jobs + 1):
+                        writes.popleft().result()  # a write that failed stops the import here
+                while writes:
+                    writes.popleft().result()
+            finally:
+                for pending in writes:
+                    pending.cancel()
 
     def _extract(self, batch: Batch) -> Future | list[PageResult]:
         pages = [page for _, page in batch.pages]
@@ -643,6 +661,7 @@ class Importer:
             self.report.counts["revisits_unresolved"] += unresolved
             self.report.counts["images_linked"] += link_images(conn, self.floor, self.crawl_id)
             save_learned(conn, self.templates.learned())
+            finish_bulk(conn)
 
 
 def _member_is(member: str | None):

@@ -6,9 +6,11 @@ which file, which offset and what is wrong; callers print that instead of a trac
 
 from __future__ import annotations
 
+import io
 import os
 import zlib
 from collections.abc import Callable, Iterator
+from contextlib import redirect_stderr
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
@@ -144,7 +146,8 @@ def scan_records(path: str | Path | WarcLocation, check_digests: bool = True, st
                     # since asking reads the record to its end.
                     wanted = keep is not None and keep(record)
                     payload = record.content_stream().read() if wanted else None
-                    offset = records.get_record_offset()
+                    with redirect_stderr(io.StringIO()):  # warcio prints a multi-line warning for a
+                        offset = records.get_record_offset()  # bad Content-Length (reported below)
                     next_at = offset
                     _drain(record)
                     problem = _problem(record, check_digests)
