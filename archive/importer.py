@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import multiprocessing
 import os
 import shutil
 import socket
@@ -43,6 +42,7 @@ from sqlalchemy import Engine, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from archive.articles import body_digest, item_fields
+from archive.attachments import AttachmentIndexer, AttachmentRow
 from archive.bulk import (
     capture_ids,
     capture_row,
@@ -55,10 +55,10 @@ from archive.bulk import (
 from archive.locations import WarcLocation, WarcLocator
 from archive.lookup import good_capture_condition
 from archive.models import articles, captures, crawls, utc_iso, warc_files
-from archive.processes import die_with_parent
 from archive.progress import Progress, progress
 from archive.records import request_body_query
 from archive.recovery import recover
+from archive.reextract import DocumentResult, Page, PageResult, extract_batch, may_be_document, worker_pool
 from archive.site_templates import SiteTemplates, known_templates, save_learned
 from archive.verify import INDEXED_TYPES
 from archive.warc_reader import RecordInfo, WarcReadError, read_record, scan_records
@@ -235,38 +235,6 @@ def fingerprint(location: WarcLocation) -> tuple[str, int]:
     return digest.hexdigest(), size
 
 
-# --- extraction, in worker processes ------------------------------------------------------
-
-
-@dataclass
-class PageResult:
-    challenge: str | None = None
-    item: Any = None  # crawler.items.ArticleItem of an article page, else None
-    error: str | None = None
-
-
-def extract_pages(pages: list[tuple[str, bytes, str | None, list[str]]]) -> list[PageResult]:
-    """The crawl's page reading, for each (url, payload, content type, Set-Cookie values):
-    anti-bot challenge pages are flagged, not read; an article page gives its item."""
-    from archive.challenges import challenge_kind
-    from crawler.extract import extract_article
-    from crawler.extract.page import parse_page
-    from crawler.extract.pagekind import ARTICLE, page_kind
-
-    results = []
-    for url, payload, content_type, cookies in pages:
-        try:
-            if kind := challenge_kind(200, payload, cookies):
-                results.append(PageResult(challenge=kind))
-                continue
-            page = parse_page(payload, url, {"Content-Type": content_type} if content_type else None)
-            kind = page_kind(page)
-            results.append(PageResult(item=extract_article(page, kind=kind) if kind == ARTICLE else None))
-        except Exception as exc:  # noqa: BLE001 - one odd page must not stop the import
-            results.append(PageResult(error=f"{type(exc).__name__}: {exc}"))
-    return results
-
-
 # --- reading a file into batches ----------------------------------------------------------
 
 
@@ -281,15 +249,18 @@ class FileState:
 
 @dataclass
 class Batch:
-    """Rows of consecutive records of one file; ``end``: where the next batch starts."""
+    """Rows of consecutive records of one file; ``end``: where the next batch starts.
+    ``pages``: (row index, page) of the HTML pages to extract; ``documents``: (row index,
+    offset) of the other 200 responses, whose text is read if they are documents."""
 
     state: FileState
     rows: list[dict[str, Any]]
-    pages: list[tuple[int, tuple[str, bytes, str | None, list[str]]]]
+    pages: list[tuple[int, Page]]
     end: int
     records: int
     last: bool = False
     software: str | None = None
+    documents: list[tuple[int, int]] = field(default_factory=list)
 
 
 def _is_html(content_type: str | None, payload: bytes) -> bool:
@@ -356,11 +327,12 @@ def _attach(row: dict[str, Any], request: RecordInfo) -> None:
 
 
 def read_batches(state: FileState, start: int, crawl_id: int, batch_size: int, meter: Progress,
-                 page_maxsize: int) -> Iterator[Batch]:
+                 page_maxsize: int, documents: bool = True) -> Iterator[Batch]:
     """The file's records from ``start`` as batches of at least ``batch_size`` capture rows,
     ended only where no record waits for its partner."""
     rows: list[dict[str, Any]] = []
-    pages: list[tuple[int, tuple[str, bytes, str | None, list[str]]]] = []
+    pages: list[tuple[int, Page]] = []
+    files: list[tuple[int, int]] = []
     pairs, records, position, software = _Pairs(), 0, start, None
     for item in scan_records(state.source.location, start=start, keep=_keep):
         if isinstance(item, WarcReadError):
@@ -384,10 +356,13 @@ def read_batches(state: FileState, start: int, crawl_id: int, batch_size: int, m
                     http = item.record.http_headers
                     cookies = [value for key, value in http.headers if key.lower() == "set-cookie"] if http else []
                     pages.append((len(rows) - 1, (item.url, item.payload, item.content_type, cookies)))
+            elif (documents and item.record_type == "response" and item.status == 200 and not item.truncated
+                  and may_be_document(item.content_type)):
+                files.append((len(rows) - 1, item.offset))
         if len(rows) >= batch_size and pairs.settled():
-            yield Batch(state, rows, pages, position, records, software=software)
-            rows, pages, records = [], [], 0
-    yield Batch(state, rows, pages, position, records, last=True, software=software)
+            yield Batch(state, rows, pages, position, records, software=software, documents=files)
+            rows, pages, files, records = [], [], [], 0
+    yield Batch(state, rows, pages, position, records, last=True, software=software, documents=files)
 
 
 def _software(payload: bytes) -> str | None:
@@ -405,16 +380,22 @@ class Importer:
     """One ``portal-archive import`` run into one archive (index + WARC directory)."""
 
     def __init__(self, engine: Engine, warc_dir: Path, *, site: str | None = None, copy: bool = False,
-                 jobs: int = 1, batch_size: int = 500, progress_every: float = 10.0) -> None:
-        from crawler import settings as defaults  # the crawl's page size limit, read from its one home
+                 jobs: int = 1, batch_size: int = 500, progress_every: float = 10.0, attachments: bool = True) -> None:
+        from crawler import settings as defaults  # the crawl's limits and learning, read from their one home
+        from crawler.extract.site_fields import SiteFieldLearner
 
         self.engine, self.warc_dir, self.site, self.copy = engine, Path(warc_dir), site, copy
         self.jobs, self.batch_size, self.progress_every = max(1, jobs), batch_size, progress_every
+        self.attachments = attachments
         self.page_maxsize = defaults.PAGE_MAXSIZE
         self.report = ImportReport()
+        # What the crawl's pipelines learn per site, learned here the same way: template lines
+        # (pipelines/chrome.py) and title endings and non-authors (pipelines/site_fields.py).
         self.templates = SiteTemplates(defaults.CHROME_TEMPLATE_MIN_PAGES, defaults.CHROME_TEMPLATE_SHARE)
+        self.learner = SiteFieldLearner(defaults.SITE_FIELDS_MIN_PAGES, defaults.SITE_FIELDS_SHARE)
         self.sites: set[str] = set()
         self.crawl_id: int | None = None
+        self.decided: dict[str, Any] = {}
         self._pool: ProcessPoolExecutor | None = None
 
     # The run ---------------------------------------------------------------------------
@@ -423,9 +404,14 @@ class Importer:
         started = time.monotonic()
         self.warc_dir.mkdir(parents=True, exist_ok=True)  # the archive's own, even when it holds no copy
         recover(self.engine, self.warc_dir)  # a killed earlier run (or crawl) is marked as such
+        from crawler.extract.site_fields import earlier_facts
+
         with self.engine.connect() as conn:
             self.floor = conn.execute(select(func.coalesce(func.max(articles.c.id), 0))).scalar_one()
             self.templates.known.update(known_templates(conn))
+            self.attachment_index = AttachmentIndexer(conn)
+        for site, facts in earlier_facts(self.engine).items():
+            self.learner.seed(site, facts)
         status = "failed"
         try:
             total = sum(_size(source.location) for source in sources)
@@ -439,10 +425,14 @@ class Importer:
             self.report.seconds = time.monotonic() - started
             self.report.counts["sites"] = len(self.sites)
             if self.crawl_id is not None:
+                stats: dict[str, Any] = {"summary": dict(self.report.counts), "errors": self.report.errors[:100]}
+                if self.decided:  # what the next crawls and imports start from (crawler/extract/site_fields.py)
+                    from crawler.extract.site_fields import STATS_KEY
+
+                    stats[STATS_KEY] = {site: facts.to_json() for site, facts in sorted(self.decided.items())}
                 with self.engine.begin() as conn:
                     conn.execute(update(crawls).where(crawls.c.id == self.crawl_id).values(
-                        finished_at=utc_iso(), status=status,
-                        stats={"summary": dict(self.report.counts), "errors": self.report.errors[:100]}))
+                        finished_at=utc_iso(), status=status, stats=stats))
         return self.report
 
     def _crawl(self, conn) -> int:
@@ -468,7 +458,8 @@ class Importer:
                 continue
             self.report.files += 1
             meter.skip(start)  # indexed by an earlier run
-            yield from read_batches(state, start, self.crawl_id or 0, self.batch_size, meter, self.page_maxsize)
+            yield from read_batches(state, start, self.crawl_id or 0, self.batch_size, meter, self.page_maxsize,
+                                    self.attachments)
 
     def _pipeline(self, batches: Iterator[Batch], meter: Progress) -> None:
         """Three stages at once: this thread reads the files, the workers extract pages (``-j``),
@@ -490,15 +481,16 @@ class Importer:
                 for pending in writes:
                     pending.cancel()
 
-    def _extract(self, batch: Batch) -> Future | list[PageResult]:
+    def _extract(self, batch: Batch) -> Future | tuple[list[PageResult], list[DocumentResult]]:
+        """The batch's pages and documents read, in a worker (``-j`` above 1) or here."""
         pages = [page for _, page in batch.pages]
-        if self.jobs <= 1 or not pages:
-            return extract_pages(pages)
+        location = batch.state.source.location
+        offsets = [offset for _, offset in batch.documents]
+        if self.jobs <= 1 or not (pages or offsets):
+            return extract_batch(pages, location, offsets)
         if self._pool is None:
-            # spawn, not fork: nothing of this process's connections goes into a worker.
-            self._pool = ProcessPoolExecutor(self.jobs, mp_context=multiprocessing.get_context("spawn"),
-                                             initializer=die_with_parent, initargs=(os.getpid(),))
-        return self._pool.submit(extract_pages, pages)
+            self._pool = worker_pool(self.jobs)
+        return self._pool.submit(extract_batch, pages, location, offsets)
 
     def _close_pool(self) -> None:
         if self._pool is not None:
@@ -590,11 +582,13 @@ class Importer:
 
     # Writing -----------------------------------------------------------------------------
 
-    def _write(self, batch: Batch, extracted: Future | list[PageResult], meter: Progress) -> None:
-        results = extracted.result() if isinstance(extracted, Future) else extracted
+    def _write(self, batch: Batch, extracted: Future | tuple[list[PageResult], list[DocumentResult]],
+               meter: Progress) -> None:
+        results, documents = extracted.result() if isinstance(extracted, Future) else extracted
         counts, state = self.report.counts, batch.state
         article_rows: list[dict[str, Any]] = []
         images: dict[str, list[str]] = {}
+        links: list[tuple[str, list[tuple[str, str | None]]]] = []
         for (index, (url, _, _, _)), result in zip(batch.pages, results, strict=True):
             row = batch.rows[index]
             if result.error:
@@ -607,6 +601,10 @@ class Importer:
                 article_rows.append(self._article(result.item, row))
                 if result.item.images:
                     images[row["warc_record_id"]] = list(result.item.images)
+                if result.item.attachments:
+                    titles = result.item.attachment_titles or {}
+                    links.append((row["warc_record_id"], [(url, titles.get(url)) for url in result.item.attachments]))
+        files = self._attachment_rows(batch, documents)
         with self.engine.begin() as conn:
             added_captures = insert_captures(conn, batch.rows)
             ids = capture_ids(conn, [row["record_id"] for row in article_rows])
@@ -616,6 +614,10 @@ class Importer:
             added = insert_articles(conn, [row for row in article_rows if row["capture_id"] is not None])
             insert_images(conn, [(row["id"], images[record_of[row["capture_id"]]]) for row in added
                                  if record_of[row["capture_id"]] in images])
+            # The crawl's own attachment tables (archive/attachments.py): links of the new
+            # articles, then the files' text (links made earlier in this run follow them).
+            self.attachment_index.link(conn, links)
+            counts["attachments"] += self.attachment_index.write(conn, files, self.crawl_id)
             values: dict[str, Any] = {
                 "resume_offset": batch.end, "records": warc_files.c.records + batch.records,
                 "captures": warc_files.c.captures + added_captures, "articles": warc_files.c.articles + len(added)}
@@ -632,13 +634,37 @@ class Importer:
         if batch.last:
             self._file_done(state, meter)
 
+    def _attachment_rows(self, batch: Batch, documents: list[DocumentResult]) -> list[AttachmentRow]:
+        """Attachment versions (archive/attachments.py) of the batch's documents."""
+        rows = []
+        for (index, _), result in zip(batch.documents, documents, strict=True):
+            row = batch.rows[index]
+            if result.error:
+                logger.warning("could not read %s (%s @ %s): %s", row["url"], batch.state.name, row["warc_offset"],
+                               result.error)
+            if result.text is None:
+                continue
+            text = result.text
+            self.report.counts[f"attachments_{text.status}"] += 1
+            rows.append(AttachmentRow(row["warc_record_id"], {
+                "url": row["url"], "content_type": row["content_type"], "size": result.size,
+                "kind": text.kind or None, "pages": text.pages, "text": text.text or None, "status": text.status,
+                "error": text.error, "members": text.members or None}))
+        return rows
+
     def _article(self, item: Any, capture: dict[str, Any]) -> dict[str, Any]:
-        """The article row of an extracted item: its site, its digest taken before the site's
-        template lines are stripped (as the crawl's chrome pipeline does)."""
+        """The article row of an extracted item, as the crawl's pipelines make it: its site,
+        its digest taken before the site's template lines are stripped (pipelines/chrome.py),
+        its title and author as earlier runs decided for the site (pipelines/site_fields.py)."""
         site = self.site or (urlsplit(item.url).hostname or "")
         item.body_digest = body_digest(item.body)
         item.body, cut = self.templates.strip(site, item.body or "")
         self.report.counts["template_lines_removed"] += cut
+        self.learner.observe(site, item.page_title, item.author)
+        revision = self.learner.kept(site).revise(item.title, item.author, item.site_name, item.confidence,
+                                                  list(item.extraction_warnings or []))
+        for name, value in revision.items():
+            setattr(item, name, value)
         fields = item_fields(item, site)
         fields["record_id"] = capture["warc_record_id"]
         return fields
@@ -653,7 +679,12 @@ class Importer:
             self.report.errors.append(f"{first}{more}; the file's other records are indexed")
 
     def _finish_links(self) -> None:
-        """After every file: revisits to originals read later, image links, learned templates."""
+        """After every file: revisits to originals read later, image links, learned templates
+        (attachment links were made as their articles and files were written); then each
+        site's rows revised to what this run's articles taught (as the crawl does when it
+        stops: pipelines/site_fields.py)."""
+        from crawler.extract.site_fields import revise_rows
+
         locate = WarcLocator(self.engine, self.warc_dir)
         with self.engine.begin() as conn:
             resolved, unresolved = resolve_revisits(conn, locate, self.crawl_id)
@@ -662,6 +693,10 @@ class Importer:
             self.report.counts["images_linked"] += link_images(conn, self.floor, self.crawl_id)
             save_learned(conn, self.templates.learned())
             finish_bulk(conn)
+        self.decided = {site: facts for site in self.learner.sites if (facts := self.learner.facts(site))}
+        seen = {site: facts for site, facts in self.decided.items() if self.learner.sites[site].pages}
+        if seen:
+            self.report.counts["articles_revised_by_site"] += revise_rows(self.engine, seen)
 
 
 def _member_is(member: str | None):
