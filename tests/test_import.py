@@ -177,3 +177,29 @@ def test_a_killed_import_resumes_without_double_rows(tmp_path: Path) -> None:
     counts = _counts(archive)
     assert counts["captures"] == ids == expected
     assert counts["articles"] == article_urls == 3000
+
+
+def test_wacz_files_import_as_their_warcs(wget_portal, tmp_path: Path) -> None:
+    """A WACZ this project wrote (``portal-archive wacz``) and one py-wacz built from the same
+    wget WARC: each imports with every article, read in place inside the zip."""
+    site, warc, base = wget_portal
+    first = tmp_path / "first"
+    assert _import(first, warc).returncode == 0
+    ours = tmp_path / "ours.wacz"
+    assert cli(first, "wacz", "-o", str(ours)).returncode == 0
+    theirs = tmp_path / "theirs.wacz"
+    built = subprocess.run([str(Path(sys.executable).parent / "wacz"), "create", "-o", str(theirs), str(warc)],
+                           capture_output=True, text=True, cwd=tmp_path, timeout=120)
+    assert built.returncode == 0, built.stderr
+    path = next(iter(site.articles))
+    for wacz in (ours, theirs):
+        archive = tmp_path / wacz.stem
+        result = _import(archive, wacz)
+        assert result.returncode == 0 and "error:" not in result.stderr, result.stderr
+        with index(archive).connect() as conn:
+            urls = {url for (url,) in conn.execute(select(articles.c.url))}
+        assert urls == {base + page for page in site.articles}
+        raw = subprocess.run([sys.executable, "-m", "archive.cli", "show", base + path, "--raw",
+                              *archive_args(archive)], capture_output=True, cwd=ROOT, timeout=120)
+        assert raw.returncode == 0 and raw.stdout == site.routes[path].body
+        assert _import(archive, wacz).returncode == 0 and _counts(archive)["captures"] == _records(warc)
