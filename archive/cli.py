@@ -140,6 +140,28 @@ def cmd_import(args: argparse.Namespace) -> int:
     return 1 if problems or report.errors else 0
 
 
+def cmd_reindex(args: argparse.Namespace) -> int:
+    """Today's extraction over the archive's own captures (archive/reindex.py)."""
+    from archive.reindex import Reindexer
+
+    _log_progress()
+    warc_dir = Path(args.warc_dir) if args.warc_dir else Path(args.archive) / "warc"
+    try:
+        open_existing_index(_index_url(args)).dispose()  # read-only first: a missing index is not made
+        engine = open_existing_index(_index_url(args), readonly=False)
+    except IndexUnavailable as exc:
+        return _error(str(exc), 1)
+    try:
+        reindexer = Reindexer(engine, warc_dir, jobs=args.jobs)
+        for one in reindexer.run(site=args.site, since=args.since):
+            print(f"changed {one.id} {one.url}: {', '.join(one.fields)}")
+    finally:
+        engine.dispose()
+    for line in reindexer.report.lines():
+        print(line)
+    return 0
+
+
 def cmd_db_upgrade(args: argparse.Namespace) -> int:
     from archive.models import open_index, schema_revision, upgrade
 
@@ -772,6 +794,17 @@ def build_parser() -> argparse.ArgumentParser:
     imports.add_argument("--progress-every", type=float, default=10.0, metavar="SECONDS",
                          help="log progress this often (default: 10)")
     imports.set_defaults(run=cmd_import)
+    reindex = commands.add_parser(
+        "reindex", help="run today's extraction again on the archive's own captures",
+        description="Read each article's capture from its WARC record again, extract it as the crawl does today "
+        "and update the row and its search entry. A field changed this way is not an edit of the portal's page: "
+        "no article event is written. Prints each changed article with its changed fields, then a summary.")
+    _archive_args(reindex)
+    reindex.add_argument("--site", help="only this site's articles")
+    reindex.add_argument("--since", type=_date, help="only captures fetched on or after (2026, 2026-11, 2026-11-29)")
+    reindex.add_argument("-j", "--jobs", type=_limit, default=1, metavar="N",
+                         help="extract pages in N worker processes (default: 1, in this process)")
+    reindex.set_defaults(run=cmd_reindex)
     search = commands.add_parser("search", help="full-text search of titles and bodies (Chinese, any length)")
     _archive_args(search)
     search.add_argument("query", type=_query)

@@ -203,3 +203,48 @@ def test_wacz_files_import_as_their_warcs(wget_portal, tmp_path: Path) -> None:
                               *archive_args(archive)], capture_output=True, cwd=ROOT, timeout=120)
         assert raw.returncode == 0 and raw.stdout == site.routes[path].body
         assert _import(archive, wacz).returncode == 0 and _counts(archive)["captures"] == _records(warc)
+
+
+def test_reindex_brings_old_extractions_to_todays_without_edit_events(wget_portal, tmp_path: Path) -> None:
+    """Rows an older extraction made (a channel ending glued to the title, a share line kept
+    in the body, a wrong date) are read again from their WARC records: the report names each
+    changed article and field, search follows, and no article event is written."""
+    from sqlalchemy import update
+
+    from archive.models import article_events
+    from archive.search import rebuild
+
+    site, warc, base = wget_portal
+    archive = tmp_path / "archive"
+    assert _import(archive, warc).returncode == 0
+    engine = index(archive)
+    with engine.begin() as conn:
+        today = {row.id: row for row in conn.execute(select(articles).order_by(articles.c.id))}
+        first, second, third = list(today)[:3]
+        conn.execute(update(articles).where(articles.c.id == first).values(title=today[first].title + "_旧频道"))
+        conn.execute(update(articles).where(articles.c.id == second).values(
+            body="分享到：微信 微博 旧版正文\n" + today[second].body.split("\n")[0], body_digest="0" * 40))
+        conn.execute(update(articles).where(articles.c.id == third).values(published_at="1999-01-01T00:00:00+08:00"))
+        rebuild(conn)  # the search table as the older extraction left it (SQLite; PostgreSQL's follows)
+    assert "(1 result)" in cli(archive, "search", "旧版正文").stderr
+
+    result = cli(archive, "reindex")
+    assert result.returncode == 0, result.stderr
+    changed = [line for line in result.stdout.splitlines() if line.startswith("changed ")]
+    assert changed == [f"changed {first} {today[first].url}: title",
+                       f"changed {second} {today[second].url}: body",
+                       f"changed {third} {today[third].url}: published_at"]
+    assert "reindexed 36 article(s): 3 changed" in result.stdout
+    with engine.connect() as conn:
+        after = {row.id: row for row in conn.execute(select(articles).order_by(articles.c.id))}
+        events = conn.execute(select(func.count()).select_from(article_events)).scalar_one()
+    assert after == today  # every row exactly as today's extraction made it at import
+    assert after[first].title == site.facts[after[first].url.removeprefix(base)]["title"]
+    assert events == 0  # better extraction is not an edit of the portal's page
+    assert "(0 results)" in cli(archive, "search", "旧版正文").stderr
+    lost = today[second].body.rstrip().split("\n")[-1][-10:]  # what the older extraction had lost
+    assert today[second].title in cli(archive, "search", lost, "--limit", "100").stdout
+    again = cli(archive, "reindex", "--site", "127.0.0.1")
+    assert "reindexed 36 article(s): 0 changed" in again.stdout
+    nothing = cli(archive, "reindex", "--since", "2100")
+    assert "reindexed 0 article(s)" in nothing.stdout
