@@ -10,6 +10,9 @@ from support import run_crawl
 from demo.server import DemoServer
 from demo.site import Site, build_site
 
+# CI's promises (no quiet skips; every index-touching test marked `index`): tests/ci_guard.py.
+pytest_plugins = ["ci_guard", "pytester"]
+
 
 @dataclass
 class CrawledPortal:

@@ -36,10 +36,23 @@ FAST = {
 }
 
 _engines: dict[str, Engine] = {}
+# How often a test archive's index was resolved: tests/ci_guard.py checks that every test
+# (or fixture) doing so is marked `index`, since only those run in the PostgreSQL pass.
+_touches = 0
+
+
+def index_touches() -> int:
+    return _touches
+
+
+def _touch() -> None:
+    global _touches
+    _touches += 1
 
 
 def index_url(archive: Path) -> str:
     """The index URL of a test archive: its SQLite file, or a PostgreSQL database of its own."""
+    _touch()
     if not POSTGRES:
         return index_url_for(archive)
     name = "t" + hashlib.sha1(str(Path(archive).resolve()).encode()).hexdigest()[:20]
@@ -54,6 +67,7 @@ def index_url(archive: Path) -> str:
 
 def archive_settings(archive: Path) -> dict[str, str]:
     """Scrapy settings that put a crawl's archive (and index) where the tests look."""
+    _touch()
     settings = {"ARCHIVE_DIR": str(archive)}
     if POSTGRES:
         settings["INDEX_URL"] = index_url(archive)
@@ -62,6 +76,7 @@ def archive_settings(archive: Path) -> dict[str, str]:
 
 def archive_args(archive: Path) -> list[str]:
     """``portal-archive`` arguments naming the test archive."""
+    _touch()
     return ["--archive", str(archive)] + (["--index", index_url(archive)] if POSTGRES else [])
 
 
