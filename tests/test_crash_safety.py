@@ -21,7 +21,7 @@ from archive.warc_writer import OPEN_SUFFIX
 from demo.server import DemoServer
 from demo.site import build_site
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.index]
 
 
 def crawl_command(url: str, archive: Path) -> list[str]:

@@ -27,7 +27,7 @@ from bench.scoring import CHROME_PHRASES
 from demo.server import DemoServer
 from demo.site import SITE_NAME, build_site
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.index]
 
 
 @dataclass

@@ -26,7 +26,7 @@ from archive.models import articles, captures, crawls
 from demo.server import DemoServer
 from demo.site import HTML_UTF8, Route, build_site
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.index]
 
 SETTINGS = {
     "DOWNLOAD_TIMEOUT": "3",

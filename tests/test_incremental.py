@@ -16,7 +16,7 @@ from archive.models import articles, captures, crawls
 from demo.server import DemoServer
 from demo.site import build_site
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.index]
 
 
 def article_requests(server: DemoServer, site, start: int, end: int | None = None) -> list[str]:

@@ -29,7 +29,7 @@ from demo import mutations
 from demo.server import DemoServer
 from demo.site import Site, build_site
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.index]
 
 CORRECTION = "（已更正）"
 
