@@ -82,8 +82,6 @@ def test_unmarked_index_users_fail_the_session_and_are_named(run):
         assert f"test_guarded.py::{name}\n" in named
     for name in ("test_marked_direct", "test_no_index", "test_skips"):
         assert name not in named
-    # Only what touches the index: with the unmarked ones left out, the session passes.
-    assert run("0", "-k", "not unmarked").ret == pytest.ExitCode.OK
 
 
 def test_under_ci_a_skip_fails_unless_allowed(run):
