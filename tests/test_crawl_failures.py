@@ -39,7 +39,9 @@ def test_a_warc_file_lost_before_close_fails_the_crawl_and_its_articles_are_fetc
         while time.monotonic() < deadline and not list((tmp_path / "warc").glob("*.open")):
             time.sleep(0.1)
         [opened] = list((tmp_path / "warc").glob("*.open"))
-        time.sleep(1)  # some pages written into it
+        served = len(server.requests)
+        while time.monotonic() < deadline and len(server.requests) < served + 2:  # pages on their way into it
+            time.sleep(0.05)
         opened.unlink()
         _, stderr = crawl.communicate(timeout=300)
         assert crawl.returncode == 1, stderr[-3000:]

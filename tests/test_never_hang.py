@@ -123,8 +123,10 @@ def test_sigkill_of_a_crawl_leaves_no_worker_behind(tmp_path):
             children = descendants(process.pid)
             time.sleep(0.1)
         assert children, "the crawl started no page worker"
-        time.sleep(1)
-        children = descendants(process.pid)
+        deadline = time.monotonic() + 30
+        while len(children) < 3 and time.monotonic() < deadline:  # both workers and the resource tracker
+            children = descendants(process.pid)
+            time.sleep(0.1)
         process.send_signal(signal.SIGKILL)
         process.wait()
         deadline = time.monotonic() + 30
