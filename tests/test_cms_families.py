@@ -174,6 +174,7 @@ def test_continuation_page_text_joins_its_article(tmp_path_factory: pytest.TempP
 
 @pytest.mark.slow
 @pytest.mark.xdist_group("cms-trs_c")
+@pytest.mark.index
 def test_trs_inline_count_beats_the_stale_commented_call(tmp_path_factory: pytest.TempPathFactory) -> None:
     crawled = crawl("trs_c", tmp_path_factory)
     fetched = {entry.target for entry in crawled.server.requests}

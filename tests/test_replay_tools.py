@@ -128,7 +128,7 @@ def test_requisites_fetched_once_per_crawl_unchanged_ones_as_revisits(recrawled)
             assert [tuple(row) for row in rows] == [(crawl_ids[0], "response", 200), (crawl_ids[1], "revisit", 200),
                                                     (crawl_ids[2], "revisit", 304)], path
         # srcset candidates too: every @2x image the served pages name, once in each crawl that
-        # fetched its page (crawl 2 fetches only the new articles; crawl 3 refetches everything).
+        # fetched its page in full (crawl 2 fetches only the new articles).
         srcset = conn.execute(select(captures.c.crawl_id, captures.c.url).where(captures.c.url.like("%@2x.gif"))).all()
     host = server.url.rstrip("/")
     per_crawl = {crawl_id: Counter(url[len(host):] for crawl_id2, url in srcset if crawl_id2 == crawl_id)
@@ -136,8 +136,10 @@ def test_requisites_fetched_once_per_crawl_unchanged_ones_as_revisits(recrawled)
     named = {crawl_id: {path for path in site.routes if path.endswith("@2x.gif")} for crawl_id, site in sites.items()}
     assert named[crawl_ids[0]] and all(set(counts.values()) <= {1} for counts in per_crawl.values()), per_crawl
     assert set(per_crawl[crawl_ids[0]]) == named[crawl_ids[0]]
+    # Crawl 3 (refresh) re-checks known articles with conditional GETs: an unchanged one (304)
+    # names nothing new, so its images are not asked again.
     assert set(per_crawl[crawl_ids[1]]) <= named[crawl_ids[1]]
-    assert set(per_crawl[crawl_ids[2]]) == named[crawl_ids[2]]
+    assert set(per_crawl[crawl_ids[2]]) <= named[crawl_ids[2]]
 
 
 def test_article_images_are_linked_to_their_captures(recrawled):
