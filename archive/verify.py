@@ -14,10 +14,9 @@ from sqlalchemy import Engine, func, select
 
 from archive.models import captures, crawls
 from archive.progress import Progress, progress
-from archive.warc_reader import RecordInfo, WarcReadError, scan_records
+from archive.warc_reader import INDEXED_TYPES, RecordInfo, WarcReadError, scan_records
 from archive.warc_writer import OPEN_SUFFIX
 
-INDEXED_TYPES = {"response", "revisit"}
 logger = logging.getLogger("archive.progress")
 
 

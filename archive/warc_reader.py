@@ -19,6 +19,9 @@ from warcio.recordloader import ArcWarcRecord
 
 from archive.warc_writer import OPEN_SUFFIX
 
+# The record types the index lists as captures (verify and recovery count and re-index them).
+INDEXED_TYPES = {"response", "revisit"}
+
 READ_ERRORS = (ArchiveLoadFailed, zlib.error, EOFError, ValueError, OSError, IndexError, KeyError)
 
 
