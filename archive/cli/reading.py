@@ -230,6 +230,8 @@ def cmd_diff(args: argparse.Namespace) -> int:
 
 def _article_of(index: Index, args: argparse.Namespace) -> tuple[dict | None, int]:
     """The article ``args.key`` names (at ``args.at``), or None and the exit status after its error line."""
+    if problem := not_a_key(args.key):
+        return None, error(problem, 2)
     if problem := unknown_crawl(index, args.at):
         return None, error(problem, 2)
     article = index.article(args.key, at=args.at)
@@ -241,8 +243,6 @@ def _article_of(index: Index, args: argparse.Namespace) -> tuple[dict | None, in
 def cmd_images(args: argparse.Namespace) -> int:
     from archive.article_images import save_images
 
-    if problem := not_a_key(args.key):
-        return error(problem, 2)
     with open_archive(args) as index:
         article, status = _article_of(index, args)
         if article is None:
@@ -258,8 +258,6 @@ def cmd_images(args: argparse.Namespace) -> int:
 
 
 def cmd_attachments(args: argparse.Namespace) -> int:
-    if problem := not_a_key(args.key):
-        return error(problem, 2)
     with open_archive(args) as index:
         article, status = _article_of(index, args)
         if article is None:
