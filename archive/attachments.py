@@ -22,7 +22,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from sqlalchemy import Connection, bindparam, cast, exists, func, insert, literal, literal_column, select, update
@@ -31,9 +31,6 @@ from sqlalchemy.dialects.postgresql import TSQUERY
 from archive import search
 from archive.events import ATTACHMENT_CHANGED
 from archive.models import article_events, articles, attachment_links, attachments, capture_id_of, captures, utc_iso
-
-if TYPE_CHECKING:
-    from archive.index import Index
 
 # The columns an attachment search hit names besides its article's.
 HIT_COLUMNS = ("found_in", "attachment_id", "attachment_url", "attachment_title", "attachment_kind")
@@ -191,7 +188,7 @@ def _candidates(conn: Connection, query: str, before: int | None, chunk: int) ->
 
 
 def _hit(conn: Connection, attachment_id: int, query: str, conditions: list) -> dict[str, Any]:
-    from archive.index import snippet
+    from archive.search import snippet
 
     row = conn.execute(select(attachments.c.id, attachments.c.url, attachments.c.kind, attachments.c.text)
                        .where(attachments.c.id == attachment_id)).one()
@@ -260,8 +257,9 @@ def file_name(position: int, url: str, title: str | None, kind: str | None) -> s
     return f"{position:02d}-{name[:150]}"
 
 
-def save_attachments(index: Index, article_id: int, directory: Path, protected, force: bool = False):
-    """Write an article's attachments into ``directory``, bytes as served (content-decoded);
+def save_attachments(index, article_id: int, directory: Path, protected, force: bool = False):
+    """Write an article's attachments into ``directory`` (``index``: an ``archive.index.Index``),
+    bytes as served (content-decoded);
     returns (link, file name or None when never archived). ``-o`` rules: archive/outputs.py."""
     from archive.outputs import open_output, output_directory
 

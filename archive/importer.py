@@ -60,8 +60,7 @@ from archive.records import request_body_query
 from archive.recovery import recover
 from archive.reextract import DocumentResult, Page, PageResult, extract_batch, may_be_document, worker_pool
 from archive.site_templates import SiteTemplates, known_templates, save_learned
-from archive.verify import INDEXED_TYPES
-from archive.warc_reader import RecordInfo, WarcReadError, read_record, scan_records
+from archive.warc_reader import INDEXED_TYPES, RecordInfo, WarcReadError, read_record, scan_records
 
 logger = logging.getLogger(__name__)
 

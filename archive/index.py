@@ -27,32 +27,19 @@ from archive.attachments import HIT_COLUMNS, articles_linking, attachments_of, s
 from archive.lookup import good_capture_condition
 from archive.models import article_counts, article_events, articles, attachments, captures, crawls, index_url_for
 from archive.outputs import archive_files
+from archive.search import snippet
 
 if TYPE_CHECKING:
     from warcio.recordloader import ArcWarcRecord
 
     from archive.locations import WarcLocation, WarcLocator
 
-SNIPPET_CONTEXT = 30
 WITHIN = ("articles", "attachments", "all")
 
 
 def _has_attachments(conn) -> bool:
     """An index older than migration 0011 has no attachments (portal-archive db upgrade)."""
     return inspect(conn).has_table("attachments")
-
-
-def snippet(body: str | None, query: str, context: int = SNIPPET_CONTEXT) -> str:
-    """The query in its context: ``…前文【query】后文…``."""
-    body = (body or "").replace("\n", " ")
-    at = body.find(query)
-    if at < 0:  # search matches ASCII letters in any case
-        at = search.ascii_lower(body).find(search.ascii_lower(query))
-    if at < 0:
-        return body[: 2 * context] + ("…" if len(body) > 2 * context else "")
-    start, end = max(0, at - context), min(len(body), at + len(query) + context)
-    return ("…" if start else "") + body[start:at] + f"【{body[at:at + len(query)]}】" + body[at + len(query):end] + (
-        "…" if end < len(body) else "")
 
 
 @dataclass

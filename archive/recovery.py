@@ -20,8 +20,7 @@ from sqlalchemy import Engine, delete, insert, select, update
 
 from archive.bulk import capture_row
 from archive.models import article_events, articles, capture_id_of, captures, crawls, utc_iso
-from archive.verify import INDEXED_TYPES
-from archive.warc_reader import WarcReadError, next_record_start, scan_records
+from archive.warc_reader import INDEXED_TYPES, WarcReadError, next_record_start, scan_records
 from archive.warc_writer import OPEN_SUFFIX
 
 logger = logging.getLogger(__name__)

@@ -15,12 +15,9 @@ from sqlalchemy import Engine, func, select
 from archive.locations import WarcLocation, imported_locations
 from archive.models import captures, crawls
 from archive.progress import Progress, progress
-from archive.warc_reader import RecordInfo, WarcReadError, scan_records
+from archive.warc_reader import INDEXED_TYPES, RecordInfo, WarcReadError, scan_records
 from archive.warc_writer import OPEN_SUFFIX
 
-# Records that get a captures row (a resource record is what wget, Browsertrix and others
-# write for what no HTTP exchange fetched: logs, screenshots, pages a browser saved).
-INDEXED_TYPES = {"response", "revisit", "resource"}
 logger = logging.getLogger("archive.progress")
 
 

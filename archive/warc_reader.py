@@ -22,6 +22,11 @@ from warcio.recordloader import ArcWarcRecord
 from archive.locations import WarcLocation
 from archive.warc_writer import OPEN_SUFFIX
 
+# The record types the index lists as captures (verify and recovery count and re-index them;
+# a resource record is what wget, Browsertrix and others write for what no HTTP exchange
+# fetched: logs, screenshots, pages a browser saved).
+INDEXED_TYPES = {"response", "revisit", "resource"}
+
 READ_ERRORS = (ArchiveLoadFailed, zlib.error, EOFError, ValueError, OSError, IndexError, KeyError)
 
 

@@ -1,6 +1,10 @@
 """Index at scale: build (or reuse) an N-article index by ``portal-archive import``, time what researchers run.
 
-    bench/index [--articles 1000000] [--backends sqlite,postgresql] [--rounds 5] [--jobs 2] [--write-peer-postgres N]
+    bench/index [--articles 1000000] [--backends sqlite,postgresql] [--rounds 5] [--jobs 2] [--json FILE]
+                [--peer-tree DIR] [--write-peer N] [--write-peer-postgres N]
+
+Prints its results as JSON (``--json`` also writes them to a file); the Index at scale
+section of BENCHMARKS.md is written by hand from them, with this command beside it.
 
 The index is built the way a researcher builds one from a collection: WARC files of N
 generated article pages (bench/portal_warcs.py: the demo portal's chrome, ~1,500-character
@@ -17,8 +21,13 @@ name) with the schema they were made with, and reused while it matches; the WARC
 Each phrase's share of the articles is counted on the built index (one pass, kept with the
 build), and printed with its hits beside its time. Timed: ``search`` of 1/2/3/8-character
 phrases (common and rare; newest 20 hits; median of ``--rounds`` after one warm-up),
-``stats``, ``history URL``, ``show``, export rate per slice of 20,000 rows (steady or
-not), CLI start-up (``show`` and ``search`` as a process), size per article, build time.
+``stats``, ``history URL``, ``show``, export rate per slice of 20,000 rows (steady or not),
+CLI start-up (``show`` and ``search`` as a process), size per article, build time. The
+crawl-start memory is the peak RSS of a child process (its process tree, sampled from /proc)
+doing the start's work, beside a child that only opens the index (the floor) and one loading
+every URL as crawls did before migration 0008 (the peer): tracemalloc would not see SQLite's
+own memory. ``--peer-tree`` names the checkout whose CLI start-up is timed beside this one's;
+there is none by default.
 """
 
 from __future__ import annotations
@@ -39,7 +48,15 @@ sys.path.insert(0, str(ROOT))
 from sqlalchemy import Engine, create_engine, func, select, text  # noqa: E402
 
 from archive.index import Index  # noqa: E402
-from archive.models import articles, captures, crawls, open_index, schema_revision, upgrade  # noqa: E402
+from archive.models import (  # noqa: E402
+    articles,
+    captures,
+    crawls,
+    index_url_for,
+    open_index,
+    schema_revision,
+    upgrade,
+)
 from archive.store import index_rows  # noqa: E402
 from bench.portal_warcs import HISTORY_URL, generate, make_article, sentence_pool  # noqa: E402
 
@@ -200,17 +217,16 @@ def measure(engine: Engine, location: Path, index_url: str | None, rounds: int, 
         _run_ms([sys.executable, "-c", "import sqlalchemy"]) for _ in range(rounds))
     result["cli_import_sqlalchemy_orm_ms"] = statistics.median(
         _run_ms([sys.executable, "-c", "import sqlalchemy.orm"]) for _ in range(rounds))
-    result["crawl_start"] = crawl_start(engine, location)
+    result["crawl_start"] = crawl_start(engine, location, index_url or index_url_for(location))
     result["size"] = size_bytes(engine, location)
     result["bytes_per_article"] = result["size"]["total"] / count
     return result
 
 
-def crawl_start(engine: Engine, location: Path | None) -> dict:
+def crawl_start(engine: Engine, location: Path | None, url: str) -> dict:
     """What a crawl's start costs: on-demand History (now) beside loading every URL (before 0008)."""
     import shutil
     import tempfile
-    import tracemalloc
 
     from archive.history import History
     from archive.lookup import ArchiveLookup
@@ -220,15 +236,12 @@ def crawl_start(engine: Engine, location: Path | None) -> dict:
     out = {}
     # The archive's own WARC directory is empty: the imported files are where import found them.
     placeholder = Path(tempfile.mkdtemp(prefix="bench-warc-"))
-    tracemalloc.start()
     t0 = time.perf_counter()
     history = History.load(engine, placeholder, "bench")
     lookup = ArchiveLookup(engine)
     answers = [(url in history.known_articles, history.validators.get(url), lookup.has_text(url, "x"))
                for url in urls]
     out["on_demand_start_plus_200_lookups_s"] = time.perf_counter() - t0
-    out["on_demand_peak_mib"] = tracemalloc.get_traced_memory()[1] / 2**20
-    tracemalloc.stop()
     assert all(known for known, _, _ in answers)
     # Which WARC files are gone: one index seek per file, beside the pass over every capture it replaced.
     from archive.presence import missing_warc_files
@@ -241,9 +254,7 @@ def crawl_start(engine: Engine, location: Path | None) -> dict:
         conn.execute(select(captures.c.warc_file, crawls.c.hostname)
                      .join(crawls, crawls.c.id == captures.c.crawl_id, isouter=True).distinct()).all()
         out["missing_files_every_row_s"] = time.perf_counter() - t0
-    shutil.rmtree(placeholder)
     # The three structures every crawl loaded before (writer originals, history, dedup digests).
-    tracemalloc.start()
     t0 = time.perf_counter()
     with engine.connect() as conn:
         known = set(conn.execute(select(articles.c.url).distinct()).scalars())
@@ -251,9 +262,51 @@ def crawl_start(engine: Engine, location: Path | None) -> dict:
         digests = conn.execute(select(articles.c.url, articles.c.body_digest)).all()
         latest = conn.execute(select(captures.c.url, func.max(captures.c.id)).group_by(captures.c.url)).all()
     out["load_everything_s"] = time.perf_counter() - t0
-    out["load_everything_peak_mib"] = tracemalloc.get_traced_memory()[1] / 2**20
-    tracemalloc.stop()
     del known, captured, digests, latest
+    out["peak_rss_mib"] = start_memory(url, placeholder)
+    shutil.rmtree(placeholder)
+    return out
+
+
+# A crawl start's work in a process of its own, so its memory (SQLite's page cache included,
+# which tracemalloc cannot see) is what /proc says the process holds.
+_START_CHILD = """
+import sys
+from pathlib import Path
+from sqlalchemy import func, select
+from archive.history import History
+from archive.lookup import ArchiveLookup
+from archive.models import articles, captures, open_index
+mode, url, warc = sys.argv[1], sys.argv[2], Path(sys.argv[3])
+engine = open_index(url, create=False)
+with engine.connect() as conn:
+    urls = conn.execute(select(articles.c.url).order_by(articles.c.id.desc()).limit(200)).scalars().all()
+    if mode == "load every URL (before 0008, the peer)":
+        kept = (set(conn.execute(select(articles.c.url).distinct()).scalars()),
+                set(conn.execute(select(captures.c.url).distinct()).scalars()),
+                conn.execute(select(articles.c.url, articles.c.body_digest)).all(),
+                conn.execute(select(captures.c.url, func.max(captures.c.id)).group_by(captures.c.url)).all())
+if mode == "on demand (History + 200 x 3 lookups)":
+    history = History.load(engine, warc, "bench")
+    lookup = ArchiveLookup(engine)
+    answers = [(u in history.known_articles, history.validators.get(u), lookup.has_text(u, "x")) for u in urls]
+"""
+START_MODES = ("open the index only (the floor)", "on demand (History + 200 x 3 lookups)",
+               "load every URL (before 0008, the peer)")
+
+
+def start_memory(url: str, warc: Path) -> dict[str, float]:
+    """Peak RSS (MiB, the child's process tree from /proc) of each START_MODES child."""
+    from bench.crawl import measure
+
+    out = {}
+    for mode in START_MODES:
+        log = warc / "start.log"
+        measured = measure([sys.executable, "-c", _START_CHILD, mode, url, str(warc)], ROOT, log)
+        if measured.returncode != 0:
+            raise SystemExit(f"crawl-start child ({mode}) failed: {log.read_text()[-2000:]}")
+        out[mode] = measured.tree_rss_mib
+    print(f"  crawl start peak RSS MiB: {out}", file=sys.stderr, flush=True)
     return out
 
 
@@ -438,8 +491,9 @@ def main() -> int:
                         help="where built indexes are kept and reused (default: bench/out)")
     parser.add_argument("--write-peer", type=int, default=0, metavar="N",
                         help="also time writing N articles with this schema and with schema 0003 (SQLite)")
-    parser.add_argument("--peer-tree", type=Path, default=ROOT.parent / "main",
-                        help="a checkout whose CLI start-up is timed beside this one's (default: ../main)")
+    parser.add_argument("--peer-tree", type=Path, default=None,
+                        help="a checkout whose CLI start-up is timed beside this one's (the peer, named "
+                             "explicitly; none by default)")
     parser.add_argument("--write-peer-postgres", type=int, default=0, metavar="N",
                         help="also time writing N articles on PostgreSQL with this schema and with 0009")
     args = parser.parse_args()
@@ -452,7 +506,9 @@ def main() -> int:
         results["write_peer_postgres"] = write_peer_postgres(args.write_peer_postgres)
     for backend in [name for name in args.backends.split(",") if name]:
         engine, location, url, built = prepare(backend, args.articles, args.jobs)
-        peer = args.peer_tree if (args.peer_tree / "archive" / "cli.py").exists() else None
+        peer = args.peer_tree
+        if peer is not None and not (peer / "archive" / "models.py").exists():
+            raise SystemExit(f"--peer-tree {peer} is not a portal-archiver checkout")
         results[backend] = {"built": built, **measure(engine, location, url, args.rounds, built["articles_indexed"],
                                                       built.get("shares") or {}, peer)}
         engine.dispose()

@@ -20,7 +20,7 @@ from archive.models import article_events, articles, attachments, captures, utc_
 from demo.server import DemoServer
 from demo.site import Route, Site, build_site
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.index]
 
 FIXTURES = Path(__file__).parent / "fixtures" / "attachments"
 TRUTH = tomllib.loads((FIXTURES / "truth.toml").read_text(encoding="utf-8"))

@@ -19,6 +19,8 @@ from archive.models import MIGRATIONS, captures, crawls
 from archive.records import HttpExchange
 from archive.store import ArchiveWriter, ArticleRow
 
+pytestmark = pytest.mark.index
+
 PAGE = "http://127.0.0.1/news/t20200115_1.html"
 PHOTO = "http://127.0.0.1/uploads/photo.gif"
 GIF = b"GIF89a\x01\x00\x01\x00\x80\x00\x00\xff\x00\x00\xff\xff\xff!\xf9\x04\x01\x00\x00\x00\x00,\x00\x00\x00\x00" \

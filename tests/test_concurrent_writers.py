@@ -14,7 +14,7 @@ from archive.models import articles, captures, crawls
 from demo.server import DemoServer
 from demo.site import build_site
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.index]
 
 
 def test_two_crawlers_share_one_index_without_duplicate_or_lost_rows(tmp_path):

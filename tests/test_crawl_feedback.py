@@ -21,7 +21,7 @@ from archive.models import captures, crawls
 from demo.server import DemoServer
 from demo.site import HTML_UTF8, Route, Site, build_site
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.index]
 
 REQUISITE_SUFFIXES = (".css", ".js", ".gif", ".jpg", ".png", ".ico")
 

@@ -9,13 +9,15 @@ from urllib.parse import urlsplit
 
 import pytest
 from sqlalchemy import select
-from support import ROOT, index
+from support import POSTGRES, ROOT
 
-from archive.models import article_events, articles
+from archive.models import article_events, articles, index_url_for, open_index
 from demo.__main__ import NEW_ON_RERUN, README_ARTICLE
 from demo.site import build_site
 
-pytestmark = pytest.mark.slow
+# The demo writes its own SQLite index (the README's main command): run in the SQLite pass.
+pytestmark = [pytest.mark.slow,
+              pytest.mark.skipif(bool(POSTGRES), reason="the demo writes SQLite: run in the SQLite pass")]
 
 
 def demo(archive) -> subprocess.CompletedProcess[str]:
@@ -38,7 +40,7 @@ def test_python_m_demo_archives_the_demo_portal_and_a_rerun_is_incremental(tmp_p
     second = demo(tmp_path / "demo")
     assert "run 2: the portal has changed since the first run" in second.stdout
     assert f"articles: {NEW_ON_RERUN} new, 1 changed, 1 deleted" in second.stdout
-    with index(tmp_path / "demo").connect() as conn:
+    with open_index(index_url_for(tmp_path / "demo"), create=False).connect() as conn:
         urls = conn.execute(select(articles.c.url)).scalars().all()
         events = conn.execute(select(article_events.c.kind, article_events.c.url)).all()
     # The same URLs both times: every article once, the corrected one twice (two versions).

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
-from support import ROOT, archive_args, cli, index, needs_shared
+from support import CORPUS, ROOT, archive_args, cli, index, needs_shared
 from warcio.archiveiterator import ArchiveIterator
 
 from archive.models import articles, captures, crawls, warc_files
@@ -22,7 +22,7 @@ from demo.server import DemoServer
 from demo.site import build_site
 
 pytestmark = pytest.mark.index
-WARCS = ROOT.parent / "shared" / "corpus" / "warc"
+WARCS = CORPUS / "warc"
 INDEXED = {"response", "revisit", "resource"}  # a request goes into its response's row
 
 

@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 
 import pytest
 from sqlalchemy import func, select
-from support import ROOT, archive_args, index, run_crawl, verify, warc_files
+from support import ROOT, archive_args, index, run_crawl, verify, warc_files, warcio_check
 from warcio.archiveiterator import ArchiveIterator
 
 from archive.index import Index
@@ -17,7 +17,7 @@ from demo import mutations
 from demo.server import DemoServer
 from demo.site import build_site
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.index]
 
 
 def article_requests(server: DemoServer, site, start: int, end: int | None = None) -> list[str]:
@@ -107,8 +107,7 @@ def test_refresh_fetches_known_articles_again_but_adds_no_unchanged_article(recr
 
 def test_the_archive_stays_valid(recrawled):
     archive = recrawled[0]
-    files = [str(path) for path in warc_files(archive)]
-    assert subprocess.run([sys.executable, "-m", "warcio.cli", "check", *files], capture_output=True).returncode == 0
+    warcio_check(warc_files(archive))
     result = verify(archive)
     assert result.returncode == 0, result.stdout
 

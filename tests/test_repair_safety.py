@@ -21,6 +21,8 @@ from archive.models import articles, captures
 from archive.store import ArchiveWriter
 from archive.warc_reader import WarcReadError, scan_records
 
+pytestmark = pytest.mark.index
+
 
 def rows(archive: Path) -> dict[str, tuple[str, int, int]]:
     """URL -> (file, offset, length) of every capture row."""

@@ -6,6 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import String, Text, create_engine, insert, select, text
@@ -13,6 +14,8 @@ from support import ROOT, index_url
 
 from archive.index import Index
 from archive.models import MIGRATIONS, articles, captures, crawls, metadata, open_index, schema_revision, upgrade
+
+pytestmark = pytest.mark.index
 
 
 def head_revision() -> str:

@@ -9,9 +9,9 @@ import pytest
 from scrapy.settings import Settings
 from support import ROOT
 
+from crawler import profiles
 from crawler import settings as project_settings
 from crawler.fleet import argument_problem, build_sites, seeds_from_args
-from crawler.profiles import available_sites
 from crawler.scope import ascii_host, ascii_url, site_scope
 from crawler.seeds import Seed, SeedError, load_seeds, parse_text, parse_toml
 
@@ -130,9 +130,18 @@ def test_sites_built_from_seeds_keep_their_own_scope():
     assert list(twins) == ["127.0.0.2", "127.0.0.2:8002"]
 
 
-def test_site_all_takes_every_profile():
-    seeds = seeds_from_args(None, "all", None)
-    assert [seed.profile for seed in seeds] == available_sites()
+def test_site_all_takes_every_profile(tmp_path, monkeypatch):
+    """Against profiles the test writes, not against the lister the code uses itself."""
+    for name in ("乙站", "a_portal", "zz"):
+        (tmp_path / f"{name}.toml").write_text(f'name = "{name}"\nstart_urls = ["http://{len(name)}.example.cn/"]\n')
+    (tmp_path / "notes.txt").write_text("not a profile")
+    monkeypatch.setattr(profiles, "SITES_DIR", tmp_path)
+    assert [(seed.profile, seed.start_url) for seed in seeds_from_args(None, "all", None)] == [
+        ("a_portal", ""), ("zz", ""), ("乙站", "")]
+    for path in tmp_path.glob("*.toml"):
+        path.unlink()
+    with pytest.raises(SeedError, match="holds no profile"):
+        seeds_from_args(None, "all", None)
     with pytest.raises(SeedError):
         seeds_from_args(None, None, None)
 

@@ -136,6 +136,7 @@ def stored(archive) -> dict[str, tuple]:
                                                 articles.c.extraction_warnings))}
 
 
+@pytest.mark.index
 def test_stored_titles_and_authors_do_not_depend_on_crawl_order(tmp_path):
     rows = pages()
     results = []
@@ -153,6 +154,7 @@ def test_stored_titles_and_authors_do_not_depend_on_crawl_order(tmp_path):
     assert {row[2] for row in rows_by_url.values()} == {"纪检", None}  # the name, where the title had it
 
 
+@pytest.mark.index
 def test_what_a_crawl_learned_applies_to_the_next_crawls_items_at_once(tmp_path):
     crawl(tmp_path, pages(), "first")
     with index(tmp_path).connect() as conn:
@@ -165,6 +167,7 @@ def test_what_a_crawl_learned_applies_to_the_next_crawls_items_at_once(tmp_path)
     assert stored(tmp_path)["http://jj.example.gov.cn/new.html"][:2] == ("今日新闻标题内容", None)
 
 
+@pytest.mark.index
 def test_items_of_a_crawl_are_not_changed_by_what_that_crawl_is_still_learning(tmp_path):
     """Applying half-learned facts on the way would strip the late articles only."""
     items = crawl(tmp_path, pages(), "only")
@@ -195,6 +198,7 @@ def channel_portal(site: Path) -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.index
 def test_a_real_crawl_stores_every_article_as_the_whole_site_decides(tmp_path):
     """scrapy crawl over that portal: when the crawl has ended (after the archive writer
     committed every row), no stored title keeps the ending and no row credits that desk."""
@@ -218,6 +222,7 @@ def test_memory_stays_flat_on_a_big_site_and_the_ending_is_still_learned():
 
 
 @pytest.mark.slow
+@pytest.mark.index
 def test_a_recheck_of_a_revised_row_finds_the_article_unchanged(tmp_path):
     """The stored title lost the site's ending when the first crawl ended; a re-check in a
     later crawl extracts the page's own title again, which must not read as an edit."""

@@ -126,9 +126,16 @@ def content_candidates(page: Page, limit: int = 30) -> list[tuple[HtmlElement, f
     return sorted(ranked, key=lambda pair: pair[1], reverse=True)[:limit]
 
 
+def candidates(page: Page) -> list[tuple[HtmlElement, float]]:
+    """Containers that may hold the article's text, best-scoring first (computed once a page)."""
+    if "candidates" not in page.memo:
+        page.memo["candidates"] = content_candidates(page)
+    return page.memo["candidates"]
+
+
 def content_node(page: Page) -> HtmlElement | None:
     """The best-scoring container, before any check of what it holds."""
-    ranked = page.candidates
+    ranked = candidates(page)
     return ranked[0][0] if ranked else None
 
 
@@ -197,9 +204,9 @@ def choose_content(page: Page, headline: HtmlElement | None, rules) -> tuple[Htm
     the body.
     """
     warnings: list[str] = []
-    candidates = page.candidates
-    best, rank = None, len(candidates)
-    for index, (element, _) in enumerate(candidates):
+    ranked = candidates(page)
+    best, rank = None, len(ranked)
+    for index, (element, _) in enumerate(ranked):
         reason = junk_reason(page, element, rules)
         if reason is None:
             best, rank = element, index
@@ -223,7 +230,7 @@ def choose_content(page: Page, headline: HtmlElement | None, rules) -> tuple[Htm
     best_gap = gap(best)
     if best_gap is not None and best_gap <= 30:
         return best, warnings  # the best block starts right under the headline: it is its text
-    below = [(page.span(element)[0], -score, element) for element, score in candidates[rank + 1:]
+    below = [(page.span(element)[0], -score, element) for element, score in ranked[rank + 1:]
              if score >= 20 and (g := gap(element)) is not None and g <= 200 and _prose(page, element)[0] >= 30
              and junk_reason(page, element, rules) is None]
     if not below:

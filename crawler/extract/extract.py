@@ -21,6 +21,7 @@ from datetime import datetime
 from functools import cache
 
 from crawler.extract import metadata, validate
+from crawler.extract.body import content_warnings, main_content
 from crawler.extract.chrome import load_rules, strip_lines
 from crawler.extract.content import body_lines, content_parts, media_urls
 from crawler.extract.disclosure import Disclosure, read_disclosure
@@ -144,8 +145,8 @@ def extract_article(
     if page.decoded is not None and page.decoded.binary:
         return ArticleItem(url=page.url, page_kind=OTHER, encoding=page.decoded.describe(), confidence=0.0,
                            extraction_warnings=["binary_body"])
-    headline, site_name, headline_node = page.headline
-    content = page.content
+    headline, site_name, headline_node = metadata.headline_of(page)
+    content = main_content(page)
     disclosure = read_disclosure(page)
     byline = metadata.byline_text(page, headline_node, content)
     after = metadata.after_text(page, content)
@@ -199,7 +200,7 @@ def extract_article(
     title = metadata.strip_named_suffix(headline, channel)
     field_warnings = [name for name, failed in (("invalid_author", author_failed), ("invalid_source", source_failed))
                       if failed]
-    confidence, warnings = assess(page, body, title, published_at, [*page.content_warnings, *field_warnings])
+    confidence, warnings = assess(page, body, title, published_at, [*content_warnings(page), *field_warnings])
     written = disclosure.date("written_at")
     return ArticleItem(
         url=page.url,

@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 
 from lxml.html import HtmlElement
 
+from crawler.extract.content import content_node
 from crawler.extract.page import Page, cjk_count, clean, meta_content
 from crawler.extract.rules import RULES, any_of
 
@@ -294,6 +295,13 @@ def headline_element(page: Page, title_hint: str) -> HtmlElement | None:
     return best if best is not None and (best_score >= 0.3 or not hint) else None
 
 
+def headline_of(page: Page) -> tuple[str | None, str | None, HtmlElement | None]:
+    """(headline, site name, headline element), worked out once a page."""
+    if "headline" not in page.memo:
+        page.memo["headline"] = extract_title(page)
+    return page.memo["headline"]
+
+
 def extract_title(page: Page) -> tuple[str | None, str | None, HtmlElement | None]:
     """(headline, site name, headline element)."""
     site_name = meta_content(page, "SiteName", "og:site_name", "application-name")
@@ -333,7 +341,7 @@ _MARKUP = re.compile(r"</?[a-zA-Z][^<>]{0,60}>")
 
 
 def heading_before_content(page: Page) -> HtmlElement | None:
-    content = page.raw_content
+    content = content_node(page)
     if content is None:
         return None
     start = page.span(content)[0]
@@ -586,7 +594,7 @@ def names_the_site(value: str, page: Page) -> bool:
     """A ``<meta name="author">`` that only repeats the site's name names no writer: the
     declared name, the name split off the <title>, or what the <title> holds besides the
     headline (标题_网易财经 with the headline 标题: 网易 is the site), whatever separates them."""
-    headline, site, _ = page.headline
+    headline, site, _ = headline_of(page)
     declared = meta_content(page, *RULES["meta"]["site_name"]) or ""
     title = page.title_text
     rest = title.replace(headline, " ") if headline and len(headline) >= 4 and headline in title else ""
