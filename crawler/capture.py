@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import socket
 import weakref
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -25,7 +26,7 @@ from twisted.internet.threads import deferToThread
 
 import crawler
 from archive.models import has_schema, index_url_for, open_index
-from archive.records import NORMALISATIONS, HttpExchange
+from archive.records import BROWSER_NOTE, NORMALISATIONS, HttpExchange, RenderedPage
 from archive.store import ArchiveWriter
 from crawler import report
 
@@ -83,6 +84,8 @@ def exchange_from(response: Response, request: Request) -> HttpExchange:
         ip_address=str(response.ip_address) if response.ip_address else None,
         fetched_at=datetime.now(UTC),
         truncated=truncated,
+        browser=request.meta.get("browser_sub"),
+        resource_type=request.meta.get("resource_type"),
     )
 
 
@@ -126,6 +129,7 @@ class CaptureExtension:
             "robots": "obey" if settings.getbool("ROBOTSTXT_OBEY") else "ignore",
             "http-header-user-agent": settings.get("USER_AGENT"),
             "normalisations": NORMALISATIONS,
+            "browser": BROWSER_NOTE,
         }
 
     def spider_opened(self, spider: Spider) -> None:
@@ -138,10 +142,21 @@ class CaptureExtension:
         logger.info("archiving into %s (crawl %d)", self.writer.warcs.directory, crawl_id)
 
     def response_downloaded(self, response: Response, request: Request, spider: Spider) -> None:
+        if "browser" in response.flags:
+            # A page the browser opened (crawler/browser/): its exchanges were archived as they
+            # arrived; what is left is the DOM it rendered, kept beside its document.
+            if "rendered" in response.flags:
+                self._add(response, lambda: self.writer.add_rendered(RenderedPage(
+                    response.url, response.body, request.meta.get("warc_record_id"),
+                    request.meta.get("browser_version"))))
+            return
         exchange = exchange_from(response, request)
         request.meta["warc_record_id"] = exchange.record_id
+        self._add(response, lambda: self.writer.add_exchange(exchange))
+
+    def _add(self, response: Response, add: Callable[[], None]) -> None:
         try:
-            self.writer.add_exchange(exchange)
+            add()
         except RuntimeError as exc:
             # Crawling on would fetch pages that are never archived: stop instead.
             if not self._stopping:

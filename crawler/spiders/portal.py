@@ -24,6 +24,7 @@ from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.python.failure import Failure
 
 from archive.history import History
+from crawler.browser.router import browser_router
 from crawler.capture import existing_index, index_location
 from crawler.discover.spider import DiscoveryMixin
 from crawler.extract import extract_article
@@ -71,6 +72,7 @@ class PortalSpider(DiscoveryMixin, scrapy.Spider):
         spider.page_maxsize = settings.getint("PAGE_MAXSIZE")
         spider.page_max_links = settings.getint("PAGE_MAX_LINKS")
         spider.requisites = RequisitePolicy.from_settings(settings)
+        spider.browser = browser_router(crawler)
         engine = existing_index(settings) if settings.getbool("INCREMENTAL") else None
         if engine is not None:
             archive_dir, _, _ = index_location(settings)
@@ -130,6 +132,13 @@ class PortalSpider(DiscoveryMixin, scrapy.Spider):
             stats.inc_value("extract/errors")
             return
         stats.inc_value(f"pages/{result.kind}")
+        if result.shell or "rendered" in response.flags:
+            # A script shell goes to the browser (crawler/browser/); without one it is reported.
+            meta = self.browser.page_processed(response, result.shell)
+            if meta is not None:
+                yield scrapy.Request(response.url, callback=self.parse, errback=self.failed, meta=meta,
+                                     dont_filter=True)
+                return
         follow = self._links_to_follow(response.url, result, state)
         if self.revisits is not None and result.kind == LISTING:
             key = pagination_key(response.url)
@@ -138,8 +147,9 @@ class PortalSpider(DiscoveryMixin, scrapy.Spider):
         links = capped_links(follow, response.url, self.page_max_links, stats)
         for request in self.discovered_requests(response, result, links):
             yield request
-        for request in self._requisite_requests(result.requisites[:self.page_max_links or None], state):
-            yield request
+        if "browser" not in response.flags:  # the browser fetched what its page uses
+            for request in self._requisite_requests(result.requisites[:self.page_max_links or None], state):
+                yield request
         if result.item is not None:
             if {"dataloss", "download_stopped", "partial"} & set(response.flags):
                 stats.inc_value("pages/truncated_article")
@@ -250,6 +260,7 @@ class PortalSpider(DiscoveryMixin, scrapy.Spider):
 
     def closed(self, reason: str) -> None:
         self.report_uncovered()
+        self.browser.report()
         self.pages.close()
         if isinstance(getattr(self, "state", None), dict):  # JOBDIR: saved for a resumed run
             self.state["fleet"] = self.fleet.snapshot()

@@ -1,0 +1,200 @@
+"""One Playwright-driven Chromium for the whole crawl, bounded in every way that can go wrong.
+
+- One browser process and one browser context (cookies shared by all pages, as in a person's
+  browser); at most ``max_pages`` pages open at once.
+- A page is done when its main document has loaded and the network has been quiet for
+  ``settle`` seconds, or at ``page_timeout`` (then the DOM is taken as it is), or after
+  ``max_navigations`` navigations (a challenge that reloads itself forever).
+- Every call into the browser has a deadline. A page that will not close (a renderer stuck in
+  a script loop) or a browser that died or hangs is killed and started again on the next
+  page; after ``MAX_RESTARTS`` restarts the browser is given up for the crawl.
+
+Playwright is imported here only, when a page first needs the browser.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from crawler.browser.chromium import ChromiumProcess, tree_memory
+from crawler.browser.network import Document, PageTraffic
+
+logger = logging.getLogger(__name__)
+
+OPERATION_TIMEOUT = 10.0  # opening, reading or closing a page; connecting to the browser
+MAX_RESTARTS = 10
+
+
+class BrowserGone(RuntimeError):
+    """The browser cannot be used any more in this crawl (it would not start, or kept dying)."""
+
+
+@dataclass
+class Rendered:
+    """What one page became in the browser."""
+
+    url: str
+    dom: str | None
+    traffic: PageTraffic
+    cookies: list[dict]
+    navigations: int
+    timed_out: bool = False
+    error: str | None = None
+
+    @property
+    def document(self) -> Document | None:
+        """The last main-frame document the page received (what the page is)."""
+        return self.traffic.documents[-1] if self.traffic.documents else None
+
+
+class BrowserSession:
+    def __init__(self, executable: str, max_pages: int, page_timeout: float, settle: float,
+                 max_navigations: int) -> None:
+        self.executable = executable
+        self.page_timeout, self.settle, self.max_navigations = page_timeout, settle, max_navigations
+        self.max_pages = max_pages
+        self.restarts = 0
+        self.version: str | None = None
+        self.user_agent: str | None = None
+        self.peak_rss = self.peak_pss = 0
+        self._pages = asyncio.Semaphore(max_pages)
+        self._lock = asyncio.Lock()
+        self._playwright: Any = None
+        self._chromium: ChromiumProcess | None = None
+        self._browser: Any = None
+        self._context: Any = None
+        self._closed = False
+
+    @property
+    def pid(self) -> int | None:
+        return self._chromium.pid if self._chromium is not None else None
+
+    async def _ensure(self) -> Any:
+        """The live browser context, starting (or restarting) the browser when needed."""
+        async with self._lock:
+            if self._closed:
+                raise BrowserGone("the crawl is closing")
+            if self._context is not None and self._chromium is not None and self._chromium.alive() \
+                    and self._browser.is_connected():
+                return self._context
+            if self._chromium is not None:
+                await self._stop_browser()
+                self.restarts += 1
+                if self.restarts > MAX_RESTARTS:
+                    raise BrowserGone(f"the browser died {self.restarts} times")
+                logger.warning("browser gone; starting it again (restart %d)", self.restarts)
+            from playwright.async_api import async_playwright
+
+            if self._playwright is None:
+                self._playwright = await asyncio.wait_for(async_playwright().start(), 60)
+            self._chromium = await ChromiumProcess.start(self.executable)
+            self._browser = await asyncio.wait_for(
+                self._playwright.chromium.connect_over_cdp(self._chromium.endpoint), OPERATION_TIMEOUT * 3)
+            self._context = await asyncio.wait_for(self._browser.new_context(
+                service_workers="block", accept_downloads=False, locale="zh-CN"), OPERATION_TIMEOUT)
+            if self.version is None:
+                cdp = await self._browser.new_browser_cdp_session()
+                info = await asyncio.wait_for(cdp.send("Browser.getVersion"), OPERATION_TIMEOUT)
+                self.version, self.user_agent = info.get("product"), info.get("userAgent")
+                await cdp.detach()
+                logger.info("browser started: %s (pid %d), at most %d pages at once",
+                            self.version, self._chromium.pid, self.max_pages)
+            return self._context
+
+    async def render(self, url: str, traffic: PageTraffic) -> Rendered:
+        """Open ``url`` in a new page, let it settle, read its DOM and the context's cookies."""
+        async with self._pages:
+            context = await self._ensure()
+            page = None
+            navigations = [0]
+            try:
+                page = await asyncio.wait_for(context.new_page(), OPERATION_TIMEOUT)
+
+                def navigated(frame: Any) -> None:
+                    if frame == page.main_frame:
+                        navigations[0] += 1
+                        traffic.last_activity = time.monotonic()
+
+                page.on("framenavigated", navigated)
+                await asyncio.wait_for(page.route("**/*", traffic.handle), OPERATION_TIMEOUT)
+                timed_out = False
+                try:
+                    await asyncio.wait_for(self._settle(page, url, traffic, navigations), self.page_timeout)
+                except TimeoutError:
+                    timed_out = True
+                dom = None
+                if not traffic.final and traffic.documents:
+                    try:
+                        dom = await asyncio.wait_for(page.content(), OPERATION_TIMEOUT)
+                    except Exception as exc:  # noqa: BLE001 - a stuck or navigating page: no DOM
+                        logger.debug("no DOM from %s: %s", url, exc)
+                cookies = await asyncio.wait_for(context.cookies(), OPERATION_TIMEOUT)
+                return Rendered(page.url, dom, traffic, cookies, navigations[0], timed_out)
+            except Exception as exc:  # noqa: BLE001 - the browser failed this page; said by the caller
+                return Rendered(url, None, traffic, [], navigations[0], error=f"{type(exc).__name__}: {exc}")
+            finally:
+                if page is not None:
+                    await self._close_page(page)
+                self._sample_memory()
+
+    async def _settle(self, page: Any, url: str, traffic: PageTraffic, navigations: list[int]) -> None:
+        try:
+            await page.goto(url, wait_until="commit", timeout=self.page_timeout * 1000)
+        except Exception:
+            # Aborted on purpose (a non-HTML document) or cut short by the page's own
+            # navigation (a challenge that reloads): fine once a document arrived.
+            if not traffic.documents:
+                raise
+        while not traffic.final and navigations[0] <= self.max_navigations:
+            if traffic.quiet_for(self.settle) and await _ready(page) and traffic.quiet_for(self.settle):
+                return
+            await asyncio.sleep(0.1)
+
+    async def _close_page(self, page: Any) -> None:
+        try:
+            await asyncio.wait_for(page.close(run_before_unload=False), OPERATION_TIMEOUT)
+        except Exception as exc:  # noqa: BLE001 - a renderer that will not close: restart the browser
+            logger.warning("a browser page would not close (%s); restarting the browser", type(exc).__name__)
+            async with self._lock:
+                await self._stop_browser()
+
+    def _sample_memory(self) -> None:
+        if self._chromium is not None and self._chromium.alive():
+            rss, pss = tree_memory(self._chromium.pid)
+            self.peak_rss, self.peak_pss = max(self.peak_rss, rss), max(self.peak_pss, pss)
+
+    async def _stop_browser(self) -> None:
+        """Kill the browser process (its whole session) and forget the Playwright objects."""
+        browser, chromium = self._browser, self._chromium
+        self._browser = self._context = None
+        if chromium is not None:
+            chromium.kill()
+        if browser is not None:
+            try:
+                await asyncio.wait_for(browser.close(), OPERATION_TIMEOUT)
+            except Exception:  # noqa: BLE001 - the connection died with the process
+                pass
+
+    async def close(self) -> None:
+        async with self._lock:
+            self._closed = True
+            await self._stop_browser()
+            self._chromium = None
+            if self._playwright is not None:
+                try:
+                    await asyncio.wait_for(self._playwright.stop(), OPERATION_TIMEOUT)
+                except Exception as exc:  # noqa: BLE001 - its driver exits with the crawl anyway
+                    logger.debug("playwright did not stop cleanly: %s", exc)
+                self._playwright = None
+
+
+async def _ready(page: Any) -> bool:
+    """Has the page's current document finished loading? (False while it navigates or hangs.)"""
+    try:
+        return await asyncio.wait_for(page.evaluate("document.readyState"), 2.0) == "complete"
+    except Exception:  # noqa: BLE001 - navigating, or a renderer busy in a script loop
+        return False
