@@ -27,6 +27,7 @@ import sys
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from email.message import Message
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Self
 from urllib.parse import parse_qs, unquote, urlsplit
@@ -641,7 +642,7 @@ class _Handler(BaseHTTPRequestHandler):
     def _respond(self, body: bytes, send_body: bool = True) -> None:
         owner = self.server.owner
         owner.log(Logged(self.command, self.path, body))
-        status, content_type, payload, headers = owner.answer(self.command, self.path, body)
+        status, content_type, payload, headers = owner.answer(self.command, self.path, body, self.headers)
         if status == 200 and self.command == "GET":  # validators, so re-crawls can ask conditionally
             etag = '"' + hashlib.sha1(payload).hexdigest()[:16] + '"'
             if self.headers.get("If-None-Match") == etag:
@@ -671,12 +672,13 @@ class _Handler(BaseHTTPRequestHandler):
 class PortalServer:
     """Serves one generated portal on its own 127.0.0.x address, logging every request."""
 
-    def __init__(self, name: str, host: str | None = None, port: int = 0) -> None:
+    def __init__(self, name: str, host: str | None = None, port: int = 0,
+                 build: Callable[[str], Portal] | None = None) -> None:
         self._httpd = _Server((host or HOSTS[name], port), _Handler)
         self._httpd.owner = self
         bound_host, bound_port = self._httpd.server_address[:2]
         self.url = f"http://{bound_host}:{bound_port}/"
-        self.portal = BUILDERS[name](self.url.rstrip("/"))
+        self.portal = (build or BUILDERS[name])(self.url.rstrip("/"))
         self.requests: list[Logged] = []
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
@@ -685,7 +687,8 @@ class PortalServer:
         with self._lock:
             self.requests.append(entry)
 
-    def answer(self, method: str, target: str, body: bytes) -> tuple[int, str, bytes, list[tuple[str, str]]]:
+    def answer(self, method: str, target: str, body: bytes,
+               headers: Message | None = None) -> tuple[int, str, bytes, list[tuple[str, str]]]:
         parts = urlsplit(target)
         path = unquote(parts.path)
         query = {key: values[0] for key, values in parse_qs(parts.query, keep_blank_values=True).items()}
