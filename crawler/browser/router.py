@@ -222,13 +222,19 @@ class BrowserRouter:
             raise BrowserUnavailable(self.unavailable)
         session = self._session()
         self._own_slot()
-        traffic = PageTraffic(fetch=lambda sub: self._fetch(sub, request), allow=lambda sub: self._allow(sub, request),
-                              cache=self.cache, is_html=is_html)
-        try:
-            rendered = await session.render(request.url, traffic)
-        except (BrowserGone, BrowserStartError) as exc:
-            self._give_up(str(exc))
-            raise BrowserUnavailable(str(exc)) from exc
+        for attempt in (1, 2):
+            traffic = PageTraffic(fetch=lambda sub: self._fetch(sub, request),
+                                  allow=lambda sub: self._allow(sub, request), cache=self.cache, is_html=is_html)
+            try:
+                rendered = await session.render(request.url, traffic)
+            except (BrowserGone, BrowserStartError) as exc:
+                self._give_up(str(exc))
+                raise BrowserUnavailable(str(exc)) from exc
+            # The browser failed, not the page's server (a crash, a restart under it): once more.
+            if not (rendered.error and traffic.failure is None and attempt == 1):
+                break
+            self.stats.inc_value("browser/retried")
+            logger.info("browser: %s failed in the browser (%s); trying it once more", request.url, rendered.error)
         stats = self.stats
         stats.inc_value("browser/pages")
         stats.inc_value("browser/requests", traffic.requests)
@@ -242,8 +248,9 @@ class BrowserRouter:
         host = _host(request.url)
         if rendered.timed_out:
             stats.inc_value("browser/timeouts")
-            logger.warning("browser: %s did not settle within BROWSER_PAGE_TIMEOUT; its DOM is taken as it was",
-                           request.url)
+            logger.warning("browser: %s did not settle within BROWSER_PAGE_TIMEOUT; %s", request.url,
+                           "its DOM is taken as it was" if rendered.dom is not None
+                           else "no DOM could be read (a script loop?): its document as served stands for it")
         document = rendered.document
         if document is None:
             stats.inc_value("browser/errors")
