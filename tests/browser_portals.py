@@ -31,6 +31,7 @@ import random
 import secrets
 import sys
 import threading
+import time
 from dataclasses import dataclass, field
 from email.message import Message
 from http.cookies import CookieError, SimpleCookie
@@ -158,7 +159,7 @@ SPA_SHELL = (f'<!DOCTYPE html><html><head><meta charset="utf-8"><title>{SITE}</t
              '<script src="/static/app.js"></script></body></html>').encode()
 
 SPA_JS = r"""(function(){
-var KEY='%KEY%',SITE='%SITE%';
+var KEY='%KEY%',SITE='%SITE%',HANG=%HANG%;
 function fnv(s){var h=0x811c9dc5,b=unescape(encodeURIComponent(s));for(var i=0;i<b.length;i++){h^=b.charCodeAt(i);h=Math.imul(h,0x01000193)>>>0;}return ('0000000'+h.toString(16)).slice(-8);}
 function api(path,query){var q=Object.keys(query).sort().map(function(k){return k+'='+encodeURIComponent(query[k]);}).join('&');
   return fetch(path+'?'+q+'&sign='+fnv(path+'?'+q+'#'+KEY),{headers:{'X-Requested-With':'XMLHttpRequest'}}).then(function(r){if(!r.ok)throw new Error('HTTP '+r.status);return r.json();});}
@@ -167,6 +168,7 @@ var app=document.getElementById('app'),args=new URLSearchParams(location.search)
 var chrome='<div class="top"><a href="/">首页</a><a href="/list.html?page=1">工作动态</a></div>';
 function foot(){return '<div class="footer">版权所有：'+SITE+'</div>';}
 if(location.pathname==='/detail.html'){
+  if(HANG.indexOf(+args.get('id'))>=0){for(;;){}}
   api('/api/article',{id:args.get('id')}).then(function(a){
     document.title=a.title+'_'+SITE;
     app.innerHTML=chrome+'<div class="main"><h1>'+esc(a.title)+'</h1><div class="info">发布时间：'+esc(a.date)+'　来源：'+esc(a.source)+'</div><div class="TRS_Editor">'+a.paragraphs.map(function(p){return '<p>'+esc(p)+'</p>';}).join('')+'</div></div>'+foot();
@@ -190,6 +192,7 @@ class Answered:
     target: str
     cookie: str
     status: int
+    at: float = field(default_factory=time.monotonic)
 
 
 @dataclass
@@ -202,6 +205,11 @@ class GatedPortal:
     pages: dict[str, bytes] = field(default_factory=dict)
     # Gate state, shared by the server's threads.
     gzip: bool = False  # the server's switch (cms_portals): these portals answer uncompressed
+    # robots.txt (404 when None); spa articles whose page script loops forever; spa articles
+    # not published yet (left out of the API's lists and answers).
+    robots: str | None = None
+    hang: set[int] = field(default_factory=set)
+    hidden: set[int] = field(default_factory=set)
     jsl_expected: dict[str, str] = field(default_factory=dict)
     rs_tokens: dict[str, bool] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -220,6 +228,8 @@ class GatedPortal:
     def answer(self, method: str, target: str, cookies: dict[str, str]) -> tuple[int, str, bytes, list[tuple[str, str]]]:
         parts = urlsplit(target)
         path, query = parts.path, {k: v[0] for k, v in parse_qs(parts.query).items()}
+        if path == "/robots.txt" and self.robots is not None and self.kind != "jsl":
+            return 200, "text/plain", self.robots.encode(), []
         if self.kind == "spa":
             return self._spa(path, query, parts.query)
         if self.kind == "jsl" and (gate := self._jsl_gate(cookies)) is not None:
@@ -276,21 +286,23 @@ class GatedPortal:
         if path in ("/", "/list.html", "/detail.html"):
             return 200, "text/html; charset=utf-8", SPA_SHELL, []
         if path == "/static/app.js":
-            return 200, "application/javascript; charset=utf-8", SPA_JS.replace("%KEY%", SPA_KEY).replace("%SITE%", SITE).encode(), []
+            script = SPA_JS.replace("%KEY%", SPA_KEY).replace("%SITE%", SITE).replace("%HANG%", json.dumps(sorted(self.hang)))
+            return 200, "application/javascript; charset=utf-8", script.encode(), []
         if path == "/static/app.css":
             return 200, "text/css", STYLE, []
         if path in ("/api/list", "/api/article"):
             unsigned = "&".join(part for part in raw_query.split("&") if not part.startswith("sign="))
             if query.get("sign") != fnv1a(f"{path}?{unsigned}#{SPA_KEY}"):
                 return 403, "application/json", b'{"code":403,"msg":"sign error"}', []
+            published = [a for a in self.articles if a.id not in self.hidden]
             if path == "/api/list":
                 page, size = int(query.get("page", "1")), int(query.get("size", "10"))
-                chunk = self.articles[(page - 1) * size:page * size]
-                data = {"pages": -(-len(self.articles) // size), "total": len(self.articles),
+                chunk = published[(page - 1) * size:page * size]
+                data = {"pages": -(-len(published) // size), "total": len(published),
                         "items": [{"id": a.id, "title": a.title, "date": a.date} for a in chunk]}
             else:
                 article = self.by_id.get(int(query.get("id", "0") or 0))
-                if article is None:
+                if article is None or article.id in self.hidden:
                     return 404, "application/json", b'{"code":404}', []
                 data = {"title": article.title, "date": article.date, "source": SITE, "paragraphs": article.paragraphs}
             return 200, "application/json; charset=utf-8", json.dumps(data, ensure_ascii=False).encode(), []
