@@ -31,7 +31,7 @@ import pytest
 from browser_portals import GatedServer
 from proctree import alive, descendants
 from sqlalchemy import text
-from support import FAST, ROOT, archive_settings, index, run_crawl, warc_files
+from support import FAST, ROOT, archive_args, archive_settings, index, run_crawl, warc_files
 from warcio.archiveiterator import ArchiveIterator
 
 from crawler.browser.chromium import find_chromium
@@ -170,40 +170,17 @@ def test_a_captcha_is_reported_and_not_passed(tmp_path_factory) -> None:
 @pytest.fixture(scope="module")
 def pywb_collection(tmp_path_factory):
     """The script-rendered portal's archive in pywb, from the collection ``portal-archive pywb`` writes."""
-    from test_replay_tools import PYWB_BIN, free_port
+    from test_replay_tools import PYWB_BIN, wayback
 
     if not (PYWB_BIN / "wayback").exists():
         subprocess.run(["bash", str(ROOT / "scripts" / "replay-tools")], check=True, timeout=900)
     crawled = crawl("spa", tmp_path_factory)
     root = tmp_path_factory.mktemp("pywb-browser")
-    from support import archive_args
-
     made = subprocess.run([sys.executable, "-m", "archive.cli", *archive_args(crawled.archive), "pywb",
                            str(root / "collections" / "portal")], capture_output=True, text=True, cwd=ROOT, timeout=300)
     assert made.returncode == 0, made.stderr
-    port = free_port()
-    log = open(root / "wayback.log", "w")  # noqa: SIM115 - closed below
-    process = subprocess.Popen([str(PYWB_BIN / "wayback"), "-p", str(port), "-b", "127.0.0.1", "-d", str(root)],
-                               cwd=root, stdout=log, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}/portal/"
-    import urllib.request
-
-    deadline = time.monotonic() + 120
-    while True:
-        try:
-            urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=5).read()
-            break
-        except OSError:
-            if time.monotonic() > deadline or process.poll() is not None:
-                process.kill()
-                pytest.fail(f"wayback did not start: {(root / 'wayback.log').read_text()[-2000:]}")
-            time.sleep(0.5)
-    try:
-        yield crawled, base
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
-        log.close()
+    with wayback(root) as base:
+        yield crawled, f"{base}portal/"
 
 
 def test_browser_only_pages_replay_in_pywb_with_their_article_text(pywb_collection, tmp_path) -> None:
