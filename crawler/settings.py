@@ -261,8 +261,8 @@ BROWSER_ENABLED = True
 # The Chromium (or Chrome) binary, a path or a name on PATH; "" = the first of chromium,
 # chromium-browser, google-chrome on PATH. Playwright's own browser download is never used.
 BROWSER_EXECUTABLE = ""
-# Hosts whose pages always go to the browser, as shell-style patterns ("*.example.gov.cn");
-# ["*"] sends every page of the crawl there.
+# Hosts whose pages always go to the browser, as shell-style patterns, comma-separated on the
+# command line (-s 'BROWSER_HOSTS=*.example.gov.cn,www.other.gov.cn'); * sends every page there.
 BROWSER_HOSTS: list[str] = []
 # Pages open in the browser at once (one browser process for the whole crawl).
 BROWSER_MAX_PAGES = 2
