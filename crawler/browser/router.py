@@ -86,6 +86,7 @@ class BrowserRouter:
         self.cache = StaticCache()
         self.session: BrowserSession | None = None
         self._logged: set[tuple[str, str]] = set()
+        self._published: set[str] = set()
         self._closed = False
 
     @property
@@ -140,9 +141,8 @@ class BrowserRouter:
         host = _host(request.url)
         route = self.routes.route(host)
         if route.mode == BROWSER:
-            if not self.usable:
-                self._note_need(host, route.why or "browser")
-            elif _page_request(request):
+            self._note_need(host, route.why or "browser")
+            if self.usable and _page_request(request):
                 _mark(request.meta)
                 return
         if route.cookies:
@@ -333,11 +333,14 @@ class BrowserRouter:
         route = self.routes.route(host)
         if not route.why:
             route.why = why
+        if host not in self._published:
             self._publish_needs()
 
     def _publish_needs(self) -> None:
         """``browser/needs_browser`` (host -> why), kept current: the crawl summary is taken from it."""
-        self.stats.set_value("browser/needs_browser", self.routes.report())
+        needs = self.routes.report()
+        self._published = set(needs)
+        self.stats.set_value("browser/needs_browser", needs)
 
     def _say(self, host: str, what: str, level: int, message: str, *args: Any) -> None:
         if (host, what) not in self._logged:
