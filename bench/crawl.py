@@ -1,6 +1,7 @@
 """Crawl benchmark: portal-archiver against a bare Scrapy spider and wget, on one local portal.
 
     python bench/crawl.py [--articles 2000] [--rounds 3] [--out bench/out] [--record]
+    python bench/crawl.py --browser [--articles 1000] [--rounds 3] [--record]   # bench/browser.py
 
 The portal is the project's own demo generator written out as static files and served by
 nginx, so the server costs almost nothing next to the crawlers and every tool sees the same
@@ -666,6 +667,11 @@ def run_rounds(url: str, tmp: Path, rounds: int, log_prefix: Path) -> tuple[list
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if "--browser" in argv:  # the portals only a browser can read (issue 19): bench/browser.py
+        from bench.browser import main as browser_main
+
+        return browser_main([arg for arg in argv if arg != "--browser"])
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--articles", type=int, default=2000, help="minimum article pages in the portal")

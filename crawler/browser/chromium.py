@@ -40,7 +40,7 @@ ARGS = (
     "--disable-background-networking", "--disable-component-update", "--no-first-run", "--disable-sync",
     "--disable-quic", "--disable-extensions", "--disable-default-apps", "--no-default-browser-check",
     "--mute-audio", "--hide-scrollbars", "--disable-breakpad", "--metrics-recording-only",
-    "--disable-features=Translate,MediaRouter,OptimizationHints,InterestFeedContentSuggestions",
+    "--disable-features=Translate,MediaRouter,OptimizationHints,InterestFeedContentSuggestions,BackForwardCache",
     # The wall: a proxy that refuses everything, even loopback (Chromium skips proxies for
     # loopback unless told), so no request leaves except through the crawl's downloader.
     "--proxy-server=http://127.0.0.1:9", "--proxy-bypass-list=<-loopback>",

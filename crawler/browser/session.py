@@ -27,6 +27,7 @@ logger = logging.getLogger(__name__)
 
 OPERATION_TIMEOUT = 10.0  # opening, reading or closing a page; connecting to the browser
 MAX_RESTARTS = 10
+MEMORY_EVERY = 2.0  # seconds between two readings of the browser's memory (a /proc scan)
 
 
 class BrowserGone(RuntimeError):
@@ -51,6 +52,36 @@ class Rendered:
         return self.traffic.documents[-1] if self.traffic.documents else None
 
 
+class _Tab:
+    """One page of the browser, reused from render to render; its route handler and navigation
+    counter serve whichever render holds it (``traffic``), and refuse everything in between."""
+
+    def __init__(self, page: Any, generation: int) -> None:
+        self.page, self.generation = page, generation
+        self.traffic: PageTraffic | None = None
+        self.navigations = 0
+
+    async def handle(self, route: Any) -> None:
+        traffic = self.traffic
+        if traffic is None:
+            try:
+                await route.abort("blockedbyclient")
+            except Exception:  # noqa: BLE001 - the page is going away
+                pass
+            return
+        await traffic.handle(route)
+
+    def navigated(self, frame: Any) -> None:
+        if frame == self.page.main_frame and self.traffic is not None:
+            self.navigations += 1
+            self.traffic.last_activity = time.monotonic()
+
+
+def _close_popup(page: Any) -> None:
+    """A window a page opens is no page of the crawl's (and its requests would not be routed)."""
+    asyncio.ensure_future(page.close())
+
+
 class BrowserSession:
     def __init__(self, executable: str, max_pages: int, page_timeout: float, settle: float,
                  max_navigations: int) -> None:
@@ -68,6 +99,9 @@ class BrowserSession:
         self._browser: Any = None
         self._context: Any = None
         self._closed = False
+        self._idle: list[_Tab] = []
+        self._generation = 0
+        self._sampled = 0.0
 
     @property
     def pid(self) -> int | None:
@@ -92,6 +126,8 @@ class BrowserSession:
             if self._playwright is None:
                 self._playwright = await asyncio.wait_for(async_playwright().start(), 60)
             self._chromium = await ChromiumProcess.start(self.executable)
+            self._generation += 1
+            self._idle.clear()
             self._browser = await asyncio.wait_for(
                 self._playwright.chromium.connect_over_cdp(self._chromium.endpoint), OPERATION_TIMEOUT * 3)
             self._context = await asyncio.wait_for(self._browser.new_context(
@@ -106,63 +142,93 @@ class BrowserSession:
             return self._context
 
     async def render(self, url: str, traffic: PageTraffic) -> Rendered:
-        """Open ``url`` in a new page, let it settle, read its DOM and the context's cookies."""
+        """Open ``url`` in a page, let it settle, read its DOM and the context's cookies."""
         async with self._pages:
             context = await self._ensure()
-            page = None
-            navigations = [0]
+            tab = None
+            moments = [time.monotonic()]
+            timed_out = False
             try:
-                page = await asyncio.wait_for(context.new_page(), OPERATION_TIMEOUT)
-
-                def navigated(frame: Any) -> None:
-                    if frame == page.main_frame:
-                        navigations[0] += 1
-                        traffic.last_activity = time.monotonic()
-
-                page.on("framenavigated", navigated)
-                await asyncio.wait_for(page.route("**/*", traffic.handle), OPERATION_TIMEOUT)
-                timed_out = False
+                tab = await self._tab(context)
+                tab.traffic, tab.navigations = traffic, 0
+                moments.append(time.monotonic())
                 try:
-                    await asyncio.wait_for(self._settle(page, url, traffic, navigations), self.page_timeout)
+                    await asyncio.wait_for(self._settle(tab, url), self.page_timeout)
                 except TimeoutError:
                     timed_out = True
+                moments.append(time.monotonic())
                 dom = None
                 if not traffic.final and traffic.documents:
                     try:
-                        dom = await asyncio.wait_for(page.content(), OPERATION_TIMEOUT)
+                        dom = await asyncio.wait_for(tab.page.content(), OPERATION_TIMEOUT)
                     except Exception as exc:  # noqa: BLE001 - a stuck or navigating page: no DOM
                         logger.debug("no DOM from %s: %s", url, exc)
                 cookies = await asyncio.wait_for(context.cookies(), OPERATION_TIMEOUT)
-                return Rendered(page.url, dom, traffic, cookies, navigations[0], timed_out)
+                return Rendered(tab.page.url, dom, traffic, cookies, tab.navigations, timed_out)
             except Exception as exc:  # noqa: BLE001 - the browser failed this page; said by the caller
-                return Rendered(url, None, traffic, [], navigations[0], error=f"{type(exc).__name__}: {exc}")
+                timed_out = True  # whatever the page is doing, it is not reused
+                return Rendered(url, None, traffic, [], tab.navigations if tab else 0,
+                                error=f"{type(exc).__name__}: {exc}")
             finally:
-                if page is not None:
-                    await self._close_page(page)
+                moments.append(time.monotonic())
+                if tab is not None:
+                    await self._release(tab, reuse=not timed_out)
                 self._sample_memory()
+                moments.append(time.monotonic())
+                logger.debug("rendered %s in %.2f s (%s)", url, moments[-1] - moments[0],
+                             " ".join(f"{b - a:.2f}" for a, b in zip(moments, moments[1:], strict=False)))
 
-    async def _settle(self, page: Any, url: str, traffic: PageTraffic, navigations: list[int]) -> None:
+    async def _tab(self, context: Any) -> _Tab:
+        """An idle page of the running browser, or a new one: pages are reused, as a person
+        reuses a tab (a new page costs a renderer's start)."""
+        while self._idle:
+            tab = self._idle.pop()
+            if tab.generation == self._generation and not tab.page.is_closed():
+                return tab
+        page = await asyncio.wait_for(context.new_page(), OPERATION_TIMEOUT)
+        tab = _Tab(page, self._generation)
+        page.on("framenavigated", tab.navigated)
+        page.on("popup", _close_popup)
+        await asyncio.wait_for(page.route("**/*", tab.handle), OPERATION_TIMEOUT)
+        return tab
+
+    async def _release(self, tab: _Tab, reuse: bool) -> None:
+        """Back to the idle pages, or closed when it misbehaved; a page that will not close (a
+        renderer stuck in a script loop) costs a restart of the browser. An idle page stays on
+        its document (a navigation elsewhere would start another renderer); whatever its
+        scripts still ask for is refused (``_Tab.handle``)."""
+        tab.traffic = None
+        if reuse and tab.generation == self._generation:
+            self._idle.append(tab)
+            return
         try:
-            await page.goto(url, wait_until="commit", timeout=self.page_timeout * 1000)
+            await asyncio.wait_for(tab.page.close(run_before_unload=False), OPERATION_TIMEOUT)
+        except Exception as exc:  # noqa: BLE001 - a renderer that will not close: restart the browser
+            if tab.generation == self._generation:
+                logger.warning("a browser page would not close (%s); restarting the browser", type(exc).__name__)
+                async with self._lock:
+                    await self._stop_browser()
+
+    async def _settle(self, tab: _Tab, url: str) -> None:
+        traffic = tab.traffic
+        assert traffic is not None
+        try:
+            await tab.page.goto(url, wait_until="commit", timeout=self.page_timeout * 1000)
         except Exception:
             # Aborted on purpose (a non-HTML document) or cut short by the page's own
             # navigation (a challenge that reloads): fine once a document arrived.
             if not traffic.documents:
                 raise
-        while not traffic.final and navigations[0] <= self.max_navigations:
-            if traffic.quiet_for(self.settle) and await _ready(page) and traffic.quiet_for(self.settle):
+        while not traffic.final and tab.navigations <= self.max_navigations:
+            if traffic.quiet_for(self.settle) and await _ready(tab.page) and traffic.quiet_for(self.settle):
                 return
             await asyncio.sleep(0.1)
 
-    async def _close_page(self, page: Any) -> None:
-        try:
-            await asyncio.wait_for(page.close(run_before_unload=False), OPERATION_TIMEOUT)
-        except Exception as exc:  # noqa: BLE001 - a renderer that will not close: restart the browser
-            logger.warning("a browser page would not close (%s); restarting the browser", type(exc).__name__)
-            async with self._lock:
-                await self._stop_browser()
-
     def _sample_memory(self) -> None:
+        """The browser's memory, read from /proc at most every ``MEMORY_EVERY`` seconds."""
+        if time.monotonic() - self._sampled < MEMORY_EVERY:
+            return
+        self._sampled = time.monotonic()
         if self._chromium is not None and self._chromium.alive():
             rss, pss = tree_memory(self._chromium.pid)
             self.peak_rss, self.peak_pss = max(self.peak_rss, rss), max(self.peak_pss, pss)
