@@ -14,8 +14,8 @@ settings as the crawl benchmark (no delay, 16 connections a host, no robots.txt)
 Pages = distinct HTML documents archived with HTTP 200 (a portal's home, listing and article
 pages; for the script portal, its shells); pages/s divides them by the crawl process's wall
 time, start-up and the browser's start included. Memory: the crawl's whole process tree
-(crawler, page worker, Playwright's driver, Chromium and its helpers) sampled from /proc at
-4 Hz: the highest sum of RSS (counts memory Chromium's processes share once per process: an
+(crawler, page worker, Playwright's driver, Chromium and its helpers) sampled from /proc
+(bench/crawl.py's sampler): the highest sum of RSS (counts memory Chromium's processes share once per process: an
 upper bound) and of PSS (shares it out: what the tree really holds). Medians over rounds,
 the order of the kinds alternating every round.
 """
@@ -30,8 +30,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import threading
-import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -47,10 +45,11 @@ from bench.crawl import (  # noqa: E402
     code_fingerprint,
     code_state,
     machine_note,
+    measure,
     scrapy_flags,
 )
 from bench.report import replace_section  # noqa: E402
-from crawler.browser.chromium import find_chromium, tree_memory  # noqa: E402
+from crawler.browser.chromium import find_chromium  # noqa: E402
 
 SECTION = "## Crawl benchmark: portals only a browser can read (issue 19)"
 KINDS = {"ungated": "plain", "handoff": "jsl", "tokens": "ruishu", "script": "spa"}
@@ -80,38 +79,16 @@ class Run:
         return self.pages / self.wall_s if self.wall_s else 0.0
 
 
-class TreeMemory(threading.Thread):
-    """Peak summed RSS and PSS of a process tree, sampled from /proc."""
-
-    def __init__(self, pid: int, interval: float = 0.25) -> None:
-        super().__init__(daemon=True)
-        self.pid, self.interval = pid, interval
-        self.rss = self.pss = 0
-        self.done = threading.Event()
-
-    def run(self) -> None:
-        while not self.done.wait(self.interval):
-            rss, pss = tree_memory(self.pid)
-            self.rss, self.pss = max(self.rss, rss), max(self.pss, pss)
-
-
 def run_one(kind: str, articles: int, work: Path, log: Path, round_: int) -> Run:
     from browser_portals import GatedServer
 
     archive = work / "archive"
     settings = {"ARCHIVE_DIR": str(archive), **SHARED_SCRAPY_SETTINGS, "WARC_FSYNC": "1"}
     code = code_fingerprint()
-    with GatedServer(KINDS[kind], articles=articles) as server, log.open("wb") as out:
+    with GatedServer(KINDS[kind], articles=articles) as server:
         command = [child_python(), "-m", "scrapy", "crawl", "portal", "-a", f"start_url={server.url}",
                    *scrapy_flags(settings)]
-        start = time.perf_counter()
-        process = subprocess.Popen(command, cwd=ROOT, env=clean_env(), stdout=out, stderr=subprocess.STDOUT)
-        sampler = TreeMemory(process.pid)
-        sampler.start()
-        _pid, status, usage = os.wait4(process.pid, 0)
-        wall = time.perf_counter() - start
-        sampler.done.set()
-        sampler.join()
+        measured = measure(command, ROOT, log, clean_env(), pss=True)
     pages = found = browser_pages = 0
     crawl_s = None
     index = archive / "index.sqlite"
@@ -125,8 +102,8 @@ def run_one(kind: str, articles: int, work: Path, log: Path, round_: int) -> Run
                 stats = json.loads(row[0])
                 crawl_s = stats.get("elapsed_time_seconds")
                 browser_pages = stats.get("browser/pages", 0)
-    return Run(kind, round_, pages, found, wall, usage.ru_utime + usage.ru_stime, crawl_s, sampler.rss / 2**20,
-               sampler.pss / 2**20, browser_pages, os.waitstatus_to_exitcode(status), code)
+    return Run(kind, round_, pages, found, measured.wall_s, measured.cpu_s, crawl_s, measured.tree_rss_mib,
+               measured.tree_pss_mib or 0.0, browser_pages, measured.returncode, code)
 
 
 def median(runs: list[Run], attribute: str) -> float:
@@ -249,8 +226,8 @@ Notes:
   per host, no robots.txt; BROWSER_* at their defaults (2 pages at once). The portals are served by a
   Python loopback server in the benchmark's own process (tests/browser_portals.py).
 - Tree memory: the crawl process and all its descendants (page worker, Playwright's node driver, Chromium
-  and its helpers), sampled every 0.25 s from /proc/PID/smaps_rollup. RSS summed counts the pages Chromium's
-  processes share once per process (an upper bound); PSS divides them among the sharers.
+  and its helpers), sampled from /proc (RSS at 10 Hz, PSS from smaps_rollup at 2.5 Hz). RSS summed counts
+  the pages Chromium's processes share once per process (an upper bound); PSS divides them among the sharers.
 """
     replace_section(SECTION, section)
 

@@ -81,6 +81,7 @@ class Run:
     # Scrapy's own elapsed_time_seconds: the crawl without interpreter start-up.
     crawl_s: float | None = None
     extra: dict[str, object] = field(default_factory=dict)
+    tree_pss_mib: float | None = None
 
     @property
     def pages_per_s(self) -> float:
@@ -239,6 +240,9 @@ class Measured:
     # Highest sum of RSS over the whole tree, sampled from /proc: counts worker processes too.
     tree_rss_mib: float
     returncode: int
+    # Highest sum of PSS over the tree (``measure(pss=True)``): memory shared between the
+    # tree's processes (a browser's) counted once, not once per process as RSS sums do.
+    tree_pss_mib: float | None = None
 
 
 class TreeRssSampler(threading.Thread):
@@ -248,12 +252,17 @@ class TreeRssSampler(threading.Thread):
     One /proc scan costs well under a millisecond, so 10 Hz barely touches the CPU budget.
     """
 
-    def __init__(self, pid: int, interval: float = 0.1, roots: Callable[[], set[int]] | None = None) -> None:
+    def __init__(self, pid: int, interval: float = 0.1, roots: Callable[[], set[int]] | None = None,
+                 pss: bool = False) -> None:
         super().__init__(daemon=True)
         self.pid, self.interval = pid, interval
         # Several process trees at once (crawls run side by side): their current root pids.
         self.roots = roots or (lambda: {self.pid})
         self.peak_bytes = 0
+        # With ``pss``, also the highest summed PSS (smaps_rollup: dearer to read, so every 4th sample).
+        self.pss = pss
+        self.peak_pss_bytes = 0
+        self._samples = 0
         self.done = threading.Event()
         self.page_size = os.sysconf("SC_PAGE_SIZE")
 
@@ -280,10 +289,24 @@ class TreeRssSampler(threading.Thread):
             children = [pid for pid, ppid in parent_of.items() if ppid == parent and pid not in tree]
             tree.update(children)
             frontier.extend(children)
+        self._samples += 1
+        if self.pss and self._samples % 4 == 1:
+            self.peak_pss_bytes = max(self.peak_pss_bytes, sum(_pss(pid) for pid in tree))
         return sum(rss_of.get(pid, 0) for pid in tree) * self.page_size
 
 
-def measure(cmd: list[str], cwd: Path, log: Path, env: dict[str, str] | None = None) -> Measured:
+def _pss(pid: int) -> int:
+    """A process's proportional set size in bytes (0 when it is gone)."""
+    try:
+        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+            if line.startswith("Pss:"):
+                return int(line.split()[1]) * 1024
+    except (OSError, ValueError):
+        pass
+    return 0
+
+
+def measure(cmd: list[str], cwd: Path, log: Path, env: dict[str, str] | None = None, pss: bool = False) -> Measured:
     """Run to completion and report wall time, CPU time and memory.
 
     ``os.wait4`` hands back the child's rusage without polling; the sampler adds what
@@ -292,7 +315,7 @@ def measure(cmd: list[str], cwd: Path, log: Path, env: dict[str, str] | None = N
     with log.open("wb") as out:
         start = time.perf_counter()
         proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=out, stderr=subprocess.STDOUT)
-        sampler = TreeRssSampler(proc.pid)
+        sampler = TreeRssSampler(proc.pid, pss=pss)
         sampler.start()
         _pid, status, usage = os.wait4(proc.pid, 0)
         wall = time.perf_counter() - start
@@ -305,7 +328,8 @@ def measure(cmd: list[str], cwd: Path, log: Path, env: dict[str, str] | None = N
     # short to be sampled.
     tree = sampler.peak_bytes / 2**20 if sampler.peak_bytes else usage.ru_maxrss / 1024
     return Measured(wall_s=wall, cpu_s=usage.ru_utime + usage.ru_stime, peak_rss_mib=usage.ru_maxrss / 1024,
-                    tree_rss_mib=tree, returncode=proc.returncode)
+                    tree_rss_mib=tree, returncode=proc.returncode,
+                    tree_pss_mib=sampler.peak_pss_bytes / 2**20 if pss else None)
 
 
 def child_python() -> str:
