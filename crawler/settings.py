@@ -272,7 +272,7 @@ BROWSER_PAGE_TIMEOUT = 60.0
 # flight for this many seconds.
 BROWSER_SETTLE = 0.5
 # A page that navigates more often than this (a challenge reloading itself forever) is done.
-BROWSER_MAX_NAVIGATIONS = 5
+BROWSER_MAX_NAVIGATIONS = 3
 # A gate that comes back after fewer good plain pages than this since the hand-off has
 # single-use tokens: every page of its host then goes through the browser.
 BROWSER_HANDOFF_MIN_PAGES = 3
