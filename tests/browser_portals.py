@@ -159,7 +159,7 @@ SPA_SHELL = (f'<!DOCTYPE html><html><head><meta charset="utf-8"><title>{SITE}</t
              '<script src="/static/app.js"></script></body></html>').encode()
 
 SPA_JS = r"""(function(){
-var KEY='%KEY%',SITE='%SITE%',HANG=%HANG%;
+var KEY='%KEY%',SITE='%SITE%',HANG=%HANG%,HOG=%HOG%;
 function fnv(s){var h=0x811c9dc5,b=unescape(encodeURIComponent(s));for(var i=0;i<b.length;i++){h^=b.charCodeAt(i);h=Math.imul(h,0x01000193)>>>0;}return ('0000000'+h.toString(16)).slice(-8);}
 function api(path,query){var q=Object.keys(query).sort().map(function(k){return k+'='+encodeURIComponent(query[k]);}).join('&');
   return fetch(path+'?'+q+'&sign='+fnv(path+'?'+q+'#'+KEY),{headers:{'X-Requested-With':'XMLHttpRequest'}}).then(function(r){if(!r.ok)throw new Error('HTTP '+r.status);return r.json();});}
@@ -169,6 +169,7 @@ var chrome='<div class="top"><a href="/">首页</a><a href="/list.html?page=1">�
 function foot(){return '<div class="footer">版权所有：'+SITE+'</div>';}
 if(location.pathname==='/detail.html'){
   if(HANG.indexOf(+args.get('id'))>=0){for(;;){}}
+  if(HOG.indexOf(+args.get('id'))>=0){var hog=[];for(;;){hog.push(new Array(1e6).fill(hog.length));}}
   api('/api/article',{id:args.get('id')}).then(function(a){
     document.title=a.title+'_'+SITE;
     app.innerHTML=chrome+'<div class="main"><h1>'+esc(a.title)+'</h1><div class="info">发布时间：'+esc(a.date)+'　来源：'+esc(a.source)+'</div><div class="TRS_Editor">'+a.paragraphs.map(function(p){return '<p>'+esc(p)+'</p>';}).join('')+'</div></div>'+foot();
@@ -205,10 +206,11 @@ class GatedPortal:
     pages: dict[str, bytes] = field(default_factory=dict)
     # Gate state, shared by the server's threads.
     gzip: bool = False  # the server's switch (cms_portals): these portals answer uncompressed
-    # robots.txt (404 when None); spa articles whose page script loops forever; spa articles
-    # not published yet (left out of the API's lists and answers).
+    # robots.txt (404 when None); spa articles whose page script loops forever, or allocates
+    # memory without end; spa articles not published yet (left out of the API's answers).
     robots: str | None = None
     hang: set[int] = field(default_factory=set)
+    hog: set[int] = field(default_factory=set)
     hidden: set[int] = field(default_factory=set)
     jsl_expected: dict[str, str] = field(default_factory=dict)
     rs_tokens: dict[str, bool] = field(default_factory=dict)
@@ -286,7 +288,8 @@ class GatedPortal:
         if path in ("/", "/list.html", "/detail.html"):
             return 200, "text/html; charset=utf-8", SPA_SHELL, []
         if path == "/static/app.js":
-            script = SPA_JS.replace("%KEY%", SPA_KEY).replace("%SITE%", SITE).replace("%HANG%", json.dumps(sorted(self.hang)))
+            script = (SPA_JS.replace("%KEY%", SPA_KEY).replace("%SITE%", SITE).replace("%HANG%", json.dumps(sorted(self.hang)))
+                      .replace("%HOG%", json.dumps(sorted(self.hog))))
             return 200, "application/javascript; charset=utf-8", script.encode(), []
         if path == "/static/app.css":
             return 200, "text/css", STYLE, []

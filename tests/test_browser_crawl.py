@@ -157,6 +157,31 @@ def test_a_script_rendered_portal_archives_its_json_and_its_dom(tmp_path_factory
         assert truth[url].title.encode() in conversions[record_id], url
 
 
+def test_the_archive_tools_read_a_browser_archive(tmp_path_factory, tmp_path) -> None:
+    """verify, search, show, cdxj (field for field what cdxj-indexer writes) and wacz."""
+    crawled = crawl("spa", tmp_path_factory)
+
+    def cli(*args: str) -> str:
+        result = subprocess.run([sys.executable, "-m", "archive.cli", *archive_args(crawled.archive), *args],
+                                capture_output=True, text=True, cwd=ROOT, timeout=300)
+        assert result.returncode == 0, result.stderr
+        return result.stdout
+
+    assert "0 errors, 0 dangling rows, 0 orphan records" in cli("verify")
+    url, article = sorted(crawled.server.portal.article_urls().items())[0]
+    assert url in cli("search", article.title[:6], "--format", "jsonl")
+    shown = cli("show", url)
+    assert article.paragraphs[0] in shown and "browser: " in shown
+    assert "/static/app.js" in cli("show", url, "--raw")  # the document as served: the shell
+    ours = sorted(cli("cdxj").splitlines())
+    indexer = subprocess.run([sys.executable, "-m", "cdxj_indexer.main", *map(str, warc_files(crawled.archive))],
+                             capture_output=True, text=True, check=True, timeout=300).stdout.splitlines()
+    assert len(ours) > 60 and ours == sorted(line.replace(str(crawled.archive / "warc") + "/", "")
+                                             for line in indexer)
+    cli("wacz", "-o", str(tmp_path / "portal.wacz"))
+    assert (tmp_path / "portal.wacz").stat().st_size > 10_000
+
+
 def test_a_captcha_is_reported_and_not_passed(tmp_path_factory) -> None:
     crawled = crawl("captcha", tmp_path_factory)
     summary = crawled.stats()["summary"]
@@ -207,6 +232,45 @@ def test_browser_only_pages_replay_in_pywb_with_their_article_text(pywb_collecti
         finally:
             browser.close()
     assert checked == 8 and failures == [], failures
+
+
+def test_browser_only_pages_replay_in_replaywebpage(tmp_path_factory, tmp_path) -> None:
+    """The same pages from the WACZ, in ReplayWeb.page: its service worker answers app.js's
+    signed JSON requests from the archive."""
+    from playwright.sync_api import sync_playwright
+    from static_server import StaticServer
+    from test_replay_tools import RWP_DIR, _rendered
+
+    if not (RWP_DIR / "sw.js").exists():
+        subprocess.run(["bash", str(ROOT / "scripts" / "replay-tools")], check=True, timeout=900)
+    if not (RWP_DIR / "sw.js").exists():
+        pytest.skip(f"no ReplayWeb.page files at {RWP_DIR}: npm was unavailable to scripts/replay-tools")
+    crawled = crawl("spa", tmp_path_factory)
+    site = tmp_path / "site"
+    site.mkdir()
+    made = subprocess.run([sys.executable, "-m", "archive.cli", *archive_args(crawled.archive), "wacz", "-o",
+                           str(site / "portal.wacz")], capture_output=True, text=True, cwd=ROOT, timeout=300)
+    assert made.returncode == 0, made.stderr
+    failures = []
+    with StaticServer(site, RWP_DIR) as web, sync_playwright() as playwright:
+        browser = playwright.chromium.launch_persistent_context(
+            str(tmp_path / "profile"), executable_path=find_chromium(), headless=True,
+            args=["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                  "--disable-background-networking", "--disable-component-update", "--disable-sync"])
+        try:
+            page = browser.new_page()
+            for url, article in sorted(crawled.server.portal.article_urls().items())[:4]:
+                (site / "view.html").write_text(
+                    '<!doctype html><html><head><meta charset="utf-8"><script src="ui.js"></script></head><body>'
+                    f'<replay-web-page style="display:block;height:900px" source="portal.wacz" url="{url}" '
+                    'replayBase="./"></replay-web-page></body></html>', encoding="utf-8")
+                page.goto(web.url + "view.html")
+                state = _rendered(page, url)
+                if state is None or article.title not in state[0] or article.paragraphs[0] not in state[0]:
+                    failures.append((url, state[0][:200] if state else "not rendered"))
+        finally:
+            browser.close()
+    assert failures == []
 
 
 def _replayed_text(page, url: str, timeout: float = 60) -> str | None:
@@ -270,11 +334,11 @@ def _chromium_of(pid: int) -> list[int]:
     return [child for child in descendants(pid) if Path(f"/proc/{child}/comm").read_text().strip() == "chromium"]
 
 
-def test_a_hung_page_and_a_crashed_browser_never_hang_the_crawl(tmp_path) -> None:
+def test_a_hung_page_a_memory_hog_and_a_crashed_browser_never_hang_the_crawl(tmp_path) -> None:
     archive = tmp_path / "archive"
     with GatedServer("spa") as server:
-        hung = server.portal.articles[5]
-        server.portal.hang = {hung.id}
+        hung, hog = server.portal.articles[5], server.portal.articles[6]
+        server.portal.hang, server.portal.hog = {hung.id}, {hog.id}
         process = _crawl_process(archive, server.url, BROWSER_PAGE_TIMEOUT="6")
         stderr: list[str] = []
         reader = threading.Thread(target=lambda: stderr.append(process.stderr.read()), daemon=True)
@@ -296,7 +360,11 @@ def test_a_hung_page_and_a_crashed_browser_never_hang_the_crawl(tmp_path) -> Non
     assert f"detail.html?id={hung.id} did not settle within BROWSER_PAGE_TIMEOUT" in log
     crawled = Crawled(server, archive, log)
     indexed = {row.url for row in crawled.rows("SELECT url FROM articles")}
-    assert len(indexed) >= 29 and f"{server.url.rstrip('/')}/detail.html?id={hung.id}" not in indexed
+    base = server.url.rstrip("/")
+    assert len(indexed) >= 28 and not {f"{base}/detail.html?id={bad.id}" for bad in (hung, hog)} & indexed
+    # The hog's renderer hit the script heap limit (--js-flags) instead of the machine's memory.
+    assert f"{base}/detail.html?id={hog.id} crashed its renderer" in log
+    assert crawled.stats()["browser/peak_pss_mib"] < 1024
 
 
 def test_no_browser_is_left_after_the_crawl_is_killed(tmp_path) -> None:

@@ -41,6 +41,9 @@ ARGS = (
     "--disable-quic", "--disable-extensions", "--disable-default-apps", "--no-default-browser-check",
     "--mute-audio", "--hide-scrollbars", "--disable-breakpad", "--metrics-recording-only",
     "--disable-features=Translate,MediaRouter,OptimizationHints,InterestFeedContentSuggestions,BackForwardCache",
+    # A page's script may hold at most this much heap (real portals use tens of MB): a page
+    # that allocates without end crashes its renderer instead of the machine.
+    "--js-flags=--max-old-space-size=256",
     # The wall: a proxy that refuses everything, even loopback (Chromium skips proxies for
     # loopback unless told), so no request leaves except through the crawl's downloader.
     "--proxy-server=http://127.0.0.1:9", "--proxy-bypass-list=<-loopback>",

@@ -251,6 +251,10 @@ class BrowserRouter:
             logger.warning("browser: %s did not settle within BROWSER_PAGE_TIMEOUT; %s", request.url,
                            "its DOM is taken as it was" if rendered.dom is not None
                            else "no DOM could be read (a script loop?): its document as served stands for it")
+        if rendered.crashed:
+            stats.inc_value("browser/crashed_pages")
+            logger.warning("browser: %s crashed its renderer (out of memory?); its document as served stands for it",
+                           request.url)
         document = rendered.document
         if document is None:
             stats.inc_value("browser/errors")

@@ -45,6 +45,7 @@ class Rendered:
     navigations: int
     timed_out: bool = False
     error: str | None = None
+    crashed: bool = False  # its renderer died (out of script heap, say)
 
     @property
     def document(self) -> Document | None:
@@ -60,6 +61,10 @@ class _Tab:
         self.page, self.generation = page, generation
         self.traffic: PageTraffic | None = None
         self.navigations = 0
+        self.crashed = False
+
+    def crash(self, _page: Any) -> None:
+        self.crashed = True
 
     async def handle(self, route: Any) -> None:
         traffic = self.traffic
@@ -125,11 +130,16 @@ class BrowserSession:
 
             if self._playwright is None:
                 self._playwright = await asyncio.wait_for(async_playwright().start(), 60)
-            self._chromium = await ChromiumProcess.start(self.executable)
+            # As many renderer processes as pages (Chromium would keep spares and old ones).
+            self._chromium = await ChromiumProcess.start(self.executable,
+                                                         [f"--renderer-process-limit={self.max_pages}"])
             self._generation += 1
             self._idle.clear()
             self._browser = await asyncio.wait_for(
                 self._playwright.chromium.connect_over_cdp(self._chromium.endpoint), OPERATION_TIMEOUT * 3)
+            for default in self._browser.contexts:  # the blank tab Chromium opens: a renderer for nothing
+                for page in default.pages:
+                    await asyncio.wait_for(page.close(), OPERATION_TIMEOUT)
             self._context = await asyncio.wait_for(self._browser.new_context(
                 service_workers="block", accept_downloads=False, locale="zh-CN"), OPERATION_TIMEOUT)
             if self.version is None:
@@ -147,7 +157,7 @@ class BrowserSession:
             context = await self._ensure()
             tab = None
             moments = [time.monotonic()]
-            timed_out = False
+            timed_out = reuse = False
             try:
                 tab = await self._tab(context)
                 tab.traffic, tab.navigations = traffic, 0
@@ -164,15 +174,18 @@ class BrowserSession:
                     except Exception as exc:  # noqa: BLE001 - a stuck or navigating page: no DOM
                         logger.debug("no DOM from %s: %s", url, exc)
                 cookies = await asyncio.wait_for(context.cookies(), OPERATION_TIMEOUT)
-                return Rendered(tab.page.url, dom, traffic, cookies, tab.navigations, timed_out)
+                # A page that timed out, whose DOM could not be read or whose renderer crashed is
+                # closed, not reused.
+                reuse = not (timed_out or tab.crashed or (dom is None and not traffic.final))
+                return Rendered(tab.page.url, dom, traffic, cookies, tab.navigations, timed_out,
+                                crashed=tab.crashed)
             except Exception as exc:  # noqa: BLE001 - the browser failed this page; said by the caller
-                timed_out = True  # whatever the page is doing, it is not reused
                 return Rendered(url, None, traffic, [], tab.navigations if tab else 0,
                                 error=f"{type(exc).__name__}: {exc}")
             finally:
                 moments.append(time.monotonic())
                 if tab is not None:
-                    await self._release(tab, reuse=not timed_out)
+                    await self._release(tab, reuse)
                 self._sample_memory()
                 moments.append(time.monotonic())
                 logger.debug("rendered %s in %.2f s (%s)", url, moments[-1] - moments[0],
@@ -188,6 +201,7 @@ class BrowserSession:
         page = await asyncio.wait_for(context.new_page(), OPERATION_TIMEOUT)
         tab = _Tab(page, self._generation)
         page.on("framenavigated", tab.navigated)
+        page.on("crash", tab.crash)
         page.on("popup", _close_popup)
         await asyncio.wait_for(page.route("**/*", tab.handle), OPERATION_TIMEOUT)
         return tab
@@ -219,7 +233,7 @@ class BrowserSession:
             # navigation (a challenge that reloads): fine once a document arrived.
             if not traffic.documents:
                 raise
-        while not traffic.final and tab.navigations <= self.max_navigations:
+        while not traffic.final and not tab.crashed and tab.navigations <= self.max_navigations:
             if traffic.quiet_for(self.settle) and await _ready(tab.page) and traffic.quiet_for(self.settle):
                 return
             await asyncio.sleep(0.1)
