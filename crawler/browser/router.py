@@ -136,7 +136,12 @@ class BrowserRouter:
 
     def on_request(self, request: Request) -> None:
         """Mark a browser host's page for the browser; give a handed-off host's request its cookies."""
-        if request.meta.get(SUB) or request.meta.get(PAGE):
+        if request.meta.get(SUB):
+            return
+        if request.meta.get(PAGE):
+            if not self.usable:  # the browser went away since: a plain request, in its host's slot
+                for key in (PAGE, "download_slot", "autothrottle_dont_adjust_delay"):
+                    request.meta.pop(key, None)
             return
         host = _host(request.url)
         route = self.routes.route(host)
