@@ -305,6 +305,28 @@ def test_an_incremental_recrawl_renders_only_the_new_article(tmp_path) -> None:
     assert crawled.stats()["summary"]["articles_new"] == 1
 
 
+def test_rechecks_of_browser_pages_find_an_edit_in_the_json(tmp_path) -> None:
+    """A known article's text changes in the API only; its page's re-check, through the browser,
+    finds the edit (both texts kept), and the others unchanged."""
+    from test_revisit_crawl import backdate
+
+    archive = tmp_path / "archive"
+    with GatedServer("spa", articles=12) as server:
+        run_crawl(archive, f"start_url={server.url}", timeout=600)
+        backdate(archive, 40)
+        edited = server.portal.articles[3]
+        old = edited.paragraphs[0]
+        edited.paragraphs[0] = "（已更正）" + old
+        run_crawl(archive, f"start_url={server.url}", settings={"REVISIT_SHARE": "1"}, timeout=600)
+    crawled = Crawled(server, archive, "")
+    events = {url: kind for url, kind in crawled.rows("SELECT url, kind FROM article_events")}
+    edited_url = f"{server.url.rstrip('/')}/detail.html?id={edited.id}"
+    assert events.pop(edited_url) == "edited"
+    assert len(events) >= 10 and set(events.values()) == {"unchanged"}
+    bodies = [body for (body,) in crawled.rows("SELECT body FROM articles WHERE url = :url", url=edited_url)]
+    assert sorted(old in body and "（已更正）" not in body for body in bodies) == [False, True]
+
+
 def test_the_browsers_requests_keep_the_delay_one_connection_and_robots_txt(tmp_path) -> None:
     archive = tmp_path / "archive"
     with GatedServer("spa", articles=12) as server:

@@ -20,7 +20,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from crawler.browser.chromium import ChromiumProcess, tree_memory
+from crawler.browser.chromium import BrowserStartError, ChromiumProcess, tree_memory
 from crawler.browser.network import Document, PageTraffic
 
 logger = logging.getLogger(__name__)
@@ -126,30 +126,52 @@ class BrowserSession:
                 if self.restarts > MAX_RESTARTS:
                     raise BrowserGone(f"the browser died {self.restarts} times")
                 logger.warning("browser gone; starting it again (restart %d)", self.restarts)
-            from playwright.async_api import async_playwright
-
-            if self._playwright is None:
-                self._playwright = await asyncio.wait_for(async_playwright().start(), 60)
-            # As many renderer processes as pages (Chromium would keep spares and old ones).
-            self._chromium = await ChromiumProcess.start(self.executable,
-                                                         [f"--renderer-process-limit={self.max_pages}"])
-            self._generation += 1
-            self._idle.clear()
-            self._browser = await asyncio.wait_for(
-                self._playwright.chromium.connect_over_cdp(self._chromium.endpoint), OPERATION_TIMEOUT * 3)
-            for default in self._browser.contexts:  # the blank tab Chromium opens: a renderer for nothing
-                for page in default.pages:
-                    await asyncio.wait_for(page.close(), OPERATION_TIMEOUT)
-            self._context = await asyncio.wait_for(self._browser.new_context(
-                service_workers="block", accept_downloads=False, locale="zh-CN"), OPERATION_TIMEOUT)
-            if self.version is None:
-                cdp = await self._browser.new_browser_cdp_session()
-                info = await asyncio.wait_for(cdp.send("Browser.getVersion"), OPERATION_TIMEOUT)
-                self.version, self.user_agent = info.get("product"), info.get("userAgent")
-                await cdp.detach()
-                logger.info("browser started: %s (pid %d), at most %d pages at once",
-                            self.version, self._chromium.pid, self.max_pages)
+            try:
+                await self._start()
+            except Exception as exc:
+                if self._chromium is not None:
+                    self._chromium.kill()
+                self._browser = self._context = None
+                if isinstance(exc, BrowserStartError):
+                    raise
+                raise BrowserStartError(f"{type(exc).__name__}: {exc}") from exc
             return self._context
+
+    async def _start(self) -> None:
+        """Chromium, Playwright connected to it, and the crawl's browser context."""
+        from playwright.async_api import async_playwright
+
+        # Playwright's driver and the browser start side by side (each takes a second or two).
+        # As many renderer processes as pages (Chromium would keep spares and old ones).
+        chromium = ChromiumProcess.start(self.executable, [f"--renderer-process-limit={self.max_pages}"])
+        if self._playwright is None:
+            driver, started = await asyncio.gather(asyncio.wait_for(async_playwright().start(), 60), chromium,
+                                                   return_exceptions=True)
+            if not isinstance(driver, BaseException):
+                self._playwright = driver  # stopped by close(), whatever happened to the browser
+            if isinstance(started, ChromiumProcess):
+                self._chromium = started  # killed by _ensure if the rest fails
+            for outcome in (driver, started):
+                if isinstance(outcome, BaseException):
+                    raise outcome
+        else:
+            self._chromium = await chromium
+        self._generation += 1
+        self._idle.clear()
+        self._browser = await asyncio.wait_for(
+            self._playwright.chromium.connect_over_cdp(self._chromium.endpoint), OPERATION_TIMEOUT * 3)
+        for default in self._browser.contexts:  # the blank tab Chromium opens: a renderer for nothing
+            for page in default.pages:
+                await asyncio.wait_for(page.close(), OPERATION_TIMEOUT)
+        self._context = await asyncio.wait_for(self._browser.new_context(
+            service_workers="block", accept_downloads=False, locale="zh-CN"), OPERATION_TIMEOUT)
+        if self.version is None:
+            cdp = await self._browser.new_browser_cdp_session()
+            info = await asyncio.wait_for(cdp.send("Browser.getVersion"), OPERATION_TIMEOUT)
+            self.version, self.user_agent = info.get("product"), info.get("userAgent")
+            await cdp.detach()
+            logger.info("browser started: %s (pid %d), at most %d pages at once",
+                        self.version, self._chromium.pid, self.max_pages)
 
     async def render(self, url: str, traffic: PageTraffic) -> Rendered:
         """Open ``url`` in a page, let it settle, read its DOM and the context's cookies."""
