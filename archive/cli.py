@@ -10,10 +10,12 @@ import argparse
 import csv
 import json
 import logging
+import os
 import sys
 from collections.abc import Iterator
+from contextlib import closing
 from pathlib import Path
-from typing import IO, TYPE_CHECKING
+from typing import IO, TYPE_CHECKING, ClassVar
 
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -42,7 +44,7 @@ def _archive_args(parser: argparse.ArgumentParser, top: bool = False) -> None:
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
-    from archive.recovery import drop_dangling, live_writers, recover, reindex
+    from archive.recovery import cut_incomplete_tails, drop_dangling, live_writers, recover, reindex
     from archive.verify import check_files, verify_archive
 
     _log_progress()
@@ -66,6 +68,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
                     return 2
                 # Close abandoned files first: their rows only look dangling while they are .open.
                 fixed = recover(engine, warc_dir)
+                cut_incomplete_tails(warc_dir, report.cut_off_files, fixed)
                 report = verify_archive(warc_dir, engine, args.progress_every)
                 drop_dangling(engine, report.dangling_ids, fixed)
                 reindex(engine, [warc_dir / name for name in sorted(report.orphan_files)], fixed)
@@ -115,8 +118,12 @@ def cmd_db_upgrade(args: argparse.Namespace) -> int:
     engine = open_index(_index_url(args), create=False)
     before = schema_revision(engine)
     upgrade(engine)
-    print(f"index schema: {before or 'empty'} -> {schema_revision(engine)}")
+    after = schema_revision(engine)
     engine.dispose()
+    if before == after:
+        print(f"index schema already at {after}: nothing to do")
+    else:
+        print(f"index schema: {before or 'empty'} -> {after}")
     return 0
 
 
@@ -139,13 +146,89 @@ def _limit(value: str) -> int:
 
 def _moment(value: str) -> str:
     """``--at``: checked when parsed, so a malformed moment never means "the latest"."""
-    from archive.index import parse_at
+    from archive.index import crawl_ref, parse_at
 
+    if crawl_ref(value) is not None:
+        return value.strip()
     try:
         parse_at(value)
     except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
+        raise argparse.ArgumentTypeError(f"{exc}, or crawl:N") from None
     return value
+
+
+def _date(value: str) -> str:
+    """``--since``/``--until``: a year, month or day (``2020``, ``2020-01``, ``2020-01-15``; also
+    ``202001``, ``20200115``), as the prefix the index compares with. Anything else is refused:
+    ``yesterday`` or ``2020-13`` once matched nothing, in silence."""
+    import re
+    from datetime import date
+
+    text = value.strip()
+    match = re.fullmatch(r"(\d{4})(?:-?(\d{2})(?:-?(\d{2}))?)?", text, re.ASCII)
+    try:
+        if match is None:
+            raise ValueError
+        year, month, day = match.groups()
+        date(int(year), int(month or 1), int(day or 1))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a date: {value!r} (use 2020, 2020-01 or 2020-01-15)") from None
+    return "-".join(part for part in (year, month, day) if part)
+
+
+def _query(value: str) -> str:
+    if not value.strip():
+        raise argparse.ArgumentTypeError("the query is empty: give a word or phrase to search for")
+    return value
+
+
+def _known_site(index: Index, site: str | None) -> str | None:
+    """An error line when ``--site`` names no site of this archive (it would match nothing)."""
+    if not site:
+        return None
+    sites = index.sites()
+    if site in sites:
+        return None
+    shown = ", ".join(sites[:30]) + (f" … ({len(sites)} in all)" if len(sites) > 30 else "")
+    return f"no site {site!r} in this archive; its sites: {shown or '(none yet)'}"
+
+
+def _known_crawls(index: Index, *moments: str | None) -> str | None:
+    """An error line when a ``crawl:N`` moment names no crawl of this archive."""
+    from archive.index import crawl_ref
+
+    numbers = [number for moment in moments if moment and (number := crawl_ref(moment)) is not None]
+    if not numbers:
+        return None
+    ids = index.crawl_ids()
+    missing = [number for number in numbers if number not in ids]
+    if not missing:
+        return None
+    known = f"crawls {ids[0]} to {ids[-1]}" if len(ids) > 1 else (f"crawl {ids[0]}" if ids else "no crawl yet")
+    return f"no crawl {missing[0]} in this archive ({known})"
+
+
+def _not_a_key(key: str) -> str | None:
+    """An error line when ``key`` can be neither an article id nor a URL (exit 2, not "not found")."""
+    from archive.index import row_id
+
+    number = row_id(key)
+    if number == -1:
+        return f"nothing archived for {key}: not a possible article id (too large)"
+    if number is None and "://" not in key:
+        return f"nothing archived for {key!r}: not an article id (a number) nor a URL (http://…)"
+    return None
+
+
+def _first_capture(index: Index, url: str, at: str) -> str:
+    """Why nothing was found for ``url`` at ``at``: when its first capture was, if it has one."""
+    from archive.index import describe_at
+
+    rows = index.captures(url)
+    if not rows:
+        return f"nothing archived for {url}"
+    return (f"nothing archived for {url} {describe_at(at)}: its first capture is {rows[0]['fetched_at']} "
+            f"(crawl {rows[0]['crawl_id']})")
 
 
 def _open(args: argparse.Namespace) -> Index:
@@ -160,11 +243,13 @@ def _open(args: argparse.Namespace) -> Index:
 def _filters(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--site", help="only this site")
     parser.add_argument("--channel", help="only this channel")
-    parser.add_argument("--since", help="published on or after (2020, 2020-01, 2020-01-15)")
-    parser.add_argument("--until", help="published on or before")
+    parser.add_argument("--since", type=_date, help="published on or after (2020, 2020-01, 2020-01-15)")
+    parser.add_argument("--until", type=_date, help="published on or before")
 
 
 SEARCH_COLUMNS = ("id", "url", "title", "published_at", "source", "site", "channel", "snippet")
+# With --in attachments|all: where the phrase was found, and the attachment (archive/attachments.py).
+ATTACHMENT_HIT_COLUMNS = ("found_in", "attachment_id", "attachment_url", "attachment_title", "attachment_kind")
 
 
 def _table(rows: list[dict], columns: tuple[str, ...], widths: dict[str, int]) -> list[str]:
@@ -192,7 +277,8 @@ def _emit(rows: list[dict] | Iterator[dict], columns: tuple[str, ...], fmt: str,
             count += 1
     else:
         rows = list(rows)
-        widths = {"id": 6, "url": 50, "title": 30, "published_at": 22, "snippet": 50}
+        widths = {"id": 6, "url": 50, "title": 30, "published_at": 22, "snippet": 50, "found_in": 10,
+                  "attachment_id": 6, "attachment_url": 50, "attachment_title": 30, "attachment_kind": 6}
         out.write("\n".join(_table(rows, columns, widths)) + "\n")
         count = len(rows)
     return count
@@ -200,9 +286,12 @@ def _emit(rows: list[dict] | Iterator[dict], columns: tuple[str, ...], fmt: str,
 
 def cmd_search(args: argparse.Namespace) -> int:
     with _open(args) as index:
+        if problem := _known_site(index, args.site):
+            return _error(problem, 2)
         rows = index.search(args.query, site=args.site, channel=args.channel, since=args.since, until=args.until,
-                            limit=args.limit)
-    _emit(rows, SEARCH_COLUMNS, args.format, sys.stdout)
+                            limit=args.limit, within=args.within)
+    columns = SEARCH_COLUMNS if args.within == "articles" else SEARCH_COLUMNS + ATTACHMENT_HIT_COLUMNS
+    _emit(rows, columns, args.format, sys.stdout)
     if args.format == "table":
         print(f"({len(rows)} result{'s' if len(rows) != 1 else ''})", file=sys.stderr)
     return 0 if rows else 1
@@ -218,22 +307,29 @@ def _capture_of(index: Index, key: str, at: str | None) -> dict | None:
     return index.capture(key, at=at)
 
 
+def _error(message: str, status: int) -> int:
+    print(f"error: {message}", file=sys.stderr)
+    return status
+
+
 def cmd_show(args: argparse.Namespace) -> int:
+    if problem := _not_a_key(args.key):
+        return _error(problem, 2)
     with _open(args) as index:
+        if problem := _known_crawls(index, args.at):
+            return _error(problem, 2)
         if args.raw or args.headers or args.html:
             capture = _capture_of(index, args.key, args.at)
             if capture is None:
-                print(f"error: nothing archived for {args.key}", file=sys.stderr)
-                return 1
+                return _error(_nothing_for(index, args.key, args.at), 1)
             if args.raw:
                 sys.stdout.buffer.write(index.read_payload(capture))
             elif args.headers:
                 record = index.record(capture)
                 http = record.http_headers
                 if http is None:
-                    print(f"error: {args.key} is a {record.rec_type} record without HTTP headers "
-                          f"({capture.get('content_type') or 'no content type'})", file=sys.stderr)
-                    return 1
+                    return _error(f"{args.key} is a {record.rec_type} record without HTTP headers "
+                                  f"({capture.get('content_type') or 'no content type'})", 1)
                 print(f"{http.protocol} {http.statusline}")
                 for name, value in http.headers:
                     print(f"{name}: {value}")
@@ -246,9 +342,9 @@ def cmd_show(args: argparse.Namespace) -> int:
         capture = _capture_of(index, args.key, args.at) if article is None else (
             index.capture(article["capture_id"]) if article.get("capture_id") else None)
         checks = [event for event in index.events(url=article["url"]) if event["kind"] != "blocked"] if article else []
-    if article is None and capture is None:
-        print(f"error: nothing archived for {args.key}", file=sys.stderr)
-        return 1
+        files = index.attachments(article["id"]) if article else []
+        if article is None and capture is None:
+            return _error(_nothing_for(index, args.key, args.at), 1)
     if article is None:
         # Archived, but not an article (a listing, a document): say what the capture is.
         for field in ("url", "status", "content_type", "fetched_at", "record_type"):
@@ -264,10 +360,36 @@ def cmd_show(args: argparse.Namespace) -> int:
         if capture.get("browser"):
             # Fetched for a browser (issue 19): the text above was read from the DOM it rendered.
             print(f"browser: {capture['browser']} (the rendered DOM is the conversion record referring to it)")
+    for line in _attachment_lines(files):
+        print(line)
     if article is not None:
         print()
         print(article.get("body") or "")
     return 0
+
+
+def _attachment_lines(files: list[dict]) -> list[str]:
+    """``show``'s attachment list: one line per link (portal-archive attachments ID for more)."""
+    if not files:
+        return []
+    lines = [f"attachments: {len(files)} (portal-archive attachments ID -o DIR saves them)"]
+    for link in files:
+        if link["attachment_id"] is None:
+            state = "not read"
+        else:
+            state = ", ".join(part for part in (
+                link["kind"], link["status"], f"{link['pages']} pages" if link["pages"] else None,
+                f"{len(link['text'] or '')} chars", f"attachment {link['attachment_id']}",
+                f"newer version {link['latest_id']}" if link["latest_id"] != link["attachment_id"] else None) if part)
+        lines.append(f"  {link['position']}. {link['title'] or '(no link text)'}  {link['url']}  [{state}]")
+    return lines
+
+
+def _nothing_for(index: Index, key: str, at: str | None) -> str:
+    """Why ``show`` found nothing: a URL asked for before its first capture says when that was."""
+    if at and "://" in key:
+        return _first_capture(index, key, at)
+    return f"nothing archived for {key}"
 
 
 def cmd_history(args: argparse.Namespace) -> int:
@@ -290,15 +412,19 @@ CHANGES_COLUMNS = ("detected_at", "site", "kind", "url", "title", "detail", "cap
 
 def cmd_changes(args: argparse.Namespace) -> int:
     with _open(args) as index:
-        rows = index.iter_events(site=args.site, since=args.since, until=args.until, kind=args.kind, url=args.url)
-        if args.format == "table":
-            widths = {"detected_at": 20, "site": 20, "kind": 15, "url": 60, "title": 30, "detail": 40}
-            rows = list(rows)
-            columns = ("detected_at", "site", "kind", "url", "title", "detail")
-            sys.stdout.write("\n".join(_table(rows, columns, widths)) + "\n")
-            print(f"({len(rows)} event{'s' if len(rows) != 1 else ''})", file=sys.stderr)
-        else:
-            _emit(rows, CHANGES_COLUMNS, args.format, sys.stdout)
+        if problem := _known_site(index, args.site):
+            return _error(problem, 2)
+        # The stream is closed before the index, also when the reader of stdout has gone.
+        with closing(index.iter_events(site=args.site, since=args.since, until=args.until, kind=args.kind,
+                                       url=args.url)) as stream:
+            if args.format == "table":
+                widths = {"detected_at": 20, "site": 20, "kind": 15, "url": 60, "title": 30, "detail": 40}
+                rows = list(stream)
+                columns = ("detected_at", "site", "kind", "url", "title", "detail")
+                sys.stdout.write("\n".join(_table(rows, columns, widths)) + "\n")
+                print(f"({len(rows)} event{'s' if len(rows) != 1 else ''})", file=sys.stderr)
+            else:
+                _emit(stream, CHANGES_COLUMNS, args.format, sys.stdout)
     return 0
 
 
@@ -306,31 +432,35 @@ def _version_at(versions: list[dict], at: str | None) -> dict | None:
     """The latest version captured at or before ``at`` (the latest of all without ``at``)."""
     if at is None:
         return versions[-1] if versions else None
-    from archive.index import parse_at
+    from archive.index import row_at_or_before
 
-    moment = parse_at(at)
-    earlier = [version for version in versions if (version["fetched_at"] or "") <= moment]
+    earlier = [version for version in versions if row_at_or_before(version, at)]
     return earlier[-1] if earlier else None
 
 
 def cmd_diff(args: argparse.Namespace) -> int:
+    from archive.index import describe_at
     from archive.textdiff import side_by_side, unified
 
     with _open(args) as index:
+        if problem := _known_crawls(index, args.from_, args.to):
+            return _error(problem, 2)
         versions = index.versions(args.url)
     if not versions:
-        print(f"error: no article archived at {args.url}", file=sys.stderr)
-        return 1
+        return _error(f"no article archived at {args.url}", 1)
+    first = f"its first version is from {versions[0]['fetched_at']} (crawl {versions[0]['crawl_id']})"
     new = _version_at(versions, args.to)
     if new is None:
-        print(f"error: no version of {args.url} at or before {args.to}", file=sys.stderr)
-        return 1
-    old = _version_at(versions, args.from_) if args.from_ else (
-        versions[versions.index(new) - 1] if versions.index(new) > 0 else None)
-    if old is None:
-        print(f"error: only one version of {args.url} archived before that (at {new['fetched_at']}); "
-              "nothing to compare", file=sys.stderr)
-        return 1
+        return _error(f"no version of {args.url} {describe_at(args.to)}: {first}", 1)
+    if args.from_:
+        old = _version_at(versions, args.from_)
+        if old is None:
+            return _error(f"no version of {args.url} {describe_at(args.from_)}: {first}", 1)
+    else:
+        old = versions[versions.index(new) - 1] if versions.index(new) > 0 else None
+        if old is None:
+            return _error(f"only one version of {args.url} archived {'by then ' if args.to else ''}"
+                          f"(at {new['fetched_at']}); nothing to compare", 1)
 
     def label(version: dict) -> str:
         return (f"{version['fetched_at']}  article {version['id']}  "
@@ -359,23 +489,39 @@ EXPORT_COLUMNS = ("id", "url", "site", "channel", "title", "published_at", "sour
 
 def cmd_export(args: argparse.Namespace) -> int:
     with _open(args) as index:
-        rows = index.iter_articles(site=args.site, channel=args.channel, since=args.since, until=args.until)
-        if args.format == "parquet":
-            if not args.output:
-                print("error: parquet needs -o FILE", file=sys.stderr)
-                return 2
-            with open_output(args.output, _protected(args), args.force, binary=True) as out:
-                count = _export_parquet(rows, out)
-        elif args.output:
-            with open_output(args.output, _protected(args), args.force) as out:
-                count = _emit(rows, EXPORT_COLUMNS, args.format, out)
-        else:
-            count = _emit(rows, EXPORT_COLUMNS, args.format, sys.stdout)
+        if problem := _known_site(index, args.site):
+            return _error(problem, 2)
+        if args.format == "parquet" and not args.output:
+            return _error("parquet needs -o FILE", 2)
+        # The stream is closed before the index, also when the reader of stdout has gone.
+        with closing(index.iter_articles(site=args.site, channel=args.channel, since=args.since,
+                                         until=args.until)) as articles:
+            rows, columns = articles, EXPORT_COLUMNS
+            if args.attachments:
+                rows, columns = _with_attachment_text(index, articles), EXPORT_COLUMNS + ("attachment_text",)
+            if args.format == "parquet":
+                with open_output(args.output, _protected(args), args.force, binary=True) as out:
+                    count = _export_parquet(rows, out, columns=columns)
+            elif args.output:
+                with open_output(args.output, _protected(args), args.force) as out:
+                    count = _emit(rows, columns, args.format, out)
+            else:
+                count = _emit(rows, columns, args.format, sys.stdout)
     print(f"exported {count} articles", file=sys.stderr)
     return 0
 
 
-def _export_parquet(rows: Iterator[dict], path: Path | IO[bytes], batch: int = 10_000) -> int:
+def _with_attachment_text(index: Index, rows: Iterator[dict]) -> Iterator[dict]:
+    """Each article with ``attachment_text``: its attachments' texts, each under a
+    ``== link text (URL) ==`` line (NULL when it has none with text)."""
+    for row in rows:
+        parts = [f"== {link['title'] or link['url']} ({link['url']}) ==\n{link['text']}"
+                 for link in index.attachments(row["id"]) if link["text"]]
+        yield {**row, "attachment_text": "\n".join(parts) or None}
+
+
+def _export_parquet(rows: Iterator[dict], path: Path | IO[bytes], batch: int = 10_000,
+                    columns: tuple[str, ...] = EXPORT_COLUMNS) -> int:
     try:
         import pyarrow as pa
         import pyarrow.parquet as pq
@@ -383,12 +529,12 @@ def _export_parquet(rows: Iterator[dict], path: Path | IO[bytes], batch: int = 1
         print("error: parquet export needs pyarrow: pip install 'portal-archiver[parquet]'", file=sys.stderr)
         raise SystemExit(2) from None
     schema = pa.schema([(name, pa.int64() if name in ("id", "views", "capture_id") else pa.string())
-                        for name in EXPORT_COLUMNS])
+                        for name in columns])
     count = 0
     with pq.ParquetWriter(path, schema) as writer:
         chunk: list[dict] = []
         for row in rows:
-            chunk.append({name: row.get(name) for name in EXPORT_COLUMNS})
+            chunk.append({name: row.get(name) for name in columns})
             if len(chunk) >= batch:
                 writer.write_table(pa.Table.from_pylist(chunk, schema=schema))
                 count += len(chunk)
@@ -426,20 +572,57 @@ def cmd_wacz(args: argparse.Namespace) -> int:
     return 0
 
 
+def _article_of(index: Index, args: argparse.Namespace) -> tuple[dict | None, int]:
+    """The article ``args.key`` names (at ``args.at``), or None and the exit status after its error line."""
+    if problem := _known_crawls(index, args.at):
+        return None, _error(problem, 2)
+    article = index.article(args.key, at=args.at)
+    if article is None:
+        return None, _error(f"no article {args.key}", 1)
+    return article, 0
+
+
 def cmd_images(args: argparse.Namespace) -> int:
     from archive.article_images import save_images
 
+    if problem := _not_a_key(args.key):
+        return _error(problem, 2)
     with _open(args) as index:
-        article = index.article(args.key, at=args.at)
+        article, status = _article_of(index, args)
         if article is None:
-            print(f"error: no article {args.key}", file=sys.stderr)
-            return 1
-        saved = save_images(index, article["id"], Path(args.output))
-    for image, name in saved:
-        print(f"{image['position']}\t{image['url']}\t{name or '(not archived)'}\t{image['capture_id'] or ''}")
-    print(f"article {article['id']}: {sum(1 for _, name in saved if name)} of {len(saved)} images written to "
-          f"{args.output}", file=sys.stderr)
-    return 0 if all(name for _, name in saved) else 1
+            return status
+        saved = save_images(index, article["id"], Path(args.output), _protected(args), args.force)
+    print("position\turl\tfile\tbytes\tcapture_id")
+    for image in saved:
+        print(f"{image.position}\t{image.url}\t{image.file or '(not archived)'}\t{image.size}\t"
+              f"{image.capture_id or ''}")
+    written = sum(1 for image in saved if image.file)
+    print(f"article {article['id']}: {written} of {len(saved)} images written to {args.output}", file=sys.stderr)
+    return 0 if written == len(saved) else 1
+
+
+def cmd_attachments(args: argparse.Namespace) -> int:
+    if problem := _not_a_key(args.key):
+        return _error(problem, 2)
+    with _open(args) as index:
+        article, status = _article_of(index, args)
+        if article is None:
+            return status
+        if args.output:
+            saved = index.save_attachments(article["id"], Path(args.output), force=args.force)
+        else:
+            saved = [(link, None) for link in index.attachments(article["id"])]
+    print("position\tlink text\turl\tkind\tstatus\tpages\tchars\tattachment\tfile")
+    for link, name in saved:
+        print("\t".join(str(value) if value is not None else "" for value in (
+            link["position"], link["title"], link["url"], link["kind"], link["status"], link["pages"],
+            len(link["text"] or "") if link["attachment_id"] else None, link["attachment_id"], name)))
+    if args.output:
+        written = sum(1 for _, name in saved if name)
+        print(f"article {article['id']}: {written} of {len(saved)} attachments written to {args.output}",
+              file=sys.stderr)
+        return 0 if written == len(saved) else 1
+    return 0
 
 
 def cmd_pywb(args: argparse.Namespace) -> int:
@@ -450,9 +633,27 @@ def cmd_pywb(args: argparse.Namespace) -> int:
         count, files = write_pywb_collection(index, collection, copy=args.copy)
     print(f"pywb collection {collection}: {len(files)} WARC files, {count} index lines", file=sys.stderr)
     if collection.parent.name == "collections":
-        print(f"serve it: cd {collection.parent.parent} && wayback  (then http://localhost:8080/{collection.name}/)",
+        command, missing = _wayback()
+        print(f"serve it: cd {collection.parent.parent} && {command}  (then http://localhost:8080/{collection.name}/)",
               file=sys.stderr)
+        if missing:
+            print(missing, file=sys.stderr)
     return 0
+
+
+def _wayback() -> tuple[str, str | None]:
+    """How to run pywb's ``wayback`` here, and how to get it when it is missing: pywb is not a
+    dependency of this package (it pins redis<3, which scrapy-redis cannot share)."""
+    import shutil
+
+    if shutil.which("wayback"):
+        return "wayback", None
+    beside = Path(__file__).resolve().parent.parent / ".venv-pywb" / "bin" / "wayback"  # scripts/replay-tools
+    if beside.exists():
+        return str(beside), None
+    return "wayback", ("`wayback` is pywb's server, not installed here: in the repository, `bash scripts/replay-tools` "
+                       "installs pywb into .venv-pywb/ (run .venv-pywb/bin/wayback); elsewhere `pipx install pywb` "
+                       "(pywb pins redis<3: keep it out of this environment)")
 
 
 def cmd_stats(args: argparse.Namespace) -> int:
@@ -480,8 +681,29 @@ def cmd_stats(args: argparse.Namespace) -> int:
     return 0
 
 
+class _Parser(argparse.ArgumentParser):
+    """Keeps every long option name of every command (``_misspelt_option``)."""
+
+    options: ClassVar[set[str]] = set()
+
+    def add_argument(self, *names: str, **kwargs):  # type: ignore[override]
+        _Parser.options.update(name for name in names if name.startswith("--"))
+        return super().add_argument(*names, **kwargs)
+
+    def add_mutually_exclusive_group(self, **kwargs):  # type: ignore[override]
+        group = super().add_mutually_exclusive_group(**kwargs)
+        add = group.add_argument
+
+        def add_argument(*names: str, **options):
+            _Parser.options.update(name for name in names if name.startswith("--"))
+            return add(*names, **options)
+
+        group.add_argument = add_argument  # type: ignore[method-assign]
+        return group
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="portal-archive",
         description="Read, check and export a portal-archiver archive (WARC files + SQL index).",
     )
@@ -511,16 +733,19 @@ def build_parser() -> argparse.ArgumentParser:
     extract.set_defaults(run=cmd_extract)
     search = commands.add_parser("search", help="full-text search of titles and bodies (Chinese, any length)")
     _archive_args(search)
-    search.add_argument("query")
+    search.add_argument("query", type=_query)
     _filters(search)
     search.add_argument("--limit", type=_limit, default=20)
     search.add_argument("--format", choices=("table", "csv", "jsonl"), default="table")
+    search.add_argument("--in", dest="within", choices=("articles", "attachments", "all"), default="articles",
+                        help="search article titles and bodies (default), the text of their attachments, or both")
     search.set_defaults(run=cmd_search)
 
     show = commands.add_parser("show", help="an article's fields and text, or a capture's bytes")
     _archive_args(show)
     show.add_argument("key", metavar="ID|URL", help="article id or URL")
-    show.add_argument("--at", type=_moment, help="the capture at or before this time (20200115, 2020-01-15T08:00:00Z)")
+    show.add_argument("--at", type=_moment, help="the capture at or before this time (20200115, "
+                      "2020-01-15T08:00:00Z), or as of crawl N (crawl:N)")
     mode = show.add_mutually_exclusive_group()
     mode.add_argument("--raw", action="store_true", help="the payload as served, content-decoded, to stdout")
     mode.add_argument("--headers", action="store_true", help="the HTTP status line and headers")
@@ -537,8 +762,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="List article events (the article_events table): one per re-check of a known article.")
     _archive_args(changes)
     changes.add_argument("--site", help="only this site")
-    changes.add_argument("--since", help="detected on or after (2026, 2026-11, 2026-11-29)")
-    changes.add_argument("--until", help="detected on or before")
+    changes.add_argument("--since", type=_date, help="detected on or after (2026, 2026-11, 2026-11-29)")
+    changes.add_argument("--until", type=_date, help="detected on or before")
     changes.add_argument("--kind", action="append", choices=KINDS,
                          help="only events of this kind (repeat for several)")
     changes.add_argument("--url", help="only this article")
@@ -553,9 +778,9 @@ def build_parser() -> argparse.ArgumentParser:
     _archive_args(diff)
     diff.add_argument("url")
     diff.add_argument("--from", dest="from_", metavar="TS", type=_moment,
-                      help="the version at or before this time (old side)")
+                      help="the version at or before this time, or as of crawl N (crawl:N) (old side)")
     diff.add_argument("--to", metavar="TS", type=_moment,
-                      help="the version at or before this time (new side; default latest)")
+                      help="the version at or before this time, or crawl:N (new side; default latest)")
     diff.add_argument("--side-by-side", action="store_true", help="two columns instead of a unified diff")
     diff.add_argument("--width", type=int, default=120, help="total width for --side-by-side (default 120)")
     diff.add_argument("--context", type=int, default=1, help="unchanged paragraphs around each change (default 1)")
@@ -567,6 +792,8 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--format", choices=("csv", "jsonl", "parquet"), default="jsonl")
     export.add_argument("-o", "--output", help="file to write (default: standard output)")
     export.add_argument("--force", action="store_true", help="overwrite the output file if it exists")
+    export.add_argument("--attachments", action="store_true",
+                        help="add attachment_text: the text of each article's attachments (PDF, DOC, XLS, OFD ...)")
     export.set_defaults(run=cmd_export)
 
     cdxj = commands.add_parser("cdxj", help="a CDXJ index of the WARC files, for pywb")
@@ -584,9 +811,23 @@ def build_parser() -> argparse.ArgumentParser:
     images = commands.add_parser("images", help="save an article's images (bytes as served) into a directory")
     _archive_args(images)
     images.add_argument("key", metavar="ID|URL", help="article id or URL (its latest version)")
-    images.add_argument("--at", help="the article version at or before this time")
-    images.add_argument("-o", "--output", required=True, metavar="DIR")
+    images.add_argument("--at", type=_moment, help="the article version at or before this time (or crawl:N)")
+    images.add_argument("-o", "--output", required=True, metavar="DIR",
+                        help="directory to write into (made if missing; existing files are never replaced)")
+    images.add_argument("--force", action="store_true", help="replace files of the same name in DIR")
     images.set_defaults(run=cmd_images)
+
+    files = commands.add_parser(
+        "attachments", help="an article's attachments (type, status, text size); -o DIR saves them as served",
+        description="List the files an article links (PDF, OFD, DOC/DOCX/WPS, XLS/XLSX, ZIP ...) with what "
+        "their text extraction found; with -o DIR, write each one's bytes as served into DIR as NN-name.ext "
+        "(never over an existing file without --force, never into the archive's own files).")
+    _archive_args(files)
+    files.add_argument("key", metavar="ID|URL", help="article id or URL (its latest version)")
+    files.add_argument("--at", type=_moment, help="the article version at or before this time (or crawl:N)")
+    files.add_argument("-o", "--output", metavar="DIR", help="directory to save the files into (made if missing)")
+    files.add_argument("--force", action="store_true", help="overwrite files of the same name in DIR")
+    files.set_defaults(run=cmd_attachments)
 
     pywb = commands.add_parser(
         "pywb", help="lay out a ready pywb collection (WARCs linked, index written)",
@@ -621,11 +862,37 @@ def _warc_read_error() -> type[Exception]:
     return WarcReadError
 
 
+def _misspelt_option(argv: list[str]) -> str | None:
+    """An option no command has (``--archvie``), named with the one it likely meant; argparse
+    would take its value for the subcommand and say ``invalid choice: 'x'``."""
+    import difflib
+
+    known = _Parser.options
+    for arg in argv:
+        if arg == "--":
+            break
+        name = arg.split("=", 1)[0]
+        if not name.startswith("--") or any(option.startswith(name) for option in known):  # abbreviations
+            continue
+        close = difflib.get_close_matches(name, sorted(known), n=1)
+        return f"unknown option {name}" + (f" (did you mean {close[0]}?)" if close else "")
+    return None
+
+
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else argv
+    if problem := _misspelt_option(argv):
+        parser.error(problem)
+    args = parser.parse_args(argv)
     try:
-        return args.run(args)
+        status = args.run(args)
+        sys.stdout.flush()  # a reader gone away shows here when the output fit in the buffer
+        return status
     except BrokenPipeError:
+        # `portal-archive export | head`: the reader has what it wanted. End quietly: the
+        # interpreter's last flush of stdout goes nowhere instead of raising again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
     except (FileNotFoundError, IndexUnavailable, OutputRefused, _warc_read_error(), _replay_error()) as exc:
         print(f"error: {exc}", file=sys.stderr)

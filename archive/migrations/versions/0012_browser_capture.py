@@ -5,8 +5,8 @@ the page makes goes through the crawler's downloader; those captures carry the b
 product/version here (and ``WARC-Browser`` in their records), NULL for plain requests, so
 nobody takes a browser capture for a plain one.
 
-Revision ID: 0011
-Revises: 0010
+Revision ID: 0012
+Revises: 0011
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0011"
-down_revision = "0010"
+revision = "0012"
+down_revision = "0011"
 branch_labels = None
 depends_on = None
 
