@@ -43,12 +43,11 @@ from bench.crawl import (  # noqa: E402
     child_python,
     clean_env,
     code_fingerprint,
-    code_state,
     machine_note,
     measure,
     scrapy_flags,
 )
-from bench.report import replace_section  # noqa: E402
+from bench.report import commit, replace_section  # noqa: E402
 from crawler.browser.chromium import find_chromium  # noqa: E402
 
 SECTION = "## Crawl benchmark: portals only a browser can read (issue 19)"
@@ -210,7 +209,7 @@ Date: {datetime.now(UTC):%Y-%m-%d %H:%M UTC}
 
 Machine: {machine_note()}; Chromium: {_chromium_version()}; {load}
 
-Code measured: {code_state()}; source fingerprint {', '.join(codes)}
+Code measured: commit {commit()}; source fingerprint {', '.join(codes)}
 
 {text}
 
