@@ -50,6 +50,7 @@ def capture_row(item: RecordInfo, warc_file: str, crawl_id: int | None) -> dict[
         "etag": item.etag,
         "last_modified": item.last_modified,
         "ref": item.refers_to,
+        "browser": item.browser,
         "warc_offset": item.offset,
         "warc_length": item.length,
         "method": "GET",

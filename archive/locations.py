@@ -2,7 +2,7 @@
 
 ``captures.warc_file`` holds a file's name. A crawl's files (and files imported with
 ``--copy``) are in the archive's WARC directory under that name. A file another tool wrote
-and ``portal-archive import`` indexed in place has a ``warc_files`` row (migration 0012):
+and ``portal-archive import`` indexed in place has a ``warc_files`` row (migration 0013):
 its absolute path, or, for a WARC inside a WACZ, the zip's path and where that entry's
 bytes start. Offsets in ``captures`` always count from the start of the WARC itself (as
 the CDXJ lines of a WACZ do), so a record is read at ``base + warc_offset`` of ``path``.
@@ -94,7 +94,7 @@ class _Window(io.RawIOBase):
 
 
 def imported_locations(conn: Connection) -> dict[str, WarcLocation]:
-    """Every file ``import`` left where it was, by name (none on an index older than 0012)."""
+    """Every file ``import`` left where it was, by name (none on an index older than 0013)."""
     if not inspect(conn).has_table("warc_files"):
         return {}
     rows = conn.execute(select(warc_files.c.name, warc_files.c.path, warc_files.c.base_offset, warc_files.c.size,

@@ -93,6 +93,9 @@ captures = Table(
     # POST/PUT: the request body as a query, the way pywb and cdxj-indexer key it
     # (form fields decoded; other bodies as __wb_post_data=<base64>).
     Column("request_body", Text),
+    # Made by a browser: its product/version (the record's WARC-Browser); NULL for plain
+    # requests (migration 0012).
+    Column("browser", Text),
     Index("ix_captures_url_status", "url", "status", "id"),
     Index("ix_captures_digest", "payload_digest"),
     Index("ix_captures_file_offset", "warc_file", "warc_offset"),
@@ -253,7 +256,7 @@ article_counts = Table(
 )
 
 
-# WARC files indexed by ``portal-archive import`` (migration 0012): where each one's bytes are.
+# WARC files indexed by ``portal-archive import`` (migration 0013): where each one's bytes are.
 # ``captures.warc_file`` holds ``name``; a file of the archive's own WARC directory (a crawl's,
 # or one imported with --copy) has ``path`` NULL, another tool's file left where it was has
 # its absolute ``path``, and a WARC inside a WACZ has the zip's path, the entry (``member``)

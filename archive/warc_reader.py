@@ -70,6 +70,7 @@ class RecordInfo:
     # was asked to keep (the import reads pages and request bodies from them).
     record: ArcWarcRecord | None = None
     payload: bytes | None = None
+    browser: str | None = None
 
 
 def read_record(path: str | Path, offset: int) -> tuple[ArcWarcRecord, bytes]:
@@ -227,6 +228,7 @@ def _info(record: ArcWarcRecord, offset: int) -> RecordInfo:
         refers_to_uri=headers.get_header("WARC-Refers-To-Target-URI"),
         refers_to_date=headers.get_header("WARC-Refers-To-Date"),
         method=http.protocol if http is not None and record.rec_type == "request" else None,
+        browser=headers.get_header("WARC-Browser"),
     )
 
 

@@ -52,6 +52,10 @@ def summary(stats: dict[str, Any], reason: str | None = None) -> dict[str, Any]:
         "out_of_scope": _prefixed(stats, "scope/"),
         "sites": sites_summary(stats.get("sites") or {}),
         **discovery_summary(stats, reason),
+        # Hosts a browser was needed for, and why (crawler/browser/), whether or not one ran;
+        # what the browser did: pages, requests it made through the downloader, restarts ...
+        "needs_browser": dict(stats.get("browser/needs_browser") or {}),
+        "browser": {key: value for key, value in _prefixed(stats, "browser/").items() if key != "needs_browser"},
     }
 
 

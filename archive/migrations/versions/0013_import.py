@@ -5,8 +5,8 @@ WACZ holding it and where the entry starts), under the name ``captures.warc_file
 and how far an interrupted import got (``status``, ``resume_offset``). Files of the
 archive's own WARC directory need no row: ``captures.warc_file`` names them there.
 
-Revision ID: 0012
-Revises: 0011
+Revision ID: 0013
+Revises: 0012
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0012"
-down_revision = "0011"
+revision = "0013"
+down_revision = "0012"
 branch_labels = None
 depends_on = None
 
