@@ -16,6 +16,7 @@ from pathlib import Path
 
 from sqlalchemy import Engine, exists, func, select
 
+from archive.locations import WarcLocator
 from archive.lookup import ArchiveLookup
 from archive.models import articles, attachment_links, captures, crawls
 from archive.presence import missing_warc_files
@@ -78,6 +79,7 @@ class History:
         # URLs whose last good capture was not HTML (attachments): never fetched again.
         self.documents = _Query(self.is_document)
         self.validators = _Validators(self.lookup)
+        self.locate = WarcLocator(self.engine, self.warc_dir)  # where each WARC file is
 
     @classmethod
     def load(cls, engine: Engine, warc_dir: Path, site: str | None = None) -> History:
@@ -136,7 +138,8 @@ class History:
         if good is None or good.warc_file is None or good.warc_offset is None:
             return None
         try:
-            record, body = read_record(self.warc_dir / good.warc_file, good.warc_offset)
+            location = self.locate(good.warc_file)
+            record, body = read_record(location.path, location.base + good.warc_offset)
         except WarcReadError:
             return None
         return Payload(body, record.http_headers.get_header("Content-Type") if record.http_headers else None)

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -32,6 +32,8 @@ from archive.search import snippet
 if TYPE_CHECKING:
     from warcio.recordloader import ArcWarcRecord
 
+    from archive.locations import WarcLocation, WarcLocator
+
 WITHIN = ("articles", "attachments", "all")
 
 
@@ -44,6 +46,7 @@ def _has_attachments(conn) -> bool:
 class Index:
     engine: Engine
     warc_dir: Path
+    _locator: WarcLocator | None = field(default=None, init=False, repr=False)
 
     @classmethod
     def open(cls, location: str | Path = "data", warc_dir: str | Path | None = None) -> Index:
@@ -201,23 +204,32 @@ class Index:
             row = conn.execute(statement.limit(1)).first()
         return dict(row._mapping) if row else None
 
-    def record(self, capture: dict[str, Any]) -> ArcWarcRecord:
-        """The capture's WARC record (warcio), read at its offset."""
+    def locate(self, warc_file: str) -> WarcLocation:
+        """Where the WARC file a capture names is: the archive's WARC directory, or where
+        ``import`` found it (archive/locations.py)."""
+        if self._locator is None:
+            from archive.locations import WarcLocator
+
+            self._locator = WarcLocator(self.engine, self.warc_dir)
+        return self._locator(warc_file)
+
+    def _read(self, capture: dict[str, Any]) -> tuple[ArcWarcRecord, bytes]:
         from archive.warc_reader import read_record  # warcio only when a record is read: fast CLI start
 
-        record, _ = read_record(self.warc_dir / capture["warc_file"], capture["warc_offset"])
-        return record
+        location = self.locate(capture["warc_file"])
+        return read_record(location.path, location.base + capture["warc_offset"])
+
+    def record(self, capture: dict[str, Any]) -> ArcWarcRecord:
+        """The capture's WARC record (warcio), read at its offset."""
+        return self._read(capture)[0]
 
     def read_payload(self, capture: dict[str, Any]) -> bytes:
         """The payload as served, content-decoded; a revisit gives its original's payload."""
-        from archive.warc_reader import read_record
-
         if capture["record_type"] == "revisit" and capture.get("refers_to_id"):
             original = self.capture(capture["refers_to_id"])
             if original is not None:
                 capture = original
-        _, payload = read_record(self.warc_dir / capture["warc_file"], capture["warc_offset"])
-        return payload
+        return self._read(capture)[1]
 
     # --- versions and events (re-checks of known articles: archive/events.py) ------------------
 

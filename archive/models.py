@@ -256,6 +256,37 @@ article_counts = Table(
 )
 
 
+# WARC files indexed by ``portal-archive import`` (migration 0013): where each one's bytes are.
+# ``captures.warc_file`` holds ``name``; a file of the archive's own WARC directory (a crawl's,
+# or one imported with --copy) has ``path`` NULL, another tool's file left where it was has
+# its absolute ``path``, and a WARC inside a WACZ has the zip's path, the entry (``member``)
+# and where the entry's bytes start (``base_offset``): warc_offset counts from there.
+warc_files = Table(
+    "warc_files", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("name", String(300), nullable=False, unique=True),
+    Column("path", Text),
+    Column("member", Text),
+    Column("base_offset", BigInteger, nullable=False, default=0),
+    Column("size", BigInteger, nullable=False),
+    # The WARC's bytes: the same file found again (anywhere, under any name) is not imported twice.
+    Column("sha256", String(64), nullable=False, unique=True),
+    # The source file's modification time: a file met again unchanged is not read to hash it.
+    Column("mtime_ns", BigInteger),
+    # importing (records before resume_offset are indexed), done
+    Column("status", String(20), nullable=False),
+    Column("resume_offset", BigInteger, nullable=False, default=0),
+    Column("crawl_id", ForeignKey("crawls.id")),
+    # The warcinfo record's software (wget, Heritrix, warcprox, Browsertrix ...), when it has one.
+    Column("software", Text),
+    Column("records", Integer),
+    Column("captures", Integer),
+    Column("articles", Integer),
+    Column("imported_at", String(32)),
+    Index("ix_warc_files_path", "path", "member"),
+)
+
+
 def capture_id_of(param: str):
     """``captures.id`` of the capture whose WARC-Record-ID is bound to ``param`` (NULL if none)."""
     return select(captures.c.id).where(captures.c.warc_record_id == bindparam(param)).scalar_subquery()

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from sqlalchemy import Connection, func, select
 
+from archive.locations import WarcLocator
 from archive.models import captures, crawls
 from archive.warc_writer import OPEN_SUFFIX
 
@@ -21,8 +22,13 @@ def missing_warc_files(conn: Connection, warc_dir: Path) -> set[str]:
     """Names of WARC files the index points into that are neither closed nor open here."""
     here = socket.gethostname()
     missing = set()
+    locate = WarcLocator(conn, warc_dir)
     for name in warc_file_names(conn):
-        if (warc_dir / name).exists() or (warc_dir / (name + OPEN_SUFFIX)).exists():
+        location = locate(name)
+        if location.exists() or (warc_dir / (name + OPEN_SUFFIX)).exists():
+            continue
+        if location.imported:  # another tool's file, indexed where it was: gone from there
+            missing.add(name)
             continue
         hosts = conn.execute(
             select(crawls.c.hostname).select_from(captures.outerjoin(crawls, crawls.c.id == captures.c.crawl_id))

@@ -10,8 +10,9 @@ from __future__ import annotations
 import contextlib
 import logging
 import sys
+import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 logger = logging.getLogger("archive.progress")
@@ -26,6 +27,9 @@ class Progress:
         self.files = self.records = self.bytes = 0
         self.started = self._logged = time.monotonic()
         self._bar: Any = None
+        # What the pass has made so far besides (``import``: articles indexed), for the line.
+        self.detail: Callable[[], str] | None = None
+        self._lock = threading.Lock()  # ``import`` reads in one thread and writes in another
         if live if live is not None else sys.stderr.isatty():
             try:
                 from tqdm import tqdm
@@ -42,29 +46,40 @@ class Progress:
 
     def record(self, size: int = 0) -> None:
         """One more record read (``size`` bytes of the file consumed)."""
-        self.records += 1
+        with self._lock:
+            self.records += 1
+        self._advance(size)
+
+    def skip(self, size: int) -> None:
+        """Bytes there is nothing to do with (a resumed file's part done before)."""
         self._advance(size)
 
     def file_done(self, leftover: int = 0) -> None:
-        self.files += 1
+        with self._lock:
+            self.files += 1
         self._advance(leftover)
 
     def _advance(self, size: int) -> None:
-        self.bytes += size
-        if self._bar is not None:
-            self._bar.update(size)
-            self._bar.set_postfix_str(f"{self.files}/{self.total_files} files, {self.records} records",
-                                      refresh=False)
-        now = time.monotonic()
-        if now - self._logged >= self.interval:
-            self._logged = now
+        with self._lock:
+            self.bytes += size
+            if self._bar is not None:
+                self._bar.update(size)
+                detail = f", {self.detail()}" if self.detail else ""
+                self._bar.set_postfix_str(f"{self.files}/{self.total_files} files, {self.records} records{detail}",
+                                          refresh=False)
+            now = time.monotonic()
+            due = now - self._logged >= self.interval
+            if due:
+                self._logged = now
+        if due:
             logger.info("%s", self.line())
 
     def line(self) -> str:
         elapsed = max(time.monotonic() - self.started, 1e-9)
         return (f"{self.what}: {self.files}/{self.total_files} files, {self.records} records, "
                 f"{self.bytes / 1e6:.1f}/{self.total_bytes / 1e6:.1f} MB, "
-                f"{self.records / elapsed:.0f} records/s, {self.bytes / 1e6 / elapsed:.1f} MB/s")
+                f"{self.records / elapsed:.0f} records/s, {self.bytes / 1e6 / elapsed:.1f} MB/s"
+                + (f", {self.detail()}" if self.detail else ""))
 
     def close(self) -> None:
         if self._bar is not None:

@@ -18,6 +18,7 @@ from typing import Any, BinaryIO
 
 from sqlalchemy import Engine, delete, insert, select, update
 
+from archive.bulk import capture_row
 from archive.models import article_events, articles, capture_id_of, captures, crawls, utc_iso
 from archive.warc_reader import INDEXED_TYPES, WarcReadError, next_record_start, scan_records
 from archive.warc_writer import OPEN_SUFFIX
@@ -140,29 +141,8 @@ def rows_from_file(path: Path, crawl_id: int | None) -> list[dict[str, Any]]:
         if isinstance(item, WarcReadError):
             logger.error("not indexed: %s", item)
             continue
-        if item.record_type not in INDEXED_TYPES:
-            continue
-        date = item.date or ""
-        rows.append({
-            "crawl_id": crawl_id,
-            "url": item.url,
-            "status": item.status,
-            "content_type": item.content_type,
-            "fetched_at": date[:19] + "Z" if date else utc_iso(),
-            "warc_date": date,
-            "payload_digest": item.payload_digest,
-            "record_type": item.record_type,
-            "warc_file": path.name,
-            "warc_record_id": item.record_id,
-            "ip_address": item.ip_address,
-            "truncated": item.truncated,
-            "etag": item.etag,
-            "last_modified": item.last_modified,
-            "ref": item.refers_to,
-            "browser": item.browser,
-            "warc_offset": item.offset,
-            "warc_length": item.length,
-        })
+        if item.record_type in INDEXED_TYPES:
+            rows.append(capture_row(item, path.name, crawl_id))
     return rows
 
 

@@ -29,6 +29,7 @@ import surt
 from sqlalchemy import select
 
 from archive.index import Index
+from archive.locations import WarcLocation
 from archive.models import articles, captures
 
 WACZ_VERSION = "1.1.1"
@@ -37,6 +38,8 @@ _NAME_INVALID = re.compile(r"[^a-z0-9._/-]+")
 # Lines sorted in memory at a time; longer indexes are merged from sorted runs on disk.
 SORT_RUN_LINES = 50_000
 _GZIP_MAGIC = b"\x1f\x8b"
+# How a record starts: its gzip member, or "WARC/1.x" in an uncompressed file (another tool's).
+_RECORD_STARTS = (_GZIP_MAGIC, b"WA")
 
 
 class ReplayError(Exception):
@@ -107,8 +110,9 @@ def _checked_rows(index: Index, check: RecordCheck) -> Iterator[Any]:
                     if stream is not None:
                         stream.close()
                     try:
-                        stream = open(index.warc_dir / current, "rb")  # noqa: SIM115 - one file open at a time
-                        size = os.fstat(stream.fileno()).st_size
+                        location = index.locate(current)
+                        stream = location.open()  # one file open at a time
+                        size = location.length()
                     except OSError as exc:
                         stream = None
                         check.problems[current] = f"missing ({exc.strerror})"
@@ -129,7 +133,7 @@ def _check_record(row: Any, stream: IO[bytes] | None, size: int, check: RecordCh
                                         f"file has {size} bytes"
         return
     stream.seek(row.warc_offset)
-    if stream.read(2) != _GZIP_MAGIC:
+    if stream.read(2) not in _RECORD_STARTS:
         check.problems[row.warc_file] = f"no WARC record at offset {row.warc_offset}"
 
 
@@ -231,7 +235,7 @@ class _HashingWriter:
         self.size += len(data)
 
 
-def _add_entry(wacz: zipfile.ZipFile, name: str, source: Path, compress: bool) -> tuple[str, int]:
+def _add_entry(wacz: zipfile.ZipFile, name: str, source: Path | WarcLocation, compress: bool) -> tuple[str, int]:
     """Stream one file into the zip; returns (sha256 hex, bytes).
 
     zip64 only where an entry needs it, and then in both headers: a stored entry of known
@@ -241,11 +245,13 @@ def _add_entry(wacz: zipfile.ZipFile, name: str, source: Path, compress: bool) -
     ReplayWeb.page finds entry data from the central directory alone, so a local-only extra
     shifts every read.
     """
-    size = source.stat().st_size
+    if isinstance(source, Path):
+        source = WarcLocation(source.name, source)
+    size = source.length()
     info = zipfile.ZipInfo(name, date_time=datetime.now(UTC).timetuple()[:6])
     deflate = compress and size * 1.05 < zipfile.ZIP64_LIMIT
     info.compress_type = zipfile.ZIP_DEFLATED if deflate else zipfile.ZIP_STORED
-    with wacz.open(info, "w", force_zip64=size > zipfile.ZIP64_LIMIT) as entry, open(source, "rb") as stream:
+    with wacz.open(info, "w", force_zip64=size > zipfile.ZIP64_LIMIT) as entry, source.open() as stream:
         writer = _HashingWriter(entry)
         while chunk := stream.read(1 << 20):
             writer.write(chunk)
@@ -276,7 +282,7 @@ def write_wacz(index: Index, path: Path, title: str = "portal-archiver collectio
         resources: list[dict] = []
         taken: set[str] = set()
         with zipfile.ZipFile(partial, "w", allowZip64=True) as wacz:
-            entries = [(f"archive/{name}", index.warc_dir / name, False) for name in sorted(check.files)]
+            entries = [(f"archive/{name}", index.locate(name), False) for name in sorted(check.files)]
             entries += [(WACZ_INDEX, cdx_path, True), ("pages/pages.jsonl", pages_path, True)]
             for name, source, compress in entries:
                 digest, size = _add_entry(wacz, name, source, compress)
@@ -311,12 +317,15 @@ def write_pywb_collection(index: Index, collection: Path, copy: bool = False) ->
     with open(partial, "w", encoding="utf-8") as out:
         count, check = sorted_cdxj(index, out)
     for name in check.files:
-        source, link = (index.warc_dir / name).resolve(), collection / "archive" / name
+        location, link = index.locate(name), collection / "archive" / name
         if link.is_symlink() or link.exists():
             link.unlink()
-        if copy:
-            shutil.copy2(source, link)
-        else:
-            link.symlink_to(source)
+        if location.whole_file and not copy:
+            link.symlink_to(location.path.resolve())
+        elif location.whole_file:
+            shutil.copy2(location.path.resolve(), link)
+        else:  # a WARC inside a WACZ: its bytes written out
+            with location.open() as stream, open(link, "wb") as out:
+                shutil.copyfileobj(stream, out, 1 << 20)
     os.replace(partial, target)
     return count, check.files

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from sqlalchemy import Engine, func, select
 
+from archive.locations import WarcLocation, imported_locations
 from archive.models import captures, crawls
 from archive.progress import Progress, progress
 from archive.warc_reader import INDEXED_TYPES, RecordInfo, WarcReadError, scan_records
@@ -33,6 +34,7 @@ class Report:
     elsewhere: int = 0  # rows whose records live on another host's WARC directory
     being_written: int = 0  # rows whose records are in a file still being written (.open)
     orphan_files: set[str] = field(default_factory=set)
+    copies: int = 0  # records indexed from another file under the same WARC-Record-ID
     # Closed files whose last record is cut off (a full disk, a truncated copy): --repair
     # cuts them back to their last complete record, keeping the cut bytes aside.
     cut_off_files: set[str] = field(default_factory=set)
@@ -68,12 +70,13 @@ class Report:
             f"{len(self.open_files)} unclosed files"
             + (f"; {self.elsewhere} rows of other hosts' files not checked" if self.elsewhere else "")
             + (f"; {self.being_written} rows of files still being written not checked" if self.being_written else "")
+            + (f"; {self.copies} records are copies of records indexed from another file" if self.copies else "")
         )
         out += [f"next step: {step}" for step in self.next_steps()]
         return out
 
 
-def check_files(paths: list[Path], report: Report | None = None, *,
+def check_files(paths: list[Path | WarcLocation], report: Report | None = None, *,
                 progress_every: float = 10.0) -> tuple[Report, dict[tuple[str, int], RecordInfo]]:
     """Read every record of every file; collect the indexable ones by (file name, offset).
 
@@ -82,22 +85,24 @@ def check_files(paths: list[Path], report: Report | None = None, *,
     """
     report = report or Report()
     found: dict[tuple[str, int], RecordInfo] = {}
-    sizes = {path: _size(path) for path in paths}
-    with progress("verify", len(paths), sum(sizes.values()), progress_every) as meter:
-        for path in paths:
+    locations = [path if isinstance(path, WarcLocation) else WarcLocation(path.name, path) for path in paths]
+    sizes = [_size(location) for location in locations]
+    with progress("verify", len(locations), sum(sizes), progress_every) as meter:
+        for location, size in zip(locations, sizes, strict=True):
             report.files += 1
-            read = _check_file(path, report, found, meter)
-            meter.file_done(max(0, sizes[path] - read))
+            read = _check_file(location, report, found, meter)
+            meter.file_done(max(0, size - read))
     return report, found
 
 
-def _check_file(path: Path, report: Report, found: dict[tuple[str, int], RecordInfo], meter: Progress) -> int:
+def _check_file(location: WarcLocation, report: Report, found: dict[tuple[str, int], RecordInfo],
+                meter: Progress) -> int:
     """Check one file; the bytes of its good records (what the meter has counted)."""
     read = 0
     last: RecordInfo | WarcReadError | None = None
-    for item in scan_records(path):
+    for item in scan_records(location):
         if isinstance(last, WarcReadError):
-            report.damaged_files.add(path.name)  # a bad record with records after it
+            report.damaged_files.add(location.name)  # a bad record with records after it
         last = item
         if isinstance(item, WarcReadError):
             report.errors.append(str(item))
@@ -106,12 +111,13 @@ def _check_file(path: Path, report: Report, found: dict[tuple[str, int], RecordI
         read += item.length
         meter.record(item.length)
         if item.record_type in INDEXED_TYPES:
-            found[(path.name, item.offset)] = item
+            found[(location.name, item.offset)] = item
     if isinstance(last, WarcReadError):
-        if is_cut_off(path):
-            report.cut_off_files.add(path.name)
+        # Only the archive's own files can be cut back; another tool's file is reported, not mended.
+        if not location.imported and is_cut_off(location.path):
+            report.cut_off_files.add(location.name)
         else:
-            report.damaged_files.add(path.name)
+            report.damaged_files.add(location.name)
     return read
 
 
@@ -120,12 +126,12 @@ def is_cut_off(path: Path) -> bool:
     disk), as opposed to a complete record that is damaged?"""
     from archive.recovery import complete_length
 
-    return path.name.endswith(".gz") and complete_length(path) < _size(path)
+    return path.name.endswith(".gz") and complete_length(path) < _size(WarcLocation(path.name, path))
 
 
-def _size(path: Path) -> int:
+def _size(location: WarcLocation) -> int:
     try:
-        return path.stat().st_size
+        return location.length()
     except OSError:
         return 0
 
@@ -141,8 +147,13 @@ def verify_archive(warc_dir: Path, engine: Engine, progress_every: float = 10.0)
     present = {path.name for path in warc_dir.glob("*.warc*")}
     open_names = {name[: -len(OPEN_SUFFIX)] for name in present if name.endswith(OPEN_SUFFIX)}
     report.open_files = sorted(str(path) for path in warc_dir.glob(f"*{OPEN_SUFFIX}"))
-    files = sorted(path for path in warc_dir.glob("*.warc*") if not path.name.endswith(OPEN_SUFFIX))
-    report, found = check_files(files, report, progress_every=progress_every)
+    files: list[Path | WarcLocation] = sorted(
+        path for path in warc_dir.glob("*.warc*") if not path.name.endswith(OPEN_SUFFIX))
+    # Other tools' files, indexed where ``import`` found them (archive/locations.py).
+    with engine.connect() as conn:
+        imported = [location for location in imported_locations(conn).values() if location.exists()]
+    present |= {location.name for location in imported}
+    report, found = check_files(files + imported, report, progress_every=progress_every)
     indexed: set[tuple[str, int]] = set()
     columns = (captures.c.id, captures.c.url, captures.c.warc_file, captures.c.warc_offset,
                captures.c.warc_length, captures.c.warc_record_id, captures.c.payload_digest, crawls.c.hostname)
@@ -171,11 +182,28 @@ def verify_archive(warc_dir: Path, engine: Engine, progress_every: float = 10.0)
                 report.dangling.append(f"{where}: the record there does not match the row")
                 report.dangling_ids.append(row.id)
     meter.done()
-    for key in sorted(set(found) - indexed):
+    unindexed = sorted(set(found) - indexed)
+    # A record whose WARC-Record-ID is indexed from another file is a copy of it (a collection
+    # holding the same WARC twice, say as .warc and .warc.gz): no row is missing.
+    copies = _indexed_ids(engine, [found[key].record_id for key in unindexed])
+    for key in unindexed:
         info = found[key]
+        if info.record_id in copies:
+            report.copies += 1
+            continue
         report.orphans.append(f"{key[0]}@{key[1]} {info.record_type} {info.url}")
         report.orphan_files.add(key[0])
     return report
+
+
+def _indexed_ids(engine: Engine, record_ids: list[str | None]) -> set[str]:
+    wanted = [record_id for record_id in dict.fromkeys(record_ids) if record_id]
+    found: set[str] = set()
+    with engine.connect() as conn:
+        for start in range(0, len(wanted), 500):
+            found.update(conn.execute(select(captures.c.warc_record_id).where(
+                captures.c.warc_record_id.in_(wanted[start:start + 500]))).scalars())
+    return found
 
 
 class RowMeter:

@@ -6,9 +6,11 @@ which file, which offset and what is wrong; callers print that instead of a trac
 
 from __future__ import annotations
 
+import io
 import os
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import redirect_stderr
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
@@ -17,10 +19,13 @@ from warcio.archiveiterator import ArchiveIterator
 from warcio.exceptions import ArchiveLoadFailed
 from warcio.recordloader import ArcWarcRecord
 
+from archive.locations import WarcLocation
 from archive.warc_writer import OPEN_SUFFIX
 
-# The record types the index lists as captures (verify and recovery count and re-index them).
-INDEXED_TYPES = {"response", "revisit"}
+# The record types the index lists as captures (verify and recovery count and re-index them;
+# a resource record is what wget, Browsertrix and others write for what no HTTP exchange
+# fetched: logs, screenshots, pages a browser saved).
+INDEXED_TYPES = {"response", "revisit", "resource"}
 
 READ_ERRORS = (ArchiveLoadFailed, zlib.error, EOFError, ValueError, OSError, IndexError, KeyError)
 
@@ -28,7 +33,7 @@ READ_ERRORS = (ArchiveLoadFailed, zlib.error, EOFError, ValueError, OSError, Ind
 class WarcReadError(Exception):
     """A WARC file (or one record in it) cannot be read or fails its digests."""
 
-    def __init__(self, path: str | Path, offset: int | None, problem: str) -> None:
+    def __init__(self, path: str | Path | WarcLocation, offset: int | None, problem: str) -> None:
         self.path, self.offset, self.problem = str(path), offset, problem
         where = f"{self.path}" + (f" at offset {offset}" if offset is not None else "")
         super().__init__(f"{where}: {problem}")
@@ -54,6 +59,17 @@ class RecordInfo:
     ip_address: str | None = None
     truncated: str | None = None
     refers_to: str | None = None
+    # What the import pairs and resolves by: the record's partner (request <-> response),
+    # a revisit's original by URI and date, the payload's decoded size, a request's method.
+    concurrent_to: str | None = None
+    refers_to_uri: str | None = None
+    refers_to_date: str | None = None
+    payload_length: int | None = None
+    method: str | None = None
+    # The record itself and its payload (content-decoded), for the records ``scan_records``
+    # was asked to keep (the import reads pages and request bodies from them).
+    record: ArcWarcRecord | None = None
+    payload: bytes | None = None
     browser: str | None = None
 
 
@@ -105,51 +121,62 @@ def iter_records(path: str | Path, check_digests: bool = True) -> Iterator[Recor
         yield found
 
 
-def scan_records(path: str | Path, check_digests: bool = True) -> Iterator[RecordInfo | WarcReadError]:
-    """Every record of a file, complete and checked, or a ``WarcReadError`` for each bad one.
+def scan_records(path: str | Path | WarcLocation, check_digests: bool = True, start: int = 0,
+                 keep: Callable[[ArcWarcRecord], bool] | None = None) -> Iterator[RecordInfo | WarcReadError]:
+    """Every record of a file from offset ``start``, complete and checked, or a
+    ``WarcReadError`` for each bad one.
 
     A bad record does not end the reading: records are separate gzip members (WARC Annex D),
     so reading resumes at the next member that starts a WARC record (in an uncompressed
     file, at the next ``WARC/1.`` line). A record cut off before its ``Content-Length`` (a
-    full disk, a truncated copy) is an error, never a record.
+    full disk, a truncated copy) is an error, never a record. ``path`` may be a
+    ``WarcLocation`` (a WARC inside a WACZ is read in place). Records for which ``keep``
+    says so come with the record and its payload (``RecordInfo.record``, ``.payload``).
     """
+    location = path if isinstance(path, WarcLocation) else WarcLocation(Path(path).name, Path(path))
     try:
-        stream = open(path, "rb")
+        stream = location.open()
     except OSError as exc:
-        yield WarcReadError(path, None, _describe(exc))
+        yield WarcReadError(location, None, _describe(exc))
         return
     with stream:
         gzipped = stream.read(2) == GZIP_MAGIC[:2]
-        start: int | None = 0
-        while start is not None:
-            stream.seek(start)
+        at: int | None = start
+        while at is not None:
+            stream.seek(at)
             records = ArchiveIterator(stream, check_digests=check_digests)
-            next_at = start
+            next_at = at
             try:
                 for record in records:
-                    offset = records.get_record_offset()
+                    # The payload is decoded only when kept; the offset is asked after it,
+                    # since asking reads the record to its end.
+                    wanted = keep is not None and keep(record)
+                    payload = record.content_stream().read() if wanted else None
+                    with redirect_stderr(io.StringIO()):  # warcio prints a multi-line warning for a
+                        offset = records.get_record_offset()  # bad Content-Length (reported below)
                     next_at = offset
-                    record.content_stream().read()
                     _drain(record)
                     problem = _problem(record, check_digests)
                     info = None if problem else _info(record, offset)
+                    if info is not None and payload is not None:
+                        info.record, info.payload, info.payload_length = record, payload, len(payload)
                     records.read_to_end(record)
                     next_at = offset + records.get_record_length()
                     if info is None:
-                        yield WarcReadError(path, offset, problem or "")
+                        yield WarcReadError(location, offset, problem or "")
                     else:
                         info.length = records.get_record_length()
                         yield info
-                start = None
+                at = None
                 stream.seek(next_at)
                 tail = stream.read(_RESYNC_CHUNK)
                 if tail.strip(b"\r\n\0 "):  # a record cut inside its headers reads as nothing at all
-                    size = os.fstat(stream.fileno()).st_size
-                    yield WarcReadError(path, next_at,
+                    size = stream.seek(0, os.SEEK_END)
+                    yield WarcReadError(location, next_at,
                                         f"record cut off: the last {size - next_at} bytes are not a complete record")
             except READ_ERRORS as exc:
-                yield WarcReadError(path, next_at, _describe(exc))
-                start = next_record_start(stream, next_at + 1, gzipped)
+                yield WarcReadError(location, next_at, _describe(exc))
+                at = next_record_start(stream, next_at + 1, gzipped)
 
 
 def _drain(record: ArcWarcRecord) -> None:
@@ -197,6 +224,10 @@ def _info(record: ArcWarcRecord, offset: int) -> RecordInfo:
         ip_address=headers.get_header("WARC-IP-Address"),
         truncated=headers.get_header("WARC-Truncated"),
         refers_to=headers.get_header("WARC-Refers-To"),
+        concurrent_to=headers.get_header("WARC-Concurrent-To"),
+        refers_to_uri=headers.get_header("WARC-Refers-To-Target-URI"),
+        refers_to_date=headers.get_header("WARC-Refers-To-Date"),
+        method=http.protocol if http is not None and record.rec_type == "request" else None,
         browser=headers.get_header("WARC-Browser"),
     )
 

@@ -11,13 +11,10 @@ sets the number of worker processes; 0 runs everything inline.
 from __future__ import annotations
 
 import asyncio
-import ctypes
-import ctypes.util
 import logging
 import multiprocessing
 import os
 import re
-import signal
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
@@ -29,6 +26,7 @@ from scrapy.linkextractors import LinkExtractor
 from scrapy.utils.reactor import is_asyncio_reactor_installed
 
 from archive.challenges import challenge_kind
+from archive.processes import die_with_parent
 from crawler import settings as defaults
 from crawler.browser.shell import is_script_shell
 from crawler.discover.links import Discovery, discover_page, link_extractor
@@ -104,29 +102,6 @@ def process_bytes(url: str, body: bytes, content_type: bytes, profile: SiteProfi
         headers["Set-Cookie"] = set_cookies
     response = HtmlResponse(url, status=status, body=body, headers=headers or None)
     return process_page(response, profile, as_article, recognise, max_pager_pages)
-
-
-PR_SET_PDEATHSIG = 1  # linux/prctl.h
-
-
-def die_with_parent(parent_pid: int) -> None:
-    """Worker initializer: the kernel kills this worker when the crawl process dies.
-
-    A crawl killed with SIGKILL runs no cleanup, and a pool worker blocked on its call queue
-    would otherwise live on (tens of MiB each, with its resource tracker). The signal is
-    asked for with prctl(PR_SET_PDEATHSIG) on Linux; the parent may have died before that
-    call, hence the check after it. Elsewhere this does nothing.
-    """
-    libc_name = ctypes.util.find_library("c")
-    if libc_name is None:
-        return
-    try:
-        prctl = ctypes.CDLL(libc_name, use_errno=True).prctl
-    except (OSError, AttributeError):
-        return
-    prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
-    if os.getppid() != parent_pid:
-        os._exit(1)
 
 
 class PageProcessor:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
+import functools
 import html
 import random
 import re
@@ -528,3 +529,33 @@ def build_site(style: str = "trs", channels: int = 3, articles_per_channel: int 
             "/uploads/form.doc": Route(headers=[("Content-Type", "application/msword")], body=DOC_BYTES),
         })
     return site
+
+
+# --- single pages, for generated archives (bench/portal_warcs.py) --------------------------
+
+
+@functools.lru_cache(maxsize=4)
+def _chrome_of(style: str, seed: int) -> _Chrome:
+    chrome = build_site(style, channels=len(CHANNELS), articles_per_channel=6, seed=seed, extras=False).chrome
+    assert chrome is not None
+    return chrome
+
+
+def article_html(path: str, title: str, when: dt.datetime, source: str, editor: str, views: int,
+                 channel: int, paragraphs: list[str], *, style: str = "trs", seed: int = 0) -> str:
+    """One article page in the demo portal's chrome (menus, sidebar, share and print links,
+    footer), without building a whole site: what a generated archive of a million pages needs."""
+    chrome = _chrome_of(style, seed)
+    code, label = CHANNELS[channel % len(CHANNELS)]
+    art = _Article(title, when, 0, source, editor, views, path)
+    return _article_page(chrome, art, label, f"/{code}/index.html", paragraphs, None, None,
+                         metas=True, extra="", charset="utf-8")
+
+
+def listing_html(channel: int, items: list[tuple[str, str, dt.datetime]], *, style: str = "trs",
+                 seed: int = 0) -> str:
+    """One listing page of (path, title, when) items in the demo portal's chrome."""
+    chrome = _chrome_of(style, seed)
+    label = CHANNELS[channel % len(CHANNELS)][1]
+    arts = [_Article(title, when, 0, "", "", 0, path) for path, title, when in items]
+    return _listing_page(chrome, label, arts, "", "", "")

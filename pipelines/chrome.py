@@ -14,71 +14,15 @@ few new articles still strips the site's template from the first one.
 
 from __future__ import annotations
 
-import re
-from collections import Counter, defaultdict
+from collections import Counter
 from typing import Any
 
 from itemadapter import ItemAdapter
 from scrapy.crawler import Crawler
-from sqlalchemy import insert, select
 
-from archive.models import site_templates, utc_iso
+from archive.articles import body_digest
+from archive.site_templates import SiteTemplates, known_templates, save_learned
 from crawler.capture import existing_index
-from pipelines.dedup import body_digest
-
-_PROSE_END = re.compile(r"[。！？!?；;]$")
-_SPACES = re.compile(r"\s+")
-
-
-def template_key(line: str) -> str | None:
-    """The normalised form of a line that could be template chrome, or None."""
-    key = _SPACES.sub("", line)
-    if not key or len(key) > 60 or _PROSE_END.search(key):
-        return None
-    return key
-
-
-class SiteTemplates:
-    """Per-site counts of candidate lines across articles; decides what is template."""
-
-    def __init__(self, min_pages: int = 5, share: float = 0.8) -> None:
-        self.min_pages, self.share = min_pages, share
-        self.pages: Counter[str] = Counter()
-        self.lines: defaultdict[str, Counter[str]] = defaultdict(Counter)
-        # Learned by earlier crawls (the site_templates table).
-        self.known: defaultdict[str, set[str]] = defaultdict(set)
-
-    # Every this many articles of a site, forget lines seen on under a quarter of the share
-    # a template needs (dates, titles: one per article): memory stays flat on big sites.
-    PRUNE_EVERY = 1000
-
-    def observe(self, site: str, lines: list[str]) -> None:
-        self.pages[site] += 1
-        self.lines[site].update({key for line in lines if (key := template_key(line))})
-        if self.pages[site] % self.PRUNE_EVERY == 0:
-            floor = self.share * self.pages[site] / 4
-            counts = self.lines[site]
-            for key in [key for key, seen in counts.items() if seen < floor]:
-                del counts[key]
-
-    def is_template(self, site: str, line: str) -> bool:
-        key = template_key(line)
-        if key is None:
-            return False
-        if key in self.known[site]:
-            return True
-        seen = self.lines[site][key]
-        return seen >= self.min_pages and seen >= self.share * self.pages[site]
-
-    def learned(self) -> dict[str, set[str]]:
-        """Template lines learned in this crawl that earlier crawls did not know."""
-        out: dict[str, set[str]] = {}
-        for site, counts in self.lines.items():
-            new = {key for key, seen in counts.items()
-                   if seen >= self.min_pages and seen >= self.share * self.pages[site] and key not in self.known[site]}
-            if new:
-                out[site] = new
-        return out
 
 
 class ChromeStripPipeline:
@@ -92,8 +36,7 @@ class ChromeStripPipeline:
         engine = existing_index(settings)
         if engine is not None:
             with engine.connect() as conn:
-                for site, line in conn.execute(select(site_templates.c.site, site_templates.c.line)):
-                    self.templates.known[site].add(line)
+                self.templates.known.update(known_templates(conn))
             engine.dispose()
 
     def close_spider(self, spider: Any = None) -> None:
@@ -103,12 +46,7 @@ class ChromeStripPipeline:
         if engine is None:
             return
         with engine.begin() as conn:
-            for site, keys in learned.items():
-                known = {line for (line,) in conn.execute(
-                    select(site_templates.c.line).where(site_templates.c.site == site))}
-                rows = [{"site": site, "line": key, "learned_at": utc_iso()} for key in sorted(keys - known)]
-                if rows:
-                    conn.execute(insert(site_templates), rows)
+            save_learned(conn, learned)
         engine.dispose()
 
     @classmethod
@@ -119,14 +57,12 @@ class ChromeStripPipeline:
         adapter = ItemAdapter(item)
         removed = Counter(adapter.get("chrome_removed") or {})
         site = adapter.get("site") or ""
-        lines = (adapter.get("body") or "").split("\n")
         if "body_digest" in adapter.field_names() and not adapter.get("body_digest"):
             adapter["body_digest"] = body_digest(adapter.get("body"))  # before stripping: order-independent
-        self.templates.observe(site, lines)
-        kept = [line for line in lines if not self.templates.is_template(site, line)]
-        if len(kept) < len(lines):
-            removed["site_template"] += len(lines) - len(kept)
-            adapter["body"] = "\n".join(kept)
+        body, cut = self.templates.strip(site, adapter.get("body") or "")
+        if cut:
+            removed["site_template"] += cut
+            adapter["body"] = body
             if "chrome_removed" in adapter.field_names():
                 adapter["chrome_removed"] = dict(removed)
         if self.stats is not None:

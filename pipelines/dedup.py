@@ -9,21 +9,15 @@ the index's unique (url, body_digest) rule catches what another writer adds mean
 
 from __future__ import annotations
 
-import hashlib
 from typing import Any
 
 from itemadapter import ItemAdapter
 from scrapy.crawler import Crawler
 from scrapy.exceptions import DropItem, NotConfigured
 
+from archive.articles import body_digest
 from archive.lookup import LRU, ArchiveLookup
 from crawler.capture import existing_index
-
-
-def body_digest(body: str | None) -> str:
-    """sha1 of an article's text. Items carry it taken before per-site template stripping
-    (``body_digest`` field, set by pipelines/chrome.py), which depends on crawl order."""
-    return hashlib.sha1((body or "").encode("utf-8")).hexdigest()
 
 
 class ArticleDedupPipeline:

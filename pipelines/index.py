@@ -9,14 +9,10 @@ from scrapy import Spider
 from scrapy.crawler import Crawler
 from scrapy.exceptions import DropItem, NotConfigured
 
+from archive.articles import ARTICLE_COLUMNS, QUALITY_COLUMNS, body_digest
 from archive.store import ArticleRow
 from crawler.capture import archive_writer
-from pipelines.dedup import body_digest
 
-ARTICLE_COLUMNS = ("url", "site", "channel", "title", "published_at", "source", "author", "views", "body",
-                   "site_name", "encoding")
-# Extraction quality and 信息公开 fields (issue 11, migration 0007).
-QUALITY_COLUMNS = ("confidence", "index_no", "issuer", "written_at", "doc_no", "topic", "validity")
 # Below this confidence an article counts as doubtful in the crawl stats.
 LOW_CONFIDENCE = 0.5
 

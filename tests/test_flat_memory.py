@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pipelines.chrome import SiteTemplates
+from archive.site_templates import SiteTemplates
 
 
 def test_site_templates_forget_one_off_lines_but_keep_the_template():

@@ -3,8 +3,8 @@
 An archive is ``DIR/warc/*.warc.gz`` plus an index (``DIR/index.sqlite`` unless ``--index``
 names another database).
 
-One module per command group: reading.py, exporting.py, maintenance.py; what they share
-is in common.py.
+One module per command group: reading.py, exporting.py, maintenance.py, indexing.py (import
+and reindex); what they share is in common.py.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from typing import ClassVar
 from sqlalchemy.exc import SQLAlchemyError
 
 from archive.access import IndexUnavailable, db_problem
-from archive.cli import exporting, maintenance, reading
+from archive.cli import exporting, indexing, maintenance, reading
 from archive.cli.common import archive_options
 from archive.outputs import OutputRefused
 
@@ -53,7 +53,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     archive_options(parser, top=True)
     commands = parser.add_subparsers(dest="command", required=True)
-    for group in (reading, exporting, maintenance):
+    for group in (reading, exporting, maintenance, indexing):
         group.add_commands(commands)
     return parser
 

@@ -22,9 +22,9 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, bindparam, or_, select, update
 
-from archive.models import crawls
+from archive.models import articles, crawls
 from crawler.extract.metadata import TITLE_SEPARATORS
 from crawler.extract.validate import is_person_name
 
@@ -200,3 +200,41 @@ def earlier_facts(engine: Engine) -> dict[str, SiteFacts]:
                     "title_suffixes": [*known.title_suffixes, *facts.title_suffixes],
                     "not_authors": [*known.not_authors, *facts.not_authors]})
     return out
+
+
+def revise_rows(engine: Engine, decided: dict[str, SiteFacts]) -> int:
+    """Bring every index row of each site in line with its facts; how many rows changed.
+    (The crawl when it stops, pipelines/site_fields.py; ``import`` when it ends.)"""
+    changed = 0
+    with engine.begin() as conn:
+        for site, facts in decided.items():
+            if not facts:
+                continue
+            conditions = [articles.c.title.like("%" + _like_escaped(suffix), escape="\\")
+                          for suffix in facts.title_suffixes]
+            if facts.not_authors:
+                conditions.append(articles.c.author.in_(sorted(facts.not_authors)))
+            rows = conn.execute(select(articles.c.id, articles.c.title, articles.c.author, articles.c.site_name,
+                                       articles.c.confidence, articles.c.extraction_warnings)
+                                .where(articles.c.site == site, or_(*conditions)))
+            updates = []
+            for row_id, title, author, site_name, confidence, warnings in rows:
+                revision = facts.revise(title, author, site_name, confidence,
+                                        warnings.split(",") if warnings else [])
+                if revision:
+                    values = {"title": title, "author": author, "site_name": site_name, "confidence": confidence,
+                              "extraction_warnings": warnings, **revision}
+                    if isinstance(values["extraction_warnings"], list):
+                        values["extraction_warnings"] = ",".join(values["extraction_warnings"])
+                    updates.append({"row_id": row_id, **{f"new_{name}": value for name, value in values.items()}})
+            if updates:
+                conn.execute(update(articles).where(articles.c.id == bindparam("row_id")).values(
+                    title=bindparam("new_title"), author=bindparam("new_author"),
+                    site_name=bindparam("new_site_name"), confidence=bindparam("new_confidence"),
+                    extraction_warnings=bindparam("new_extraction_warnings")), updates)
+                changed += len(updates)
+    return changed
+
+
+def _like_escaped(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
