@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import logging
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -185,3 +186,13 @@ def emit_rows(rows: list[dict] | Iterator[dict], columns: tuple[str, ...], fmt: 
 def error(message: str, status: int) -> int:
     print(f"error: {message}", file=sys.stderr)
     return status
+
+
+def log_progress() -> None:
+    """Progress lines go to standard error (the report itself to standard output)."""
+    logger = logging.getLogger("archive")
+    if not logger.handlers:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+        logger.addHandler(handler)
+        logger.setLevel(logging.INFO)

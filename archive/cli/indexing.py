@@ -8,8 +8,7 @@ import sys
 from pathlib import Path
 
 from archive.access import IndexUnavailable, open_existing_index
-from archive.cli.common import archive_options, date_type, error, index_url_of, limit_type
-from archive.cli.maintenance import _log_progress
+from archive.cli.common import archive_options, date_type, error, index_url_of, limit_type, log_progress
 
 
 def cmd_import(args: argparse.Namespace) -> int:
@@ -17,7 +16,7 @@ def cmd_import(args: argparse.Namespace) -> int:
     from archive.importer import Importer, find_sources
     from archive.models import open_index
 
-    _log_progress()
+    log_progress()
     archive = Path(args.archive)
     warc_dir = Path(args.warc_dir) if args.warc_dir else archive / "warc"
     if not args.index:
@@ -44,7 +43,7 @@ def cmd_reindex(args: argparse.Namespace) -> int:
     """Today's extraction over the archive's own captures (archive/reindex.py)."""
     from archive.reindex import Reindexer
 
-    _log_progress()
+    log_progress()
     warc_dir = Path(args.warc_dir) if args.warc_dir else Path(args.archive) / "warc"
     try:
         open_existing_index(index_url_of(args)).dispose()  # read-only first: a missing index is not made

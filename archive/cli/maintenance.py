@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import logging
 import sys
 from pathlib import Path
 
@@ -12,6 +11,7 @@ from archive.access import open_existing_index
 from archive.cli.common import (
     archive_options,
     index_url_of,
+    log_progress,
 )
 from archive.models import index_url_for
 
@@ -20,7 +20,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
     from archive.recovery import cut_incomplete_tails, drop_dangling, live_writers, recover, reindex
     from archive.verify import check_files, verify_archive
 
-    _log_progress()
+    log_progress()
     if args.files:
         report, _ = check_files([Path(name) for name in args.files], progress_every=args.progress_every)
     else:
@@ -53,16 +53,6 @@ def cmd_verify(args: argparse.Namespace) -> int:
     for line in report.lines():
         print(line)
     return 0 if report.ok else 1
-
-
-def _log_progress() -> None:
-    """Progress lines go to standard error (the report itself to standard output)."""
-    logger = logging.getLogger("archive")
-    if not logger.handlers:
-        handler = logging.StreamHandler(sys.stderr)
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
-        logger.addHandler(handler)
-        logger.setLevel(logging.INFO)
 
 
 def cmd_extract(args: argparse.Namespace) -> int:
