@@ -15,7 +15,7 @@ import socket
 import sys
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Self
 
@@ -29,6 +29,8 @@ class RequestLog:
     method: str
     path: str
     headers: list[tuple[str, str]]
+    # When it arrived (time.monotonic()): tests of politeness read the gaps between requests.
+    at: float = field(default_factory=time.monotonic)
 
 
 def _accepts_gzip(value: str) -> bool:
