@@ -87,6 +87,12 @@ class ContentFirstQueue:
     than it. When hundreds of hosts share ``CONCURRENT_REQUESTS``, the downloader's room
     therefore goes to pages first; below that, every slot is kept busy and each host's pages
     and requisites flow at their own pace. Ties go to the slot served least recently.
+
+    A slot holding more requests in the downloader than its concurrency gets no more until
+    one is done: one waiting is enough for the next turn (its delay), and the rest stay here,
+    in priority order, rather than in the downloader's first-come queue. A crawl that stops
+    (CLOSESPIDER_TIMEOUT, SIGTERM) finishes what the downloader holds: a request or two per
+    slot, not hundreds of requests at a polite delay each.
     """
 
     @classmethod
@@ -120,8 +126,10 @@ class ContentFirstQueue:
         best, best_rank = None, None
         for slot in self.pqueues:
             busy = downloader.slots.get(slot)
-            rank = (2 * (len(busy.active) if busy is not None else 0) + (3 if is_requisite_slot(slot) else 0),
-                    self.served.get(slot, -1))
+            active = len(busy.active) if busy is not None else 0
+            if busy is not None and active > busy.concurrency:
+                continue  # it has its next request waiting already
+            rank = (2 * active + (3 if is_requisite_slot(slot) else 0), self.served.get(slot, -1))
             if best_rank is None or rank < best_rank:
                 best, best_rank = slot, rank
         return best
