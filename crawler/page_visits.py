@@ -83,7 +83,7 @@ class PageVisits:
         stats = self.crawler.stats
         for requisite in requisites:
             key = hash(requisite.url)
-            if key in self.seen:
+            if key in self.seen or not self.policy.considers(requisite):
                 continue
             rule = self.blocklist.match(requisite.url) if self.blocklist is not None else None
             if rule is not None:

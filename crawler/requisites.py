@@ -142,10 +142,14 @@ class RequisitePolicy:
                    tuple(pattern.lower() for pattern in settings.getlist("REQUISITES_HOSTS")),
                    settings.getint("REQUISITES_MAX_SIZE"))
 
+    def considers(self, requisite: Requisite) -> bool:
+        """Is the requisite of a kind this crawl fetches (wherever it is)?"""
+        return requisite.kind == ARTICLE_IMAGE or (self.enabled and requisite.kind in self.kinds)
+
     def wants(self, requisite: Requisite, portal_hosts: Iterable[str]) -> bool:
         if requisite.kind == ARTICLE_IMAGE:
             return True
-        if not self.enabled or requisite.kind not in self.kinds:
+        if not self.considers(requisite):
             return False
         host = (urlsplit(requisite.url).hostname or "").lower()
         if any(host == allowed or host.endswith("." + allowed) for allowed in portal_hosts):
