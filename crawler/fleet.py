@@ -354,7 +354,9 @@ class FleetExtension:
         state = fleet.site_for(request)
         if state is None:
             return
-        if state.stopped and state.stopped.startswith("gave up"):
+        # A continuation page carries its article: dropped here, it would take the article
+        # with it. It goes on, and FleetDownloaderMiddleware refuses it, which calls its errback.
+        if state.stopped and state.stopped.startswith("gave up") and "article" not in request.meta:
             self.stats.inc_value("fleet/given_up_requests")
             fleet.settle(request)
             raise IgnoreRequest(f"site {state.name} given up: {request.url}")

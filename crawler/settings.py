@@ -259,6 +259,9 @@ DOWNLOADER_MIDDLEWARES["crawler.discover.guard.DiscoveryGuardMiddleware"] = 105
 # more than DOWNLOAD_DELAY.
 REQUISITES_DELAY = 0.25
 DOWNLOADER_MIDDLEWARES["crawler.page_visits.RequisiteSlotsMiddleware"] = 60
+# Download slots are host names (HOST, HOST#requisites), as the scheduler's queue needs
+# (crawler/frontier.py); Scrapy's per-IP slots (a number here) would merge a host's two.
+CONCURRENT_REQUESTS_PER_IP = 0
 # New requisites requested per page, and per portal in one crawl (0 = no cap); article-body
 # images are content and never capped. Each URL is requested once per crawl whatever the page.
 REQUISITES_MAX_PER_PAGE = 50

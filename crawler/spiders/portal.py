@@ -144,12 +144,16 @@ class PortalSpider(DiscoveryMixin, scrapy.Spider):
         if result.item is not None:
             if {"dataloss", "download_stopped", "partial"} & set(response.flags):
                 stats.inc_value("pages/truncated_article")
+                stats.inc_value("articles/dropped/truncated")
                 return
             self._articles_seen += 1
             if self.max_articles and self._articles_seen > self.max_articles:
                 raise CloseSpider("max_articles")
-            if result.continuations:
-                yield self.continue_article(result.item, response, result.continuations)
+            # Continuation pages the scope gate would refuse are left out: a request refused
+            # there has no errback, and would take the article with it.
+            continuations = [url for url in result.continuations if state.scope.why_not(url) is None]
+            if continuations:
+                yield self.continue_article(result.item, response, continuations)
                 return
             self.article_found(response)
             yield self._item(result.item, response, state)
