@@ -12,8 +12,8 @@ chat scripts with long query strings. This builds such portals from the demo gen
   (self-hosted Baidu share, proxied statistics), some on the trackers' hosts; the crawl's
   block list must skip them all;
 - ``reposted``: articles whose text (title and body) appears on several portals under each
-  portal's own URL, as 转载 articles do on government portals; ``real_pages`` adds real
-  pages (bytes as saved) the same way.
+  portal's own URL, as 转载 articles do on government portals, some of them over several
+  pages; ``real_pages`` adds real pages (bytes as saved) the same way.
 
 The pages link only loopback URLs or tracker hosts that the block list names, so a crawl of
 them never leaves the machine unless its block list is broken *and* a tracker host is
@@ -109,29 +109,50 @@ def _dress(route: Route, head: str, body: str) -> None:
     route.body = route.body.replace(b"</body>", body.encode() + b"</body>", 1)
 
 
-def _repost_page(key: str, title: str, paragraphs: list[str], label: str, when: str) -> bytes:
-    text = "".join(f"<p>\u3000\u3000{p}</p>\n" for p in paragraphs)
-    return (f'<!DOCTYPE html>\n<html><head><meta charset="utf-8"><title>{title}</title>\n'
+@dataclass(frozen=True)
+class Repost:
+    """An article several portals repost word for word (转载), each under its own URL; one of
+    ``pages`` pages (a TRS pager script names the others: NAME_1.html ...)."""
+
+    key: str
+    title: str
+    paragraphs: tuple[str, ...]
+    pages: int = 1
+
+    def page_text(self, page: int) -> tuple[str, ...]:
+        """The paragraphs on page ``page`` (0-based)."""
+        size = -(-len(self.paragraphs) // self.pages)
+        return self.paragraphs[page * size:(page + 1) * size]
+
+
+def _repost_page(repost: Repost, page: int, name: str, label: str, when: str) -> bytes:
+    text = "".join(f"<p>\u3000\u3000{p}</p>\n" for p in repost.page_text(page))
+    pager = (f'<div class="page"><script>createPageHTML({repost.pages}, {page}, "{name}", "html");</script></div>\n'
+             if repost.pages > 1 else "")
+    return (f'<!DOCTYPE html>\n<html><head><meta charset="utf-8"><title>{repost.title}</title>\n'
             '<link rel="stylesheet" href="/images/style.css">\n<script src="/js/common.js"></script>\n</head>\n'
             f'<body><div class="crumb">当前位置：<a href="/">首页</a> &gt; <a href="/zz/index.html">{label}</a></div>\n'
-            f'<div class="article"><h1>{title}</h1>\n<div class="info">来源：中国应急信息网 发布时间：{when}</div>\n'
-            f'<div id="zoom">\n{text}</div></div>\n<div class="db"><p>版权所有：示例消防网</p></div>\n'
+            f'<div class="article"><h1>{repost.title}</h1>\n'
+            f'<div class="info">来源：中国应急信息网 发布时间：{when}</div>\n'
+            f'<div id="zoom">\n{text}</div>\n{pager}</div>\n<div class="db"><p>版权所有：示例消防网</p></div>\n'
             '</body></html>\n').encode()
 
 
-def reposts(count: int, seed: int = 0) -> list[tuple[str, str, list[str]]]:
-    """``count`` articles (key, title, paragraphs) that several portals repost word for word."""
+def reposts(count: int, seed: int = 0, multipage_every: int = 0) -> list[Repost]:
+    """``count`` articles that several portals repost word for word; every
+    ``multipage_every``-th one spans five pages."""
     rng = random.Random(f"reposts:{seed}")
     out = []
     for k in range(count):
-        sentences = rng.sample(SENTENCES, 8)
+        sentences = rng.sample(SENTENCES, 10)
         title = f"转载：关于做好{2020 + k % 5}年第{k + 1}批消防安全重点工作的通知"
-        out.append((f"repost{k}", title, ["".join(sentences[i:i + 2]) for i in range(0, 8, 2)]))
+        pages = 5 if multipage_every and k % multipage_every == multipage_every - 1 else 1
+        out.append(Repost(f"repost{k}", title, tuple("".join(sentences[i:i + 2]) for i in range(0, 10, 2)), pages))
     return out
 
 
 def build_requisite_site(seed: int = 0, style: str = "trs", channels: int = 3, articles_per_channel: int = 12,
-                         per_page: int = 6, shared_reposts: list[tuple[str, str, list[str]]] | None = None,
+                         per_page: int = 6, shared_reposts: list[Repost] | None = None,
                          real_pages: list[tuple[str, bytes]] | None = None,
                          photos: tuple[int, int] = (1, 3)) -> RequisitePortal:
     """A demo portal whose every article page names 10-30 requisites (see the module docstring).
@@ -158,12 +179,16 @@ def build_requisite_site(seed: int = 0, style: str = "trs", channels: int = 3, a
         site.routes[path] = Route(headers=[("Content-Type", ctype)], body=body)
 
     zz_items: list[tuple[str, str]] = []
-    for key, title, paragraphs in shared_reposts or []:
-        path = f"/zz/2020{rng.randrange(1, 13):02d}/t2020_{_digest(seed, key)[:8]}.html"
-        site.routes[path] = Route(headers=[("Content-Type", HTML_UTF8)],
-                                  body=_repost_page(key, title, paragraphs, "转载", "2020-03-01 09:00"))
-        portal.articles[path], portal.reposted[path] = title, key
-        zz_items.append((path, title))
+    for repost in shared_reposts or []:
+        name = f"t2020_{_digest(seed, repost.key)[:8]}"
+        folder = f"/zz/2020{rng.randrange(1, 13):02d}/"
+        for page in range(repost.pages):
+            path = folder + (f"{name}.html" if page == 0 else f"{name}_{page}.html")
+            site.routes[path] = Route(headers=[("Content-Type", HTML_UTF8)],
+                                      body=_repost_page(repost, page, name, "转载", "2020-03-01 09:00"))
+        path = f"{folder}{name}.html"
+        portal.articles[path], portal.reposted[path] = repost.title, repost.key
+        zz_items.append((path, repost.title))
     for name, body in real_pages or []:
         path = f"/zz/real/t2020_{_digest(seed, name)[:8]}.html"
         site.routes[path] = Route(headers=[("Content-Type", "text/html")], body=body)
