@@ -425,6 +425,8 @@ class FleetDownloaderMiddleware:
         fleet, state = self._state(request)
         if fleet is None or state is None or type(exception).__name__ not in NETWORK_FAILURES:
             return
+        if request.meta.get("requisite"):
+            return  # a stylesheet's or image's host failing must not cost the portal its articles (issue 26)
         state.network_failures += 1
         state.network_failures_in_a_row += 1
         if self.limit and state.network_failures_in_a_row >= self.limit:

@@ -10,6 +10,7 @@ loopback address; the server logs when every request arrived.
 from __future__ import annotations
 
 import json
+import socket
 import statistics
 import time
 from collections import Counter
@@ -17,7 +18,7 @@ from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urljoin
+from urllib.parse import urljoin, urlsplit
 
 import pytest
 from scrapy.settings import Settings
@@ -281,3 +282,30 @@ def test_requisite_delay_floor_and_ceiling():
     assert delay(REQUISITES_DELAY=0.05) == MIN_DELAY == 0.2
     assert delay(DOWNLOAD_DELAY=0.1) == 0.1  # never slower than pages
     assert delay(DOWNLOAD_DELAY=0) == 0
+
+
+@pytest.mark.slow
+def test_requisites_on_a_dead_host_never_give_the_portal_up(tmp_path):
+    """Every article names three images on a host that refuses connections (a dead CDN); the
+    portal's own pages answer. Giving the portal up after two network failures in a row
+    would cost it its articles for its decorations."""
+    dead = f"http://127.0.0.9:{free_port('127.0.0.9')}"
+    portal = build_requisite_site(seed=7, channels=1, articles_per_channel=12, per_page=12)
+    for path in portal.articles:
+        route = portal.site.routes[path]
+        images = "".join(f'<img src="{dead}/pic/{abs(hash(path)) % 10**8}_{n}.jpg">' for n in range(3))
+        route.body = route.body.replace(b"</body>", images.encode() + b"</body>", 1)
+    with served([portal]) as sites:
+        run_crawl(tmp_path / "a", seeds(tmp_path / "seeds.txt", sites), settings={
+            "REQUISITES_HOSTS": "127.0.0.9", "FLEET_GIVE_UP_AFTER": "2", "RETRY_TIMES": "0",
+            "CRAWL_MAX_ERROR_RATE": "1", "CONCURRENT_REQUESTS_PER_DOMAIN": "1"})
+        base = sites[0].base
+    got = indexed_urls(tmp_path / "a")
+    assert not [path for path in portal.articles if base + path not in got]
+    assert crawl_stats(tmp_path / "a")["sites"][urlsplit(base).hostname]["stopped"] == "finished"
+
+
+def free_port(host: str) -> int:
+    with socket.socket() as sock:
+        sock.bind((host, 0))
+        return sock.getsockname()[1]
