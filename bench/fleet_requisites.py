@@ -177,6 +177,7 @@ def main(args: argparse.Namespace) -> int:
     server = Nginx(tmp / "sites", tmp / "nginx", sites=[(p.address, p.root) for p in portals])
     server.start()
     results: list[Result] = []
+    lines: list[str] = []
     code = code_fingerprint()
     try:
         urls = server.urls()
@@ -191,11 +192,13 @@ def main(args: argparse.Namespace) -> int:
                 load = subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
                 result = run(tool, round_, seeds, work, args.delay, portals, urls)
                 results.append(result)
-                print(f"round {round_} {tool}: {result.wall_s:.1f} s wall ({result.wall_s / bound:.2f}x bound), "
-                      f"last article at {result.articles_done_s:.1f} s, worst portal {result.worst_portal} "
-                      f"{100 * result.min_coverage:.1f}% of its articles, {result.html_pages} HTML pages, "
-                      f"{result.requisites} requisites, {result.blocked} trackers skipped, {result.cpu_s:.0f} s CPU, "
-                      f"exit {result.returncode}; before: {load}", flush=True)
+                lines.append(f"round {round_} {tool}: {result.wall_s:.1f} s wall ({result.wall_s / bound:.2f}x bound), "
+                             f"last article at {result.articles_done_s:.1f} s, worst portal "
+                             f"{100 * result.min_coverage:.1f}% of its articles, {result.html_pages} HTML pages, "
+                             f"{result.requisites} requisites, {result.blocked} trackers skipped, "
+                             f"{result.cpu_s:.0f} s CPU, exit {result.returncode}; load average before: "
+                             f"{load.split('load average:')[-1].strip()}")
+                print(lines[-1], flush=True)
     finally:
         server.stop()
     tbl, medians = table(results, bound)
@@ -222,5 +225,9 @@ bound = the largest portal's HTML requests ({largest}, robots.txt included) x de
 {tbl}
 
 {chr(10).join(notes)}
+
+Runs (`uptime`'s load average just before each; the machine is shared):
+
+{chr(10).join(f"- {line}" for line in lines)}
 """)
     return 0
