@@ -1,6 +1,7 @@
 """Fleet benchmark: many portals, each behind its own polite per-host delay, crawled three ways.
 
     python bench/fleet.py [--sites 100] [--pages 100] [--delay 0.25] [--rounds 1] [--record]
+    python bench/fleet.py --requisites [--sites 50] [--articles 60] [--delay 1]   # bench/fleet_requisites.py
 
 Each portal is the demo generator's output (a different seed per portal, at least
 ``--pages`` HTML pages) served by one nginx on its own loopback address, 127.0.0.2 upwards,
@@ -222,7 +223,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sites", type=int, default=100)
     parser.add_argument("--pages", type=int, default=100, help="at least this many HTML pages per portal")
-    parser.add_argument("--delay", type=float, default=0.25, help="DOWNLOAD_DELAY per host, seconds")
+    parser.add_argument("--delay", type=float, default=None,
+                        help="DOWNLOAD_DELAY per host, seconds (0.25; 1 with --requisites)")
     parser.add_argument("--rounds", type=int, default=1)
     parser.add_argument("--parallel", type=int, default=8, help="processes at a time for per-site")
     parser.add_argument("--tools", default=",".join(TOOLS))
@@ -234,7 +236,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--vary", default="portals,pages", help="with --scaling: what grows (portals, pages)")
     parser.add_argument("--small", type=int, default=2000)
     parser.add_argument("--large", type=int, default=10000)
+    parser.add_argument("--requisites", action="store_true",
+                        help="instead: portals whose articles name 10-30 requisites, crawled with them and HTML "
+                             "only (bench/fleet_requisites.py; --sites 50 --articles 60 --delay 1 by default)")
+    parser.add_argument("--articles", type=int, default=60, help="with --requisites: articles per portal")
     args = parser.parse_args(argv)
+    if args.requisites:
+        from bench.fleet_requisites import main as requisites_row
+
+        if "--sites" not in (argv if argv is not None else sys.argv):
+            args.sites = 50
+        args.delay = 1.0 if args.delay is None else args.delay
+        return requisites_row(args)
+    args.delay = 0.25 if args.delay is None else args.delay
     if args.scaling:
         return scaling(args)
     tools = [tool for tool in args.tools.split(",") if tool]

@@ -367,7 +367,9 @@ class FleetExtension:
         state = fleet.site_for(request)
         if state is None:
             return
-        if state.stopped and state.stopped.startswith("gave up"):
+        # A continuation page carries its article: dropped here, it would take the article
+        # with it. It goes on, and FleetDownloaderMiddleware refuses it, which calls its errback.
+        if state.stopped and state.stopped.startswith("gave up") and "article" not in request.meta:
             self.stats.inc_value("fleet/given_up_requests")
             fleet.settle(request)
             raise IgnoreRequest(f"site {state.name} given up: {request.url}")
@@ -436,6 +438,8 @@ class FleetDownloaderMiddleware:
         fleet, state = self._state(request)
         if fleet is None or state is None or type(exception).__name__ not in NETWORK_FAILURES:
             return
+        if request.meta.get("requisite"):
+            return  # a stylesheet's or image's host failing must not cost the portal its articles (issue 26)
         state.network_failures += 1
         state.network_failures_in_a_row += 1
         if self.limit and state.network_failures_in_a_row >= self.limit:

@@ -12,9 +12,10 @@ turns what a page names into Scrapy requests under the ``REQUISITES_*`` settings
   (``article_images``).
 
 Other requisites are fetched on the portal's own hosts and on hosts matching
-``REQUISITES_HOSTS`` (CDN and static hosts). Scrapy's duplicate filter fetches an asset
-shared by every page once per crawl; on a later crawl it goes out as a conditional GET
-(crawler/incremental.py), so an unchanged one is archived as a revisit.
+``REQUISITES_HOSTS`` (CDN and static hosts). An asset shared by every page is fetched once
+per crawl; on a later crawl it goes out as a conditional GET (crawler/incremental.py), so an
+unchanged one is archived as a revisit. When, in which order, how many and which not (the
+block list) is crawler/page_visits.py's business.
 """
 
 from __future__ import annotations
@@ -29,6 +30,9 @@ from lxml.html import HtmlElement
 
 STYLESHEET, SCRIPT, IMAGE, ARTICLE_IMAGE = "stylesheet", "script", "image", "article_image"
 KINDS = (STYLESHEET, SCRIPT, IMAGE)
+# Below every page (pages have 0 minus their depth): in a queue shared with pages (scrapy-redis)
+# a requisite never goes before an article or listing (crawler/page_visits.py).
+PRIORITY = -1000
 
 _CSS_URL = re.compile(r"""url\(\s*(?:"([^"]*)"|'([^']*)'|([^)'"\s]*))\s*\)""", re.I)
 _CSS_IMPORT = re.compile(r"""@import\s+(?:"([^"]*)"|'([^']*)')""", re.I)
@@ -138,10 +142,14 @@ class RequisitePolicy:
                    tuple(pattern.lower() for pattern in settings.getlist("REQUISITES_HOSTS")),
                    settings.getint("REQUISITES_MAX_SIZE"))
 
+    def considers(self, requisite: Requisite) -> bool:
+        """Is the requisite of a kind this crawl fetches (wherever it is)?"""
+        return requisite.kind == ARTICLE_IMAGE or (self.enabled and requisite.kind in self.kinds)
+
     def wants(self, requisite: Requisite, portal_hosts: Iterable[str]) -> bool:
         if requisite.kind == ARTICLE_IMAGE:
             return True
-        if not self.enabled or requisite.kind not in self.kinds:
+        if not self.considers(requisite):
             return False
         host = (urlsplit(requisite.url).hostname or "").lower()
         if any(host == allowed or host.endswith("." + allowed) for allowed in portal_hosts):
@@ -166,7 +174,7 @@ def requisite_requests(requisites: Iterable[Requisite], policy: RequisitePolicy,
         meta = {"requisite": requisite.kind, "allow_offsite": True}
         if requisite.kind != ARTICLE_IMAGE and policy.max_size:
             meta["download_maxsize"] = policy.max_size
-        yield Request(requisite.url, callback=callback, errback=errback, meta=meta, priority=1)
+        yield Request(requisite.url, callback=callback, errback=errback, meta=meta, priority=PRIORITY)
 
 
 def stylesheet_requisites(response, history=None) -> list[Requisite]:

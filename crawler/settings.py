@@ -230,8 +230,10 @@ FLEET_GIVE_UP_AFTER = 8
 # Keep many hosts busy: the global cap on requests in flight is sized for hundreds of
 # portals (each still gets CONCURRENT_REQUESTS_PER_DOMAIN and DOWNLOAD_DELAY), and the
 # scheduler hands out the host with the fewest active downloads first, so one big portal's
-# queue never starves the others (works with DEPTH_PRIORITY and JOBDIR disk queues).
-SCHEDULER_PRIORITY_QUEUE = "scrapy.pqueues.DownloaderAwarePriorityQueue"
+# queue never starves the others (works with DEPTH_PRIORITY and JOBDIR disk queues); pages
+# before page requisites (crawler/frontier.py, issue 26). Scrapy's own
+# "scrapy.pqueues.DownloaderAwarePriorityQueue" does the first without the second.
+SCHEDULER_PRIORITY_QUEUE = "crawler.frontier.ContentFirstQueue"
 # The frontier (requests not yet fetched) lives in Scrapy's disk queues even without JOBDIR,
 # in a temporary directory under FRONTIER_TMPDIR ("" = the system's), removed at the end:
 # memory then stays flat however many URLs wait (SCHEDULER above, crawler/frontier.py).
@@ -341,3 +343,20 @@ BROWSER_SHELL_TRIALS = 3
 DOWNLOAD_HANDLERS["http"] = "crawler.browser.handler.BrowserDownloadHandler"
 DOWNLOAD_HANDLERS["https"] = "crawler.browser.handler.BrowserDownloadHandler"
 DOWNLOADER_MIDDLEWARES["crawler.browser.middleware.BrowserMiddleware"] = 545
+# --- Page visits: requisites after their page, ads and trackers skipped (issue 26) ------------
+# A page's requisites go right after it, on a download slot of their own per host (one
+# connection), so they never take a page's turn (crawler/page_visits.py). Seconds between two
+# requisites of one host (randomised 0.5x-1.5x as DOWNLOAD_DELAY is): never under 0.2 s, never
+# more than DOWNLOAD_DELAY.
+REQUISITES_DELAY = 0.25
+DOWNLOADER_MIDDLEWARES["crawler.page_visits.RequisiteSlotsMiddleware"] = 60
+# Download slots are host names (HOST, HOST#requisites), as the scheduler's queue needs
+# (crawler/frontier.py); Scrapy's per-IP slots (a number here) would merge a host's two.
+CONCURRENT_REQUESTS_PER_IP = 0
+# New requisites requested per page, and per portal in one crawl (0 = no cap); article-body
+# images are content and never capped. Each URL is requested once per crawl whatever the page.
+REQUISITES_MAX_PER_PAGE = 50
+REQUISITES_MAX_PER_SITE = 20000
+# Skip ads, trackers, analytics, share and chat widgets' scripts named in crawler/blocklist.toml
+# (counted as requisites/blocked/RULE; the page's HTML is archived as served). 0 = fetch them.
+REQUISITES_BLOCK_ADS = True

@@ -14,7 +14,7 @@ import gzip
 import sys
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from demo.loopback import LoopbackServer, QuietHandler, etag_of
 from demo.site import HTML_UTF8, Route, Site, build_site
@@ -27,6 +27,8 @@ class RequestLog:
     method: str
     path: str
     headers: list[tuple[str, str]]
+    # When it arrived (time.monotonic()): tests of politeness read the gaps between requests.
+    at: float = field(default_factory=time.monotonic)
 
 
 def _accepts_gzip(value: str) -> bool:

@@ -52,6 +52,7 @@ class ArticleDedupPipeline:
         site = adapter.get("site")
         if any(self._known(url, d, site) for d in {digest, body_digest(adapter.get("body"))}):
             self.stats.inc_value("articles/unchanged")
+            self.stats.inc_value("articles/dropped/unchanged")
             raise DropItem(f"unchanged article {url}", log_level="DEBUG")
         self.seen.put((url, digest), True)
         return item

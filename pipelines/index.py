@@ -28,19 +28,26 @@ class ArticleIndexPipeline:
         return cls(crawler)
 
     def process_item(self, item: Any, spider: Spider | None = None) -> Any:
+        """Queue the article's row for the writer. An item that cannot be indexed is dropped
+        and counted by reason (``articles/dropped/REASON``), never passed on in silence."""
         adapter = ItemAdapter(item)
         writer = archive_writer(self.crawler)
         record_id = adapter.get("warc_record_id")
-        if writer is not None and record_id:
-            fields = {column: adapter.get(column) for column in ARTICLE_COLUMNS}
-            fields["body_digest"] = adapter.get("body_digest") or body_digest(fields["body"])
-            fields.update(quality_fields(adapter))
-            try:
-                writer.add_article(ArticleRow(record_id, fields, list(adapter.get("images") or []),
-                                              attachment_links(adapter)))
-            except RuntimeError as exc:  # the writer died; the capture hook is stopping the crawl
-                raise DropItem(str(exc)) from None
-            count_quality(self.crawler.stats, adapter)
+        if writer is None:
+            return item
+        if not record_id:
+            self.crawler.stats.inc_value("articles/dropped/no_capture")
+            raise DropItem(f"article without a capture to point at, not indexed: {adapter.get('url')}")
+        fields = {column: adapter.get(column) for column in ARTICLE_COLUMNS}
+        fields["body_digest"] = adapter.get("body_digest") or body_digest(fields["body"])
+        fields.update(quality_fields(adapter))
+        try:
+            writer.add_article(ArticleRow(record_id, fields, list(adapter.get("images") or []),
+                                          attachment_links(adapter)))
+        except RuntimeError as exc:  # the writer died; the capture hook is stopping the crawl
+            self.crawler.stats.inc_value("articles/dropped/writer_failed")
+            raise DropItem(str(exc)) from None
+        count_quality(self.crawler.stats, adapter)
         return item
 
 

@@ -63,12 +63,24 @@ class TrapGuardMiddleware:
         for entry in result:
             if not isinstance(entry, Request) or self._allowed(response, shape, entry):
                 yield entry
+            elif (article := self._held(entry)) is not None:
+                yield article
 
     async def process_spider_output_async(self, response: Response, result: AsyncIterator) -> AsyncIterator:
         shape = url_shape(response.url)
         async for entry in result:
             if not isinstance(entry, Request) or self._allowed(response, shape, entry):
                 yield entry
+            elif (article := self._held(entry)) is not None:
+                yield article
+
+    def _held(self, request: Request) -> object | None:
+        """The article a dropped continuation page was to complete: it goes on as read so far
+        (crawler/discover/spider.py), or it would be lost with the request."""
+        article = request.meta.get("article")
+        if article is not None and self.stats is not None:
+            self.stats.inc_value("discover/continuation_dropped")
+        return article
 
     def _allowed(self, response: Response, shape: str, request: Request) -> bool:
         """``shape`` is the response URL's, computed once for all the links of a page."""

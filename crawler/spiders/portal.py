@@ -36,8 +36,9 @@ from crawler.fleet import Fleet, SiteState, build_sites, close_histories, load_h
 from crawler.incremental import archived_response, next_in_sequence, pagination_key
 from crawler.items import ArticleItem
 from crawler.limits import capped_links, decoded_too_large, too_large
+from crawler.page_visits import PageVisits
 from crawler.profiles import SiteProfile
-from crawler.requisites import RequisitePolicy, requisite_requests, stylesheet_requisites
+from crawler.requisites import stylesheet_requisites
 from crawler.retry import RetryLater
 from crawler.revisit import Revisits
 from crawler.seeds import Seed
@@ -78,7 +79,7 @@ class PortalSpider(DiscoveryMixin, scrapy.Spider):
         spider.pages = PageProcessor(settings.getint("PAGE_WORKERS"), settings.getint("DISCOVER_MAX_PAGER_PAGES"))
         spider.page_maxsize = settings.getint("PAGE_MAXSIZE")
         spider.page_max_links = settings.getint("PAGE_MAX_LINKS")
-        spider.requisites = RequisitePolicy.from_settings(settings)
+        spider.visits = PageVisits(settings, crawler)
         spider.browser = browser_router(crawler)
         spider.attachments = AttachmentReader.from_crawler(crawler)
         engine = existing_index(settings) if settings.getbool("INCREMENTAL") else None
@@ -175,6 +176,7 @@ class PortalSpider(DiscoveryMixin, scrapy.Spider):
         if result.item is not None:
             if {"dataloss", "download_stopped", "partial"} & set(response.flags):
                 stats.inc_value("pages/truncated_article")
+                stats.inc_value("articles/dropped/truncated")
                 return
             self._articles_seen += 1
             if self.max_articles and self._articles_seen > self.max_articles:
@@ -182,8 +184,11 @@ class PortalSpider(DiscoveryMixin, scrapy.Spider):
                     self.logger.info("max_articles=%d reached: stopping", self.max_articles)
                     stop(self.crawler, "max_articles")
                 return
-            if result.continuations:
-                yield self.continue_article(result.item, response, result.continuations)
+            # Continuation pages the scope gate would refuse are left out: a request refused
+            # there has no errback, and would take the article with it.
+            continuations = [url for url in result.continuations if state.scope.why_not(url) is None]
+            if continuations:
+                yield self.continue_article(result.item, response, continuations)
                 return
             self.article_found(response)
             yield self._item(result.item, response, state)
@@ -240,11 +245,10 @@ class PortalSpider(DiscoveryMixin, scrapy.Spider):
         yield from self._requisite_requests(stylesheet_requisites(response, state.history), state)
 
     def _requisite_requests(self, requisites: list, state: SiteState) -> Iterator[scrapy.Request]:
-        """Requests for a page's requisites (crawler/requisites.py), counted with the page's site."""
-        for request in requisite_requests(requisites, self.requisites, state.profile.allowed_hosts,
-                                          self.parse_requisite, self.failed):
-            request.meta["site"] = state.name
-            yield request
+        """Requests for a page's requisites not requested yet, not blocked, within the caps, in
+        their host's requisite slot (crawler/page_visits.py), counted with the page's site."""
+        yield from self.visits.requests(requisites, state.profile.allowed_hosts, state.name,
+                                        self.parse_requisite, self.failed)
 
     def failed(self, failure: Failure) -> None:
         """One log line per request given up on (Scrapy would log a traceback)."""
