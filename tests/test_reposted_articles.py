@@ -24,7 +24,7 @@ from archive.models import articles, crawls
 from demo.requisite_portal import build_requisite_site, reposts
 from demo.server import DemoServer
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.index]
 
 SETTINGS = {"TRAP_MAX_SAME_SHAPE_HOPS": "2"}
 
