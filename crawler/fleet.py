@@ -500,6 +500,7 @@ class FleetDownloaderMiddleware:
     def __init__(self, crawler: Crawler) -> None:
         self.crawler = crawler
         self.retry_codes = {int(code) for code in crawler.settings.getlist("RETRY_HTTP_CODES")}
+        self.retry_times = crawler.settings.getint("RETRY_TIMES")
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> FleetDownloaderMiddleware:
@@ -557,8 +558,12 @@ class FleetDownloaderMiddleware:
         fleet.failed(state, request.url, why)
         if fleet.in_outage(state) and not (state.stopped and state.stopped.startswith("gave up")):
             request.meta[UNTIL_ANSWERED] = True
-        else:
-            request.meta.pop(UNTIL_ANSWERED, None)
+            return
+        request.meta.pop(UNTIL_ANSWERED, None)
+        if request.meta.get("retry_times", 0) >= request.meta.get("max_retry_times", self.retry_times):
+            # Its last try: a URL given up is no longer failing, so a broken page (a 500, a
+            # page that never answers in time) cannot make a later one look like an outage.
+            state.failing_urls.discard(request.url)
 
     def _announce(self, fleet: Fleet, name: str, exception: Exception) -> None:
         """One line per host that got a verdict; a portal whose start host does not resolve is
