@@ -14,11 +14,14 @@ made from both ends, in the archive writer's transactions:
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 from sqlalchemy import Connection, bindparam, func, insert, select, update
 
 from archive.models import article_images, articles, capture_id_of, captures
+from archive.outputs import check_output, open_output
 
 
 class ArticleImageLinker:
@@ -66,22 +69,42 @@ def images_of(index, article_id: int) -> list[dict[str, Any]]:
         return [dict(row._mapping) for row in rows]
 
 
-def save_images(index, article_id: int, directory) -> list[tuple[dict[str, Any], str | None]]:
-    """Write an article's images into ``directory`` as ``NN-name`` files, bytes as served;
-    returns each image with its file name (None when it was never archived)."""
-    from pathlib import Path, PurePosixPath
+@dataclass
+class SavedImage:
+    """One image of an article and where ``save_images`` put it (``file`` None: never archived)."""
+
+    position: int
+    url: str
+    capture_id: int | None
+    file: str | None = None
+    size: int = 0
+
+
+def save_images(index, article_id: int, directory: Path, protected: tuple[set[Path], set[Path]],
+                force: bool = False) -> list[SavedImage]:
+    """Write an article's images into ``directory`` as ``NN-name`` files, bytes as served.
+
+    Every file name is checked before anything is written, as ``-o`` is everywhere
+    (archive/outputs.py): an existing file is replaced only with ``force``, never the
+    archive's own files, never through a symbolic link.
+    """
     from urllib.parse import unquote, urlsplit
 
-    directory = Path(directory)
-    directory.mkdir(parents=True, exist_ok=True)
     saved = []
     for image in images_of(index, article_id):
         capture = index.capture(image["capture_id"]) if image["capture_id"] is not None else None
-        if capture is None:
-            saved.append((image, None))
-            continue
-        name = PurePosixPath(unquote(urlsplit(image["url"]).path)).name or "image"
-        name = f"{image['position']:02d}-" + "".join(ch if ch.isalnum() or ch in "._-@" else "_" for ch in name)
-        (directory / name).write_bytes(index.read_payload(capture))
-        saved.append((image, name))
-    return saved
+        entry = SavedImage(image["position"], image["url"], image["capture_id"])
+        if capture is not None:
+            name = PurePosixPath(unquote(urlsplit(image["url"]).path)).name or "image"
+            entry.file = f"{image['position']:02d}-" + "".join(ch if ch.isalnum() or ch in "._-@" else "_"
+                                                                for ch in name)
+            check_output(directory / entry.file, protected, force)
+        saved.append((entry, capture))
+    directory.mkdir(parents=True, exist_ok=True)
+    for entry, capture in saved:
+        if capture is not None:
+            payload = index.read_payload(capture)
+            with open_output(directory / entry.file, protected, force, binary=True) as out:
+                out.write(payload)
+            entry.size = len(payload)
+    return [entry for entry, _ in saved]

@@ -13,6 +13,9 @@ re-check becomes one event row, whose ``kind`` is one of:
   redirect anywhere else (``detail`` holds the target);
 - ``soft-deleted``: a 200 page that says the content is gone (phrases in
   archive/gone_pages.toml), or that is no longer an article at all (an error template);
+- ``attachment-changed``: a file the article links (PDF, DOC …) was fetched again and its
+  bytes differ; ``capture_id`` is the new file's capture, ``previous_capture_id`` the old
+  one's, and ``detail`` names the file (written by archive/attachments.py);
 - ``blocked``: an anti-bot challenge (archive/challenges.py), a 403/429/5xx or a network
   error: the server did not say anything about the article, so this is never evidence of
   deletion.
@@ -45,7 +48,8 @@ from archive.resources import package_path
 
 UNCHANGED, EDITED, DELETED = "unchanged", "edited", "deleted"
 REDIRECTED_AWAY, MOVED, SOFT_DELETED, BLOCKED = "redirected-away", "moved", "soft-deleted", "blocked"
-KINDS = (UNCHANGED, EDITED, DELETED, REDIRECTED_AWAY, MOVED, SOFT_DELETED, BLOCKED)
+ATTACHMENT_CHANGED = "attachment-changed"
+KINDS = (UNCHANGED, EDITED, DELETED, REDIRECTED_AWAY, MOVED, SOFT_DELETED, BLOCKED, ATTACHMENT_CHANGED)
 # Kinds after which the article is no longer there (re-checked at the slowest rate).
 GONE = (DELETED, REDIRECTED_AWAY, SOFT_DELETED)
 

@@ -17,7 +17,7 @@ from pathlib import Path
 from sqlalchemy import Engine, exists, func, select
 
 from archive.lookup import ArchiveLookup
-from archive.models import articles, captures, crawls
+from archive.models import articles, attachment_links, captures, crawls
 from archive.presence import missing_warc_files
 from archive.warc_reader import WarcReadError, read_record
 
@@ -107,6 +107,13 @@ class History:
     def is_document(self, url: str) -> bool:
         good = self.lookup.last_good(url)
         return bool(good and good.content_type and not good.content_type.lower().startswith(_HTML))
+
+    def attachments_of(self, url: str) -> list[str]:
+        """The file URLs the latest archived version of the article at ``url`` links."""
+        latest = select(func.max(articles.c.id)).where(articles.c.url == url).scalar_subquery()
+        with self.engine.connect() as conn:
+            return list(conn.execute(select(attachment_links.c.url).where(attachment_links.c.article_id == latest)
+                                     .order_by(attachment_links.c.position)).scalars())
 
     def new_links(self, urls: Iterable[str]) -> list[str]:
         """The URLs never captured, in their order (one query for a whole page of links)."""

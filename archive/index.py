@@ -2,7 +2,7 @@
 
     >>> from archive.index import Index
     >>> archive = Index.open("data/demo")                 # or a SQLAlchemy URL + warc_dir
-    >>> hits = archive.search("消防安全", site="127.0.0.1")
+    >>> hits = archive.search("消防安全", site="demo")
     >>> page = archive.article(hits[0]["id"])
     >>> archive.read_payload(archive.capture(page["capture_id"]))   # the bytes as served
 
@@ -19,30 +19,25 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import BigInteger, Engine, and_, case, cast, func, inspect, literal_column, select
+from sqlalchemy import BigInteger, ColumnElement, Engine, and_, case, cast, func, inspect, literal_column, select
 
 from archive import search
 from archive.access import open_existing_index
+from archive.attachments import HIT_COLUMNS, articles_linking, attachments_of, save_attachments, search_attachments
 from archive.lookup import good_capture_condition
-from archive.models import article_counts, article_events, articles, captures, crawls, index_url_for
+from archive.models import article_counts, article_events, articles, attachments, captures, crawls, index_url_for
+from archive.outputs import archive_files
+from archive.search import snippet
 
 if TYPE_CHECKING:
     from warcio.recordloader import ArcWarcRecord
 
-SNIPPET_CONTEXT = 30
+WITHIN = ("articles", "attachments", "all")
 
 
-def snippet(body: str | None, query: str, context: int = SNIPPET_CONTEXT) -> str:
-    """The query in its context: ``…前文【query】后文…``."""
-    body = (body or "").replace("\n", " ")
-    at = body.find(query)
-    if at < 0:  # search matches ASCII letters in any case
-        at = search.ascii_lower(body).find(search.ascii_lower(query))
-    if at < 0:
-        return body[: 2 * context] + ("…" if len(body) > 2 * context else "")
-    start, end = max(0, at - context), min(len(body), at + len(query) + context)
-    return ("…" if start else "") + body[start:at] + f"【{body[at:at + len(query)]}】" + body[at + len(query):end] + (
-        "…" if end < len(body) else "")
+def _has_attachments(conn) -> bool:
+    """An index older than migration 0011 has no attachments (portal-archive db upgrade)."""
+    return inspect(conn).has_table("attachments")
 
 
 @dataclass
@@ -88,15 +83,31 @@ class Index:
         return conditions
 
     def search(self, query: str, site: str | None = None, channel: str | None = None, since: str | None = None,
-               until: str | None = None, limit: int = 20) -> list[dict[str, Any]]:
-        """Articles whose title or body contains ``query`` (any length; no word segmentation)."""
-        columns = [articles.c.id, articles.c.url, articles.c.title, articles.c.published_at, articles.c.source,
-                   articles.c.site, articles.c.channel, articles.c.body]
+               until: str | None = None, limit: int = 20, within: str = "articles") -> list[dict[str, Any]]:
+        """Articles whose title or body contains ``query`` (any length; no word segmentation).
+
+        ``within``: ``articles`` (title and body), ``attachments`` (the text of the files
+        articles link; each hit names the attachment and its latest linking article, the
+        filters apply to that article) or ``all`` (both, newest article first)."""
+        if within not in WITHIN:
+            raise ValueError(f"within must be one of {', '.join(WITHIN)}, not {within!r}")
+        conditions = self._filters(site, channel, since, until)
+        rows: list[dict[str, Any]] = []
         with self.engine.connect() as conn:
-            rows = search.search(conn, query, columns, self._filters(site, channel, since, until), limit)
-        for row in rows:
-            row["snippet"] = snippet(row.pop("body"), query)
-        return rows
+            if within != "attachments":
+                columns = [articles.c.id, articles.c.url, articles.c.title, articles.c.published_at,
+                           articles.c.source, articles.c.site, articles.c.channel, articles.c.body]
+                rows = search.search(conn, query, columns, conditions, limit)
+                for row in rows:
+                    row["snippet"] = snippet(row.pop("body"), query)
+                    if within == "all":
+                        row.update(dict.fromkeys(HIT_COLUMNS), found_in="article")
+            if within != "articles" and _has_attachments(conn):
+                rows += search_attachments(conn, query, conditions, limit)
+        if within == "all":
+            rows.sort(key=lambda row: (row["published_at"] is not None, row["published_at"] or "", row["id"] or 0),
+                      reverse=True)
+        return rows[:limit]
 
     def article(self, key: int | str, at: str | None = None) -> dict[str, Any] | None:
         """An article by id or URL (the latest version, or the latest at or before ``at``)."""
@@ -107,7 +118,7 @@ class Index:
         else:
             statement = statement.where(articles.c.url == key)
             if at:
-                statement = statement.where(captures.c.fetched_at <= parse_at(at))
+                statement = statement.where(at_or_before(at))
         with self.engine.connect() as conn:
             row = conn.execute(statement.order_by(articles.c.id.desc()).limit(1)).first()
         return dict(row._mapping) if row else None
@@ -123,6 +134,40 @@ class Index:
             result = conn.execution_options(stream_results=True, yield_per=batch).execute(statement)
             for row in result:
                 yield dict(row._mapping)
+
+    # --- attachments (archive/attachments.py) -------------------------------------------------
+
+    def attachments(self, key: int | str, at: str | None = None) -> list[dict[str, Any]]:
+        """An article's attachment links (article id or URL: its latest version, or the one at or
+        before ``at``) in page order, each with its text, type, status, pages and capture."""
+        article = self.article(key, at=at)
+        if article is None:
+            return []
+        with self.engine.connect() as conn:
+            return attachments_of(conn, article["id"]) if _has_attachments(conn) else []
+
+    def attachment(self, attachment_id: int) -> dict[str, Any] | None:
+        """One attachment version by id, with the articles linking its URL (``articles``)."""
+        with self.engine.connect() as conn:
+            if not _has_attachments(conn):
+                return None
+            row = conn.execute(select(attachments).where(attachments.c.id == attachment_id)).first()
+            if row is None:
+                return None
+            found = dict(row._mapping)
+            found["articles"] = articles_linking(conn, found["url"])
+        return found
+
+    def save_attachments(self, key: int | str, directory: str | Path, force: bool = False,
+                         at: str | None = None) -> list[tuple[dict[str, Any], str | None]]:
+        """Write an article's attachments into ``directory`` (made if missing), bytes as served, as
+        ``NN-name.ext``; never over the archive's files, an existing file (unless ``force``) or
+        through a symbolic link. Returns each link with its file name (None: never archived)."""
+        article = self.article(key, at=at)
+        if article is None:
+            raise LookupError(f"no article {key}")
+        protected = archive_files(self.engine.url.render_as_string(hide_password=False), self.warc_dir)
+        return save_attachments(self, article["id"], Path(directory), protected, force)
 
     # --- captures ------------------------------------------------------------------------------
 
@@ -149,7 +194,7 @@ class Index:
         else:
             statement = statement.where(captures.c.url == key)
             if at:
-                statement = statement.where(captures.c.fetched_at <= parse_at(at))
+                statement = statement.where(at_or_before(at))
             statement = statement.order_by(case((good_capture_condition(), 1), else_=0).desc(),
                                            (captures.c.status == 200).desc(), captures.c.id.desc())
         with self.engine.connect() as conn:
@@ -221,6 +266,20 @@ class Index:
             for row in conn.execution_options(stream_results=True, yield_per=batch).execute(statement):
                 yield dict(row._mapping)
 
+    # --- what the archive holds: sites, crawls ---------------------------------------------------
+
+    def sites(self) -> list[str]:
+        """The sites that have articles (from ``article_counts``: fast at any size)."""
+        counts = article_counts.c
+        with self.engine.connect() as conn:
+            return [site for (site,) in conn.execute(
+                select(counts.site).where(counts.kind == "channel", counts.articles > 0)
+                .group_by(counts.site).order_by(counts.site)) if site]
+
+    def crawl_ids(self) -> list[int]:
+        with self.engine.connect() as conn:
+            return list(conn.execute(select(crawls.c.id).order_by(crawls.c.id)).scalars())
+
     # --- statistics ----------------------------------------------------------------------------
 
     def stats(self) -> dict[str, Any]:
@@ -273,6 +332,38 @@ def row_id(key: int | str) -> int | None:
     else:
         return None
     return number if 0 <= number <= MAX_ROW_ID else -1
+
+
+_CRAWL = re.compile(r"crawl:(\d{1,18})", re.ASCII)
+
+
+def crawl_ref(value: str) -> int | None:
+    """The crawl number of a moment written ``crawl:N`` ("as crawl N left the archive"), else None."""
+    match = _CRAWL.fullmatch(value.strip())
+    return int(match[1]) if match else None
+
+
+def at_or_before(at: str) -> ColumnElement[bool]:
+    """SQL: the capture was made at or before ``at``: a time (``parse_at``), or ``crawl:N``, which
+    means by crawl N or an earlier one (exact, whatever the clock said)."""
+    number = crawl_ref(at)
+    if number is not None:
+        return captures.c.crawl_id <= number
+    return captures.c.fetched_at <= parse_at(at)
+
+
+def row_at_or_before(row: dict[str, Any], at: str) -> bool:
+    """``at_or_before`` for a row read already (``versions``: ``fetched_at`` and ``crawl_id``)."""
+    number = crawl_ref(at)
+    if number is not None:
+        return (row.get("crawl_id") or 0) <= number
+    return (row.get("fetched_at") or "") <= parse_at(at)
+
+
+def describe_at(at: str) -> str:
+    """A moment as the user gave it, spelled out for messages."""
+    number = crawl_ref(at)
+    return f"as of crawl {number}" if number is not None else f"at or before {parse_at(at)}"
 
 
 def parse_at(value: str) -> str:

@@ -197,6 +197,50 @@ article_images = Table(
     Index("ix_article_images_url", "url"),
 )
 
+# One attachment version (migration 0011): a capture of a document whose text was read
+# (archive/attachments.py, text by crawler/documents/). A changed file is a new row.
+attachments = Table(
+    "attachments", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("url", Text, nullable=False),
+    Column("capture_id", ForeignKey("captures.id")),
+    Column("payload_digest", String(100)),
+    # The type sniffed from the bytes (pdf, docx, doc, xlsx, xls, ofd, zip, rar, html, png ...)
+    # and what the server called it (Content-Type).
+    Column("kind", String(20)),
+    Column("content_type", Text),
+    # Bytes as served (content-decoded); pages of a PDF/OFD/DOCX/DOC, sheets of a workbook.
+    Column("size", BigInteger),
+    Column("pages", Integer),
+    Column("text", Text),
+    # ok, no_text, encrypted, corrupt, unsupported, too_large, timeout, truncated, failed
+    Column("status", String(20), nullable=False),
+    Column("error", Text),
+    # An archive's members: [{"name", "kind", "status", "size"}].
+    Column("members", JSON),
+    Column("extracted_at", String(32), nullable=False),
+    # One row per URL and payload: a second writer's copy is a no-op.
+    Index("uq_attachments_url_digest", "url", "payload_digest", unique=True),
+    Index("ix_attachments_capture", "capture_id"),
+    # PostgreSQL also has ix_attachments_grams, a GIN index over archive_grams('', text)
+    # (migration 0011, archive/attachments.py), made by the migration only.
+)
+
+# An attachment link on an article version: where it sits, its link text (often the
+# document's real title) and the attachment version captured with it (NULL until read).
+attachment_links = Table(
+    "attachment_links", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("article_id", ForeignKey("articles.id"), nullable=False),
+    Column("position", Integer, nullable=False),
+    Column("url", Text, nullable=False),
+    Column("title", Text),
+    Column("attachment_id", ForeignKey("attachments.id")),
+    Index("ix_attachment_links_article", "article_id", "position"),
+    Index("ix_attachment_links_url", "url"),
+    Index("ix_attachment_links_attachment", "attachment_id"),
+)
+
 # Articles per (site, channel) and per (site, month), kept by triggers (migration 0008).
 # ``stats`` reads these rows instead of counting every article. ``kind`` is 'channel' or
 # 'month' and ``value`` the channel or the ``YYYY-MM`` of published_at; NULL is stored as ''.

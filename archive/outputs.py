@@ -62,3 +62,19 @@ def open_output(path: str | Path, protected: tuple[set[Path], set[Path]], force:
     if binary:
         return os.fdopen(fd, "wb")
     return os.fdopen(fd, "w", encoding="utf-8", newline="")
+
+
+def output_directory(path: str | Path, protected: tuple[set[Path], set[Path]]) -> Path:
+    """A directory to write files into (each then opened with ``open_output``): made when
+    missing; refused when it is a symbolic link, a file, or inside the archive's own files."""
+    target = Path(path)
+    if target.is_symlink():
+        raise OutputRefused(f"{target} is a symbolic link: not followed; name the directory itself")
+    if target.exists() and not target.is_dir():
+        raise OutputRefused(f"{target} is not a directory")
+    resolved = target.resolve()
+    files, directories = protected
+    if resolved in files or any(resolved.is_relative_to(directory) for directory in directories):
+        raise OutputRefused(f"{target} is inside the archive's own files: choose another directory")
+    target.mkdir(parents=True, exist_ok=True)
+    return target

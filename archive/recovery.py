@@ -19,8 +19,7 @@ from typing import Any, BinaryIO
 from sqlalchemy import Engine, delete, insert, select, update
 
 from archive.models import article_events, articles, capture_id_of, captures, crawls, utc_iso
-from archive.verify import INDEXED_TYPES
-from archive.warc_reader import WarcReadError, next_record_start, scan_records
+from archive.warc_reader import INDEXED_TYPES, WarcReadError, next_record_start, scan_records
 from archive.warc_writer import OPEN_SUFFIX
 
 logger = logging.getLogger(__name__)
@@ -33,17 +32,20 @@ class RepairReport:
     reindexed: int = 0
     dropped: int = 0
     killed_crawls: list[int] = field(default_factory=list)
+    cut_tails: list[str] = field(default_factory=list)
 
     def lines(self) -> list[str]:
         return [
             f"closed {len(self.closed)} unfinished WARC file(s) ({self.bytes_cut} bytes of partial records cut)",
+            f"cut the incomplete last record of {len(self.cut_tails)} closed WARC file(s)"
+            + (f" (bytes kept in {', '.join(self.cut_tails)})" if self.cut_tails else ""),
             f"indexed {self.reindexed} record(s) that had no index row",
             f"dropped {self.dropped} index row(s) pointing at no record",
             f"marked {len(self.killed_crawls)} crawl(s) as killed",
         ]
 
 
-def _complete_length(path: Path, chunk_size: int = 1 << 20) -> int:
+def complete_length(path: Path, chunk_size: int = 1 << 20) -> int:
     """Bytes up to the end of the last complete gzip member (our writer writes one record
     per member in one go, so a complete member is a complete record).
 
@@ -89,7 +91,7 @@ def close_abandoned(warc_dir: Path, report: RepairReport) -> list[Path]:
             except BlockingIOError:
                 continue  # a live writer owns it
             size = path.stat().st_size
-            end = _complete_length(path)
+            end = complete_length(path)
             handle.truncate(end)
             handle.flush()
             os.fsync(handle.fileno())
@@ -100,6 +102,31 @@ def close_abandoned(warc_dir: Path, report: RepairReport) -> list[Path]:
         closed.append(final)
         logger.warning("recovered %s: kept %d bytes, cut %d bytes of a partial record", final.name, end, size - end)
     return closed
+
+
+def cut_incomplete_tails(warc_dir: Path, names: set[str], report: RepairReport) -> None:
+    """Cut closed WARC files back to their last complete record (``verify``'s ``cut_off_files``:
+    a full disk or a truncated copy left a record without its end). The cut bytes are no
+    record, but they are kept, in ``warc/damaged/NAME.tail-OFFSET``, outside the archive's files."""
+    for name in sorted(names):
+        path = warc_dir / name
+        end = complete_length(path)
+        with open(path, "r+b") as handle:
+            handle.seek(end)
+            tail = handle.read()
+            if not tail:
+                continue
+            kept = warc_dir / "damaged" / f"{name}.tail-{end}"
+            kept.parent.mkdir(exist_ok=True)
+            kept.write_bytes(tail)
+            with open(kept, "rb+") as copy:
+                os.fsync(copy.fileno())
+            handle.truncate(end)
+            handle.flush()
+            os.fsync(handle.fileno())
+        report.cut_tails.append(str(kept))
+        logger.warning("cut %s back to its last complete record at %d: %d bytes kept in %s", name, end,
+                       len(tail), kept)
 
 
 def rows_from_file(path: Path, crawl_id: int | None) -> list[dict[str, Any]]:

@@ -295,3 +295,20 @@ def _search_postgres(conn: Connection, query: str, columns: list, conditions: li
             return found[:limit]
         offset += chunk
         chunk = min(chunk * 4, 20_000)
+
+
+# Characters of context on each side of a search hit's query.
+SNIPPET_CONTEXT = 30
+
+
+def snippet(body: str | None, query: str, context: int = SNIPPET_CONTEXT) -> str:
+    """The query in its context: ``…前文【query】后文…``."""
+    body = (body or "").replace("\n", " ")
+    at = body.find(query)
+    if at < 0:  # search matches ASCII letters in any case
+        at = ascii_lower(body).find(ascii_lower(query))
+    if at < 0:
+        return body[: 2 * context] + ("…" if len(body) > 2 * context else "")
+    start, end = max(0, at - context), min(len(body), at + len(query) + context)
+    return ("…" if start else "") + body[start:at] + f"【{body[at:at + len(query)]}】" + body[at + len(query):end] + (
+        "…" if end < len(body) else "")

@@ -21,6 +21,7 @@ from sqlalchemy import Connection, Engine, insert, update
 
 from archive import search
 from archive.article_images import ArticleImageLinker
+from archive.attachments import AttachmentIndexer, AttachmentRow
 from archive.challenges import exchange_challenge
 from archive.events import EventRow
 from archive.lookup import ArchiveLookup, GoodCapture, is_good_capture
@@ -43,6 +44,8 @@ class ArticleRow:
     fields: dict[str, Any]
     # URLs of the images inside the article body (archive/article_images.py links them).
     images: list[str] = field(default_factory=list)
+    # (URL, link text) of the files it links (archive/attachments.py links them).
+    attachments: list[tuple[str, str | None]] = field(default_factory=list)
 
 
 class ArchiveWriter:
@@ -87,6 +90,7 @@ class ArchiveWriter:
             )
             self.crawl_id = int(result.inserted_primary_key[0])
             self._images = ArticleImageLinker(conn)
+            self._attachments = AttachmentIndexer(conn)
         self._thread.start()
         return self.crawl_id
 
@@ -107,6 +111,10 @@ class ArchiveWriter:
                 return
             except queue.Full:
                 continue
+
+    def add_attachment(self, attachment: AttachmentRow) -> None:
+        """Queue an attachment's text (archive/attachments.py); indexed after its capture."""
+        self._put(attachment)
 
     def add_event(self, event: EventRow) -> None:
         """Queue an article event (archive/events.py); indexed after its capture."""
@@ -177,26 +185,35 @@ class ArchiveWriter:
         article_rows: list[dict[str, Any]] = []
         event_rows: list[dict[str, Any]] = []
         image_rows: list[tuple[str, list[str]]] = []
+        link_rows: list[tuple[str, list[tuple[str, str | None]]]] = []
+        attachment_rows: list[AttachmentRow] = []
         for item in batch:
             if isinstance(item, HttpExchange):
                 capture_rows.append(self._write_exchange(item))
             elif isinstance(item, EventRow):
                 event_rows.append({"rid": item.record_id, **item.fields})
+            elif isinstance(item, AttachmentRow):
+                attachment_rows.append(item)
             else:
                 article_rows.append({"rid": item.record_id, **item.fields})
                 if item.images:
                     image_rows.append((item.record_id, item.images))
+                if item.attachments:
+                    link_rows.append((item.record_id, item.attachments))
         self.warcs.flush(self.fsync)
         with self.engine.begin() as conn:
             added = index_rows(conn, capture_rows, article_rows)
             if event_rows:
                 conn.execute(insert(article_events).values(capture_id=capture_id_of("rid")), event_rows)
             self._images.link(conn, capture_rows, image_rows)
+            self._attachments.link(conn, link_rows)
+            attachments_added = self._attachments.write(conn, attachment_rows, self.crawl_id)
         self.warcs.rotate_if_full()
         self.counts["captures"] += len(capture_rows)
         self.counts["articles"] += added
         self.counts["articles_already_indexed"] += len(article_rows) - added
         self.counts["events"] += len(event_rows)
+        self.counts["attachments"] += attachments_added
 
     def _write_exchange(self, exchange: HttpExchange) -> dict[str, Any]:
         digest = payload_digest(exchange.body)

@@ -14,10 +14,9 @@ from sqlalchemy import Engine, func, select
 
 from archive.models import captures, crawls
 from archive.progress import Progress, progress
-from archive.warc_reader import RecordInfo, WarcReadError, scan_records
+from archive.warc_reader import INDEXED_TYPES, RecordInfo, WarcReadError, scan_records
 from archive.warc_writer import OPEN_SUFFIX
 
-INDEXED_TYPES = {"response", "revisit"}
 logger = logging.getLogger("archive.progress")
 
 
@@ -34,10 +33,28 @@ class Report:
     elsewhere: int = 0  # rows whose records live on another host's WARC directory
     being_written: int = 0  # rows whose records are in a file still being written (.open)
     orphan_files: set[str] = field(default_factory=set)
+    # Closed files whose last record is cut off (a full disk, a truncated copy): --repair
+    # cuts them back to their last complete record, keeping the cut bytes aside.
+    cut_off_files: set[str] = field(default_factory=set)
+    # Files with a damaged record before their end: nothing here can mend them.
+    damaged_files: set[str] = field(default_factory=set)
 
     @property
     def ok(self) -> bool:
         return not (self.errors or self.dangling or self.orphans or self.open_files)
+
+    def next_steps(self) -> list[str]:
+        """What to do about each kind of problem found."""
+        steps = []
+        if self.dangling or self.orphans or self.open_files or self.cut_off_files:
+            steps.append("portal-archive verify --repair, when no crawl is writing to this archive: it closes "
+                         "unfinished files, cuts incomplete last records (their bytes kept in warc/damaged/), "
+                         "indexes orphan records and drops rows that point at no record")
+        if self.damaged_files:
+            names = ", ".join(sorted(self.damaged_files)[:5]) + (" …" if len(self.damaged_files) > 5 else "")
+            steps.append(f"restore {names} from a copy made before the damage: a damaged record cannot be mended "
+                         "here (--repair only drops the index rows that point at it)")
+        return steps
 
     def lines(self) -> list[str]:
         out = [f"error: {line}" for line in self.errors]
@@ -52,6 +69,7 @@ class Report:
             + (f"; {self.elsewhere} rows of other hosts' files not checked" if self.elsewhere else "")
             + (f"; {self.being_written} rows of files still being written not checked" if self.being_written else "")
         )
+        out += [f"next step: {step}" for step in self.next_steps()]
         return out
 
 
@@ -76,7 +94,11 @@ def check_files(paths: list[Path], report: Report | None = None, *,
 def _check_file(path: Path, report: Report, found: dict[tuple[str, int], RecordInfo], meter: Progress) -> int:
     """Check one file; the bytes of its good records (what the meter has counted)."""
     read = 0
+    last: RecordInfo | WarcReadError | None = None
     for item in scan_records(path):
+        if isinstance(last, WarcReadError):
+            report.damaged_files.add(path.name)  # a bad record with records after it
+        last = item
         if isinstance(item, WarcReadError):
             report.errors.append(str(item))
             continue
@@ -85,7 +107,20 @@ def _check_file(path: Path, report: Report, found: dict[tuple[str, int], RecordI
         meter.record(item.length)
         if item.record_type in INDEXED_TYPES:
             found[(path.name, item.offset)] = item
+    if isinstance(last, WarcReadError):
+        if is_cut_off(path):
+            report.cut_off_files.add(path.name)
+        else:
+            report.damaged_files.add(path.name)
     return read
+
+
+def is_cut_off(path: Path) -> bool:
+    """Does the file end in an incomplete gzip member (a record whose end never reached the
+    disk), as opposed to a complete record that is damaged?"""
+    from archive.recovery import complete_length
+
+    return path.name.endswith(".gz") and complete_length(path) < _size(path)
 
 
 def _size(path: Path) -> int:

@@ -19,6 +19,9 @@ from warcio.recordloader import ArcWarcRecord
 
 from archive.warc_writer import OPEN_SUFFIX
 
+# The record types the index lists as captures (verify and recovery count and re-index them).
+INDEXED_TYPES = {"response", "revisit"}
+
 READ_ERRORS = (ArchiveLoadFailed, zlib.error, EOFError, ValueError, OSError, IndexError, KeyError)
 
 
@@ -68,7 +71,7 @@ def read_record(path: str | Path, offset: int) -> tuple[ArcWarcRecord, bytes]:
             record = next(iter(ArchiveIterator(stream)))
             payload = record.content_stream().read()
             _drain(record)
-            if record.raw_stream.limit > 0:
+            if _missing(record) != 0:
                 raise WarcReadError(path, offset, "record cut off before its end")
             return record, payload
     except StopIteration:
@@ -155,10 +158,19 @@ def _drain(record: ArcWarcRecord) -> None:
         pass
 
 
+def _missing(record: ArcWarcRecord) -> int | None:
+    """Bytes of the record's block that never came (its stream read to the end); None when
+    the record has no Content-Length: it was cut inside its headers."""
+    return getattr(record.raw_stream, "limit", None)  # warcio limits the block by Content-Length
+
+
 def _problem(record: ArcWarcRecord, check_digests: bool) -> str | None:
     """Why a fully read record cannot be trusted, or None."""
-    if record.raw_stream.limit > 0:
-        return f"record cut off: {record.raw_stream.limit} of its {record.length} bytes missing"
+    missing = _missing(record)
+    if missing is None:
+        return "record cut off inside its headers (no Content-Length)"
+    if missing > 0:
+        return f"record cut off: {missing} of its {record.length} bytes missing"
     checker = getattr(record, "digest_checker", None)
     if check_digests and checker is not None and checker.passed is False:
         return "; ".join(map(str, checker.problems))

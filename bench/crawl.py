@@ -7,9 +7,15 @@ nginx, so the server costs almost nothing next to the crawlers and every tool se
 bytes. Each round runs every tool once, in alternating order, so page-cache warmth and
 background noise do not always favour the same tool; medians over rounds are reported.
 
-The figure that matters is project/bare pages/s: the bare spider fetches the same pages with
-the same Scrapy settings and keeps nothing, so the gap is the price of archiving (WARC
-records, SQLite index, extraction). The issue asks for at least 0.8x.
+The figure that matters is project/bare HTML pages/s: the bare spider fetches the same pages
+with the same Scrapy settings and keeps nothing, so the gap is the price of archiving (WARC
+records, SQLite index, extraction, page requisites). The issue asks for at least 0.8x.
+
+Every tool's counts are in the same units: HTML pages (200 responses with a text/html
+content type) and total requests (every request sent: robots.txt, page requisites,
+redirects and errors included). Rates are per HTML page. Memory is the process tree's peak
+RSS sampled from /proc only (``ru_maxrss`` is inherited across fork and exec: it reports the
+harness's own memory for a small child).
 """
 
 from __future__ import annotations
@@ -43,7 +49,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.report import replace_section  # noqa: E402
+from bench.report import commit, load_average, replace_section  # noqa: E402
 
 BENCH = ROOT / "bench"
 BENCHMARKS_MD = ROOT / "BENCHMARKS.md"
@@ -65,16 +71,26 @@ SHARED_SCRAPY_SETTINGS = {
 sys.path.insert(0, str(ROOT))  # demo/ is importable from a checkout even when not installed
 
 
+@dataclass(frozen=True)
+class Counts:
+    """What a crawl fetched, in the units every benchmark table uses."""
+
+    # 200 responses with a text/html content type (no robots.txt, requisites, redirects, errors).
+    html_pages: int
+    # Every request sent: robots.txt, page requisites, redirects, errors and retries included.
+    requests: int
+
+
 @dataclass
 class Run:
     """One tool's crawl in one round."""
 
     tool: str
     round: int
-    pages: int
+    html_pages: int
+    requests: int
     wall_s: float
     cpu_s: float
-    peak_rss_mib: float
     tree_rss_mib: float
     returncode: int
     # Scrapy's own elapsed_time_seconds: the crawl without interpreter start-up.
@@ -83,7 +99,8 @@ class Run:
 
     @property
     def pages_per_s(self) -> float:
-        return self.pages / self.wall_s if self.wall_s else 0.0
+        """HTML pages per second of the process's wall time."""
+        return self.html_pages / self.wall_s if self.wall_s else 0.0
 
 
 @dataclass
@@ -91,13 +108,13 @@ class Summary:
     """Medians over rounds for one tool, the numbers the table shows."""
 
     tool: str
-    pages: list[int]
+    html_pages: list[int]
+    requests: list[int]
     pps_median: float
     pps_min: float
     pps_max: float
     crawl_pps_median: float | None
     cpu_median_s: float
-    rss_median_mib: float
     tree_rss_median_mib: float
 
 
@@ -232,10 +249,8 @@ class Measured:
     wall_s: float
     # user + system time of the process and every descendant it waited for (worker pools).
     cpu_s: float
-    # ru_maxrss: the largest single process of the tree (Linux reports the max, not a sum), and
-    # at least what the parent held when it forked (Linux keeps it across fork and exec).
-    peak_rss_mib: float
-    # Highest sum of RSS over the whole tree, sampled from /proc: counts worker processes too.
+    # Highest sum of RSS over the whole tree, sampled from /proc: worker processes counted,
+    # nothing inherited (ru_maxrss is carried across fork and exec, so it is not used).
     tree_rss_mib: float
     returncode: int
 
@@ -243,8 +258,10 @@ class Measured:
 class TreeRssSampler(threading.Thread):
     """Polls /proc for the summed RSS of a process and all its descendants.
 
-    ru_maxrss only knows single processes; a crawler with worker processes needs the sum.
-    One /proc scan costs well under a millisecond, so 10 Hz barely touches the CPU budget.
+    ru_maxrss only knows single processes, and inherits the parent's high-water mark; a
+    crawler with worker processes needs the sum of what each process holds now. One /proc
+    scan costs well under a millisecond, so 10 Hz barely touches the CPU budget. The first
+    sample is taken at once, so a short run is sampled too.
     """
 
     def __init__(self, pid: int, interval: float = 0.1, roots: Callable[[], set[int]] | None = None) -> None:
@@ -257,8 +274,10 @@ class TreeRssSampler(threading.Thread):
         self.page_size = os.sysconf("SC_PAGE_SIZE")
 
     def run(self) -> None:
-        while not self.done.wait(self.interval):
+        while True:
             self.peak_bytes = max(self.peak_bytes, self._tree_rss())
+            if self.done.wait(self.interval):
+                return
 
     def _tree_rss(self) -> int:
         parent_of: dict[int, int] = {}
@@ -298,13 +317,11 @@ def measure(cmd: list[str], cwd: Path, log: Path, env: dict[str, str] | None = N
         sampler.done.set()
         sampler.join()
     proc.returncode = os.waitstatus_to_exitcode(status)
-    # Not max(tree, ru_maxrss): Linux carries ru_maxrss across fork and exec, so a child of a
+    # The /proc samples only: Linux carries ru_maxrss across fork and exec, so a child of a
     # parent holding 1 GiB (bench/fleet after generating 100,000 pages) reports 1 GiB however
-    # little it uses. The samples are the measurement; ru_maxrss stands in only for a run too
-    # short to be sampled.
-    tree = sampler.peak_bytes / 2**20 if sampler.peak_bytes else usage.ru_maxrss / 1024
-    return Measured(wall_s=wall, cpu_s=usage.ru_utime + usage.ru_stime, peak_rss_mib=usage.ru_maxrss / 1024,
-                    tree_rss_mib=tree, returncode=proc.returncode)
+    # little it uses, and /bin/true reads 46 MiB under this harness.
+    return Measured(wall_s=wall, cpu_s=usage.ru_utime + usage.ru_stime, tree_rss_mib=sampler.peak_bytes / 2**20,
+                    returncode=proc.returncode)
 
 
 def child_python() -> str:
@@ -340,23 +357,36 @@ def code_fingerprint() -> str:
     return digest.hexdigest()[:12]
 
 
+def project_counts(archive_dir: Path) -> tuple[Counts, int, dict]:
+    """(counts, articles, the last crawl's Scrapy stats) of a project archive, from its index:
+    HTML pages are the 200 text/html captures; requests are Scrapy's downloader/request_count
+    of every crawl into it."""
+    index = archive_dir / "index.sqlite"
+    if not index.exists():
+        return Counts(0, 0), 0, {}
+    with sqlite3.connect(index) as db:
+        html = db.execute("select count(*) from captures where status = 200 and record_type = 'response' "
+                          "and content_type like 'text/html%'").fetchone()[0]
+        articles = db.execute("select count(*) from articles").fetchone()[0]
+        stats = [json.loads(row[0]) for row in db.execute("select stats from crawls order by id") if row[0]]
+    requests = sum(int(crawl.get("downloader/request_count", 0)) for crawl in stats)
+    return Counts(html, requests), articles, (stats[-1] if stats else {})
+
+
 def run_project(url: str, work: Path, log: Path, round_: int) -> Run:
     """The project with everything on: WARC writer, index pipeline, extraction."""
     archive_dir = work / "archive"
     code = code_fingerprint()
     measured = measure([child_python(), *project_cmd(url, archive_dir)], ROOT, log, clean_env())
-    pages = articles = 0
-    crawl_s = None
-    index = archive_dir / "index.sqlite"
-    if index.exists():
-        with sqlite3.connect(index) as db:
-            pages = db.execute("select count(*) from captures").fetchone()[0]
-            articles = db.execute("select count(*) from articles").fetchone()[0]
-            row = db.execute("select stats from crawls order by id desc limit 1").fetchone()
-            if row and row[0]:
-                crawl_s = json.loads(row[0]).get("elapsed_time_seconds")
-    return Run("project", round_, pages, **asdict(measured), crawl_s=crawl_s,
+    counts, articles, stats = project_counts(archive_dir)
+    return Run("project", round_, **asdict(counts), **asdict(measured), crawl_s=stats.get("elapsed_time_seconds"),
                extra={"articles": articles, "code": code})
+
+
+def bare_counts(out: Path) -> tuple[Counts, float | None]:
+    """What bench/bare_spider.py left in its ``out`` file."""
+    data = json.loads(out.read_text()) if out.exists() else {}
+    return Counts(int(data.get("html_pages", 0)), int(data.get("requests", 0))), data.get("elapsed_s")
 
 
 def run_bare(url: str, work: Path, log: Path, round_: int) -> Run:
@@ -365,8 +395,8 @@ def run_bare(url: str, work: Path, log: Path, round_: int) -> Run:
     cmd = [child_python(), "-m", "scrapy", "runspider", str(BENCH / "bare_spider.py"),
            "-a", f"start_url={url}", "-a", f"out={out}", *scrapy_flags(SHARED_SCRAPY_SETTINGS)]
     measured = measure(cmd, work, log, clean_env())
-    data = json.loads(out.read_text()) if out.exists() else {}
-    return Run("bare", round_, int(data.get("pages", 0)), **asdict(measured), crawl_s=data.get("elapsed_s"))
+    counts, elapsed = bare_counts(out)
+    return Run("bare", round_, **asdict(counts), **asdict(measured), crawl_s=elapsed)
 
 
 def wget_cmd(url: str, work: Path) -> list[str]:
@@ -382,16 +412,23 @@ def run_wget(url: str, work: Path, log: Path, round_: int) -> Run:
 
     measured = measure(wget_cmd(url, work), work, log)
     statuses: Counter[str] = Counter()
+    html = requests = 0
     warc = work / "wget.warc.gz"
     if warc.exists():
         with warc.open("rb") as stream:
-            statuses.update(record.http_headers.get_statuscode() for record in ArchiveIterator(stream)
-                            if record.rec_type == "response")
+            for record in ArchiveIterator(stream):
+                if record.rec_type == "request":
+                    requests += 1
+                elif record.rec_type == "response":
+                    status = record.http_headers.get_statuscode()
+                    statuses[status] += 1
+                    html += status == "200" and (record.http_headers.get_header("Content-Type") or "").startswith(
+                        "text/html")
     # Exit code 8 means "the server answered some request with an error": wget takes the
     # createPageHTML script's JavaScript string '\""' for a link and gets a 404 per channel.
     if measured.returncode == 8 and statuses:
         measured.returncode = 0
-    return Run("wget", round_, statuses.total(), **asdict(measured), extra={"statuses": dict(statuses)})
+    return Run("wget", round_, html, requests, **asdict(measured), extra={"statuses": dict(statuses)})
 
 
 RUNNERS: dict[str, Callable[[str, Path, Path, int], Run]] = {
@@ -505,16 +542,16 @@ def summarise(runs: list[Run]) -> dict[str, Summary]:
         if not mine:
             continue
         pps = [r.pages_per_s for r in mine]
-        crawl = [r.pages / r.crawl_s for r in mine if r.crawl_s]
+        crawl = [r.html_pages / r.crawl_s for r in mine if r.crawl_s]
         result[tool] = Summary(
             tool=tool,
-            pages=[r.pages for r in mine],
+            html_pages=[r.html_pages for r in mine],
+            requests=[r.requests for r in mine],
             pps_median=statistics.median(pps),
             pps_min=min(pps),
             pps_max=max(pps),
             crawl_pps_median=statistics.median(crawl) if crawl else None,
             cpu_median_s=statistics.median(r.cpu_s for r in mine),
-            rss_median_mib=statistics.median(r.peak_rss_mib for r in mine),
             tree_rss_median_mib=statistics.median(r.tree_rss_mib for r in mine),
         )
     return result
@@ -529,16 +566,22 @@ def ratios(summary: dict[str, Summary]) -> dict[str, float]:
 def table(summary: dict[str, Summary]) -> str:
     labels = {"project": "portal-archiver (WARC + index)", "bare": "bare Scrapy spider", "wget": "wget -r --warc-file"}
     lines = [
-        "| Tool | Pages fetched | Pages/s (median) | Pages/s min–max | Pages/s in-crawl | CPU s "
-        "| Peak RSS MiB, largest process | Peak RSS MiB, process tree |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|",
+        "| Tool | HTML pages | Total requests | HTML pages/s (median) | min–max | HTML pages/s in-crawl | CPU s "
+        "| CPU ms per HTML page | Peak RSS MiB (process tree) |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for s in summary.values():
-        pages = str(s.pages[0]) if len(set(s.pages)) == 1 else f"{min(s.pages)}–{max(s.pages)}"
-        crawl = f"{s.crawl_pps_median:.0f}" if s.crawl_pps_median else "–"
-        lines.append(f"| {labels[s.tool]} | {pages} | {s.pps_median:.0f} | {s.pps_min:.0f}–{s.pps_max:.0f} "
-                     f"| {crawl} | {s.cpu_median_s:.1f} | {s.rss_median_mib:.0f} | {s.tree_rss_median_mib:.0f} |")
+        crawl = f"{s.crawl_pps_median:.0f}" if s.crawl_pps_median else "n/a"
+        per_page = 1000 * s.cpu_median_s / statistics.median(s.html_pages) if any(s.html_pages) else float("nan")
+        lines.append(f"| {labels[s.tool]} | {spread(s.html_pages)} | {spread(s.requests)} | {s.pps_median:.0f} "
+                     f"| {s.pps_min:.0f}–{s.pps_max:.0f} | {crawl} | {s.cpu_median_s:.1f} | {per_page:.1f} "
+                     f"| {s.tree_rss_median_mib:.0f} |")
     return "\n".join(lines)
+
+
+def spread(values: list[int]) -> str:
+    """One count, or the range over rounds."""
+    return str(values[0]) if len(set(values)) == 1 else f"{min(values)}–{max(values)}"
 
 
 def version_of(cmd: list[str]) -> str:
@@ -583,35 +626,26 @@ def differences_note(site: dict[str, int], runs: list[Run], diff: dict[str, list
             f"({_examples(diff['project_only'])}); wget fetched {len(diff['wget_only'])} the project did not "
             f"({_examples(diff['wget_only'])})."
         )
+    requests = {r.tool: r.requests - r.html_pages for r in runs if r.round == 1}
     notes.append(
         f"Why counts differ: the first channel's {site['script_only_listings']} later listing page(s) are linked "
-        "only from `createPageHTML()` scripts, which both Scrapy crawlers expand and wget cannot; wget also "
-        "fetches page requisites (`<link>` CSS, `<img>` GIF) that the Scrapy crawlers skip, and takes the "
-        "JavaScript string `\\\"\"` in the pager script for a link, earning one 404 per channel "
-        f"(wget HTTP statuses: {statuses})."
+        "only from `createPageHTML()` scripts, which both Scrapy crawlers expand and wget cannot. Requests beyond "
+        f"the HTML pages (round 1): project {requests.get('project', 'n/a')} (page requisites, CSS and GIF, which "
+        f"it archives for replay; robots.txt is off here), bare {requests.get('bare', 'n/a')} (it fetches no "
+        f"requisites), wget {requests.get('wget', 'n/a')} (requisites, and the JavaScript string `\\\"\"` in "
+        f"the pager script taken for a link: one 404 per channel; wget HTTP statuses: {statuses})."
     )
     return "\n".join(f"- {n}" for n in notes)
 
 
-def code_state() -> str:
-    """Which code was measured: the other packages change under a benchmark, so say so."""
-    def git(*args: str) -> str:
-        return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True).stdout.rstrip("\n")
-
-    head = git("rev-parse", "--short", "HEAD") or "unknown"
-    dirty = git("status", "--porcelain", "--", *PROJECT_DIRS)
-    return f"commit {head}" + (" plus uncommitted changes in " + ", ".join(
-        sorted({line[3:].split("/")[0] for line in dirty.splitlines()})) if dirty else "")
-
-
 def record(command: str, rounds: int, machine: str, code: str, site_note: str, tbl: str,
-           ratio_lines: list[str]) -> None:
+           ratio_lines: list[str], load: str) -> None:
     """Replace (or append) the Crawl benchmark section, leaving the rest of BENCHMARKS.md alone."""
     section = f"""{SECTION}
 
 Command: `{command}` (from the repository root; `bench/crawl` wraps it)
 
-Date: {datetime.now(UTC):%Y-%m-%d %H:%M UTC}
+Date: {datetime.now(UTC):%Y-%m-%d %H:%M UTC}; load average (1/5/15 min) {load}
 
 Machine: {machine}
 
@@ -625,15 +659,17 @@ Notes:
 
 - Timing on a shared 2-core VM is noisy, so each tool ran {rounds} rounds (order alternating every round)
   and the table reports medians; min–max shows the spread.
-- Pages/s = the tool's own fetched count / wall time of its process, start-up and shutdown (WARC fsync,
+- HTML pages = 200 responses with a text/html content type (project: its `captures`; bare: counted by
+  the spider; wget: `response` records of its WARC); total requests = every request sent, robots.txt,
+  page requisites, redirects and errors included (project and bare: Scrapy's `downloader/request_count`;
+  wget: `request` records). The same units for every tool.
+- HTML pages/s = HTML pages / wall time of the tool's process, start-up and shutdown (WARC fsync,
   index commit) included. "In-crawl" divides by Scrapy's `elapsed_time_seconds` instead.
-- Pages fetched: project = rows in `captures`; bare = Scrapy's `response_received_count`;
-  wget = `response` records in its WARC.
 - CPU s = user + system time of the crawler and the child processes it waited for (`os.wait4` rusage);
   on 2 cores, CPU a crawler spends in worker processes is CPU nginx and the reactor cannot use.
-- Peak RSS, largest process = `ru_maxrss` from `os.wait4` (Linux reports the largest process of the tree,
-  not a sum); process tree = the highest sum of RSS over the crawler and its descendants, sampled
-  from /proc at 10 Hz.
+- Peak RSS = the highest sum of RSS over the crawler and its descendants, sampled from /proc at 10 Hz
+  (first sample at start). Not `ru_maxrss`: Linux carries it across fork and exec, so it reports the
+  harness's own memory for a small child (wget's earlier "48 MiB").
 - Both Scrapy crawlers run with CONCURRENT_REQUESTS=16, CONCURRENT_REQUESTS_PER_DOMAIN=16,
   DOWNLOAD_DELAY=0, no AutoThrottle, no robots.txt, breadth-first; wget uses one connection.
 {site_note}
@@ -655,10 +691,11 @@ def run_rounds(url: str, tmp: Path, rounds: int, log_prefix: Path) -> tuple[list
             log = Path(f"{log_prefix}-r{round_}-{tool}.log")
             run = RUNNERS[tool](url, work, log, round_)
             runs.append(run)
-            print(f"round {round_} {tool:7s} {run.pages:5d} pages {run.wall_s:6.2f}s {run.pages_per_s:6.0f} pages/s "
-                  f"cpu {run.cpu_s:5.1f}s rss {run.peak_rss_mib:4.0f}/{run.tree_rss_mib:4.0f} MiB", flush=True)
-            if run.returncode != 0 or run.pages == 0:
-                raise SystemExit(f"{tool} failed (rc={run.returncode}, {run.pages} pages); see {log}")
+            print(f"round {round_} {tool:7s} {run.html_pages:5d} HTML pages {run.requests:5d} requests "
+                  f"{run.wall_s:6.2f}s {run.pages_per_s:6.0f} HTML pages/s cpu {run.cpu_s:5.1f}s "
+                  f"rss {run.tree_rss_mib:4.0f} MiB (tree)", flush=True)
+            if run.returncode != 0 or run.html_pages == 0:
+                raise SystemExit(f"{tool} failed (rc={run.returncode}, {run.html_pages} HTML pages); see {log}")
         if round_ == 1:
             diff = project_urls_vs_wget(url, tmp / "r1")
         shutil.rmtree(tmp / f"r{round_}")  # WARCs of 2,000 pages add up over rounds
@@ -681,6 +718,7 @@ def main(argv: list[str] | None = None) -> int:
     if shutil.which("wget") is None:
         raise SystemExit("wget is not installed")
 
+    load_start = load_average()
     out_dir: Path = args.out.resolve()
     (out_dir / "logs").mkdir(parents=True, exist_ok=True)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
@@ -705,7 +743,7 @@ def main(argv: list[str] | None = None) -> int:
             server.stop()
 
     tbl = table(summary)
-    ratio_lines = [f"{name} pages/s ratio: {value:.2f}" for name, value in rat.items()]
+    ratio_lines = [f"{name} HTML pages/s ratio: {value:.2f}" for name, value in rat.items()]
     verdict = "meets" if rat["project/bare"] >= TARGET_RATIO else "is BELOW"
     ratio_lines.append(f"target: project/bare >= {TARGET_RATIO:.2f}; at {rat['project/bare']:.3f} the project "
                        f"{verdict} it")
@@ -737,8 +775,9 @@ def main(argv: list[str] | None = None) -> int:
     print(f"\nraw results: {result_file}")
     if args.record:
         command = shlex.join(["python", "bench/crawl.py", *(sys.argv[1:] if argv is None else argv)])
-        code = f"{code_state()}; source fingerprint {', '.join(sorted(codes))}"
-        record(command, args.rounds, machine_note(), code, site_note, tbl, ratio_lines)
+        code = f"commit {commit()}; source fingerprint {', '.join(sorted(codes))}"
+        record(command, args.rounds, machine_note(), code, site_note, tbl, ratio_lines,
+               f"{load_start} at the start, {load_average()} at the end")
         print(f"recorded in {BENCHMARKS_MD}")
     return 0
 

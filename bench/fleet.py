@@ -13,15 +13,17 @@ per host (Scrapy randomises it 0.5x-1.5x), no AutoThrottle, robots.txt obeyed.
 - ``bare``: bench/bare_spider.py given all seeds in one process, keeping nothing.
 
 No crawl can beat the politeness bound: the largest portal's pages x delay. Reported per
-tool: wall time and its ratio to that bound, pages/s, CPU seconds per 1,000 pages, and the
-peak RSS of the process tree(s), sampled from /proc (ru_maxrss knows single processes only).
-Rounds alternate the tools' order; medians over rounds are reported.
+tool, in the same units for every tool (bench/crawl.py Counts): HTML pages (200 text/html
+responses) and total requests (robots.txt, page requisites, redirects and errors included)
+as separate columns, wall time and its ratio to that bound, HTML pages/s, CPU seconds per
+1,000 HTML pages, and the peak RSS of the process tree(s), sampled from /proc only
+(ru_maxrss is inherited across fork and exec). Rounds alternate the tools' order; medians
+over rounds are reported.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sqlite3
 import statistics
@@ -41,18 +43,21 @@ sys.path.insert(0, str(ROOT))
 
 from bench.crawl import (  # noqa: E402 - reuse the crawl benchmark's server, sampler and helpers
     BENCH,
+    Counts,
     Nginx,
     TreeRssSampler,
+    bare_counts,
     child_python,
     clean_env,
     code_fingerprint,
     machine_note,
     measure,
+    project_counts,
     scrapy_flags,
 )
-from bench.report import replace_section  # noqa: E402
+from bench.report import command_line, commit, load_average, replace_section  # noqa: E402
 
-SECTION = "## Fleet benchmark"
+SECTION = "## Fleet benchmark, {delay:g} s per host"
 TOOLS = ("fleet", "per-site", "bare")
 TARGET_WALL_RATIO = 1.3
 TARGET_RSS_MIB = 1024
@@ -62,7 +67,7 @@ TARGET_RSS_MIB = 1024
 class Result:
     tool: str
     round: int
-    pages: int
+    counts: Counts
     articles: int
     wall_s: float
     cpu_s: float
@@ -72,6 +77,11 @@ class Result:
     # page requisites, robots.txt) x the delay. The project fetches each page's stylesheets,
     # scripts and images too (replay needs them), which the bare spider does not.
     own_bound_s: float = 0.0
+
+    @property
+    def pages(self) -> int:
+        """HTML pages: what the rates are per."""
+        return self.counts.html_pages
 
     def per_1000(self) -> float:
         return 1000 * self.cpu_s / self.pages if self.pages else float("nan")
@@ -113,13 +123,6 @@ def settings_for(delay: float, archive: Path | None) -> dict[str, str]:
     return settings
 
 
-def index_counts(archive: Path) -> tuple[int, int]:
-    with sqlite3.connect(archive / "index.sqlite") as db:
-        pages = db.execute("select count(*) from captures where url not like '%/robots.txt'").fetchone()[0]
-        articles = db.execute("select count(*) from articles").fetchone()[0]
-    return pages, articles
-
-
 def largest_host_requests(archive: Path) -> int:
     with sqlite3.connect(archive / "index.sqlite") as db:
         hosts = Counter(urlsplit(url).netloc for (url,) in db.execute("select url from captures"))
@@ -131,8 +134,8 @@ def run_fleet(seeds: Path, work: Path, delay: float, round_: int) -> Result:
     cmd = [child_python(), "-m", "scrapy", "crawl", "portal", "-a", f"sites={seeds}",
            *scrapy_flags(settings_for(delay, archive))]
     measured = measure(cmd, ROOT, work / "fleet.log", clean_env())
-    pages, articles = index_counts(archive)
-    return Result("fleet", round_, pages, articles, measured.wall_s, measured.cpu_s, measured.tree_rss_mib,
+    counts, articles, _ = project_counts(archive)
+    return Result("fleet", round_, counts, articles, measured.wall_s, measured.cpu_s, measured.tree_rss_mib,
                   measured.returncode, own_bound_s=largest_host_requests(archive) * delay)
 
 
@@ -167,8 +170,8 @@ def run_per_site(urls: list[str], work: Path, delay: float, round_: int, paralle
     wall = time.perf_counter() - start
     sampler.done.set()
     sampler.join()
-    pages, articles = index_counts(archive)
-    return Result("per-site", round_, pages, articles, wall, cpu, sampler.peak_bytes / 2**20,
+    counts, articles, _ = project_counts(archive)
+    return Result("per-site", round_, counts, articles, wall, cpu, sampler.peak_bytes / 2**20,
                   max(codes, default=0))
 
 
@@ -180,9 +183,9 @@ def run_bare(seeds: Path, work: Path, delay: float, round_: int) -> Result:
     cmd = [child_python(), "-m", "scrapy", "runspider", str(BENCH / "bare_spider.py"), "-a", f"seeds={seeds}",
            "-a", f"out={out}", *scrapy_flags(settings)]
     measured = measure(cmd, work, work / "bare.log", clean_env())
-    data = json.loads(out.read_text()) if out.exists() else {}
-    return Result("bare", round_, int(data.get("pages", 0)), 0, measured.wall_s, measured.cpu_s,
-                  measured.tree_rss_mib, measured.returncode)
+    counts, _ = bare_counts(out)
+    return Result("bare", round_, counts, 0, measured.wall_s, measured.cpu_s, measured.tree_rss_mib,
+                  measured.returncode)
 
 
 def median(values: list[float]) -> float:
@@ -192,8 +195,9 @@ def median(values: list[float]) -> float:
 def table(results: list[Result], bound: float) -> tuple[str, dict[str, dict[str, float]]]:
     names = {"fleet": "portal-archiver, all portals in one process", "per-site":
              "portal-archiver, one process per portal, 8 at a time", "bare": "bare Scrapy spider, all seeds"}
-    rows = ["| Tool | Pages | Wall s | Wall / bound | Pages/s | CPU s per 1,000 pages | Peak RSS MiB (tree) |",
-            "|---|---:|---:|---:|---:|---:|---:|"]
+    rows = ["| Tool | HTML pages | Total requests | Wall s | Wall / bound | HTML pages/s | CPU s per 1,000 HTML pages "
+            "| Peak RSS MiB (tree) |",
+            "|---|---:|---:|---:|---:|---:|---:|---:|"]
     medians: dict[str, dict[str, float]] = {}
     for tool in TOOLS:
         runs = [r for r in results if r.tool == tool]
@@ -201,6 +205,7 @@ def table(results: list[Result], bound: float) -> tuple[str, dict[str, dict[str,
             continue
         m = {
             "pages": median([r.pages for r in runs]),
+            "requests": median([r.counts.requests for r in runs]),
             "wall": median([r.wall_s for r in runs]),
             "pps": median([r.pages / r.wall_s for r in runs]),
             "cpu1000": median([r.per_1000() for r in runs]),
@@ -208,8 +213,8 @@ def table(results: list[Result], bound: float) -> tuple[str, dict[str, dict[str,
             "own_bound": median([r.own_bound_s for r in runs]),
         }
         medians[tool] = m
-        rows.append(f"| {names[tool]} | {m['pages']:.0f} | {m['wall']:.1f} | {m['wall'] / bound:.2f} | "
-                    f"{m['pps']:.1f} | {m['cpu1000']:.1f} | {m['rss']:.0f} |")
+        rows.append(f"| {names[tool]} | {m['pages']:.0f} | {m['requests']:.0f} | {m['wall']:.1f} | "
+                    f"{m['wall'] / bound:.2f} | {m['pps']:.1f} | {m['cpu1000']:.1f} | {m['rss']:.0f} |")
     return "\n".join(rows), medians
 
 
@@ -241,6 +246,7 @@ def main(argv: list[str] | None = None) -> int:
     server.start()
     results: list[Result] = []
     code = code_fingerprint()
+    load_start = load_average()
     try:
         urls = server.urls()
         seeds = tmp / "seeds.txt"
@@ -259,7 +265,8 @@ def main(argv: list[str] | None = None) -> int:
                 else:
                     result = run_bare(seeds, work, args.delay, round_)
                 results.append(result)
-                print(f"round {round_} {tool}: {result.pages} pages, {result.articles} articles, "
+                print(f"round {round_} {tool}: {result.pages} HTML pages, {result.counts.requests} requests, "
+                      f"{result.articles} articles, "
                       f"{result.wall_s:.1f} s wall ({result.wall_s / bound:.2f}x bound), {result.cpu_s:.1f} s CPU, "
                       f"{result.tree_rss_mib:.0f} MiB peak, exit {result.returncode}", flush=True)
     finally:
@@ -270,15 +277,16 @@ def main(argv: list[str] | None = None) -> int:
     for line in notes:
         print(line)
     if args.record:
-        record(args, tbl, notes, bound, largest, code)
+        record(args, tbl, notes, bound, largest, code, f"{load_start} at the start, {load_average()} at the end")
     return 0
 
 
 def scaling(args: argparse.Namespace) -> int:
     """Peak RSS of the one-process crawl as portals and pages grow: it should barely move."""
     tmp = Path(tempfile.mkdtemp(prefix="bench-fleet-scaling-")) if args.out is None else args.out
-    rows = ["| Crawl | Portals | Pages | Wall s | CPU s per 1,000 pages | Peak RSS MiB (tree) |",
-            "|---|---:|---:|---:|---:|---:|"]
+    load_start = load_average()
+    rows = ["| Crawl | Portals | HTML pages | Total requests | Wall s | CPU s per 1,000 HTML pages | "
+            "Peak RSS MiB (tree) |", "|---|---:|---:|---:|---:|---:|---:|"]
     cases = [case for case in [("portals", 10, 12), ("portals", 300, 12), ("pages", 1, args.small),
                                ("pages", 1, args.large)] if case[0] in args.vary.split(",")]
     for kind, sites, pages in cases:
@@ -293,8 +301,11 @@ def scaling(args: argparse.Namespace) -> int:
             result = run_fleet(seeds, work, 0.0, 1)
         finally:
             server.stop()
-        line = (f"| {kind} | {sites} | {result.pages} | {result.wall_s:.0f} | {result.per_1000():.1f} | "
-                f"{result.tree_rss_mib:.0f} |")
+        if result.returncode != 0 or not result.pages:
+            raise SystemExit(f"the crawl of {sites} portal(s) failed (exit {result.returncode}, {result.pages} HTML "
+                             f"pages); see {work / 'fleet.log'}")
+        line = (f"| {kind} | {sites} | {result.pages} | {result.counts.requests} | {result.wall_s:.0f} | "
+                f"{result.per_1000():.1f} | {result.tree_rss_mib:.0f} |")
         print(line, flush=True)
         rows.append(line)
     tbl = "\n".join(rows)
@@ -302,15 +313,18 @@ def scaling(args: argparse.Namespace) -> int:
     if args.record:
         replace_section("## Fleet memory scaling", f"""## Fleet memory scaling
 
-Command: `bench/fleet --scaling --record` (--small {args.small} --large {args.large})
+Command: `{command_line("bench/fleet")}` at commit {commit()}
 
-Date: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC; source fingerprint {code_fingerprint()}
+Date: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC; one run per row; load average (1/5/15 min) {load_start} at the
+start, {load_average()} at the end; source fingerprint {code_fingerprint()}
 
 Machine: {machine_note()}
 
 The one-process crawl (`-a sites=FILE`, everything on: WARC, index, extraction, page worker,
 frontier on disk), no delay, portals from the demo generator on loopback addresses. Peak RSS is
-the highest sum over the crawl's process tree, sampled from /proc at 10 Hz.
+the highest sum over the crawl's process tree, sampled from /proc at 10 Hz (never `ru_maxrss`,
+which a child inherits from the benchmark that generated the portals). HTML pages and total
+requests (robots.txt and page requisites included) as in bench/crawl.py.
 
 {tbl}
 
@@ -337,7 +351,8 @@ def verdict(medians: dict[str, dict[str, float]], bound: float) -> list[str]:
                      f"{'met' if fleet['rss'] < TARGET_RSS_MIB else 'NOT met'})")
     if fleet and bare:
         ratio = fleet["cpu1000"] / bare["cpu1000"]
-        notes.append(f"- fleet / bare CPU per page: {ratio:.2f} (target <= 1: {'met' if ratio <= 1 else 'NOT met'})")
+        notes.append(f"- fleet / bare CPU per HTML page: {ratio:.2f} (target <= 1: "
+                     f"{'met' if ratio <= 1 else 'NOT met'}); HTML pages/s {fleet['pps'] / bare['pps']:.2f}")
     if fleet and medians.get("per-site"):
         per = medians["per-site"]
         notes.append(f"- per-site / fleet: wall {per['wall'] / fleet['wall']:.2f}x, CPU per page "
@@ -345,13 +360,15 @@ def verdict(medians: dict[str, dict[str, float]], bound: float) -> list[str]:
     return notes
 
 
-def record(args: argparse.Namespace, tbl: str, notes: list[str], bound: float, largest: int, code: str) -> None:
-    command = "bench/fleet" + ("" if args.rounds == 1 else f" --rounds {args.rounds}") + " --record"
-    section = f"""{SECTION}
+def record(args: argparse.Namespace, tbl: str, notes: list[str], bound: float, largest: int, code: str,
+           load: str) -> None:
+    section = f"""{SECTION.format(delay=args.delay)}
 
-Command: `{command}` (from the repository root; `python bench/fleet.py` without the wrapper)
+Command: `{command_line("bench/fleet")}` at commit {commit()} (from the repository root; `python
+bench/fleet.py` without the wrapper)
 
-Date: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC; rounds: {args.rounds} (medians); source fingerprint {code}
+Date: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC; rounds: {args.rounds} (medians); load average (1/5/15 min) {load};
+source fingerprint {code}
 
 Machine: {machine_note()}
 
@@ -365,15 +382,18 @@ Politeness bound = largest portal's requests ({largest}, robots.txt included) x 
 
 {chr(10).join(notes)}
 
-- Pages: the project's captures without robots.txt (from the index); bare: Scrapy's response_received_count.
-- CPU = user + system time of the crawl processes and their children (`os.wait4`), per 1,000 pages.
+- HTML pages: 200 text/html responses (the project: its captures; bare: counted by the spider). Total
+  requests: every request sent (Scrapy's downloader/request_count), robots.txt, page requisites,
+  redirects and errors included; the project fetches each page's stylesheets, scripts and images for
+  replay, the bare spider none. Rates are per HTML page for both.
+- CPU = user + system time of the crawl processes and their children (`os.wait4`), per 1,000 HTML pages.
 - Peak RSS = the highest sum of RSS over the crawl process tree(s), sampled from /proc at 10 Hz
-  (per-site: all crawl processes running at that moment).
+  (per-site: all crawl processes running at that moment); never `ru_maxrss`.
 - The machine is a shared 2-core VM loaded by other work while this ran; the wall-time target is a
   CPU-bound question here (see the CPU column): {args.sites} x ~{args.pages} pages in {bound:.0f} s needs
   {args.sites * args.pages / bound:.0f} pages/s.
 """
-    replace_section(SECTION, section)
+    replace_section(SECTION.format(delay=args.delay), section)
 
 
 if __name__ == "__main__":

@@ -12,8 +12,10 @@ import os
 import re
 import unicodedata
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 # The workplace's shared/ folder (corpus, seed) sits beside the repository; PORTAL_SHARED_DIR
 # points elsewhere.
@@ -133,3 +135,76 @@ def labelled_pages(corpus: Path = CORPUS) -> list[LabelledPage]:
         if truth.get("body"):
             pages.append(LabelledPage(truth_path.stem, truth_path.with_suffix(".html").read_bytes(), truth))
     return pages
+
+
+# --- sites: which pages were published by the same site (leave-one-site-out) -------------------
+#
+# A page's site is the registrable domain of its URL (news.sohu.com and www.sohu.com are one
+# site: one publisher, one CMS; stricter than grouping by host). The URL is the truth's
+# `url`, else the one the page states (og:url, <link rel=canonical>, a browser's "saved from
+# url" comment). A page that states none is grouped by the domain most of its absolute links
+# point to (a page links its own site's navigation), leaving out shared services that many
+# sites link to; a page with no such link is a site of its own, named by its dataset and its
+# <title>'s site name.
+
+# Hosts many unrelated sites link to (ICP record, social networks, chat and ad widgets).
+SHARED_SERVICES = ("miit.gov.cn", "weibo.com", "qq.com", "facebook.com", "twitter.com", "youtube.com",
+                   "baidu.com", "allyes.com", "cnzz.com", "51.la", "beian.gov.cn", "google.com")
+_PUBLIC_SECOND_LEVEL = frozenset({"com", "net", "org", "gov", "edu", "ac", "co", "gen", "mil"})
+_SAVED_FROM = re.compile(rb"saved from url=\(\d+\)(\S+)")
+
+
+def registrable_domain(host: str) -> str:
+    """www.sohu.com -> sohu.com, xxgk.jl.gov.cn -> jl.gov.cn, www.gov.cn -> www.gov.cn."""
+    labels = host.lower().strip(".").split(".")
+    if len(labels) >= 3 and labels[-2] in _PUBLIC_SECOND_LEVEL and len(labels[-1]) == 2:
+        return ".".join(labels[-3:])
+    return ".".join(labels[-2:])
+
+
+def _shared(domain: str) -> bool:
+    return any(domain == service or domain.endswith("." + service) for service in SHARED_SERVICES)
+
+
+def stated_url(page: LabelledPage) -> str | None:
+    """The page's URL: the truth's, else what the page says it is."""
+    if page.url:
+        return page.url
+    import lxml.html
+
+    match = _SAVED_FROM.search(page.html[:4096])
+    if match:
+        return match.group(1).decode("ascii", "replace")
+    root = lxml.html.fromstring(page.html)
+    for found in root.xpath('//meta[@property="og:url"]/@content | //link[@rel="canonical"]/@href'):
+        found = found.strip()
+        if "://" not in found and found.startswith("www."):
+            found = "http://" + found
+        if urlsplit(found).hostname:
+            return found
+    return None
+
+
+def site_of(page: LabelledPage) -> str:
+    """The site a corpus page belongs to (see the comment above)."""
+    url = stated_url(page)
+    if url and urlsplit(url).hostname:
+        return registrable_domain(urlsplit(url).hostname or "")
+    import lxml.html
+
+    root = lxml.html.fromstring(page.html)
+    domains = Counter(registrable_domain(host) for href in root.xpath("//a/@href")
+                      if (host := urlsplit(href.strip()).hostname) and "." in host)
+    for domain, _ in domains.most_common():
+        if not _shared(domain):
+            return domain
+    from crawler.extract.metadata import split_site_name
+
+    title = (root.findtext(".//title") or "").strip()
+    origin = page.name.split("_", 1)[0]
+    return f"{origin}:{split_site_name(title)[1] or page.name}"
+
+
+def sites(pages: Iterable[LabelledPage]) -> dict[str, str]:
+    """Page name -> site, for every page."""
+    return {page.name: site_of(page) for page in pages}

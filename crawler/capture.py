@@ -9,21 +9,25 @@ archived twice.
 from __future__ import annotations
 
 import logging
+import pprint
 import socket
+import time
 import weakref
 from datetime import UTC, datetime
 from pathlib import Path
 
 from scrapy import Request, Spider, signals
 from scrapy.crawler import Crawler
-from scrapy.exceptions import NotConfigured
+from scrapy.exceptions import CloseSpider, NotConfigured
 from scrapy.http import Response
 from scrapy.settings import BaseSettings
 from scrapy.utils.defer import deferred_from_coro, maybe_deferred_to_future
 from sqlalchemy import Engine
+from twisted.internet.task import deferLater
 from twisted.internet.threads import deferToThread
 
 import crawler
+from archive.locks import SiteLocks
 from archive.models import has_schema, index_url_for, open_index
 from archive.records import NORMALISATIONS, HttpExchange
 from archive.store import ArchiveWriter
@@ -32,6 +36,8 @@ from crawler import report
 logger = logging.getLogger(__name__)
 
 _writers: weakref.WeakKeyDictionary[Crawler, ArchiveWriter] = weakref.WeakKeyDictionary()
+BUSY_POLL = 2.0  # seconds between looks at another crawl's locks (ARCHIVE_BUSY=wait)
+BUSY_POLICIES = ("wait", "refuse", "share")
 
 
 def index_location(settings: BaseSettings) -> tuple[Path, str, bool]:
@@ -105,6 +111,10 @@ class CaptureExtension:
             fsync=settings.getbool("WARC_FSYNC"),
         )
         self._stopping = False
+        self.archive_dir = archive_dir.resolve()
+        self.locks: SiteLocks | None = None
+        self.busy: str | None = None  # why this crawl did not start: another one writes its portal here
+        self.started = time.monotonic()
         _writers[crawler_] = self.writer
 
     @classmethod
@@ -128,14 +138,48 @@ class CaptureExtension:
             "normalisations": NORMALISATIONS,
         }
 
-    def spider_opened(self, spider: Spider) -> None:
+    async def spider_opened(self, spider: Spider) -> None:
+        if not await self._claim(spider):
+            raise CloseSpider("archive_busy")
         if self.writer.recovered.closed or self.writer.recovered.killed_crawls:
             for line in self.writer.recovered.lines():
                 logger.warning("recovery after an unclean stop: %s", line)
         site = getattr(spider, "site_name", None)
         crawl_id = self.writer.start_crawl(spider.name, site, socket.gethostname())
         spider.crawl_id = crawl_id
+        self.started = time.monotonic()
+        stats = self.crawler.stats
+        stats.set_value("crawl/id", crawl_id)
+        stats.set_value("crawl/archive", str(self.writer.warcs.directory.parent.resolve()))
         logger.info("archiving into %s (crawl %d)", self.writer.warcs.directory, crawl_id)
+
+    async def _claim(self, spider: Spider) -> bool:
+        """Is no other crawl writing this crawl's portals into this archive? If one is, wait
+        for it to end or refuse to start, as ``ARCHIVE_BUSY`` says (archive/locks.py)."""
+        settings = self.crawler.settings
+        policy = str(settings.get("ARCHIVE_BUSY")).lower()
+        if policy == "share" or "scrapy_redis" in str(settings.get("SCHEDULER")):
+            return True  # workers sharing one frontier write one archive by design
+        from twisted.internet import reactor  # the one Scrapy installed
+        fleet = getattr(spider, "fleet", None)
+        self.locks = SiteLocks(self.archive_dir, list(fleet.sites) if fleet is not None and fleet.sites else
+                               [spider.name])
+        waited = False
+        while busy := self.locks.acquire():
+            who = "; ".join(str(holder) for holder in busy[:3]) + (" …" if len(busy) > 3 else "")
+            if policy == "refuse" or self.crawler.stats.get_value("crawl/signal") is not None:
+                reason = "ARCHIVE_BUSY=refuse" if policy == "refuse" else "interrupted while waiting"
+                self.busy = f"{who} into {self.archive_dir} ({reason})"
+                logger.error("not crawling: %s", self.busy)
+                return False
+            if not waited:
+                logger.warning("%s into %s; waiting for it to end (ARCHIVE_BUSY=wait; =refuse stops instead)",
+                               who, self.archive_dir)
+                waited = True
+            await maybe_deferred_to_future(deferLater(reactor, BUSY_POLL, lambda: None))
+        if waited:
+            logger.info("the other crawl has ended: starting")
+        return True
 
     def response_downloaded(self, response: Response, request: Request, spider: Spider) -> None:
         exchange = exchange_from(response, request)
@@ -155,6 +199,12 @@ class CaptureExtension:
     def _finish(self, reason: str) -> None:
         stats = self.crawler.stats
         assert stats is not None
+        if self.writer.crawl_id is None:  # never started (another crawl was writing here)
+            self.writer.drain()
+            self.writer.finish_crawl("", {})
+            if self.busy:
+                stats.set_value("crawl/busy", self.busy)
+            return
         lost = None
         try:
             self.writer.drain()
@@ -169,8 +219,11 @@ class CaptureExtension:
             stats.set_value("archive/error", f"{type(self.writer.error).__name__}: {self.writer.error}")
         for key, value in self.writer.counts.items():
             stats.set_value(f"warc/{key}", value)
+        stats.set_value("crawl/elapsed", round(time.monotonic() - self.started, 1))
+        if stats.get_value("finish_reason") is None:
+            stats.set_value("finish_reason", reason)  # Scrapy's own handler may run after this one
         values = stats.get_stats()
-        stats.set_value("summary", report.summary(values))
+        stats.set_value("summary", report.summary(values, reason))
         settings = self.crawler.settings
         shared = "scrapy_redis" in str(settings.get("SCHEDULER"))
         failed = report.failure(values, settings.getfloat("CRAWL_MAX_ERROR_RATE"), shared_frontier=shared)
@@ -183,13 +236,21 @@ class CaptureExtension:
         if failed:
             stats.set_value("crawl/failed", failed)
             logger.error("crawl failed: %s", failed)
-        logger.info("crawl summary: %s", stats.get_value("summary"))
+        # A few lines for people; every number, and the rest, in crawls.stats and at DEBUG
+        # (STATS_DUMP is off: Scrapy's dump of some 60 lines at INFO buried the summary).
+        for line in report.human_summary(stats.get_stats()):
+            logger.info("%s", line)
+        logger.debug("crawl summary: %s", stats.get_value("summary"))
+        logger.debug("crawl stats:\n%s", pprint.pformat(stats.get_stats()))
         row = {key: _jsonable(value) for key, value in stats.get_stats().items()}
         status = "failed" if lost else ("finished" if reason == "finished" else "interrupted")
         try:
             self.writer.finish_crawl(status, row)
         except RuntimeError:
             pass  # the writer's failure: logged, and in crawl/failed (non-zero exit)
+        finally:
+            if self.locks is not None:
+                self.locks.release()
 
 
 def _jsonable(value: object) -> object:

@@ -186,6 +186,13 @@ def urlsplit_port(url: str) -> int | None:
         return None
 
 
+def as_new_unit(request: Request) -> Request:
+    """``request`` (a copy) counted as a pending unit of its site again when it is scheduled:
+    for a request put back into the queue while its original is settled (crawler/stopping.py)."""
+    request.meta.pop(_UNIT, None)
+    return request
+
+
 class Fleet:
     """The sites of one crawl, looked up by the ``site`` a request carries."""
 
@@ -302,6 +309,12 @@ class Fleet:
             if len(self.sites) > 1:
                 logger.info("site %s done: %d pages, %d new articles, %d errors (%d of %d sites left)",
                             state.name, state.pages, state.articles_new, state.errors, self.left(), len(self.sites))
+
+    def stopping(self, reason: str) -> None:
+        """The crawl stops early (``reason``): a site whose requests are dropped unsent now did not finish."""
+        for state in self.sites.values():
+            if state.stopped is None:
+                state.stopped = reason
 
     def give_up(self, state: SiteState, reason: str, level: int = logging.WARNING) -> None:
         if state.stopped is None or state.stopped == "finished":

@@ -17,6 +17,9 @@ class ArticleItem:
     page_kind: str = "article"
     title: str | None = None
     site_name: str | None = None
+    # The page's <title> as served (not indexed): per-site learning reads how a site's titles
+    # end (crawler/extract/site_fields.py).
+    page_title: str | None = None
     published_at: str | None = None
     source: str | None = None
     author: str | None = None
@@ -25,6 +28,8 @@ class ArticleItem:
     body: str = ""
     images: list[str] = field(default_factory=list)
     attachments: list[str] = field(default_factory=list)
+    # Link text of each attachment URL (often the document's real title).
+    attachment_titles: dict[str, str] = field(default_factory=dict)
     encoding: str | None = None
     site: str | None = None
     warc_record_id: str | None = None

@@ -1,4 +1,5 @@
-"""Memory bounds per response: what one hostile page may cost the crawl.
+"""Memory bounds per response: what one hostile page may cost the crawl; and how many pages
+a crawl asked for ``max_pages`` fetches (``PageBudgetMiddleware``).
 
 A page is archived exactly as received whatever its size (up to DOWNLOAD_MAXSIZE); these
 limits only decide how much of it the crawler *works on*: an HTML page over PAGE_MAXSIZE
@@ -10,11 +11,14 @@ Each limit hit is one log line and a ``limits/...`` stat.
 from __future__ import annotations
 
 import logging
+from urllib.parse import urlsplit
 
-from scrapy import Request
+from scrapy import Request, Spider
 from scrapy.crawler import Crawler
+from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Response
 from scrapy.statscollectors import StatsCollector
+from scrapy.utils.defer import deferred_from_coro
 from twisted.protocols.basic import LineReceiver
 from twisted.python.failure import Failure
 
@@ -90,3 +94,41 @@ class HeaderLineLimit:
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> HeaderLineLimit:
         return cls(crawler)
+
+
+def is_page(request: Request) -> bool:
+    """Does ``request`` fetch a page of the crawl: anything but a page requisite (stylesheet,
+    script, image: crawler/requisites.py) and robots.txt? Listings, articles, endpoint pages,
+    attachments and re-checks are pages."""
+    if request.meta.get("requisite") is not None:
+        return False
+    return not (request.meta.get("dont_obey_robotstxt") and urlsplit(request.url).path == "/robots.txt")
+
+
+class PageBudgetMiddleware:
+    """``-a max_pages=N``: the crawl fetches at most N pages (``is_page``), counted when a
+    request is about to be sent, after the incremental crawl has skipped what it knows; a
+    retry or a redirect is the same page. The N-th page starts the close (reason
+    ``max_pages``): the pages already on their way are fetched and archived, no other."""
+
+    def __init__(self, crawler: Crawler) -> None:
+        self.crawler = crawler
+        self.count = 0
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> PageBudgetMiddleware:
+        return cls(crawler)
+
+    def process_request(self, request: Request, spider: Spider | None = None) -> None:
+        limit = getattr(self.crawler.spider, "max_pages", 0)
+        if not limit or "page_counted" in request.meta or not is_page(request):
+            return
+        if self.count >= limit:
+            self.crawler.stats.inc_value("limits/max_pages_not_fetched")
+            raise IgnoreRequest(f"max_pages={limit} reached: {request.url}")
+        self.count += 1
+        request.meta["page_counted"] = True
+        self.crawler.stats.set_value("limits/pages_fetched", self.count)
+        if self.count == limit:
+            logger.info("max_pages=%d reached: the crawl stops once the pages on their way are archived", limit)
+            deferred_from_coro(self.crawler.engine.close_spider_async(reason="max_pages"))

@@ -63,6 +63,7 @@ from archive.events import (
 )
 from archive.models import article_events, articles, captures, crawls, revisit_claims, site_templates, utc_iso
 from crawler.capture import archive_writer
+from crawler.extract.site_fields import SiteFacts, earlier_facts
 from crawler.items import ArticleItem
 from crawler.workers import is_html
 
@@ -238,10 +239,15 @@ class Revisits:
         # known article -> directories of the changed listing pages that dropped it
         self.dropped: dict[str, set[str]] = {}
         self.sent: set[str] = set()
-        self.released = False
+        self.started = datetime.now(UTC)  # articles first captured since are new: no re-check yet
+        # Off (REVISIT_ENABLED=0, with refresh=1): only the refresh's re-checks, none scheduled.
+        self.released = not settings.getbool("REVISIT_ENABLED")
         with history.engine.connect() as conn:
             self.template_keys = {line for (line,) in conn.execute(
                 select(site_templates.c.line).where(site_templates.c.site == spider.site_name))}
+        # Each site's learned title ending: stored rows lost it when the crawl that learned it
+        # ended, a fresh extraction has it (crawler/extract/site_fields.py).
+        self.site_facts = earlier_facts(history.engine)
         crawler.signals.connect(self.idle, signal=signals.spider_idle)
 
     @property
@@ -250,7 +256,10 @@ class Revisits:
 
     @classmethod
     def from_crawler(cls, crawler: Crawler, spider: Any, history: History) -> Revisits | None:
-        if not crawler.settings.getbool("REVISIT_ENABLED") or not history.known_articles:
+        """Re-checks for this crawl: scheduled ones (``REVISIT_ENABLED``), and with ``refresh=1``
+        every known article the crawl fetches again, which is a re-check too."""
+        refresh = getattr(spider, "refresh", False)
+        if not (crawler.settings.getbool("REVISIT_ENABLED") or refresh) or not history.known_articles:
             return None
         try:
             return cls(crawler, spider, history)
@@ -305,6 +314,10 @@ class Revisits:
         lost = self.lost()
         with self.history.engine.connect() as conn:
             candidates = load_candidates(conn, self.spider.site_name)
+        # Articles this crawl re-checked already (refresh=1) are not due again, whether or not
+        # the writer has indexed their new captures yet.
+        candidates = [candidate for candidate in candidates
+                      if candidate.url not in self.sent and candidate.first_seen < self.started]
         chosen = due(candidates, self.tiers, datetime.now(UTC), lost, self.listed)
         self.stats.set_value("revisit/due", len(chosen))
         self.stats.set_value("revisit/lost_from_listing", len(lost))
@@ -315,13 +328,8 @@ class Revisits:
                     len(urls), len(chosen), allowed, other, len(lost))
         by_url = {candidate.url: candidate for candidate in chosen}
         for url in urls:
-            self.sent.add(url)
-            meta = {"revisit": True, "dont_redirect": True, "handle_httpstatus_all": True, "dont_retry": True}
-            if not self.validators_fit(by_url[url]):
-                meta["unconditional"] = True
-            self.crawler.engine.crawl(Request(url, callback=self.spider.recheck, errback=self.spider.recheck_failed,
-                                              dont_filter=True, meta=meta))
-        self.stats.set_value("revisit/requests", len(self.sent))
+            meta = None if self.validators_fit(by_url[url]) else {"unconditional": True}
+            self.crawler.engine.crawl(self.request(url, meta, dont_filter=True))
         if urls:
             raise DontCloseSpider
 
@@ -334,6 +342,15 @@ class Revisits:
             return True
         good = self.history.lookup.last_good(candidate.url)
         return good is not None and good.id is not None and good.id == candidate.gone_capture
+
+    def request(self, url: str, meta: dict[str, Any] | None = None, dont_filter: bool = False) -> Request:
+        """A re-check of the known article at ``url``: exactly one request (no redirect followed,
+        no retry), answered to ``spider.recheck``, which records what it found."""
+        self.sent.add(url)
+        self.stats.set_value("revisit/requests", len(self.sent))
+        return Request(url, callback=self.spider.recheck, errback=self.spider.recheck_failed, dont_filter=dont_filter,
+                       meta={**(meta or {}), "revisit": True, "dont_redirect": True, "handle_httpstatus_all": True,
+                             "dont_retry": True})
 
     # --- classification -----------------------------------------------------------------------
 
@@ -371,12 +388,16 @@ class Revisits:
             title = item.title if item else " ".join(response.xpath("//title//text()").getall())
             verdict = classify_page(title, item.body if item else None, item is not None, text)
         if verdict is None and item is not None:
-            changed = changed_fields(before, {"title": item.title, "body": item.body,
+            facts = self.site_facts.get(before["site"] or "", SiteFacts()) if before else SiteFacts()
+            changed = changed_fields(before, {"title": facts.title(item.title)[0], "body": item.body,
                                               "published_at": item.published_at}, self.template_keys) if before else [
                 "no earlier version"]
             verdict = (EDITED, "changed: " + ", ".join(changed)) if changed else (UNCHANGED, "same text")
         kind, detail = verdict
+        if kind in GONE and response.status in (404, 410):  # a finding, not a failed request (crawler/report.py)
+            self.stats.inc_value(f"revisit/gone_http_{response.status}")
         self.record(response.url, kind, detail, response.meta.get("warc_record_id"), before)
+        response.meta["revisit_kind"] = kind  # the spider re-checks the files of an article still there
         return item if kind == EDITED else None
 
     def failed(self, failure: Failure) -> None:

@@ -48,12 +48,41 @@ def checked_url(url: object, where: str) -> str:
     return url
 
 
+def portal_key(url: str) -> tuple[str, int | None]:
+    """What makes two start URLs the same portal: the host and the port (default ports
+    alike). Scope is per host, so a second seed on the same host would only ever find its
+    pages already requested by the first, and archive nothing of its own."""
+    parts = urlsplit(url)
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    default = {"http": 80, "https": 443}.get(parts.scheme.lower())
+    return (parts.hostname or "").lower().rstrip("."), None if port == default else port
+
+
+def refuse_duplicates(seeds: list[Seed], wheres: list[str]) -> None:
+    """One clear error naming both entries when a seed list names a portal twice."""
+    first: dict[tuple[str, int | None], int] = {}
+    for number, seed in enumerate(seeds):
+        if not seed.start_url:
+            continue
+        key = portal_key(seed.start_url)
+        if key in first:
+            earlier = first[key]
+            raise SeedError(f"{wheres[number]} names the same portal as {wheres[earlier]} "
+                            f"({seeds[earlier].start_url} and {seed.start_url}): list it once")
+        first[key] = number
+
+
 def parse_text(text: str, source: str = "<seeds>") -> list[Seed]:
-    seeds = []
+    seeds, wheres = [], []
     for number, line in enumerate(text.splitlines(), 1):
         line = line.strip()
         if line and not line.startswith("#"):
-            seeds.append(Seed(checked_url(line, f"{source} line {number}")))
+            wheres.append(f"{source} line {number}")
+            seeds.append(Seed(checked_url(line, wheres[-1])))
+    refuse_duplicates(seeds, wheres)
     return seeds
 
 
@@ -65,10 +94,11 @@ def parse_toml(text: str, source: str = "<seeds>") -> list[Seed]:
     entries = data.get("site")
     if not isinstance(entries, list):
         raise SeedError(f"{source}: no [[site]] entries")
-    seeds = []
+    seeds, wheres = [], []
     known = {"start_url", "profile", "hosts", "label", "name"}
     for number, entry in enumerate(entries, 1):
         where = f"{source} [[site]] #{number}"
+        wheres.append(where)
         unknown = set(entry) - known
         if unknown:
             raise SeedError(f"{where}: unknown key(s) {', '.join(sorted(unknown))}; known: {', '.join(sorted(known))}")
@@ -87,6 +117,7 @@ def parse_toml(text: str, source: str = "<seeds>") -> list[Seed]:
             label=entry.get("label") or None,
             name=entry.get("name") or None,
         ))
+    refuse_duplicates(seeds, wheres)
     return seeds
 
 

@@ -50,6 +50,13 @@ PAGE_WORKERS = 1
 CHROME_TEMPLATE_MIN_PAGES = 5
 CHROME_TEMPLATE_SHARE = 0.8
 
+# Per-site field learning (crawler/extract/site_fields.py, pipelines/chrome.py): an ending
+# that closes the <title> of at least this many articles of a site, and of more than this
+# share of them ("most pages"), is the site's name and is split off its titles; a value
+# credited as author that often names no writer (person names excepted) and is dropped.
+SITE_FIELDS_MIN_PAGES = 5
+SITE_FIELDS_SHARE = 0.6
+
 # --- Politeness: defaults fit for government servers -----------------------------------------
 ROBOTSTXT_OBEY = True
 # Seconds between requests to one host (randomised 0.5x-1.5x); AutoThrottle raises it
@@ -105,6 +112,7 @@ DOWNLOADER_MIDDLEWARES = {
 SPIDER_MIDDLEWARES = {"crawler.discover.traps.TrapGuardMiddleware": 800}
 ITEM_PIPELINES = {
     "pipelines.chrome.ChromeStripPipeline": 300,
+    "pipelines.site_fields.SiteFieldsPipeline": 400,
     "pipelines.dedup.ArticleDedupPipeline": 500,
     "pipelines.index.ArticleIndexPipeline": 900,
 }
@@ -120,15 +128,22 @@ SCHEDULER_DISK_QUEUE = "scrapy.squeues.PickleFifoDiskQueue"
 SCHEDULER_MEMORY_QUEUE = "scrapy.squeues.FifoMemoryQueue"
 
 FEED_EXPORT_ENCODING = "utf-8"
+# INFO: progress, what each site is, the end-of-crawl summary. At WARNING the summary is
+# still printed on a terminal (crawler/commands/crawl.py).
 LOG_LEVEL = "INFO"
+# Scrapy's dump of every stat (some 60 lines at INFO) is off: a crawl ends with a short
+# summary (crawler/report.py: human_summary), and the full stats go to crawls.stats and to
+# the log at DEBUG (crawler/capture.py).
+STATS_DUMP = False
 
-# CAPTURE_ENABLED (set below): archive every exchange. Our shell/parse/fetch/view
+# CAPTURE_ENABLED (set below): archive every exchange. Our shell/parse/fetch/view/check
 # commands (crawler/commands/) turn it off, so pages fetched by hand stay out of
-# the production archive; `-s CAPTURE_ENABLED=1` archives them anyway.
+# the production archive (`-s CAPTURE_ENABLED=1` archives them anyway), and keep their
+# frontier in memory (FRONTIER_ON_DISK below).
 COMMANDS_MODULE = "crawler.commands"
 
 # --- Never lose, never leak, never hang (issue 10a) ----------------------------------------
-# Archive every exchange (True). The shell/fetch/parse/view commands turn it off unless the
+# Archive every exchange (True). The shell/fetch/parse/view/check commands turn it off unless the
 # command line sets it (crawler/commands/__init__.py), so hand-run fetches stay out.
 CAPTURE_ENABLED = True
 # Scrapy's scheduler with the frontier on disk (FRONTIER_ON_DISK, issue 12: crawler/frontier.py);
@@ -142,6 +157,12 @@ SCHEDULER = "crawler.frontier.DiskFrontierScheduler"
 # -s 'DOWNLOAD_HANDLERS={"ftp": "scrapy.core.downloader.handlers.ftp.FTPDownloadHandler"}'.
 DOWNLOAD_HANDLERS = {"file": None, "ftp": None, "s3": None, "data": None}
 DOWNLOADER_MIDDLEWARES["crawler.downloadable.DownloadableSchemeMiddleware"] = 50
+# Another crawl writing the same portal into the same ARCHIVE_DIR (a cron job still running
+# when the next one starts; a command run twice): "wait" for it to end, "refuse" to start
+# (exit status 75, "try again later"), or "share" (crawl anyway: both fetch everything, each
+# article indexed once). Crawls sharing a scrapy-redis frontier always share. A crawl holds
+# ARCHIVE_DIR/locks/SITE.lock (archive/locks.py) while it runs.
+ARCHIVE_BUSY = "wait"
 # Exchanges the crawl may queue for the archive writer thread before fetching waits for it
 # (back-pressure). If the writer dies, the crawl stops with "archive failed" either way.
 ARCHIVE_QUEUE_SIZE = 2000
@@ -156,6 +177,9 @@ PAGE_MAXSIZE = 8 * 1024 * 1024
 # more is a trap or a dump, and 100,000 links would cost hundreds of MiB of requests.
 PAGE_MAX_LINKS = 5000
 DOWNLOADER_MIDDLEWARES["crawler.limits.DecodeLimitMiddleware"] = 597
+# The spider argument max_pages=N counts pages (not requisites, not robots.txt) as they are
+# sent, after the incremental crawl skipped known ones (crawler/limits.py).
+DOWNLOADER_MIDDLEWARES["crawler.limits.PageBudgetMiddleware"] = 570
 # The longest response header line accepted (Twisted's default is 16 kB, and a page with a
 # longer line, e.g. a huge Set-Cookie, was dropped and lost); see crawler/limits.py.
 HTTP_MAX_HEADER_LINE = 1024 * 1024
@@ -231,13 +255,16 @@ SCHEDULER_PRIORITY_QUEUE = "scrapy.pqueues.DownloaderAwarePriorityQueue"
 # The frontier (requests not yet fetched) lives in Scrapy's disk queues even without JOBDIR,
 # in a temporary directory under FRONTIER_TMPDIR ("" = the system's), removed at the end:
 # memory then stays flat however many URLs wait (SCHEDULER above, crawler/frontier.py).
-# 0 = memory queues.
+# 0 = memory queues, which shell/fetch/parse/view/check use unless -s sets this (crawler/commands/).
 FRONTIER_ON_DISK = True
 FRONTIER_TMPDIR = ""
 # Scrapy starts this many tasks for every page's output (100 by default), about 0.5 ms of CPU
 # per page for nothing: our item pipelines are synchronous and requests are only scheduled.
 CONCURRENT_ITEMS = 8
 EXTENSIONS["crawler.fleet.FleetExtension"] = 60
+# Ctrl-C / SIGTERM: say what is in flight, send nothing more, exit 128 + the signal's number
+# (crawler/stopping.py).
+EXTENSIONS["crawler.stopping.PromptStop"] = 70
 DOWNLOADER_MIDDLEWARES["crawler.fleet.FleetDownloaderMiddleware"] = 560
 # The scope gate (crawler/scope.py, per site) replaces Scrapy's OffsiteMiddleware, which
 # would parse every scheduled URL again for nothing (the spider sets no allowed_domains).
@@ -269,3 +296,35 @@ DISCOVER_RECOGNISE_PAGES = 100
 # Every request and response passes crawler/discover/guard.py: hit counters (the families'
 # `counters`) are never requested, anti-bot challenges are counted and named in the summary.
 DOWNLOADER_MIDDLEWARES["crawler.discover.guard.DiscoveryGuardMiddleware"] = 105
+
+# --- Attachment text (issue 20) ------------------------------------------------------------------
+# Read the text of the files articles link (PDF, OFD, DOC/DOCX/WPS, XLS/XLSX/ET, ZIP, RAR) into
+# the attachments table, searchable like articles (crawler/documents/, crawler/attachments.py,
+# archive/attachments.py). Needs the attachments extra (scripts/setup installs it). An article's
+# attachments are fetched on any host, as its body images are; on a re-crawl a known one goes
+# out as a conditional GET with its article's re-check (crawler/revisit.py).
+ATTACHMENTS_ENABLED = True
+# Worker processes that read attachments, apart from PAGE_WORKERS so a long PDF never holds up
+# a page; each file is read in a child process under the caps below.
+ATTACHMENT_WORKERS = 1
+# Their CPU priority (nice): 10 lets fetching and page parsing go first, reading fills the idle
+# CPU. On a machine busy with other work a niced reader gets little CPU, and a crawl waits at its
+# end for the files still queued (BENCHMARKS.md): 0 there.
+ATTACHMENT_NICENESS = 10
+# Per file: seconds of reading (wall clock; CPU time is capped as well), and bytes of memory the
+# reader may use beyond what the worker itself holds. Over either, the file ends as timeout / too_large.
+ATTACHMENT_TIMEOUT = 60.0
+ATTACHMENT_MAX_MEMORY = 1024 * 1024 * 1024
+# Files larger than this are archived but not read (status too_large).
+ATTACHMENT_MAX_SIZE = 64 * 1024 * 1024
+# Bytes the members of one zip-based file (an archive, a DOCX, an XLSX, an OFD) may unpack to,
+# all together (zip bombs stop here; a 64 MiB zip of PDFs unpacks to little more); archives
+# inside archives are read this many levels deep; an archive's first this-many members are read.
+ATTACHMENT_MAX_UNPACKED = 128 * 1024 * 1024
+ATTACHMENT_MAX_DEPTH = 2
+ATTACHMENT_MAX_MEMBERS = 500
+# Bytes of files waiting for a reader before the spider waits too (the crawl then goes at the
+# readers' pace rather than holding every file in memory).
+ATTACHMENT_QUEUE_BYTES = 128 * 1024 * 1024
+# Characters of text kept per attachment (a longer text is cut, and the cut said in `error`).
+ATTACHMENT_MAX_CHARS = 2_000_000

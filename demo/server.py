@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import errno
 import gzip
 import hashlib
 import socket
@@ -179,7 +180,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--style", choices=["trs", "art"], default="trs")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
-    with DemoServer(build_site(style=args.style, seed=args.seed), args.host, args.port) as server:
+    try:
+        server = DemoServer(build_site(style=args.style, seed=args.seed), args.host, args.port)
+    except OSError as exc:
+        print(f"error: cannot serve on {args.host}:{args.port}: {exc.strerror}"
+              + (" (a demo server running already?)" if exc.errno == errno.EADDRINUSE else ""), file=sys.stderr)
+        raise SystemExit(2) from None
+    with server:
         print(f"serving {server.site.name} at {server.url} (Ctrl-C to stop)", flush=True)
         try:
             threading.Event().wait()

@@ -13,6 +13,7 @@ import datetime as dt
 import html
 import random
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -60,6 +61,9 @@ TOPICS = [
 ]
 SOURCES = ["中国应急信息网", "应急管理部", "天津日报", "人民网", "新华网", "本站原创"]
 EDITORS = ["管理员", "宣传处", "admin", "办公室"]
+# Editors that are CMS accounts, not a person or a desk: a page crediting them names no
+# author (crawler/extract/validate.py), so the truth has none.
+ACCOUNTS = frozenset({"管理员", "admin"})
 FRIEND_LINKS = [
     ("中国政府网", "http://www.gov.cn/"), ("应急管理部", "https://www.mem.gov.cn/"),
     ("中国消防", "http://www.119.gov.cn/"), ("天津政务网", "http://www.tj.gov.cn/"),
@@ -271,14 +275,19 @@ def _calendar_page(chrome: _Chrome, year: int, month: int) -> str:
 def _tiny_pdf(text: str) -> bytes:
     """A minimal but structurally valid PDF (correct xref offsets) so PDF tooling accepts it."""
     stream = f"BT /F1 18 Tf 72 720 Td ({text}) Tj ET".encode()
-    objects = [
+    return pdf_file([
         b"<< /Type /Catalog /Pages 2 0 R >>",
         b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
         b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R"
         b" /Resources << /Font << /F1 5 0 R >> >> >>",
         b"<< /Length %d >>\nstream\n" % len(stream) + stream + b"\nendstream",
         b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
-    ]
+    ])
+
+
+def pdf_file(objects: list[bytes], trailer: Callable[[int], bytes] = lambda xref: b"") -> bytes:
+    """Numbered objects (1 the catalog) with a correct cross-reference table; ``trailer(offset)``
+    adds entries to the trailer dictionary, given the table's offset."""
     out = bytearray(b"%PDF-1.4\n")
     offsets = []
     for number, obj in enumerate(objects, 1):
@@ -287,7 +296,7 @@ def _tiny_pdf(text: str) -> bytes:
     xref = len(out)
     out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
     out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
-    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
+    out += b"trailer\n<< /Size %d /Root 1 0 R%s >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, trailer(xref), xref)
     return bytes(out)
 
 
@@ -486,7 +495,8 @@ def build_site(style: str = "trs", channels: int = 3, articles_per_channel: int 
             site.routes[art.path] = _html_route(html_text, charset=charset, gzip=both, chunked=both)
             site.articles[art.path] = art.title
             site.facts[art.path] = {"title": art.title, "when": art.when, "source": art.source,
-                                    "author": art.editor, "views": art.views, "channel": label}
+                                    "author": None if art.editor in ACCOUNTS else art.editor, "views": art.views,
+                                    "channel": label}
 
     latest = sorted(everything, key=lambda a: a.when, reverse=True)[:8]
     news = "".join(f'<li><a href="{a.path}">{esc(a.title)}</a><span>{a.when:%m-%d}</span></li>' for a in latest)

@@ -40,11 +40,20 @@ class ArticleIndexPipeline:
             fields["body_digest"] = adapter.get("body_digest") or body_digest(fields["body"])
             fields.update(quality_fields(adapter))
             try:
-                writer.add_article(ArticleRow(record_id, fields, list(adapter.get("images") or [])))
+                writer.add_article(ArticleRow(record_id, fields, list(adapter.get("images") or []),
+                                              attachment_links(adapter)))
             except RuntimeError as exc:  # the writer died; the capture hook is stopping the crawl
                 raise DropItem(str(exc)) from None
             count_quality(self.crawler.stats, adapter)
         return item
+
+
+def attachment_links(adapter: ItemAdapter) -> list[tuple[str, str | None]]:
+    """(URL, link text) of the item's attachments (archive/attachments.py links them)."""
+    if "attachments" not in adapter.field_names():
+        return []
+    titles = adapter.get("attachment_titles") if "attachment_titles" in adapter.field_names() else None
+    return [(url, (titles or {}).get(url)) for url in adapter.get("attachments") or ()]
 
 
 def quality_fields(adapter: ItemAdapter) -> dict[str, Any]:

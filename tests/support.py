@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import subprocess
 import sys
+from collections.abc import Iterable
 from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, create_engine, text
+from warcio.archiveiterator import ArchiveIterator
 
 from archive.models import index_url_for, open_index
 from bench.scoring import CORPUS, SHARED  # noqa: F401 - re-exported for the tests
@@ -33,10 +36,23 @@ FAST = {
 }
 
 _engines: dict[str, Engine] = {}
+# How often a test archive's index was resolved: tests/ci_guard.py checks that every test
+# (or fixture) doing so is marked `index`, since only those run in the PostgreSQL pass.
+_touches = 0
+
+
+def index_touches() -> int:
+    return _touches
+
+
+def _touch() -> None:
+    global _touches
+    _touches += 1
 
 
 def index_url(archive: Path) -> str:
     """The index URL of a test archive: its SQLite file, or a PostgreSQL database of its own."""
+    _touch()
     if not POSTGRES:
         return index_url_for(archive)
     name = "t" + hashlib.sha1(str(Path(archive).resolve()).encode()).hexdigest()[:20]
@@ -51,6 +67,7 @@ def index_url(archive: Path) -> str:
 
 def archive_settings(archive: Path) -> dict[str, str]:
     """Scrapy settings that put a crawl's archive (and index) where the tests look."""
+    _touch()
     settings = {"ARCHIVE_DIR": str(archive)}
     if POSTGRES:
         settings["INDEX_URL"] = index_url(archive)
@@ -59,6 +76,7 @@ def archive_settings(archive: Path) -> dict[str, str]:
 
 def archive_args(archive: Path) -> list[str]:
     """``portal-archive`` arguments naming the test archive."""
+    _touch()
     return ["--archive", str(archive)] + (["--index", index_url(archive)] if POSTGRES else [])
 
 
@@ -90,5 +108,84 @@ def verify(archive: Path, *extra: str) -> subprocess.CompletedProcess[str]:
                           capture_output=True, text=True, cwd=ROOT)
 
 
+def cli(archive: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """``portal-archive ARGS`` on the test archive, as a user runs it."""
+    return subprocess.run([sys.executable, "-m", "archive.cli", *args, *archive_args(archive)],
+                          capture_output=True, text=True, cwd=ROOT, timeout=120)
+
+
 def warc_files(archive: Path) -> list[Path]:
     return sorted((archive / "warc").glob("*.warc.gz"))
+
+
+def on_a_terminal(command: list[str]) -> tuple[int, str, str]:
+    """Run ``command`` with its standard error on a pseudo-terminal (live lines, colours):
+    (exit status, standard output, what the terminal showed)."""
+    import pty
+
+    leader, follower = pty.openpty()
+    with subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=follower) as process:
+        os.close(follower)
+        screen = b""
+        while True:
+            try:
+                chunk = os.read(leader, 4096)
+            except OSError:  # the terminal closed with the process
+                break
+            if not chunk:
+                break
+            screen += chunk
+        stdout = process.stdout.read().decode("utf-8", "replace")
+    os.close(leader)
+    return process.returncode, stdout, screen.decode("utf-8", "replace")
+def records_holding(files: Iterable[Path], needle: bytes) -> tuple[int, list[str]]:
+    """Read every record of every WARC file (not only each file's first gzip member, the
+    warcinfo): its WARC and HTTP headers and its block, as stored and content-decoded,
+    streamed in chunks (a gzip bomb decodes to a GiB). Return how many records were read and
+    the URIs of those holding ``needle``."""
+    count, found = 0, []
+    for path in files:
+        for decoded in (False, True):
+            with open(path, "rb") as stream:
+                for record in ArchiveIterator(stream):
+                    count += not decoded
+                    head = record.rec_headers.to_bytes()
+                    if record.http_headers is not None:
+                        head += record.http_headers.to_bytes()
+                    body = record.content_stream() if decoded else record.raw_stream
+                    tail = b"" if decoded else head
+                    while chunk := body.read(1 << 20):
+                        if needle in tail + chunk:
+                            break
+                        tail = chunk[-len(needle):]
+                    else:
+                        if needle not in tail:
+                            continue
+                    found.append(f"{path.name}: {record.rec_headers.get_header('WARC-Target-URI')}")
+    return count, found
+
+
+_CHECKED = re.compile(r"^  offset (\d+) WARC-Record-ID (\S+) (\S+)\n    (.+)$", re.M)
+
+
+def warcio_check(files: Iterable[Path]) -> None:
+    """``warcio check -v`` trusted on what it reports, not its exit status (which is 0 when a
+    record carries no digest at all): every record of every file must say ``digest pass``.
+
+    A revisit record's digest is the original's payload's, so warcio cannot check it and says
+    so ("digest present but not checked (revisit)"); that is the only other verdict allowed.
+    """
+    files = [str(path) for path in files]
+    assert files, "no WARC files"
+    result = subprocess.run([sys.executable, "-m", "warcio.cli", "check", "-v", *files], capture_output=True,
+                            text=True, timeout=600)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    verdicts = _CHECKED.findall(result.stdout)
+    types: list[str] = []
+    for path in files:
+        with open(path, "rb") as stream:
+            types += [record.rec_type for record in ArchiveIterator(stream)]
+    assert [kind for _, _, kind, _ in verdicts] == types, result.stdout[-3000:]
+    bad = [(offset, kind, verdict) for offset, _, kind, verdict in verdicts
+           if verdict != "digest pass" and (kind, verdict) != ("revisit", "digest present but not checked (revisit)")]
+    assert bad == [], bad[:10]

@@ -199,6 +199,7 @@ def archive_with_events(tmp_path: Path):
     engine.dispose()
 
 
+@pytest.mark.index
 def test_views_answer_the_documented_questions(archive_with_events):
     _, engine = archive_with_events
     with engine.connect() as conn:
@@ -213,6 +214,7 @@ def test_views_answer_the_documented_questions(archive_with_events):
     assert deleted_per_site == [("s", 1)]
 
 
+@pytest.mark.index
 def test_index_api_and_cli_on_events(archive_with_events):
     path, engine = archive_with_events
     with Index(engine, path / "warc") as archive:
@@ -232,6 +234,7 @@ def test_index_api_and_cli_on_events(archive_with_events):
     assert one.returncode == 1 and "only one version" in one.stderr and "Traceback" not in one.stderr
 
 
+@pytest.mark.index
 def test_repair_drops_a_dangling_capture_that_events_point_at(archive_with_events):
     _, engine = archive_with_events
     with engine.connect() as conn:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from scrapy.utils.test import get_crawler
 from support import archive_settings, index_url
 
@@ -42,6 +43,7 @@ def test_other_sites_do_not_share_a_template():
     assert "页脚模板行" in item.body
 
 
+@pytest.mark.index
 def test_learned_templates_outlive_the_crawl(tmp_path):
     """A daily re-crawl sees a few new articles: what earlier crawls learned strips them."""
     open_index(index_url(tmp_path)).dispose()

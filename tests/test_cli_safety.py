@@ -45,6 +45,7 @@ def archive(tmp_path_factory) -> Path:
 # --- 19: -o never destroys the archive ------------------------------------------------------
 
 
+@pytest.mark.index
 def test_output_onto_the_archives_own_files_is_refused(archive: Path, tmp_path: Path):
     [warc] = sorted((archive / "warc").glob("*.warc.gz"))
     before = warc.read_bytes()
@@ -64,6 +65,7 @@ def test_output_onto_the_archives_own_files_is_refused(archive: Path, tmp_path: 
         assert cli("search", *archive_args(archive), "消防安全").returncode == 0
 
 
+@pytest.mark.index
 def test_an_existing_file_is_overwritten_only_with_force(archive: Path, tmp_path: Path):
     target = tmp_path / "out.jsonl"
     target.write_text("keep me\n")
@@ -74,6 +76,7 @@ def test_an_existing_file_is_overwritten_only_with_force(archive: Path, tmp_path
     assert len(target.read_text().splitlines()) == 4
 
 
+@pytest.mark.index
 def test_a_symbolic_link_is_not_followed(archive: Path, tmp_path: Path):
     victim = tmp_path / "victim.txt"
     victim.write_text("precious\n")
@@ -88,6 +91,7 @@ def test_a_symbolic_link_is_not_followed(archive: Path, tmp_path: Path):
     assert not (tmp_path / "nowhere.txt").exists()
 
 
+@pytest.mark.index
 def test_output_to_a_directory_is_one_clear_line(archive: Path, tmp_path: Path):
     for command in ("export", "cdxj", "wacz"):
         one_clear_line(cli(command, *archive_args(archive), "-o", str(tmp_path)), "is a directory")
@@ -126,6 +130,7 @@ def read_only_copy(archive: Path, tmp_path: Path):
             path.chmod(0o755)
 
 
+@pytest.mark.index
 def test_every_reading_command_works_on_read_only_media(archive: Path, read_only_copy: Path, tmp_path: Path):
     # With PostgreSQL only the WARC files are on the media; the index stays on its server.
     args = ["--archive", str(read_only_copy)] + (["--index", index_url(archive)] if POSTGRES else [])
@@ -149,6 +154,7 @@ def test_every_reading_command_works_on_read_only_media(archive: Path, read_only
 # --- 22: captures in a file still being written ------------------------------------------------
 
 
+@pytest.mark.index
 def test_show_reads_a_capture_from_a_file_still_being_written(tmp_path: Path):
     write_archive(tmp_path, 2)
     [warc] = sorted((tmp_path / "warc").glob("*.warc.gz"))
@@ -184,6 +190,7 @@ def test_malformed_or_unreachable_index_urls_are_one_clear_line_without_the_pass
     assert "s3cret" not in unreachable.stderr and "***@127.0.0.1:1" in line
 
 
+@pytest.mark.index
 @pytest.mark.parametrize("key", ["99999999999999999999", "²", "-1"])
 def test_impossible_ids_find_nothing_without_a_traceback(archive: Path, key: str):
     for extra in ([], ["--raw"]):
@@ -191,12 +198,14 @@ def test_impossible_ids_find_nothing_without_a_traceback(archive: Path, key: str
         one_clear_line(result, "nothing archived")
 
 
+@pytest.mark.index
 def test_an_impossible_limit_is_refused_clearly(archive: Path):
     result = cli("search", *archive_args(archive), "消防", "--limit", "9" * 30)
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert "--limit" in result.stderr and "not a number from 1 to" in result.stderr
 
 
+@pytest.mark.index
 def test_headers_of_a_capture_without_http_are_one_clear_line(tmp_path: Path):
     """An ftp-style response record (no HTTP headers) indexed by repair, then shown."""
     write_archive(tmp_path, 1)
@@ -217,6 +226,7 @@ def test_headers_of_a_capture_without_http_are_one_clear_line(tmp_path: Path):
 # --- 24: --at ---------------------------------------------------------------------------------
 
 
+@pytest.mark.index
 @pytest.mark.parametrize("moment", ["yesterday", "2020-13-01", "20201", "2020-01-15T25:00", "２０２０", "1/2/2020"])
 def test_malformed_at_values_are_rejected(archive: Path, moment: str):
     result = cli("show", *archive_args(archive), URL, "--at", moment)
@@ -224,6 +234,7 @@ def test_malformed_at_values_are_rejected(archive: Path, moment: str):
     assert "--at" in result.stderr and "not a moment" in result.stderr
 
 
+@pytest.mark.index
 def test_well_formed_at_values_pick_the_capture(archive: Path):
     for moment in ("2099", "20991231", "2099-12-31T23:59:59Z", "2099-12-31T23:59:59+08:00"):
         result = cli("show", *archive_args(archive), URL, "--at", moment, "--headers")

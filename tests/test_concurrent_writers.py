@@ -14,7 +14,7 @@ from archive.models import articles, captures, crawls
 from demo.server import DemoServer
 from demo.site import build_site
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.index]
 
 
 def test_two_crawlers_share_one_index_without_duplicate_or_lost_rows(tmp_path):
@@ -23,7 +23,8 @@ def test_two_crawlers_share_one_index_without_duplicate_or_lost_rows(tmp_path):
         processes = []
         for server in (first, second):
             command = [sys.executable, "-m", "scrapy", "crawl", "portal", "-a", f"start_url={server.url}"]
-            for name, value in {**FAST, **archive_settings(tmp_path)}.items():
+            # Both at once, on purpose (ARCHIVE_BUSY=share): what this file tests.
+            for name, value in {**FAST, **archive_settings(tmp_path), "ARCHIVE_BUSY": "share"}.items():
                 command += ["-s", f"{name}={value}"]
             processes.append(subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE))
         errors = [process.communicate(timeout=180)[1].decode() for process in processes]

@@ -28,6 +28,7 @@ def crawl_command(archive: Path, *spider_args: str, settings: dict[str, str] | N
     return command
 
 
+@pytest.mark.index
 def test_a_warc_file_lost_before_close_fails_the_crawl_and_its_articles_are_fetched_again(tmp_path: Path):
     site = build_site(channels=1, articles_per_channel=8, extras=False)
     with DemoServer(site, delay=0.3) as server:
@@ -38,7 +39,9 @@ def test_a_warc_file_lost_before_close_fails_the_crawl_and_its_articles_are_fetc
         while time.monotonic() < deadline and not list((tmp_path / "warc").glob("*.open")):
             time.sleep(0.1)
         [opened] = list((tmp_path / "warc").glob("*.open"))
-        time.sleep(1)  # some pages written into it
+        served = len(server.requests)
+        while time.monotonic() < deadline and len(server.requests) < served + 2:  # pages on their way into it
+            time.sleep(0.05)
         opened.unlink()
         _, stderr = crawl.communicate(timeout=300)
         assert crawl.returncode == 1, stderr[-3000:]
@@ -56,6 +59,7 @@ def test_a_warc_file_lost_before_close_fails_the_crawl_and_its_articles_are_fetc
     assert again == set(site.articles)
 
 
+@pytest.mark.index
 def test_long_header_and_meta_values_are_indexed_whole(tmp_path: Path):
     """A 400-character ETag and a 300-character ColumnName, on SQLite and PostgreSQL."""
     site = build_site(channels=1, articles_per_channel=4, extras=False)
@@ -77,6 +81,7 @@ def test_long_header_and_meta_values_are_indexed_whole(tmp_path: Path):
     assert etags and set(etags) == {etag}
 
 
+@pytest.mark.index
 def test_an_unreachable_index_is_one_clear_line_before_the_crawl_starts(tmp_path: Path):
     result = subprocess.run(crawl_command(tmp_path, "start_url=http://127.0.0.1:1/", settings={
         "INDEX_URL": "postgresql+psycopg://crawler:s3cret@127.0.0.1:1/archive"}), cwd=ROOT, capture_output=True,
@@ -88,6 +93,7 @@ def test_an_unreachable_index_is_one_clear_line_before_the_crawl_starts(tmp_path
     assert "s3cret" not in result.stderr + result.stdout
 
 
+@pytest.mark.index
 def test_links_with_credentials_never_write_them_to_the_log(tmp_path: Path):
     site = build_site(channels=1, articles_per_channel=3, extras=False)
     with DemoServer(site) as server:
@@ -114,6 +120,7 @@ def test_log_records_never_carry_credentials():
     assert record.getMessage() == "fetching ftp://***@127.0.0.1/a failed"
 
 
+@pytest.mark.index
 def test_a_start_up_failure_is_said_once(tmp_path: Path):
     """A spider that cannot start: its own error, not a second one about missing stats."""
     command = crawl_command(tmp_path, "start_url=http://127.0.0.1:9/", settings={"PAGE_WORKERS": "abc"})
@@ -124,6 +131,7 @@ def test_a_start_up_failure_is_said_once(tmp_path: Path):
     assert errors == ["error: the crawl could not start: invalid literal for int() with base 10: 'abc'"], result.stderr
 
 
+@pytest.mark.index
 def test_missing_spider_arguments_are_refused_before_the_crawl(tmp_path: Path):
     """No start URL, site or seed list: one usage line and exit 2, nothing started."""
     result = subprocess.run(crawl_command(tmp_path), cwd=ROOT, capture_output=True, text=True, timeout=120)

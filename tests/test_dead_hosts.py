@@ -6,7 +6,7 @@ corpus pages whose requisites still point at the hosts of the sites they came fr
 resolver that knows only the portal (every other name is NXDOMAIN, or leads to a blackholed
 or trickling host), and a portal server that can go down mid-crawl and come back. Times are
 scaled down by settings (timeouts, backoff, the give-up window); timing goals are in
-bench/crawl.py (`--dead-hosts`).
+bench/dead-hosts.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from archive.models import articles, captures, crawls
 from demo.server import DemoServer
 from demo.site import build_site
 
-pytestmark = [pytest.mark.slow, needs_shared]
+pytestmark = [pytest.mark.slow, pytest.mark.index, needs_shared]
 
 PORTAL = "www.xfzd.gov.test"
 CDN = "static.xfzd-cdn.example.cn"  # the portal's own static host, long gone

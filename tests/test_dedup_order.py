@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import socket
 
+import pytest
 from scrapy.exceptions import DropItem
 from scrapy.settings import Settings
 from scrapy.utils.test import get_crawler
@@ -22,6 +23,8 @@ from crawler.spiders.portal import PortalSpider
 from pipelines.chrome import ChromeStripPipeline
 from pipelines.dedup import ArticleDedupPipeline
 from pipelines.index import ArticleIndexPipeline
+
+pytestmark = pytest.mark.index
 
 BODIES = [f"第{n}篇正文，内容各不相同。\n本站微信公众号：xfwx\n特此通知。" for n in range(8)]
 

@@ -17,20 +17,22 @@ from crawler.extract.pagekind import ARTICLE, LISTING, page_kind
 
 LISTINGS = sorted((CORPUS / "listing").glob("*.html"))
 ARTICLES = sorted((CORPUS / "pages").glob("*.html"))
+# The generated-input tests below need no corpus; the others read shared/corpus.
 
-pytestmark = needs_shared
 
-
+@needs_shared
 @pytest.mark.parametrize("path", LISTINGS, ids=lambda path: path.stem)
 def test_list_pages_are_listings(path):
     assert page_kind(parse_page(path.read_bytes(), "http://example.gov.cn/col/index.html")) == LISTING
 
 
+@needs_shared
 @pytest.mark.parametrize("path", ARTICLES, ids=lambda path: path.stem)
 def test_article_pages_are_articles(path):
     assert page_kind(parse_page(path.read_bytes(), "http://example.gov.cn/art/1.html")) == ARTICLE
 
 
+@needs_shared
 def test_undeclared_gbk_pages_decode_without_mojibake():
     for name in ("ccwced_455de1c0", "ccwced_b4c2eccd", "cxext_zhifuzhi"):
         item = extract_article((CORPUS / "pages" / f"{name}.html").read_bytes())
@@ -38,6 +40,7 @@ def test_undeclared_gbk_pages_decode_without_mojibake():
         assert "\ufffd" not in item.body and "Ã" not in item.body
 
 
+@needs_shared
 def test_utf8_pages_labelled_gb2312_decode_as_utf8():
     item = extract_article((CORPUS / "pages" / "mh_news-youth-cn_39dd62c5.html").read_bytes())
     assert item.encoding.startswith("utf-8") and "gb2312" in item.encoding
@@ -69,6 +72,7 @@ def test_extract_article_never_raises_on_random_bytes(body):
     extract_article(body)
 
 
+@needs_shared
 def test_portal_archive_extract_prints_utf8_json():
     page = CORPUS / "pages" / "gne_stcn_1.html"
     result = subprocess.run([sys.executable, "-m", "archive.cli", "extract", str(page), "--url", "http://x.cn/a"],

@@ -76,7 +76,9 @@ def test_every_field(item):
     assert item.site_name == "天津消防网"
     assert item.published_at == "2020-01-15T08:39:29+08:00"
     assert item.source == "中国应急信息网"
-    assert item.author == "管理员"
+    # 编辑:管理员 credits the CMS account, no person or desk (issue 22): dropped, and said so.
+    assert item.author is None
+    assert "invalid_author" in item.extraction_warnings
     assert item.views == 927
     assert item.channel == "消防新闻"
     assert item.encoding.startswith("gb18030")

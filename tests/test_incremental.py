@@ -8,15 +8,16 @@ from urllib.parse import urlsplit
 
 import pytest
 from sqlalchemy import func, select
-from support import ROOT, archive_args, index, run_crawl, verify, warc_files
+from support import ROOT, archive_args, index, run_crawl, verify, warc_files, warcio_check
 from warcio.archiveiterator import ArchiveIterator
 
 from archive.index import Index
-from archive.models import articles, captures, crawls
+from archive.models import article_events, articles, captures, crawls
+from demo import mutations
 from demo.server import DemoServer
 from demo.site import build_site
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.index]
 
 
 def article_requests(server: DemoServer, site, start: int, end: int | None = None) -> list[str]:
@@ -106,8 +107,7 @@ def test_refresh_fetches_known_articles_again_but_adds_no_unchanged_article(recr
 
 def test_the_archive_stays_valid(recrawled):
     archive = recrawled[0]
-    files = [str(path) for path in warc_files(archive)]
-    assert subprocess.run([sys.executable, "-m", "warcio.cli", "check", *files], capture_output=True).returncode == 0
+    warcio_check(warc_files(archive))
     result = verify(archive)
     assert result.returncode == 0, result.stdout
 
@@ -136,3 +136,31 @@ def test_summary_errors_are_failures_only(recrawled):
     for summary in (first, second):
         assert "IgnoreRequest" not in summary["errors"]
         assert all(name.startswith("http_4") for name in summary["errors"]), summary["errors"]
+
+
+def test_refresh_records_what_it_found_as_re_check_events(tmp_path):
+    """Issue 25: a refresh re-fetches every known article, which is a re-check of each; an edit
+    it found never appeared in `portal-archive changes`."""
+    site = build_site(channels=1, articles_per_channel=6, extras=False)
+    edited, deleted = sorted(site.articles)[:2]
+    with DemoServer(site) as server:
+        run_crawl(tmp_path, f"start_url={server.url}")
+        paragraph = mutations.first_paragraph(site, edited)
+        mutations.edit_text(site, edited, paragraph, paragraph + "（已更正）")
+        mutations.delete(site, deleted)
+        start = len(server.requests)
+        run_crawl(tmp_path, f"start_url={server.url}", "refresh=1")
+        fetched = article_requests(server, build_site(channels=1, articles_per_channel=6, extras=False), start)
+    assert sorted(fetched) == sorted(site.articles)  # each known article once, the deleted one too
+    with index(tmp_path).connect() as conn:
+        events = {urlsplit(row.url).path: (row.kind, row.crawl_id) for row in conn.execute(select(article_events))}
+        second = conn.execute(select(func.max(crawls.c.id))).scalar_one()
+        versions = conn.execute(select(articles.c.body).where(articles.c.url.endswith(edited))
+                                .order_by(articles.c.id)).scalars().all()
+    assert events[edited] == ("edited", second) and events[deleted] == ("deleted", second)
+    assert {kind for path, (kind, _) in events.items() if path not in (edited, deleted)} == {"unchanged"}
+    assert len(events) == 6
+    assert len(versions) == 2 and "（已更正）" in versions[1] and "（已更正）" not in versions[0]
+    changes = subprocess.run([sys.executable, "-m", "archive.cli", "changes", "--kind", "edited", "--format", "csv",
+                              *archive_args(tmp_path)], capture_output=True, text=True, cwd=ROOT)
+    assert changes.returncode == 0 and edited in changes.stdout and deleted not in changes.stdout

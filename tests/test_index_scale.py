@@ -85,6 +85,7 @@ def _truth(rows: list[dict], phrase: str, site: str | None = None) -> list[str]:
     return [url for _, _, url in sorted(hits, reverse=True)]
 
 
+@pytest.mark.index
 @pytest.mark.parametrize("window", [search.PG_WINDOW, 7])
 def test_search_finds_exactly_the_phrase_newest_first(tmp_path: Path, monkeypatch, window: int):
     # A small PostgreSQL window makes most searches go past it to the fallback query.
@@ -108,6 +109,7 @@ def test_search_finds_exactly_the_phrase_newest_first(tmp_path: Path, monkeypatc
     index.close()
 
 
+@pytest.mark.index
 def test_migration_0008_upgrades_an_index_with_data(tmp_path: Path):
     url = index_url(tmp_path)
     old = create_engine(url)
@@ -163,6 +165,7 @@ GOOD = "<html><body><p>第一版：消防安全检查全文。</p></body></html>
 CHALLENGE = b"<html><script src='/wzws_cid.js'>var wzwschallenge=1;</script></html>"
 
 
+@pytest.mark.index
 def test_a_304_is_answered_from_the_last_good_capture_not_a_truncated_or_challenge_one(tmp_path: Path):
     page = "http://x.gov.cn/list.html"
     writer = _writer(tmp_path)
@@ -193,6 +196,7 @@ def test_a_304_is_answered_from_the_last_good_capture_not_a_truncated_or_challen
     engine.dispose()
 
 
+@pytest.mark.index
 def test_history_lookups_answer_what_the_loaded_sets_did(tmp_path: Path):
     writer = _writer(tmp_path)
     pages = [f"http://x.gov.cn/p{n}.html" for n in range(12)]
@@ -226,6 +230,7 @@ def test_history_lookups_answer_what_the_loaded_sets_did(tmp_path: Path):
     engine.dispose()
 
 
+@pytest.mark.index
 def test_text_lookups_skip_sites_without_articles_yet_answer_right(tmp_path: Path):
     """The dedup lookup asks once whether a site has any article; its answers stay the ones a
     per-article query gives, for the site that has articles and the one that has none."""
@@ -251,6 +256,7 @@ def test_text_lookups_skip_sites_without_articles_yet_answer_right(tmp_path: Pat
     engine.dispose()
 
 
+@pytest.mark.index
 def test_two_writers_index_each_article_text_once(tmp_path: Path):
     """Two writers on one index, at the same time: one row per (URL, text), the rest skipped."""
     url = index_url(tmp_path)
@@ -284,6 +290,7 @@ def test_two_writers_index_each_article_text_once(tmp_path: Path):
     engine.dispose()
 
 
+@pytest.mark.index
 @pytest.mark.slow
 def test_two_crawls_of_one_portal_index_each_article_once(tmp_path: Path):
     """Issue 10 item 10: two crawls of the same portal at once into one archive."""
@@ -292,7 +299,7 @@ def test_two_crawls_of_one_portal_index_each_article_once(tmp_path: Path):
         processes = []
         for _ in range(2):
             command = [sys.executable, "-m", "scrapy", "crawl", "portal", "-a", f"start_url={server.url}"]
-            for name, value in {**FAST, **archive_settings(tmp_path)}.items():
+            for name, value in {**FAST, **archive_settings(tmp_path), "ARCHIVE_BUSY": "share"}.items():  # at once
                 command += ["-s", f"{name}={value}"]
             processes.append(subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE))
         errors = [process.communicate(timeout=300)[1].decode() for process in processes]
@@ -314,6 +321,7 @@ def _counted(rows: list[dict]) -> tuple[list, list]:
     return sorted(by_site.items()), sorted(by_month.items(), key=lambda item: (item[0][0], item[0][1] or ""))
 
 
+@pytest.mark.index
 def test_stats_counts_follow_the_articles_table(tmp_path: Path):
     """stats reads article_counts (kept by triggers): it must equal counting the articles."""
     rows = _corpus(120)
@@ -355,6 +363,7 @@ def test_show_and_search_load_no_orm_alembic_or_warcio(tmp_path: Path):
         assert result.stdout.split() == ["0", "[]", "True"], (args, result.stdout, result.stderr)
 
 
+@pytest.mark.index
 def test_missing_warc_files_are_found_by_file_not_by_row(tmp_path: Path):
     """What a crawl start distrusts: files named by captures but on neither disk nor another host."""
     import socket

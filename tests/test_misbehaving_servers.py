@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 import pytest
 from misbehaving_server import PAGES, MisbehavingServer
 from sqlalchemy import select
-from support import FAST, ROOT, index, run_crawl, warc_files
+from support import FAST, ROOT, index, run_crawl, warc_files, warcio_check
 from warcio.archiveiterator import ArchiveIterator
 
 from archive.models import articles, captures, crawls
@@ -37,6 +37,7 @@ def rows_by_path(archive) -> dict[str, list]:
     return out
 
 
+@pytest.mark.index
 def test_5xx_and_429_are_retried_and_only_the_success_is_an_article(crawled):
     archive, server = crawled
     rows = rows_by_path(archive)
@@ -48,12 +49,14 @@ def test_5xx_and_429_are_retried_and_only_the_success_is_an_article(crawled):
     assert titles == set(PAGES.values())
 
 
+@pytest.mark.index
 def test_challenge_pages_are_flagged_and_not_articles(crawled):
     rows = rows_by_path(crawled[0])
     assert rows["/challenge.html"][0].status == 521 and rows["/challenge.html"][0].flags == "challenge:jsl"
     assert rows["/wzws.html"][0].flags == "challenge:wzws"
 
 
+@pytest.mark.index
 def test_truncated_bodies_are_archived_with_warc_truncated(crawled):
     archive = crawled[0]
     rows = rows_by_path(archive)
@@ -70,6 +73,7 @@ def test_truncated_bodies_are_archived_with_warc_truncated(crawled):
     assert seen["/cut.html"] == "disconnect" and seen["/huge.html"] == "length"
 
 
+@pytest.mark.index
 def test_a_stalled_server_times_out_without_stalling_the_crawl(crawled):
     archive, server = crawled
     assert server.hits["/stall.html"] == 3  # first try and two retries, each timed out
@@ -81,9 +85,9 @@ def test_a_stalled_server_times_out_without_stalling_the_crawl(crawled):
     assert summary["errors"]["DownloadTimeoutError"] == 3 and summary["challenges"] == 2 and summary["truncated"] == 2
 
 
+@pytest.mark.index
 def test_warcio_check_passes(crawled):
-    files = [str(path) for path in warc_files(crawled[0])]
-    assert subprocess.run([sys.executable, "-m", "warcio.cli", "check", *files], capture_output=True).returncode == 0
+    warcio_check(warc_files(crawled[0]))
 
 
 def test_a_crawl_that_archives_nothing_exits_non_zero(tmp_path):

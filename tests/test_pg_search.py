@@ -8,12 +8,14 @@ from pathlib import Path
 import pytest
 from alembic import command
 from sqlalchemy import create_engine, inspect, text
-from support import POSTGRES, index_url
+from support import index_url
 from test_index_scale import _corpus, _fill, _truth
 
 from archive import search
 from archive.index import Index
 from archive.models import alembic_config, open_index, upgrade
+
+pytestmark = pytest.mark.index
 
 # (phrase planted, every how many articles): rare 1-, 2-, 3- and 8-character phrases, and
 # phrases that need the tsquery's quoting, the ASCII folding or the \x01 folding.
@@ -56,7 +58,7 @@ def test_rare_and_absent_short_phrases_are_exact_and_newest_first(tmp_path: Path
     index.close()
 
 
-@pytest.mark.skipif(not POSTGRES, reason="PostgreSQL only (set PORTAL_TEST_POSTGRES)")
+@pytest.mark.postgres_only
 def test_postgres_asks_the_bigram_index_for_every_length(tmp_path: Path):
     url = index_url(tmp_path)
     _fill(url, _planted())
@@ -72,7 +74,7 @@ def test_postgres_asks_the_bigram_index_for_every_length(tmp_path: Path):
     engine.dispose()
 
 
-@pytest.mark.skipif(not POSTGRES, reason="PostgreSQL only (set PORTAL_TEST_POSTGRES)")
+@pytest.mark.postgres_only
 def test_postgres_finds_phrases_in_texts_too_long_for_a_tsvector(tmp_path: Path, monkeypatch):
     monkeypatch.setattr(search, "PG_WINDOW", 1)
     rows = _corpus(30)

@@ -4,7 +4,6 @@ and never indexes a cut-off record; a full disk never leaves one in a closed fil
 from __future__ import annotations
 
 import os
-import pty
 import random
 import re
 import socket
@@ -16,11 +15,13 @@ from pathlib import Path
 import pytest
 from archive_factory import exchange, write_archive
 from sqlalchemy import func, select
-from support import ROOT, archive_args, index, index_url, verify
+from support import ROOT, archive_args, index, index_url, on_a_terminal, verify
 
 from archive.models import articles, captures
 from archive.store import ArchiveWriter
 from archive.warc_reader import WarcReadError, scan_records
+
+pytestmark = pytest.mark.index
 
 
 def rows(archive: Path) -> dict[str, tuple[str, int, int]]:
@@ -105,6 +106,53 @@ def test_a_cut_off_record_is_never_indexed_by_repair(tmp_path: Path):
     shown = subprocess.run([sys.executable, "-m", "archive.cli", "show", "--raw", last, *archive_args(tmp_path)],
                            capture_output=True, cwd=ROOT)
     assert shown.returncode == 1 and shown.stdout == b""
+
+
+@pytest.mark.parametrize("fraction", [0.02, 0.1, 0.5, 0.95])
+def test_a_truncated_copy_is_cut_back_by_repair_and_then_verifies(tmp_path: Path, fraction: float):
+    """Issue 25: after ``--repair`` on a truncated file, ``verify`` exited 1 forever and said
+    nothing to do (and a cut inside a record's headers was a traceback). Repair now cuts the
+    incomplete last record, keeping its bytes aside, and verify passes."""
+    write_archive(tmp_path, 6)
+    [path] = sorted((tmp_path / "warc").glob("*.warc.gz"))
+    last = "http://127.0.0.1/a/5.html"
+    _, offset, length = rows(tmp_path)[last]
+    original = path.read_bytes()  # the last response (its request record follows it)
+    cut = offset + max(1, int(length * fraction))
+    with open(path, "r+b") as handle:
+        handle.truncate(cut)
+
+    checked = verify(tmp_path)
+    assert checked.returncode == 1 and "Traceback" not in checked.stderr, checked.stderr
+    assert "record cut off" in checked.stdout
+    assert "next step: portal-archive verify --repair" in checked.stdout
+    repaired = verify(tmp_path, "--repair")
+    assert repaired.returncode == 0, repaired.stdout + repaired.stderr
+    assert "repair: cut the incomplete last record of 1 closed WARC file(s)" in repaired.stdout
+    assert "repair: dropped 1 index row(s)" in repaired.stdout  # the row of the record that lost its end
+    assert path.read_bytes() == original[:offset]
+    [kept] = (tmp_path / "warc" / "damaged").iterdir()
+    assert kept.name == f"{path.name}.tail-{offset}" and kept.read_bytes() == original[offset:cut]
+    again = verify(tmp_path)
+    assert again.returncode == 0 and "next step" not in again.stdout, again.stdout
+    assert last not in rows(tmp_path) and len(rows(tmp_path)) == 5
+
+
+def test_a_damaged_record_says_what_would_mend_it(tmp_path: Path):
+    """A record damaged in the middle of a file cannot be mended here: verify says so, before
+    and after --repair, and names the file to restore."""
+    write_archive(tmp_path, 6)
+    [path] = sorted((tmp_path / "warc").glob("*.warc.gz"))
+    _, offset, length = rows(tmp_path)["http://127.0.0.1/a/2.html"]
+    data = bytearray(path.read_bytes())
+    data[offset + length // 2: offset + length // 2 + 16] = b"\0" * 16
+    path.write_bytes(bytes(data))
+    for args in ((), ("--repair",), ()):
+        result = verify(tmp_path, *args)
+        assert result.returncode == 1
+        assert f"next step: restore {path.name} from a copy made before the damage" in result.stdout, result.stdout
+    assert "cut the incomplete last record of 0" in verify(tmp_path, "--repair").stdout
+    assert path.read_bytes() == bytes(data)  # never cut: the damage is not at its end
 
 
 LIVE_WRITER = """
@@ -207,20 +255,6 @@ def test_verify_reports_progress_to_the_log_and_a_live_line_on_a_terminal(tmp_pa
     counted = [int(n) for n in re.findall(r"verify: (\d+)/12 index rows cross-checked", logged.stderr)]
     assert counted == sorted(counted) and counted[-1] == 12, logged.stderr
     assert "\r" not in logged.stderr  # no live line when standard error is not a terminal
-    leader, follower = pty.openpty()
-    with subprocess.Popen([sys.executable, "-m", "archive.cli", "verify", *archive_args(tmp_path)], cwd=ROOT,
-                          stdout=subprocess.PIPE, stderr=follower) as run:
-        os.close(follower)
-        screen = b""
-        while True:
-            try:
-                chunk = os.read(leader, 4096)
-            except OSError:  # the terminal closed with the process
-                break
-            if not chunk:
-                break
-            screen += chunk
-        stdout = run.stdout.read().decode()
-    os.close(leader)
-    assert run.returncode == 0 and stdout.strip().splitlines()[-1].startswith("OK: 1 files, 25 records")
-    assert b"\r" in screen and b"verify" in screen  # tqdm's redrawn line
+    status, stdout, screen = on_a_terminal([sys.executable, "-m", "archive.cli", "verify", *archive_args(tmp_path)])
+    assert status == 0 and stdout.strip().splitlines()[-1].startswith("OK: 1 files, 25 records")
+    assert "\r" in screen and "verify" in screen  # tqdm's redrawn line

@@ -65,6 +65,7 @@ def archive(tmp_path: Path) -> Path:
     return archive
 
 
+@pytest.mark.index
 def test_cdxj_leaves_out_304s_and_sorts_in_bounded_memory(archive: Path, tmp_path: Path) -> None:
     with Index.open(archive) as index:
         lines = list(cdxj_lines(index))
@@ -79,6 +80,7 @@ def test_cdxj_leaves_out_304s_and_sorts_in_bounded_memory(archive: Path, tmp_pat
     assert len(check.files) == 3 and not check.problems
 
 
+@pytest.mark.index
 def test_wacz_validates_and_its_zip_headers_agree(archive: Path, tmp_path: Path) -> None:
     target = tmp_path / "a.wacz"
     with Index.open(archive) as index:
@@ -148,6 +150,7 @@ def test_zip64_only_where_an_entry_needs_it_in_both_headers(tmp_path: Path, monk
         assert wacz.read("archive/big.warc.gz") == big.read_bytes()
 
 
+@pytest.mark.index
 def test_a_broken_wacz_fails_the_check(archive: Path, tmp_path: Path) -> None:
     """The check reads the validator's verdict: a resource named like a WARC file (with '~'),
     or a file whose hash is wrong, fails it although the validator exits 0."""
@@ -184,6 +187,7 @@ def test_resource_names() -> None:
     assert resource_name("archive/portal-2026-00001-4012~host.warc.gz", taken) == name + "-2"
 
 
+@pytest.mark.index
 def test_missing_or_truncated_warc_files_are_named(archive: Path, tmp_path: Path) -> None:
     files = sorted((archive / "warc").glob("*.warc.gz"))
     files[0].unlink()
@@ -208,6 +212,7 @@ def test_missing_or_truncated_warc_files_are_named(archive: Path, tmp_path: Path
         assert not (tmp_path / f"cli.{command}").exists()
 
 
+@pytest.mark.index
 def test_archive_options_before_or_after_the_subcommand(archive: Path, tmp_path: Path) -> None:
     moved = tmp_path / "moved"
     shutil.copytree(archive / "warc", moved)

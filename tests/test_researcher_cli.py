@@ -16,7 +16,7 @@ from support import ROOT, archive_args, index, index_url, warc_files
 from archive.index import Index
 from archive.models import articles, captures
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.index]
 
 
 def cli(portal, *args: str, check: bool = True) -> subprocess.CompletedProcess[bytes]:

@@ -20,6 +20,7 @@ from demo.site import build_site
 
 pytestmark = [
     pytest.mark.slow,
+    pytest.mark.index,
     pytest.mark.skipif(shutil.which("redis-server") is None, reason="redis-server is not installed"),
 ]
 

@@ -9,9 +9,9 @@ import pytest
 from scrapy.settings import Settings
 from support import ROOT
 
+from crawler import profiles
 from crawler import settings as project_settings
-from crawler.fleet import build_sites, seeds_from_args
-from crawler.profiles import available_sites
+from crawler.fleet import argument_problem, build_sites, seeds_from_args
 from crawler.scope import ascii_host, ascii_url, site_scope
 from crawler.seeds import Seed, SeedError, load_seeds, parse_text, parse_toml
 
@@ -94,6 +94,21 @@ def test_toml_seed_list():
         parse_toml("[[site]\n")
 
 
+def test_a_portal_listed_twice_is_named(tmp_path):
+    """Issue 25: the second entry of one portal archived nothing ("no page answered (0 errors)")."""
+    with pytest.raises(SeedError, match=r"list.txt line 4 names the same portal as list.txt line 1 "
+                                        r"\(http://A.gov.cn/ and https://a.gov.cn/news/\)"):
+        parse_text("http://A.gov.cn/\nhttp://b.gov.cn/\n# again\nhttps://a.gov.cn/news/\n", "list.txt")
+    with pytest.raises(SeedError, match=r"\[\[site\]\] #2 names the same portal as .* #1"):
+        parse_toml('[[site]]\nstart_url = "http://a.gov.cn:8080/"\n[[site]]\nstart_url = "http://a.gov.cn:8080/x"\n')
+    # other ports of one host are other portals; a profile seed brings its own start URLs
+    assert len(parse_text("http://127.0.0.1:8001/\nhttp://127.0.0.1:8002/\n")) == 2
+    assert len(parse_toml('[[site]]\nprofile = "demo"\n[[site]]\nprofile = "demo"\nname = "again"\n')) == 2
+    seeds = tmp_path / "seeds.txt"
+    seeds.write_text("http://127.0.0.2:8001/\nhttp://127.0.0.2:8001/index.html\n")
+    assert "names the same portal" in argument_problem({"sites": str(seeds)})
+
+
 def test_the_shipped_example_seed_list_loads():
     sites = build_sites(load_seeds("seeds/example.toml"), Settings(vars(project_settings)))
     assert len(sites) >= 3
@@ -115,9 +130,18 @@ def test_sites_built_from_seeds_keep_their_own_scope():
     assert list(twins) == ["127.0.0.2", "127.0.0.2:8002"]
 
 
-def test_site_all_takes_every_profile():
-    seeds = seeds_from_args(None, "all", None)
-    assert [seed.profile for seed in seeds] == available_sites()
+def test_site_all_takes_every_profile(tmp_path, monkeypatch):
+    """Against profiles the test writes, not against the lister the code uses itself."""
+    for name in ("乙站", "a_portal", "zz"):
+        (tmp_path / f"{name}.toml").write_text(f'name = "{name}"\nstart_urls = ["http://{len(name)}.example.cn/"]\n')
+    (tmp_path / "notes.txt").write_text("not a profile")
+    monkeypatch.setattr(profiles, "SITES_DIR", tmp_path)
+    assert [(seed.profile, seed.start_url) for seed in seeds_from_args(None, "all", None)] == [
+        ("a_portal", ""), ("zz", ""), ("乙站", "")]
+    for path in tmp_path.glob("*.toml"):
+        path.unlink()
+    with pytest.raises(SeedError, match="holds no profile"):
+        seeds_from_args(None, "all", None)
     with pytest.raises(SeedError):
         seeds_from_args(None, None, None)
 

@@ -21,13 +21,13 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import select
-from support import FAST, ROOT, archive_settings, index, verify, warc_files
+from support import FAST, ROOT, archive_settings, index, verify, warc_files, warcio_check
 
 from archive.models import articles, captures, crawls
 from demo.server import DemoServer
 from demo.site import build_site
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.index]
 
 BIN = Path(sys.executable).parent
 PROJECT = "portal_archiver"
@@ -134,13 +134,6 @@ def scrapyd(tmp_path_factory):
         daemon.stop()
 
 
-def warcio_check(archive: Path) -> None:
-    files = warc_files(archive)
-    assert files
-    result = subprocess.run([str(BIN / "warcio"), "check", "-v", *map(str, files)], capture_output=True, text=True)
-    assert result.returncode == 0 and "digest" in result.stdout and "fail" not in result.stdout, result.stdout
-
-
 @needs_scrapyd
 def test_a_scheduled_crawl_archives_the_portal(scrapyd, tmp_path):
     site = build_site(style="trs")
@@ -156,7 +149,7 @@ def test_a_scheduled_crawl_archives_the_portal(scrapyd, tmp_path):
         status = conn.execute(select(crawls.c.status)).scalars().all()
     assert got == site.articles
     assert status == ["finished"]
-    warcio_check(archive)
+    warcio_check(warc_files(archive))
     assert verify(archive).returncode == 0
 
 
@@ -183,6 +176,6 @@ def test_cancel_leaves_a_clean_archive(scrapyd, tmp_path):
     assert [row.status for row in rows] == ["interrupted"]
     assert rows[0].stats["finish_reason"] == "shutdown"
     assert 0 < len(archived) <= fetched and len(written) < len(site.articles)
-    warcio_check(archive)
+    warcio_check(warc_files(archive))
     result = verify(archive)
     assert result.returncode == 0, result.stdout + result.stderr

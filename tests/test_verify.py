@@ -14,7 +14,7 @@ from archive.warc_writer import OPEN_SUFFIX
 from demo.server import DemoServer
 from demo.site import build_site
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.index]
 
 
 def test_verify_reports_damage_and_repair_fixes_it(tmp_path: Path):

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from support import CORPUS, needs_shared
+from support import CORPUS, needs_shared, warcio_check
 from warcio.archiveiterator import ArchiveIterator
 
 from archive.records import HttpExchange, build_pair
@@ -48,8 +48,7 @@ def test_rotation_keeps_pairs_together_and_closes_every_file(tmp_path: Path):
         with open(path, "rb") as stream:
             types = [record.rec_type for record in ArchiveIterator(stream)]
         assert types[0] == "warcinfo" and types.count("response") == types.count("request")
-    result = subprocess.run([sys.executable, "-m", "warcio.cli", "check", *map(str, files)], capture_output=True)
-    assert result.returncode == 0, result.stdout
+    warcio_check(files)
 
 
 def test_records_keep_repeated_headers_and_drop_transfer_encoding(tmp_path: Path):

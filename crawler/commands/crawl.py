@@ -1,13 +1,18 @@
 """``scrapy crawl`` that exits non-zero when the crawl failed (crawler/report.py says when).
 
-Cron and scrapyd judge a job by its exit status; a crawl that archived nothing, or whose
-requests mostly failed, should not look like a success.
+Cron and scrapyd judge a job by its exit status: 0 done; 1 failed (archived nothing, most
+requests failed, the archive could not be written); 2 bad arguments; 75 not started because
+another crawl writes the same portal into the archive (ARCHIVE_BUSY=refuse; sysexits'
+EX_TEMPFAIL, "try again later"); 128 + the signal's number when interrupted (130 Ctrl-C,
+143 SIGTERM: crawler/stopping.py).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
+import signal
 import sys
 from typing import Any
 
@@ -18,7 +23,11 @@ from twisted.internet.defer import Deferred
 
 from archive.access import index_problem
 from archive.redact import redact
+from crawler import report
+from crawler.capture import BUSY_POLICIES
 from crawler.fleet import argument_problem
+
+EXIT_BUSY = 75
 
 
 class Command(ScrapyCommand):
@@ -64,6 +73,11 @@ class Command(ScrapyCommand):
             print(f"error: {problem}", file=sys.stderr)
             self.exitcode = 2
             return
+        busy = str(self.settings.get("ARCHIVE_BUSY")).lower()
+        if busy not in BUSY_POLICIES:
+            print(f"error: ARCHIVE_BUSY must be one of {', '.join(BUSY_POLICIES)}, not {busy!r}", file=sys.stderr)
+            self.exitcode = 2
+            return
         if self.settings.getbool("CAPTURE_ENABLED") and self.settings.get("INDEX_URL"):
             # Said in one line before Scrapy starts, instead of a traceback from its start-up.
             if problem := index_problem(self.settings.get("INDEX_URL")):
@@ -76,10 +90,32 @@ class Command(ScrapyCommand):
             stats = self.crawler.stats if self.crawler is not None else None
         except RuntimeError:  # the crawler never started; Scrapy has said why
             stats = None
+        if stats is not None and stats.get_value("crawl/id") is not None and not self._log_shows_info():
+            # The summary went to the log only; on a terminal that shows less, say it here too.
+            for line in report.human_summary(stats.get_stats()):
+                print(line, file=sys.stderr)
         failed = stats.get_value("crawl/failed") if stats is not None else None
         if failed:
             print(f"crawl failed: {failed}", file=sys.stderr)
             self.exitcode = self.exitcode or 1
+        if stats is None:
+            return
+        if stats.get_value("crawl/signal") is not None or stats.get_value("finish_reason") == "shutdown":
+            # Interrupted (Ctrl-C, SIGTERM): 128 + the signal's number, as a shell reports it.
+            self.exitcode = 128 + int(stats.get_value("crawl/signal") or signal.SIGINT)
+        elif stats.get_value("crawl/busy"):
+            print(f"not crawling: {stats.get_value('crawl/busy')}", file=sys.stderr)
+            self.exitcode = EXIT_BUSY
+
+    @staticmethod
+    def _log_shows_info() -> bool:
+        """Do INFO lines (the crawl summary) reach the terminal? Not when the log goes to a
+        file (``--logfile``) or is off, nor at ``LOG_LEVEL=WARNING``. Without a terminal
+        (cron, scrapyd) the log is all there is to say it in."""
+        if not sys.stderr.isatty():
+            return True
+        return any(type(handler) is logging.StreamHandler and handler.stream in (sys.stderr, sys.__stderr__)
+                   and handler.level <= logging.INFO for handler in logging.getLogger().handlers)
 
 
 def _report_failed_start(task: asyncio.Future) -> None:

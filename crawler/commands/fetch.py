@@ -1,12 +1,12 @@
-"""`scrapy fetch` with archiving off: pages fetched by hand stay out of the production archive.
+"""`scrapy fetch` with archiving off and the frontier in memory (crawler/commands/__init__.py).
 
-Pass `-s CAPTURE_ENABLED=1` to archive them anyway.
+Pass `-s CAPTURE_ENABLED=1` to archive the pages anyway.
 """
 
 from scrapy.commands.fetch import Command as ScrapyCommand
 
-from crawler.commands import NoCaptureMixin
+from crawler.commands import HandRunMixin
 
 
-class Command(NoCaptureMixin, ScrapyCommand):
+class Command(HandRunMixin, ScrapyCommand):
     pass

@@ -23,6 +23,7 @@ import scrapy
 from scrapy.http import Response, TextResponse
 
 from archive.challenges import challenge_kind
+from crawler.discover.coverage import ChannelCoverage
 from crawler.discover.families import knowledge
 from crawler.discover.links import in_scope
 from crawler.discover.pagination import EndpointSpec, next_page, read_endpoint
@@ -46,7 +47,7 @@ def _text(response: Response) -> str:
 
 class DiscoveryMixin:
     """Callbacks and bookkeeping for listing mechanisms; needs ``crawler``, ``site_state``
-    (a response's portal: its profile and history), ``parse``, ``failed`` and ``_count_page``
+    (a response's portal: its profile and history), ``parse``, ``failed`` and ``page_request``
     from the spider. Every request it makes carries its page's ``meta["site"]``."""
 
     @staticmethod
@@ -105,8 +106,10 @@ class DiscoveryMixin:
         if mechanised and not channel:
             channel = response.url
         if channel and not self._shared_frontier():
-            self._stat_dict("discover/channels").setdefault(
+            state = self._stat_dict("discover/channels").setdefault(
                 channel, {"fingerprint": found.mechanism or found.fingerprint or "", "articles": 0})
+            if not state["articles"] and self.coverage.linked(channel, links):
+                self.article_found_at(channel)
         if found.shells and result.kind != "article":
             # One report per endpoint (a footer widget on every page is named once).
             seen = self._stat_dict("discover/shell_endpoints")
@@ -123,7 +126,7 @@ class DiscoveryMixin:
             if channel and history is not None and url in history.known_articles:
                 self.article_found_at(channel)
             extra = {"pager": True} if url in pages else {}
-            yield scrapy.Request(url, callback=self.parse, errback=self.failed, meta={**meta, **extra})
+            yield self.page_request(url, {**meta, **extra}, history)
         for spec in found.endpoints:
             spec.channel = channel or response.url
             yield self.endpoint_request(spec, self._site_meta(response))
@@ -133,15 +136,27 @@ class DiscoveryMixin:
         channels are not tallied here (they would look empty)."""
         return "scrapy_redis" in str(self.crawler.settings.get("SCHEDULER"))
 
+    @property
+    def coverage(self) -> ChannelCoverage:
+        """Which channels linked an article fetched through another page (crawler/discover/coverage.py)."""
+        if getattr(self, "_coverage", None) is None:
+            self._coverage = ChannelCoverage()
+        return self._coverage
+
     def article_found(self, response: Response) -> None:
-        """An article reached from a channel (or, on a re-crawl, a link to a known one) counts for it."""
+        """An article reached from a channel (or, on a re-crawl, a link to a known one) counts for
+        it, and for every channel that linked it but found its request already made."""
         if channel := response.meta.get("channel"):
             self.article_found_at(channel)
+        if not self._shared_frontier():
+            for linked in self.coverage.found([response.url, *response.meta.get("redirect_urls", ())]):
+                self.article_found_at(linked)
 
     def article_found_at(self, channel: str) -> None:
         if not self._shared_frontier():
             channels = self._stat_dict("discover/channels")
             channels.setdefault(channel, {"fingerprint": "", "articles": 0})["articles"] += 1
+            self.coverage.covered(channel)
 
     def endpoint_request(self, spec: EndpointSpec, site: dict[str, Any]) -> scrapy.Request:
         endpoint = knowledge().endpoint(spec.key)
@@ -156,7 +171,6 @@ class DiscoveryMixin:
         """One page of a listing endpoint: its article links, then the next page, until a
         page holds no records, the stated page count is reached, or (re-crawl) a page
         holds nothing new."""
-        self._count_page()
         stats = self.crawler.stats
         spec = EndpointSpec(**response.meta["endpoint"])
         known = knowledge()
@@ -174,11 +188,15 @@ class DiscoveryMixin:
         links = [link for link in dict.fromkeys(urljoin(response.url, raw) for raw in page.links)
                  if in_scope(link, state.profile.allowed_hosts)]
         meta = {"channel": spec.channel, **self._site_meta(response)}
+        channels = self._stat_dict("discover/channels") if not self._shared_frontier() else {}
+        if not channels.get(spec.channel, {}).get("articles") and self.coverage.linked(spec.channel, links):
+            self.article_found_at(spec.channel)
         for url in links:
             if history is not None and url in history.known_articles:
                 self.article_found_at(spec.channel)
-            yield scrapy.Request(url, callback=self.parse, errback=self.failed, meta=dict(meta))
-        if history is not None and history.complete and links and not history.new_links(links):
+            yield self.page_request(url, dict(meta), history)
+        if history is not None and history.complete and links and not history.new_links(links) \
+                and not getattr(self, "refresh", False):  # a refresh walks every listing to its end
             stats.inc_value("incremental/pagination_stopped")
             return
         limit = self.crawler.settings.getint("DISCOVER_MAX_ENDPOINT_PAGES")
@@ -197,7 +215,6 @@ class DiscoveryMixin:
 
     async def parse_continuation(self, response: Response) -> AsyncIterator[Any]:
         """A continuation page (``t20200115_123_1.html``): its text joins the article's row."""
-        self._count_page()
         item: ArticleItem = response.meta["article"]
         if isinstance(response, TextResponse) and not challenge_kind(response.status, response.body):
             result = await self.pages.run(response, self.site_state(response).profile, as_article=True)
@@ -205,7 +222,7 @@ class DiscoveryMixin:
                 item.body = f"{item.body}\n{result.item.body}" if item.body else result.item.body
                 self.crawler.stats.inc_value("discover/continuation_pages")
             for url in result.links:
-                yield scrapy.Request(url, callback=self.parse, errback=self.failed, meta=self._site_meta(response))
+                yield self.page_request(url, self._site_meta(response), self.site_state(response).history)
         rest = response.meta.get("continuations") or []
         if rest:
             yield scrapy.Request(rest[0], callback=self.parse_continuation, errback=self.continuation_failed,
@@ -224,9 +241,16 @@ class DiscoveryMixin:
             self.crawler.stats.inc_value("discover/continuation_failed")
             yield self._item(request.meta["article"], None)
 
-    def report_uncovered(self) -> None:
-        """At the end: one warning per channel or shell the crawl could not cover."""
+    def report_uncovered(self, reason: str) -> None:
+        """At the end: one warning per channel or shell the crawl could not cover; a crawl that
+        ended early (``reason``: max_pages, a signal) says so once instead: it has not asked
+        every channel for its articles."""
         from crawler.report import discovery_summary
 
-        for where, why in discovery_summary(self.crawler.stats.get_stats())["uncovered"].items():
+        if reason != "finished":
+            channels = len(self.crawler.stats.get_value("discover/channels") or {})
+            if channels:
+                self.logger.info("channels not checked for coverage: the crawl ended early (%s) with %d channel(s) "
+                                 "not walked to their end", reason, channels)
+        for where, why in discovery_summary(self.crawler.stats.get_stats(), reason)["uncovered"].items():
             self.logger.warning("not covered: %s: %s", where, why)

@@ -21,7 +21,10 @@ from crawler.extract.page import BLOCK_TAGS, SENTENCE_MARK, Page, cjk_count, cle
 _PUNCTUATION = re.compile(r"[，。；！？、：,.;!?]")
 _PARAGRAPH_TAGS = frozenset({"p", "li", "h2", "h3", "h4", "h5", "h6", "pre", "blockquote", "dd", "figcaption",
                              "span", "font", "strong", "b", "em", "section"})
-_ATTACHMENT = re.compile(r"\.(pdf|docx?|xlsx?|pptx?|wps|et|zip|rar|7z|txt|rtf|odt|ods|ofd|csv)(?:$|[?#])", re.I)
+# A document's extension ending the path or a query value (download scripts name the file in
+# their query: downfile.jsp?filename=方案.pdf, download?fileUrl=….pdf&fileName=…), or the link text.
+_ATTACHMENT = re.compile(r"\.(pdf|docx?|xlsx?|pptx?|wps|et|zip|rar|7z|txt|rtf|odt|ods|ofd|csv)(?:$|[?#&])", re.I)
+_LINK_TEXT_SPACES = re.compile(r"\s+")
 
 
 def _block_element(element: HtmlElement) -> HtmlElement:
@@ -123,9 +126,16 @@ def content_candidates(page: Page, limit: int = 30) -> list[tuple[HtmlElement, f
     return sorted(ranked, key=lambda pair: pair[1], reverse=True)[:limit]
 
 
+def candidates(page: Page) -> list[tuple[HtmlElement, float]]:
+    """Containers that may hold the article's text, best-scoring first (computed once a page)."""
+    if "candidates" not in page.memo:
+        page.memo["candidates"] = content_candidates(page)
+    return page.memo["candidates"]
+
+
 def content_node(page: Page) -> HtmlElement | None:
     """The best-scoring container, before any check of what it holds."""
-    ranked = page.candidates
+    ranked = candidates(page)
     return ranked[0][0] if ranked else None
 
 
@@ -194,9 +204,9 @@ def choose_content(page: Page, headline: HtmlElement | None, rules) -> tuple[Htm
     the body.
     """
     warnings: list[str] = []
-    candidates = page.candidates
-    best, rank = None, len(candidates)
-    for index, (element, _) in enumerate(candidates):
+    ranked = candidates(page)
+    best, rank = None, len(ranked)
+    for index, (element, _) in enumerate(ranked):
         reason = junk_reason(page, element, rules)
         if reason is None:
             best, rank = element, index
@@ -220,7 +230,7 @@ def choose_content(page: Page, headline: HtmlElement | None, rules) -> tuple[Htm
     best_gap = gap(best)
     if best_gap is not None and best_gap <= 30:
         return best, warnings  # the best block starts right under the headline: it is its text
-    below = [(page.span(element)[0], -score, element) for element, score in candidates[rank + 1:]
+    below = [(page.span(element)[0], -score, element) for element, score in ranked[rank + 1:]
              if score >= 20 and (g := gap(element)) is not None and g <= 200 and _prose(page, element)[0] >= 30
              and junk_reason(page, element, rules) is None]
     if not below:
@@ -325,14 +335,21 @@ def body_lines(page: Page, parts: list[HtmlElement], skip: set[int] | None = Non
     return lines
 
 
-def media_urls(page: Page, node: HtmlElement | None) -> tuple[list[str], list[str]]:
-    """Images of the content element and attachment links anywhere on the page (they often
-    sit below the article, outside it), as absolute URLs."""
+def media_urls(page: Page, node: HtmlElement | None) -> tuple[list[str], dict[str, str]]:
+    """Images of the content element, and attachment links anywhere on the page (they often
+    sit below the article, outside it) with their link text, as absolute URLs."""
     if node is None:
-        return [], []
+        return [], {}
     base = page.url
     images = [urljoin(base, src) for img in node.iter("img") if (src := (img.get("src") or "").strip())
               and not src.startswith("data:")]
-    attachments = [urljoin(base, href) for a in page.anchors
-                   if (href := (a.get("href") or "").strip()) and _ATTACHMENT.search(href)]
-    return list(dict.fromkeys(images)), list(dict.fromkeys(attachments))
+    attachments: dict[str, str] = {}
+    for a in page.anchors:
+        href = (a.get("href") or "").strip()
+        if not href or href.startswith(("javascript:", "#", "mailto:")):
+            continue
+        # a.text first: cheap, and enough for most links; the full text only for the matches.
+        if _ATTACHMENT.search(href) or _ATTACHMENT.search((a.text or "").strip()):
+            text = _LINK_TEXT_SPACES.sub(" ", a.text_content()).strip() or (a.get("title") or "").strip()
+            attachments.setdefault(urljoin(base, href), text[:300])
+    return list(dict.fromkeys(images)), attachments

@@ -16,10 +16,12 @@ article. The precedence of each field's sources is documented in docs/extraction
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime
+from functools import cache
 
-from crawler.extract import metadata
+from crawler.extract import metadata, validate
+from crawler.extract.body import content_warnings, main_content
 from crawler.extract.chrome import load_rules, strip_lines
 from crawler.extract.content import body_lines, content_parts, media_urls
 from crawler.extract.disclosure import Disclosure, read_disclosure
@@ -52,25 +54,53 @@ def _squeezed(text: str) -> str:
 
 
 def _published(page: Page, fields: dict[str, str], byline: str, after: str,
-               disclosure: Disclosure) -> datetime | None:
+               disclosure: Disclosure, lines: list[str]) -> datetime | None:
     """Publication time, by precedence: the disclosure block's 发布日期, the date labelled in
-    the byline, the PubDate-style meta, a date in the byline, the URL's date, a labelled date
-    printed after the article. A time the page labels as its generation time (页面生成时间)
-    is never taken, whichever source carries it."""
+    the byline, the PubDate-style meta, a date in the byline, a date labelled in the body's
+    first lines or on a short date line opening it, the URL's date, a labelled date printed
+    after the article or in its last lines; then a date labelled as a later edit (修改时间) or
+    as the document's (成文日期), and last a date line closing the text (a notice's date under
+    its signature). A date the byline labels as something else (实施日期, 成文日期) is never
+    "a date in the byline". A time the page labels as its generation time (页面生成时间) is never
+    taken, whichever source carries it."""
     generated = metadata.generation_times(page)
+    head_fields = cache(lambda: metadata.byline_fields("  ".join(lines[:3])))  # most pages never need them
+    tail_fields = cache(lambda: metadata.byline_fields("  ".join(lines[-3:])))
     candidates = (
         lambda: disclosure.date("published"),
         lambda: metadata.parse_date(metadata.pick(fields, metadata.DATE_LABELS)),
         lambda: metadata.parse_iso(meta_content(page, *META["published"])),
-        lambda: metadata.parse_date(byline),
+        lambda: metadata.parse_date(metadata.without_other_dates(byline)),
+        lambda: metadata.parse_date(metadata.pick(head_fields(), metadata.DATE_LABELS)),
+        lambda: metadata.date_line(lines[:2]),
         lambda: metadata.date_from_url(page.url),
         lambda: metadata.parse_date(metadata.pick(metadata.byline_fields(after), metadata.DATE_LABELS)),
+        lambda: metadata.parse_date(metadata.pick(tail_fields(), metadata.DATE_LABELS)),
+        lambda: metadata.parse_date(metadata.pick({**tail_fields(), **head_fields(), **fields},
+                                                  metadata.LATER_DATE_LABELS)),
+        lambda: metadata.date_line(lines[-2:]),
     )
     for candidate in candidates:
         moment = candidate()
         if moment is not None and not any(abs((moment - g).total_seconds()) < 60 for g in generated):
             return moment
     return None
+
+
+def first_valid(candidates: Iterable[Callable[[], str | None]],
+                check: Callable[[str], validate.Verdict]) -> tuple[str | None, str | None]:
+    """(the first candidate that passes ``check``, why the first non-empty one failed):
+    candidates are computed only as far as needed (most pages stop at the first)."""
+    failed = None
+    for candidate in candidates:
+        value = candidate()
+        if not value:
+            continue
+        verdict = check(value)
+        if verdict.value:
+            return verdict.value, failed
+        failed = failed or verdict.reason or "invalid"
+    return None, failed
 
 
 def assess(page: Page, body: str, headline: str | None, published: str | None,
@@ -89,7 +119,10 @@ def assess(page: Page, body: str, headline: str | None, published: str | None,
         warnings.append("no_date")
     penalty = {"no_article_text": 0.0, "binary_body": 0.0, "short_body": 0.6, "no_headline": 0.8,
                "no_date": 0.9, "headline_anchored": 0.9, "rejected_links_only": 0.8,
-               "rejected_boilerplate": 0.8, "rejected_no_prose": 0.85, "rejected_no_text": 0.9}
+               "rejected_boilerplate": 0.8, "rejected_no_prose": 0.85, "rejected_no_text": 0.9,
+               # a byline value failed validation (crawler/extract/validate.py): what is stored
+               # is a later candidate, or nothing
+               "invalid_author": 0.95, "invalid_source": 0.95}
     confidence = 1.0
     for warning in warnings:
         confidence *= penalty.get(warning, 0.9)
@@ -112,8 +145,8 @@ def extract_article(
     if page.decoded is not None and page.decoded.binary:
         return ArticleItem(url=page.url, page_kind=OTHER, encoding=page.decoded.describe(), confidence=0.0,
                            extraction_warnings=["binary_body"])
-    headline, site_name, headline_node = page.headline
-    content = page.content
+    headline, site_name, headline_node = metadata.headline_of(page)
+    content = main_content(page)
     disclosure = read_disclosure(page)
     byline = metadata.byline_text(page, headline_node, content)
     after = metadata.after_text(page, content)
@@ -137,43 +170,53 @@ def extract_article(
     raw_lines = drop_headline(body_lines(page, parts, skip), headline)
     lines = strip_lines(raw_lines, rules, removed)
 
-    source = (metadata.meta_value(meta_content(page, *META["source"]))
-              or metadata.pick(fields, metadata.SOURCE_LABELS)
-              or metadata.pick(after_fields, metadata.SOURCE_LABELS)
-              or metadata.pick(metadata.byline_fields("  ".join([*raw_lines[:2], *raw_lines[-3:]])),
-                               metadata.SOURCE_LABELS)
-              or metadata.source_in_lines(raw_lines))
+    site_names = (site_name, meta_content(page, *META["site_name"]))
+    edge_fields = cache(lambda: metadata.byline_fields("  ".join([*raw_lines[:2], *raw_lines[-3:]])))
+    source, source_failed = first_valid((
+        lambda: metadata.meta_value(meta_content(page, *META["source"])),
+        *(lambda label=label: fields.get(label) for label in metadata.SOURCE_LABELS if label in fields),
+        lambda: metadata.pick(after_fields, metadata.SOURCE_LABELS),
+        lambda: metadata.pick(edge_fields(), metadata.SOURCE_LABELS),
+        lambda: metadata.source_in_lines(raw_lines),
+    ), validate.source)
     meta_author = metadata.meta_value(meta_content(page, *META["author"]))
     if meta_author and metadata.names_the_site(meta_author, page):
         meta_author = None  # a site-wide <meta name="author"> names the site, not the writer
     # The credit nearest the headline wins; the editor closing the article comes after.
-    author = (
-        metadata.names(metadata.pick(fields, metadata.AUTHOR_LABELS))
-        or (meta_author if meta_author != source else None)
-        or metadata.reporter([byline, *raw_lines[:3]], byline)
-        or metadata.bottom_author(raw_lines, after)
-        or metadata.reporter(raw_lines[-3:])
-        or disclosure.get("issuer")
-    )
+    author, author_failed = first_valid((
+        *(lambda label=label: metadata.names(fields[label]) for label in metadata.AUTHOR_LABELS if label in fields),
+        lambda: meta_author if meta_author != source else None,
+        lambda: metadata.byline_name(byline),
+        lambda: metadata.reporter([byline, *raw_lines[:3]]),
+        lambda: metadata.bottom_author(raw_lines, after),
+        lambda: metadata.reporter(raw_lines[-3:]),
+        lambda: disclosure.get("issuer"),
+    ), lambda value: validate.author(value, (*site_names, source)))
     views = metadata.pick(fields, metadata.VIEW_LABELS)
     images, attachments = media_urls(page, content)
     body = "\n".join(lines)
-    published_at = metadata.iso_minutes(_published(page, fields, byline, after, disclosure))
-    confidence, warnings = assess(page, body, headline, published_at, page.content_warnings)
+    published_at = metadata.iso_minutes(_published(page, fields, byline, after, disclosure, raw_lines))
+    channel = metadata.extract_channel(page)
+    title = metadata.strip_named_suffix(headline, channel)
+    field_warnings = [name for name, failed in (("invalid_author", author_failed), ("invalid_source", source_failed))
+                      if failed]
+    confidence, warnings = assess(page, body, title, published_at, [*content_warnings(page), *field_warnings])
     written = disclosure.date("written_at")
     return ArticleItem(
         url=page.url,
         page_kind=kind or page_kind(page, article_patterns, listing_patterns),
-        title=headline,
+        title=title,
         site_name=site_name,
+        page_title=page.title_text or None,
         published_at=published_at,
         source=source,
-        author=author if author and author != source else None,
+        author=author,
         views=int(views) if views and views.isdigit() else None,
-        channel=metadata.extract_channel(page),
+        channel=channel,
         body=body,
         images=images,
-        attachments=attachments,
+        attachments=list(attachments),
+        attachment_titles={url: text for url, text in attachments.items() if text},
         encoding=page.decoded.describe() if page.decoded else None,
         chrome_removed=dict(removed),
         confidence=confidence,

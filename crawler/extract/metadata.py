@@ -9,27 +9,29 @@ the first date on a government page is usually the banner clock or a sidebar ite
 from __future__ import annotations
 
 import re
-import tomllib
 from datetime import datetime, timedelta, timezone
 from urllib.parse import urlsplit
 
 from lxml.html import HtmlElement
 
-from archive.resources import package_path
+from crawler.extract.content import content_node
 from crawler.extract.page import Page, cjk_count, clean, meta_content
+from crawler.extract.rules import RULES, any_of
 
 CHINA = timezone(timedelta(hours=8), "Asia/Shanghai")
-RULES_FILE = package_path(__package__, "field_rules.toml")  # on disk even in a zipped egg (scrapyd)
-RULES = tomllib.loads(RULES_FILE.read_text(encoding="utf-8"))
 
 # Separators between a headline and the site's name in <title> (field_rules.toml [title]).
-_SEPARATOR_ALTERNATION = "|".join(
+_SEPARATOR_ALTERNATION = any_of([
     r"\s-\s" if sep.strip() == "-" else re.escape(sep.strip()) if sep.strip() else re.escape(sep)
-    for sep in sorted(RULES["title"]["separators"], key=len, reverse=True))
+    for sep in RULES["title"]["separators"]], escape=False)
 _TITLE_SEPARATORS = re.compile(rf"\s*(?:{_SEPARATOR_ALTERNATION})\s*")
 _TRAILING_SEPARATOR = re.compile(rf"\s*(?:{_SEPARATOR_ALTERNATION})\s*$")
 _WEAK_SEPARATORS = tuple(RULES["title"]["weak_separators"])
-_SITE_SUFFIX = re.compile(r"(网|网站|政府|门户|局|委|厅|部|办|院|总队|支队|大队|中心|报|频道|新闻|平台|在线)$")
+# Every separator a site's name may follow in a <title>, longest first (per-site learning).
+TITLE_SEPARATORS = tuple(sorted({*RULES["title"]["separators"], *_WEAK_SEPARATORS}, key=len, reverse=True))
+_SITE_SUFFIX = re.compile(any_of(RULES["title"]["site_endings"]) + "$")
+# A bare `-` before a short site name closing the title (…城！-新华网); 2020-2021 is text.
+_BARE_DASH_SITE = re.compile(r"^(?P<head>.*\S)\s*-\s*(?P<site>[^\s\d\-]{2,12})$")
 DATE = _DATE = re.compile(
     r"(?P<y>(?:19|20)\d{2})\s*[-/年.]\s*(?P<m>\d{1,2})\s*[-/月.]\s*(?P<d>\d{1,2})\s*日?"
     r"(?:\s*(?:T|\s)?\s*(?P<H>[0-2]?\d)\s*[:：时]\s*(?P<M>[0-5]\d)(?:\s*[:：分]\s*(?P<S>[0-5]\d))?)?"
@@ -53,6 +55,7 @@ _BYLINE = RULES["byline"]
 SOURCE_LABELS = tuple(_BYLINE["source"])
 AUTHOR_LABELS = tuple(_BYLINE["author"])
 DATE_LABELS = tuple(_BYLINE["date"])
+LATER_DATE_LABELS = tuple(_BYLINE["later_date"])
 VIEW_LABELS = tuple(_BYLINE["views"])
 IGNORED_LABELS = frozenset(_BYLINE["ignored"])
 
@@ -72,7 +75,8 @@ def _label_pattern(labels, short) -> str:
 
 # Labels of the byline fields; the value runs to the next label or a wide gap.
 _LABEL = re.compile(
-    r"(?P<label>" + _label_pattern((*SOURCE_LABELS, *AUTHOR_LABELS, *DATE_LABELS, *VIEW_LABELS, *IGNORED_LABELS),
+    r"(?P<label>" + _label_pattern((*SOURCE_LABELS, *AUTHOR_LABELS, *DATE_LABELS, *LATER_DATE_LABELS, *VIEW_LABELS,
+                                    *IGNORED_LABELS),
                                    set(_BYLINE["short"])) + r")\s*[:：]\s*"
 )
 _SPACED = re.compile(r"\s+")
@@ -88,19 +92,18 @@ _NAME = r"[\u4e00-\u9fa5·]{2,4}"
 _CREDIT_END = (r"(?=\s*[）)\]】]|\s*发自|\s*报道|\s*摄|\s+\S*报道|\s*$|\s*/|\s{2,}"
                r"|\s+[\u4e00-\u9fa5]{2,6}\s*[:：]|\s*\d)")
 _REPORTER = re.compile(
-    rf"(?:^|[（(\[【\s》：:]|[\u4e00-\u9fa5·]{{2,12}})"
-    rf"记者\s*(?P<v>{_NAME}(?:[ 、]{_NAME}){{0,3}}?)" + _CREDIT_END
+    r"(?:^|[（(\[【\s》：:]|[\u4e00-\u9fa5·]{2,12})"
+    + any_of(word for word in RULES["credits"]["reporter_words"] if word == "记者")
+    + rf"\s*(?P<v>{_NAME}(?:[ 、]{_NAME}){{0,3}}?)" + _CREDIT_END
 )
 # The other credit words of field_rules.toml [credits] (文/图 张三, 通讯员 李四), at a boundary.
 _OTHER_CREDIT = re.compile(
-    r"(?:^|[（(\[【\s》])(?:" + "|".join(re.escape(word) for word in RULES["credits"]["reporter_words"]
-                                       if word != "记者")
-    + rf")\s*(?P<v>{_NAME}(?:[ 、]{_NAME}){{0,3}}?)" + _CREDIT_END
+    r"(?:^|[（(\[【\s》])" + any_of(word for word in RULES["credits"]["reporter_words"] if word != "记者")
+    + rf"\s*(?P<v>{_NAME}(?:[ 、]{_NAME}){{0,3}}?)" + _CREDIT_END
 )
 # Any of those words: a substring search that rules _OTHER_CREDIT out at C speed (its
 # pattern opens with a choice of boundaries, so the engine tries it at every position).
-_ANY_CREDIT_WORD = re.compile("|".join(re.escape(word) for word in RULES["credits"]["reporter_words"]
-                                       if word != "记者"))
+_ANY_CREDIT_WORD = re.compile(any_of(word for word in RULES["credits"]["reporter_words"] if word != "记者"))
 # "（常书香 马丹阳 ）" or "[ 黄宇 ]": a bare name list in brackets closing or opening the text.
 _BRACKETED_NAMES = re.compile(rf"^[（(\[]\s*(?P<v>{_NAME}(?:\s+{_NAME}){{0,4}})\s*[）)\]]$")
 # "[ 黄宇 ]" in a byline: a bracketed name next to the date and 来源
@@ -174,6 +177,23 @@ def parse_iso(text: str | None) -> datetime | None:
     return moment if moment.tzinfo else moment.replace(tzinfo=CHINA)
 
 
+_DATE_LINE_REST = re.compile(r"[\s()（）\[\]【】<>〈〉,，.。:：日]*")
+
+
+def date_line(lines: list[str]) -> datetime | None:
+    """The date of a line that holds nothing but a date (2020年1月15日, （2020-01-15）): how a
+    notice dates itself under its signature, or a template prints the day above the text."""
+    for line in lines:
+        line = line.strip()
+        if not line or len(line) > 30:
+            continue
+        text = line.translate(FULL_WIDTH)
+        match = _DATE.search(text) or _CN_DATE.search(text)
+        if match and _DATE_LINE_REST.fullmatch(text[: match.start()] + text[match.end():]):
+            return parse_date(text)
+    return None
+
+
 def date_from_url(url: str) -> datetime | None:
     for pattern in _URL_DATES:
         match = pattern.search(urlsplit(url).path)
@@ -212,6 +232,9 @@ def split_site_name(title: str, site_name: str | None = None) -> tuple[str, str 
                 return title[len(site_name + weak):].strip(), site_name
     parts = [part for part in _TITLE_SEPARATORS.split(title) if part]
     if len(parts) < 2:
+        match = _BARE_DASH_SITE.match(title)
+        if match and _SITE_SUFFIX.search(match["site"]) and len(match["head"]) >= 2 * len(match["site"]):
+            return match["head"], site_name or match["site"]
         return title, site_name
     suffix = parts[-1]
     if site_name and (suffix == site_name or site_name in suffix or suffix in site_name):
@@ -225,6 +248,21 @@ def split_site_name(title: str, site_name: str | None = None) -> tuple[str, str 
             head = _TRAILING_SEPARATOR.sub("", head[: head.rfind(inner[-1])])
         return head.strip() or title, site_name or suffix
     return title, site_name
+
+
+def strip_named_suffix(title: str | None, name: str | None) -> str | None:
+    """``title`` without a closing ``-name`` / ``_name`` (any separator, weak ones too): a
+    channel or site the page names elsewhere (ColumnName, the breadcrumb) and its <title>
+    template appends (…监察法-纪检)."""
+    if not title or not name or len(name) >= len(title) / 2:
+        return title
+    for separator in (*RULES["title"]["separators"], *_WEAK_SEPARATORS):
+        tail = separator.strip() or separator
+        if title.endswith(name) and title[: -len(name)].rstrip().endswith(tail):
+            head = title[: -len(name)].rstrip()[: -len(tail)].rstrip()
+            if head:
+                return head
+    return title
 
 
 def headline_element(page: Page, title_hint: str) -> HtmlElement | None:
@@ -257,11 +295,17 @@ def headline_element(page: Page, title_hint: str) -> HtmlElement | None:
     return best if best is not None and (best_score >= 0.3 or not hint) else None
 
 
+def headline_of(page: Page) -> tuple[str | None, str | None, HtmlElement | None]:
+    """(headline, site name, headline element), worked out once a page."""
+    if "headline" not in page.memo:
+        page.memo["headline"] = extract_title(page)
+    return page.memo["headline"]
+
+
 def extract_title(page: Page) -> tuple[str | None, str | None, HtmlElement | None]:
     """(headline, site name, headline element)."""
-    root = page.root
     site_name = meta_content(page, "SiteName", "og:site_name", "application-name")
-    title_tag = clean(root.findtext(".//title"))
+    title_tag = page.title_text
     meta_title = meta_content(page, "ArticleTitle", "og:title", "twitter:title")
     hint = meta_title or title_tag
     # Without any title to match, a heading is the headline only when it precedes the text
@@ -297,7 +341,7 @@ _MARKUP = re.compile(r"</?[a-zA-Z][^<>]{0,60}>")
 
 
 def heading_before_content(page: Page) -> HtmlElement | None:
-    content = page.raw_content
+    content = content_node(page)
     if content is None:
         return None
     start = page.span(content)[0]
@@ -390,12 +434,27 @@ def byline_fields(text: str) -> dict[str, str]:
         if label in SOURCE_LABELS:
             value = _SOURCE_GAP.split(value.strip(), 1)[0]
             value = _DATE.split(value, 1)[0] if _DATE.search(value) else value
-        elif label not in DATE_LABELS:
+        elif label not in DATE_LABELS and label not in LATER_DATE_LABELS:
             value = _GAP.split(value.strip(), 1)[0]
         value = clean(value).strip(" ,，;；")
         if value and label not in fields:
             fields[label] = value
     return fields
+
+
+def without_other_dates(text: str) -> str:
+    """The byline without the values of labels that date something else than the
+    publication (成文日期, 修改时间, 实施日期 …): what "any date in the byline" may read."""
+    matches = list(_LABEL.finditer(text))
+    out, last = [], 0
+    for i, match in enumerate(matches):
+        label = _SPACED.sub("", match.group("label"))
+        if label in LATER_DATE_LABELS or label in IGNORED_LABELS:
+            out.append(text[last:match.start()])
+            end = matches[i + 1].start() if i + 1 < len(matches) else len(text)
+            date = _DATE.match(text, match.end(), end) or _CN_DATE.match(text, match.end(), end)
+            last = date.end() if date else match.end()
+    return "".join(out) + text[last:] if out else text
 
 
 def pick(fields: dict[str, str], labels) -> str | None:
@@ -471,12 +530,15 @@ def _credited(value: str) -> str:
     return " ".join(kept) or value
 
 
-def reporter(texts: list[str], byline: str = "") -> str | None:
-    """A reporter credited inside the text: 记者 + name, a bracketed name list, or a
-    bracketed name in the byline."""
+def byline_name(byline: str) -> str | None:
+    """A bracketed name in the byline, next to the date and 来源: ``[ 黄宇 ]``."""
     match = _BYLINE_NAME.search(byline)
-    if match:
-        return clean(match.group("v"))
+    return clean(match.group("v")) if match else None
+
+
+def reporter(texts: list[str]) -> str | None:
+    """A reporter credited inside the text: 记者 + name, another credit word + name, or a
+    bracketed name list closing a line."""
     for text in texts:
         match = (("记者" in text and _REPORTER.search(text))
                  or (_ANY_CREDIT_WORD.search(text) and _OTHER_CREDIT.search(text)))
@@ -529,16 +591,20 @@ def meta_value(value: str | None) -> str | None:
 
 
 def names_the_site(value: str, page: Page) -> bool:
-    """A ``<meta name="author">`` that only repeats the site's name names no writer."""
-    site = page.headline[1] or ""
+    """A ``<meta name="author">`` that only repeats the site's name names no writer: the
+    declared name, the name split off the <title>, or what the <title> holds besides the
+    headline (标题_网易财经 with the headline 标题: 网易 is the site), whatever separates them."""
+    headline, site, _ = headline_of(page)
     declared = meta_content(page, *RULES["meta"]["site_name"]) or ""
+    title = page.title_text
+    rest = title.replace(headline, " ") if headline and len(headline) >= 4 and headline in title else ""
     value = clean(value)
-    return any(name and (value == name or value in name) for name in (site, declared))
+    return any(name and (value == name or value in name) for name in (site or "", declared, rest))
 
 
 _AGENCIES = sorted(RULES["dateline"]["agencies"], key=len, reverse=True)
 _AGENCY = re.compile(
-    r"^\s*[（(【\[]?(?P<agency>" + "|".join(map(re.escape, _AGENCIES))
+    r"^\s*[（(【\[]?(?P<agency>" + any_of(_AGENCIES)
     + r")(?:[\u4e00-\u9fa5]{1,10})?\s*(?:\d{1,2}\s*月\s*\d{1,2}\s*日|[0-9]{1,2}日)?\s*(?:电|讯|消息)"
 )
 

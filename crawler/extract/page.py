@@ -85,7 +85,9 @@ class Page:
     root: HtmlElement
     decoded: Decoded | None
     spans: dict[HtmlElement, tuple[int, int]] = field(default_factory=dict, repr=False)
-    content_warnings: list[str] = field(default_factory=list, repr=False)
+    # What later steps worked out about the page, kept so each is computed once: the content
+    # candidates (content.py), the headline (metadata.py), the body element (body.py).
+    memo: dict[str, object] = field(default_factory=dict, repr=False)
 
     @cached_property
     def elements(self) -> list[HtmlElement]:
@@ -212,38 +214,9 @@ class Page:
         return "".join(segment.text for segment in self.segments[start:end])
 
     @cached_property
-    def candidates(self) -> list[tuple[HtmlElement, float]]:
-        """Containers that may hold the article's text, best-scoring first."""
-        from crawler.extract.content import content_candidates
-
-        return content_candidates(self)
-
-    @cached_property
-    def raw_content(self) -> HtmlElement | None:
-        """The best-scoring container, unchecked (what the headline fallback looks near)."""
-        return self.candidates[0][0] if self.candidates else None
-
-    @cached_property
-    def headline(self) -> tuple[str | None, str | None, HtmlElement | None]:
-        """(headline, site name, headline element)."""
-        from crawler.extract.metadata import extract_title
-
-        return extract_title(self)
-
-    @cached_property
-    def content(self) -> HtmlElement | None:
-        """The element holding the article's text (computed once; several steps need it).
-
-        Junk candidates are skipped and the headline anchors the choice; why a choice was
-        doubtful goes to ``content_warnings``."""
-        from crawler.extract.chrome import load_rules
-        from crawler.extract.content import choose_content
-
-        if self.decoded is not None and self.decoded.binary:
-            self.content_warnings = ["binary_body"]
-            return None
-        node, self.content_warnings = choose_content(self, self.headline[2], load_rules())
-        return node
+    def title_text(self) -> str:
+        """The page's <title>, spaces squeezed ("" when it has none)."""
+        return clean(self.root.findtext(".//title"))
 
 
 # libxml2 stops parsing at </html> (browsers do not); templates that include a whole

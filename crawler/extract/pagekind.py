@@ -12,7 +12,8 @@ import re
 from collections.abc import Iterable
 from urllib.parse import urlsplit
 
-from crawler.extract.metadata import DATE, FULL_WIDTH, byline_text
+from crawler.extract.body import main_content
+from crawler.extract.metadata import DATE, FULL_WIDTH, byline_text, headline_of
 from crawler.extract.page import SENTENCE_MARK, Page, clean, meta_content
 
 ARTICLE, LISTING, OTHER = "article", "listing", "other"
@@ -24,7 +25,7 @@ _PAGINATION = re.compile(r"createPageHTML|下一页|尾页|末页|上一页|共\
 
 def _count_in_content(page: Page, pattern: re.Pattern[str]) -> int:
     """Matches of ``pattern`` in the main text block, outside links."""
-    node = page.content
+    node = main_content(page)
     if node is None:
         return 0
     start, end = page.span(node)
@@ -33,9 +34,10 @@ def _count_in_content(page: Page, pattern: re.Pattern[str]) -> int:
 
 def prose_chars(page: Page) -> int:
     """Prose outside links in the page's main text block (CJK characters, or Latin words)."""
-    if page.content is None:
+    content = main_content(page)
+    if content is None:
         return 0
-    total, linked = page.prose_between(*page.span(page.content))
+    total, linked = page.prose_between(*page.span(content))
     return total - linked
 
 
@@ -58,8 +60,8 @@ def article_evidence(page: Page) -> bool:
 
     A short article on a page full of links keeps these marks; a listing has none of them
     (its title names a column, and its dates sit in link rows, not under a headline)."""
-    _, _, headline = page.headline
-    content = page.content
+    _, _, headline = headline_of(page)
+    content = main_content(page)
     if headline is None or content is None or page.span(content)[0] < page.span(headline)[1] - 1:
         return False
     if any(meta_content(page, name) for name in _ARTICLE_META) or (

@@ -6,9 +6,10 @@
     scrapy crawl portal -a site=all                                  # every profile in crawler/sites/
 
 Arguments (all optional but one of start_url / site / sites): ``refresh=1`` fetches known articles
-again; ``max_pages=N`` and ``max_articles=N`` stop the crawl early. Every response is
-archived by the capture hook whatever happens here; the spider only decides what to follow
-and which pages are articles.
+again (on a crawl of one portal, each is a re-check: crawler/revisit.py); ``max_pages=N`` and
+``max_articles=N`` stop the crawl early (pages are counted as they are sent: crawler/limits.py).
+Every response is archived by the capture hook whatever happens here; the spider only decides
+what to follow and which pages are articles.
 """
 
 from __future__ import annotations
@@ -18,13 +19,15 @@ from typing import Any
 
 import scrapy
 from scrapy.crawler import Crawler
-from scrapy.exceptions import CloseSpider, IgnoreRequest
+from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Response, TextResponse
 from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.python.failure import Failure
 
+from archive.events import EDITED, UNCHANGED
 from archive.history import History
-from crawler.capture import existing_index, index_location
+from crawler.attachments import AttachmentReader, attachment_requests
+from crawler.capture import archive_writer, existing_index, index_location
 from crawler.discover.spider import DiscoveryMixin
 from crawler.extract import extract_article
 from crawler.extract.pagekind import LISTING
@@ -38,6 +41,7 @@ from crawler.requisites import RequisitePolicy, requisite_requests, stylesheet_r
 from crawler.retry import RetryLater
 from crawler.revisit import Revisits
 from crawler.seeds import Seed
+from crawler.stopping import stop
 from crawler.workers import PageProcessor, PageResult, is_html
 
 _TRUE = {"1", "true", "yes", "on"}
@@ -56,7 +60,10 @@ class PortalSpider(DiscoveryMixin, scrapy.Spider):
         self.max_pages, self.max_articles = int(max_pages), int(max_articles)
         self.history: History | None = None
         self.revisits: Revisits | None = None
-        self._pages_seen = self._articles_seen = 0
+        self._articles_seen = 0
+        self.attachments: AttachmentReader | None = None
+        # Files of re-checked articles asked for this crawl (one request each, not one per article).
+        self._rechecked_files: set[str] = set()
 
     @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> PortalSpider:
@@ -73,13 +80,15 @@ class PortalSpider(DiscoveryMixin, scrapy.Spider):
         spider.page_maxsize = settings.getint("PAGE_MAXSIZE")
         spider.page_max_links = settings.getint("PAGE_MAX_LINKS")
         spider.requisites = RequisitePolicy.from_settings(settings)
+        spider.attachments = AttachmentReader.from_crawler(crawler)
         engine = existing_index(settings) if settings.getbool("INCREMENTAL") else None
         if engine is not None:
             archive_dir, _, _ = index_location(settings)
             load_histories(engine, archive_dir / "warc", spider.fleet.sites)
             history = spider.history = first.history
             if history and len(spider.fleet) == 1:
-                # Re-checks of known articles are scheduled per crawl of one portal (crawler/revisit.py).
+                # Re-checks of known articles, per crawl of one portal (crawler/revisit.py):
+                # scheduled ones, and every known article a refresh=1 fetches again.
                 spider.revisits = Revisits.from_crawler(crawler, spider, history)
             if history:
                 spider.logger.info(
@@ -103,6 +112,13 @@ class PortalSpider(DiscoveryMixin, scrapy.Spider):
     def _request(self, url: str, state: SiteState) -> scrapy.Request:
         return scrapy.Request(url, callback=self.parse, errback=self.failed, meta={"site": state.name})
 
+    def page_request(self, url: str, meta: dict[str, Any], history: History | None) -> scrapy.Request:
+        """A request for a link: parsed as any page, except a known article fetched again by
+        ``refresh=1``, which is a re-check (its answer becomes an article event)."""
+        if self.refresh and self.revisits is not None and history is not None and url in history.known_articles:
+            return self.revisits.request(url, meta)
+        return scrapy.Request(url, callback=self.parse, errback=self.failed, meta=meta)
+
     async def start(self) -> AsyncIterator[scrapy.Request]:
         for state in self.fleet.sites.values():
             for url in state.profile.start_urls:
@@ -115,13 +131,13 @@ class PortalSpider(DiscoveryMixin, scrapy.Spider):
         challenge pages are archived and flagged, never followed or extracted.
         """
         stats = self.crawler.stats
-        self._count_page()
         state = self.site_state(response)
         changed = response.status != 304
         if response.status == 304 and state.history is not None:
             response = archived_response(state.history, response) or response
             stats.inc_value("incremental/not_modified")
         if not isinstance(response, TextResponse) or not is_html(response):
+            await self.read_attachment(response)
             return
         if too_large(response, self.page_maxsize, stats):
             return
@@ -133,6 +149,9 @@ class PortalSpider(DiscoveryMixin, scrapy.Spider):
             return
         stats.inc_value(f"pages/{result.kind}")
         follow = self._links_to_follow(response.url, result, state)
+        files = result.item.attachments if result.item is not None and self.attachments is not None else []
+        if files:  # requested as the article's attachments (any host, conditional on a re-crawl)
+            follow = [link for link in follow if link not in set(files)]
         if self.revisits is not None and result.kind == LISTING:
             key = pagination_key(response.url)
             last = not any(pagination_key(link) == key for link in follow if link != response.url)
@@ -142,13 +161,19 @@ class PortalSpider(DiscoveryMixin, scrapy.Spider):
             yield request
         for request in self._requisite_requests(result.requisites[:self.page_max_links or None], state):
             yield request
+        for request in attachment_requests(files[:self.page_max_links or None], response.meta.get("site"),
+                                           self.parse_attachment, self.failed, state.history):
+            yield request
         if result.item is not None:
             if {"dataloss", "download_stopped", "partial"} & set(response.flags):
                 stats.inc_value("pages/truncated_article")
                 return
             self._articles_seen += 1
             if self.max_articles and self._articles_seen > self.max_articles:
-                raise CloseSpider("max_articles")
+                if self._articles_seen == self.max_articles + 1:
+                    self.logger.info("max_articles=%d reached: stopping", self.max_articles)
+                    stop(self.crawler, "max_articles")
+                return
             if result.continuations:
                 yield self.continue_article(result.item, response, result.continuations)
                 return
@@ -162,8 +187,39 @@ class PortalSpider(DiscoveryMixin, scrapy.Spider):
         if self.revisits is None:
             return
         item = await self.revisits.recheck(response)
+        for request in self._recheck_attachments(response, item):
+            yield request
         if item is not None:
             yield self._item(item, response, self.site_state(response))
+
+    def _recheck_attachments(self, response: Response, item: ArticleItem | None) -> Iterator[scrapy.Request]:
+        """A re-checked article still there (unchanged or edited): its files, asked again
+        conditionally (an unchanged one is not downloaded; a changed one is a new version)."""
+        if self.attachments is None or response.meta.get("revisit_kind") not in (UNCHANGED, EDITED):
+            return
+        state = self.site_state(response)
+        urls = item.attachments if item is not None else (
+            state.history.attachments_of(response.url) if state.history is not None else [])
+        urls = [url for url in urls if url not in self._rechecked_files]
+        self._rechecked_files.update(urls)
+        yield from attachment_requests(urls, response.meta.get("site"), self.parse_attachment, self.failed,
+                                       state.history, recheck=True)
+
+    async def parse_attachment(self, response: Response) -> None:
+        """An article's file: read (off the reactor) unless unchanged (a 304)."""
+        if response.status == 304:
+            self.crawler.stats.inc_value("attachments/not_modified")
+            return
+        await self.read_attachment(response)
+
+    async def read_attachment(self, response: Response) -> None:
+        """Any non-HTML response: its text, if it is a document, to the index (crawler/attachments.py)."""
+        if self.attachments is None:
+            return
+        try:
+            await self.attachments.read(response, archive_writer(self.crawler))
+        except RuntimeError:
+            pass  # the writer died: the capture hook is stopping the crawl
 
     def recheck_failed(self, failure: Failure) -> None:
         if self.revisits is not None:
@@ -239,7 +295,8 @@ class PortalSpider(DiscoveryMixin, scrapy.Spider):
                                     "(DISCOVER_MAX_PAGER_PAGES)", url, result.found.pager_claimed,
                                     self.pages.max_pager_pages)
         links = [*result.links, *pager]
-        if incremental and history is not None and not history.new_links(links):
+        # A refresh wants every known article again: it walks every listing to its end.
+        if incremental and not self.refresh and history is not None and not history.new_links(links):
             key = pagination_key(url)
             kept = [link for link in links if pagination_key(link) != key]
             if len(kept) < len(links):
@@ -249,19 +306,16 @@ class PortalSpider(DiscoveryMixin, scrapy.Spider):
             state.expanded_pagers.add(signature)
         return links
 
-    def _count_page(self) -> None:
-        self._pages_seen += 1
-        if self.max_pages and self._pages_seen > self.max_pages:
-            raise CloseSpider("max_pages")
-
     def parse_article(self, response: Response) -> Iterator[ArticleItem]:
         """Extract one page as an article, whatever its kind (for ``scrapy parse -c``)."""
         if isinstance(response, TextResponse):
             yield self._item(extract_article(response), response, self.site_state(response))
 
     def closed(self, reason: str) -> None:
-        self.report_uncovered()
+        self.report_uncovered(reason)
         self.pages.close()
+        if self.attachments is not None:
+            self.attachments.close(finished=reason == "finished")
         if isinstance(getattr(self, "state", None), dict):  # JOBDIR: saved for a resumed run
             self.state["fleet"] = self.fleet.snapshot()
         sites = self.fleet.close(reason)

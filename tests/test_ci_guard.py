@@ -1,0 +1,93 @@
+"""CI's promises hold (tests/ci_guard.py): under PORTAL_CI=1 a skip fails unless allowed, and a
+test that opens a test index without the `index` marker fails the session (the PostgreSQL
+pass, `-m index`, would leave it out). Each run below is a pytest of its own, on test files
+written here, with the project's guard loaded."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+from support import ROOT
+
+TESTS = '''
+import pytest
+from support import index_url
+
+
+@pytest.fixture(scope="module")
+def archive(tmp_path_factory):
+    path = tmp_path_factory.mktemp("a")
+    index_url(path)  # opens the index once, for the first test that uses it
+    return path
+
+
+def test_unmarked_direct(tmp_path):
+    index_url(tmp_path)
+
+
+@pytest.mark.index
+def test_marked_direct(tmp_path):
+    index_url(tmp_path)
+
+
+def test_unmarked_first_fixture_user(archive):
+    pass
+
+
+def test_unmarked_later_fixture_user(archive):
+    pass
+
+
+def test_no_index():
+    pass
+
+
+def test_skips():
+    pytest.skip("no tool here")
+
+
+@pytest.mark.may_skip(reason="only where the tool is")
+def test_may_skip():
+    pytest.skip("no tool here")
+
+
+@pytest.mark.postgres_only
+def test_postgres_only():
+    pass
+'''
+
+
+@pytest.fixture
+def run(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch):
+    pytester.makeconftest('pytest_plugins = ["ci_guard"]\n')
+    pytester.makepyfile(test_guarded=TESTS)
+    pytester.makefile(".ini", pytest="[pytest]\nmarkers =\n    index\n    postgres_only\n    may_skip\n")
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(ROOT / "tests"), str(ROOT)]))
+    monkeypatch.delenv("PORTAL_TEST_POSTGRES", raising=False)
+
+    def run(ci: str, *args: str) -> pytest.RunResult:
+        monkeypatch.setenv("PORTAL_CI", ci)
+        return pytester.runpytest_subprocess("-p", "no:cacheprovider", "-rA", *args)
+
+    return run
+
+
+def test_unmarked_index_users_fail_the_session_and_are_named(run):
+    result = run("0")
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    result.assert_outcomes(passed=5, skipped=2, deselected=1)
+    named = result.stdout.str().split("are not marked `index`", 1)[1].split("short test summary", 1)[0]
+    for name in ("test_unmarked_direct", "test_unmarked_first_fixture_user", "test_unmarked_later_fixture_user"):
+        assert f"test_guarded.py::{name}\n" in named
+    for name in ("test_marked_direct", "test_no_index", "test_skips"):
+        assert name not in named
+
+
+def test_under_ci_a_skip_fails_unless_allowed(run):
+    result = run("1", "-k", "skip")
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    result.assert_outcomes(failed=1, skipped=1)
+    assert "FAILED test_guarded.py::test_skips" in result.stdout.str()
+    assert "skipped under CI (PORTAL_CI=1), which promises to run this test: no tool here" in result.stdout.str()
+    assert "SKIPPED [1] test_guarded.py:" in result.stdout.str()  # test_may_skip, with its reason allowed
