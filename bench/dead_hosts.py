@@ -63,6 +63,8 @@ def subset(pages: int, offset: int, into: Path) -> Path:
     """``pages`` corpus pages (with their truth files), starting at ``offset``, linked into ``into``."""
     into.mkdir(parents=True)
     everything = sorted(CORPUS.joinpath("pages").glob("*.html"))
+    if not everything:
+        sys.exit(f"no corpus pages in {CORPUS / 'pages'} (set PORTAL_SHARED_DIR)")
     for k in range(pages):
         page = everything[(offset + k) % len(everything)]
         (into / page.name).symlink_to(page)

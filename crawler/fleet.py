@@ -569,7 +569,10 @@ class FleetDownloaderMiddleware:
 
     def _site_failed(self, fleet: Fleet, state: SiteState, request: Request, why: str) -> None:
         fleet.failed(state, request.url, why)
-        if fleet.in_outage(state) and not (state.stopped and state.stopped.startswith("gave up")):
+        # robots.txt keeps its own retries: a 5xx after them disallows the host (RFC 9309,
+        # crawler/robots.py) rather than being waited out.
+        if (fleet.in_outage(state) and not is_robots_request(request)
+                and not (state.stopped and state.stopped.startswith("gave up"))):
             request.meta[UNTIL_ANSWERED] = True
             return
         request.meta.pop(UNTIL_ANSWERED, None)
