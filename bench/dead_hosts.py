@@ -12,8 +12,9 @@ One run is one crawl, so an outside timer can time it whole and pair it against 
   same command with ``--requisites 0`` (REQUISITES_ENABLED=0): the issue's bound is wall time
   at most 1.25x that peer.
 - ``fleet``: ``--sites`` such portals (``--pages`` articles each, every third-party host
-  NXDOMAIN) crawled in one process. The politeness bound is the largest portal's requests
-  (robots.txt, home, listings, articles) times DOWNLOAD_DELAY; the issue asks for at most
+  NXDOMAIN) crawled in one process. The politeness bound is the most requests one portal's
+  host served (robots.txt, home, listings, articles, and the links of its pages that lead to
+  its own host: old pages' relative links 404 there) times DOWNLOAD_DELAY; the issue asks for at most
   1.3x that bound. The run prints its own wall time and the ratio.
 
 Every setting is the project's default except DOWNLOAD_DELAY (``--delay``, to keep a run short)
@@ -112,8 +113,9 @@ def run_fleet(args: argparse.Namespace, work: Path) -> int:
         wall = time.monotonic() - started
     wanted = {portal.url.rstrip("/") + path for portal in portals for path in portal.articles}
     missing = wanted - archived(work)
-    # robots.txt, the home page, its listings and its articles, one after another on one host.
-    largest = max(len(portal.routes) + 1 for portal in portals)
+    # The politeness bound: the most requests one portal's host got (robots.txt, home, listings,
+    # articles, and whatever else its pages link on it), one DOWNLOAD_DELAY apart.
+    largest = max(len(portal.served) for portal in portals)
     bound = largest * args.delay
     print(f"fleet sites={args.sites} pages={args.pages} delay={args.delay:g}: exit {status}, "
           f"{len(wanted) - len(missing)}/{len(wanted)} articles archived, crawl {wall:.1f} s, "
