@@ -11,15 +11,12 @@ import argparse
 import contextlib
 import errno
 import gzip
-import hashlib
-import socket
 import sys
 import threading
 import time
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Self
 
+from demo.loopback import LoopbackServer, QuietHandler, etag_of
 from demo.site import HTML_UTF8, Route, Site, build_site
 
 NOT_FOUND = Route(404, [("Content-Type", HTML_UTF8)], "<html><body><h1>404 页面不存在</h1></body></html>".encode())
@@ -50,47 +47,17 @@ def _chunks(data: bytes, parts: int = 4) -> list[bytes]:
     return [data[i:i + size] for i in range(0, len(data), size)]
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    # The default backlog of 5 drops SYNs under a crawler's burst of connections, and the
-    # kernel retries them only after a second.
-    request_queue_size = 128
-    demo: DemoServer
-
-    def handle_error(self, request: socket.socket, client_address: tuple[str, int]) -> None:
-        """Clients (crawlers being cancelled) hang up mid-response; that is not a server bug."""
-        if not isinstance(sys.exc_info()[1], ConnectionError):
-            super().handle_error(request, client_address)
-
-
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    timeout = 10
-    server: _Server
-
-    def log_message(self, format: str, *args: object) -> None:
-        """Tests read ``DemoServer.requests`` instead; stderr noise would bury real failures."""
-
-    def do_GET(self) -> None:
-        self._respond(send_body=True)
-
-    def do_HEAD(self) -> None:
-        self._respond(send_body=False)
-
-    def _respond(self, send_body: bool) -> None:
-        demo = self.server.demo
+class _Handler(QuietHandler):
+    def respond(self, send_body: bool) -> None:
+        demo: DemoServer = self.server.owner
         demo._record(RequestLog(self.command, self.path, list(self.headers.items())))
         if demo.delay:
             with demo._serial_lock if demo.serial else contextlib.nullcontext():
                 time.sleep(demo.delay)
         route = demo.site.lookup(self.path) or NOT_FOUND
         body = route.body
-        etag = f'"{hashlib.sha1(body).hexdigest()[:16]}"'
-        if route.status == 200 and demo.conditional and self.headers.get("If-None-Match") == etag:
-            self.send_response(304)
-            self.send_header("ETag", etag)
-            self.send_header("Content-Length", "0")
-            self.end_headers()
+        etag = etag_of(body)
+        if route.status == 200 and demo.conditional and self.not_modified(etag):
             return
         zipped = route.gzip and _accepts_gzip(self.headers.get("Accept-Encoding", ""))
         if zipped:
@@ -124,8 +91,10 @@ class _Handler(BaseHTTPRequestHandler):
             self.close_connection = True
 
 
-class DemoServer:
+class DemoServer(LoopbackServer):
     """Serves a site in a daemon thread; use as a context manager in tests."""
+
+    handler = _Handler
 
     def __init__(self, site: Site, host: str = "127.0.0.1", port: int = 0, delay: float = 0.0) -> None:
         self.site = site
@@ -140,37 +109,15 @@ class DemoServer:
         self.conditional = True
         self.requests: list[RequestLog] = []
         self._lock = threading.Lock()
-        self._httpd = _Server((host, port), _Handler)
-        self._httpd.demo = self
-        self._thread: threading.Thread | None = None
-        bound_host, bound_port = self._httpd.server_address[:2]
-        self.url = f"http://{bound_host}:{bound_port}/"
+        super().__init__(host, port)
 
     def _record(self, entry: RequestLog) -> None:
         with self._lock:
             self.requests.append(entry)
 
-    def start(self) -> Self:
-        self._thread = threading.Thread(target=self._httpd.serve_forever, args=(0.05,), name="demo-server", daemon=True)
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        if self._thread is not None:
-            self._httpd.shutdown()
-            self._thread.join()
-            self._thread = None
-        self._httpd.server_close()
-
     def sent_body(self, path: str) -> bytes:
         """What a client holds after content-decoding, for byte-exact comparison with archived records."""
         return (self.site.lookup(path) or NOT_FOUND).body
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -18,7 +18,6 @@ can tell whether a crawl reached every article and never touched a counter.
 from __future__ import annotations
 
 import gzip
-import hashlib
 import html
 import json
 import math
@@ -27,11 +26,10 @@ import sys
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Self
 from urllib.parse import parse_qs, unquote, urlsplit
 
 # Real sentences from the demo portal's seed page, so article pages read as prose.
+from demo.loopback import LoopbackServer, QuietHandler, etag_of
 from demo.site import SENTENCES, TOPICS
 
 Handler = Callable[[dict[str, str], dict[str, str]], tuple[int, str, bytes]]
@@ -614,41 +612,21 @@ HOSTS = {name: f"127.0.0.{11 + number}" for number, name in enumerate(BUILDERS)}
 
 # --- server -------------------------------------------------------------------------------------
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    request_queue_size = 128
-    owner: PortalServer
-
-
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    timeout = 10
-    server: _Server
-
-    def log_message(self, format: str, *args: object) -> None:
-        """The tests read PortalServer.requests."""
-
-    def do_GET(self) -> None:
-        self._respond(b"")
-
-    def do_HEAD(self) -> None:
-        self._respond(b"", send_body=False)
+class _Handler(QuietHandler):
+    def respond(self, send_body: bool) -> None:
+        self._answer(b"", send_body)
 
     def do_POST(self) -> None:
         length = int(self.headers.get("Content-Length") or 0)
-        self._respond(self.rfile.read(length) if length else b"")
+        self._answer(self.rfile.read(length) if length else b"")
 
-    def _respond(self, body: bytes, send_body: bool = True) -> None:
-        owner = self.server.owner
+    def _answer(self, body: bytes, send_body: bool = True) -> None:
+        owner: PortalServer = self.server.owner
         owner.log(Logged(self.command, self.path, body))
         status, content_type, payload, headers = owner.answer(self.command, self.path, body)
         if status == 200 and self.command == "GET":  # validators, so re-crawls can ask conditionally
-            etag = '"' + hashlib.sha1(payload).hexdigest()[:16] + '"'
-            if self.headers.get("If-None-Match") == etag:
-                self.send_response(304)
-                self.send_header("ETag", etag)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
+            etag = etag_of(payload)
+            if self.not_modified(etag):
                 return
             headers = [*headers, ("ETag", etag)]
         # gzip portals encode every answer but 404s, challenges included (detection must decode).
@@ -668,18 +646,16 @@ class _Handler(BaseHTTPRequestHandler):
             self.close_connection = True
 
 
-class PortalServer:
+class PortalServer(LoopbackServer):
     """Serves one generated portal on its own 127.0.0.x address, logging every request."""
 
+    handler = _Handler
+
     def __init__(self, name: str, host: str | None = None, port: int = 0) -> None:
-        self._httpd = _Server((host or HOSTS[name], port), _Handler)
-        self._httpd.owner = self
-        bound_host, bound_port = self._httpd.server_address[:2]
-        self.url = f"http://{bound_host}:{bound_port}/"
+        super().__init__(host or HOSTS[name], port)
         self.portal = BUILDERS[name](self.url.rstrip("/"))
         self.requests: list[Logged] = []
         self._lock = threading.Lock()
-        self._thread: threading.Thread | None = None
 
     def log(self, entry: Logged) -> None:
         with self._lock:
@@ -713,24 +689,6 @@ class PortalServer:
     def counter_hits(self) -> list[str]:
         """Requests that reached a hit counter (any family's): a crawl must make none."""
         return [entry.target for entry in self.requests if any(c in entry.target for c in COUNTER_PATHS)]
-
-    def start(self) -> Self:
-        self._thread = threading.Thread(target=self._httpd.serve_forever, args=(0.05,), daemon=True)
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        if self._thread is not None:
-            self._httpd.shutdown()
-            self._thread.join()
-            self._thread = None
-        self._httpd.server_close()
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
 
 
 if __name__ == "__main__":

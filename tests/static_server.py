@@ -5,34 +5,21 @@ from __future__ import annotations
 
 import mimetypes
 import re
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Self
 from urllib.parse import unquote, urlsplit
+
+from demo.loopback import LoopbackServer, QuietHandler
 
 _RANGE = re.compile(r"bytes=(\d*)-(\d*)$")
 _TYPES = {".js": "application/javascript", ".wacz": "application/wacz+zip", ".html": "text/html; charset=utf-8",
           ".json": "application/json", ".wasm": "application/wasm"}
 
 
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    server: _Server
-
-    def log_message(self, format: str, *args: object) -> None:
-        """Quiet: tests read the browser's view, not the access log."""
-
-    def do_HEAD(self) -> None:
-        self._serve(send_body=False)
-
-    def do_GET(self) -> None:
-        self._serve(send_body=True)
-
-    def _serve(self, send_body: bool) -> None:
+class _Handler(QuietHandler):
+    def respond(self, send_body: bool) -> None:
         path = unquote(urlsplit(self.path).path).lstrip("/") or "index.html"
         target = None
-        for root in self.server.roots:
+        for root in self.server.owner.roots:
             candidate = (root / path).resolve()
             if candidate.is_file() and candidate.is_relative_to(root.resolve()):
                 target = candidate
@@ -72,25 +59,11 @@ class _Handler(BaseHTTPRequestHandler):
                     remaining -= len(chunk)
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    roots: list[Path]
-
-
-class StaticServer:
+class StaticServer(LoopbackServer):
     """Serve files from several directories (first match wins) on 127.0.0.1."""
 
+    handler = _Handler
+
     def __init__(self, *roots: Path) -> None:
-        self._httpd = _Server(("127.0.0.1", 0), _Handler)
-        self._httpd.roots = [Path(root) for root in roots]
-        self.url = f"http://127.0.0.1:{self._httpd.server_address[1]}/"
-        self._thread = threading.Thread(target=self._httpd.serve_forever, args=(0.05,), daemon=True)
-
-    def __enter__(self) -> Self:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._httpd.shutdown()
-        self._thread.join()
-        self._httpd.server_close()
+        self.roots = [Path(root) for root in roots]
+        super().__init__()
