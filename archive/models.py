@@ -93,6 +93,9 @@ captures = Table(
     # POST/PUT: the request body as a query, the way pywb and cdxj-indexer key it
     # (form fields decoded; other bodies as __wb_post_data=<base64>).
     Column("request_body", Text),
+    # Made by a browser: its product/version (the record's WARC-Browser); NULL for plain
+    # requests (migration 0012).
+    Column("browser", Text),
     Index("ix_captures_url_status", "url", "status", "id"),
     Index("ix_captures_digest", "payload_digest"),
     Index("ix_captures_file_offset", "warc_file", "warc_offset"),

@@ -71,6 +71,10 @@ class HttpExchange:
     fetched_at: datetime = field(default_factory=lambda: datetime.now(UTC))
     truncated: str | None = None
     record_id: str = field(default_factory=new_record_id)
+    # Set when a browser made the request (its product/version, e.g. "Chromium/156.0.8078.114"),
+    # with what kind of resource it asked for ("document", "xhr", "script" ...).
+    browser: str | None = None
+    resource_type: str | None = None
 
     def header(self, name: str) -> str | None:
         """The first response header ``name`` (any case), as text."""
@@ -170,6 +174,8 @@ def build_pair(
         response_fields["WARC-Protocol"] = exchange.protocol.lower()
     if exchange.truncated:
         response_fields["WARC-Truncated"] = exchange.truncated
+    marks = browser_fields(exchange.browser, exchange.resource_type)
+    response_fields.update(marks)
     http_response = ReceivedHeaders(
         _status_line(exchange.status), _latin1(exchange.response_headers), protocol="HTTP/1.1"
     )
@@ -208,6 +214,47 @@ def build_pair(
         payload=io.BytesIO(exchange.request_body),
         length=len(exchange.request_body),
         http_headers=http_request,
-        warc_headers_dict={"WARC-Date": date, "WARC-Concurrent-To": exchange.record_id},
+        warc_headers_dict={"WARC-Date": date, "WARC-Concurrent-To": exchange.record_id, **marks},
     )
     return request, response
+
+
+def browser_fields(browser: str | None, resource_type: str | None = None) -> dict[str, str]:
+    """WARC header fields that mark a browser's capture: ``WARC-Browser`` names the browser,
+    ``WARC-Resource-Type`` what it asked for (as Browsertrix writes it)."""
+    if not browser:
+        return {}
+    fields = {"WARC-Browser": browser}
+    if resource_type:
+        fields["WARC-Resource-Type"] = resource_type
+    return fields
+
+
+BROWSER_NOTE = (
+    "records with a WARC-Browser field were requested by that headless browser (Playwright) and "
+    "fetched through this crawler's downloader, so their bytes are as the server sent them, with the "
+    "normalisations above; a conversion record (WARC-Refers-To the page's document) holds the DOM "
+    "the browser rendered, which is what the article text was extracted from"
+)
+
+
+@dataclass
+class RenderedPage:
+    """The DOM a browser rendered for a page, to be kept as a WARC ``conversion`` record that
+    refers to the page's document (its response record)."""
+
+    url: str
+    dom: bytes
+    refers_to: str | None
+    browser: str | None
+    fetched_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    record_id: str = field(default_factory=new_record_id)
+
+
+def build_conversion(builder: RecordBuilder, page: RenderedPage) -> ArcWarcRecord:
+    fields = {"WARC-Record-ID": page.record_id, "WARC-Date": warc_date(page.fetched_at),
+              **browser_fields(page.browser or "browser")}
+    if page.refers_to:
+        fields["WARC-Refers-To"] = page.refers_to
+    return builder.create_warc_record(page.url, "conversion", payload=io.BytesIO(page.dom), length=len(page.dom),
+                                      warc_content_type="text/html; charset=utf-8", warc_headers_dict=fields)

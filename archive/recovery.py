@@ -159,6 +159,7 @@ def rows_from_file(path: Path, crawl_id: int | None) -> list[dict[str, Any]]:
             "etag": item.etag,
             "last_modified": item.last_modified,
             "ref": item.refers_to,
+            "browser": item.browser,
             "warc_offset": item.offset,
             "warc_length": item.length,
         })

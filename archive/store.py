@@ -27,7 +27,15 @@ from archive.events import EventRow
 from archive.lookup import ArchiveLookup, GoodCapture, is_good_capture
 from archive.models import article_events, articles, capture_id_of, captures, crawls, open_index, utc_iso
 from archive.presence import missing_warc_files
-from archive.records import HttpExchange, Original, build_pair, payload_digest, request_body_query
+from archive.records import (
+    HttpExchange,
+    Original,
+    RenderedPage,
+    build_conversion,
+    build_pair,
+    payload_digest,
+    request_body_query,
+)
 from archive.recovery import recover
 from archive.warc_writer import RotatingWarcWriter
 
@@ -192,6 +200,8 @@ class ArchiveWriter:
                 capture_rows.append(self._write_exchange(item))
             elif isinstance(item, EventRow):
                 event_rows.append({"rid": item.record_id, **item.fields})
+            elif isinstance(item, RenderedPage):
+                self._write_rendered(item)
             elif isinstance(item, AttachmentRow):
                 attachment_rows.append(item)
             else:
@@ -214,6 +224,16 @@ class ArchiveWriter:
         self.counts["articles_already_indexed"] += len(article_rows) - added
         self.counts["events"] += len(event_rows)
         self.counts["attachments"] += attachments_added
+
+    def add_rendered(self, page: RenderedPage) -> None:
+        """Queue the DOM a browser rendered (a conversion record; not a row of the index)."""
+        self._put(page)
+
+    def _write_rendered(self, page: RenderedPage) -> None:
+        (where,) = self.warcs.write(build_conversion(self.warcs.builder, page))
+        self.counts["records"] += 1
+        self.counts["conversions"] += 1
+        self.counts["bytes"] += where.length
 
     def _write_exchange(self, exchange: HttpExchange) -> dict[str, Any]:
         digest = payload_digest(exchange.body)
@@ -266,6 +286,7 @@ class ArchiveWriter:
             "last_modified": exchange.header("Last-Modified"),
             "flags": ",".join(flags) or None,
             "ref": revisit_of.record_id if revisit_of else None,
+            "browser": exchange.browser,
         }
 
 

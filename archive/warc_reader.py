@@ -54,6 +54,7 @@ class RecordInfo:
     ip_address: str | None = None
     truncated: str | None = None
     refers_to: str | None = None
+    browser: str | None = None
 
 
 def read_record(path: str | Path, offset: int) -> tuple[ArcWarcRecord, bytes]:
@@ -196,6 +197,7 @@ def _info(record: ArcWarcRecord, offset: int) -> RecordInfo:
         ip_address=headers.get_header("WARC-IP-Address"),
         truncated=headers.get_header("WARC-Truncated"),
         refers_to=headers.get_header("WARC-Refers-To"),
+        browser=headers.get_header("WARC-Browser"),
     )
 
 

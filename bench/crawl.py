@@ -1,6 +1,7 @@
 """Crawl benchmark: portal-archiver against a bare Scrapy spider and wget, on one local portal.
 
     python bench/crawl.py [--articles 2000] [--rounds 3] [--out bench/out] [--record]
+    python bench/crawl.py --browser [--articles 1000] [--rounds 3] [--record]   # bench/browser.py
 
 The portal is the project's own demo generator written out as static files and served by
 nginx, so the server costs almost nothing next to the crawlers and every tool sees the same
@@ -96,6 +97,7 @@ class Run:
     # Scrapy's own elapsed_time_seconds: the crawl without interpreter start-up.
     crawl_s: float | None = None
     extra: dict[str, object] = field(default_factory=dict)
+    tree_pss_mib: float | None = None
 
     @property
     def pages_per_s(self) -> float:
@@ -253,6 +255,9 @@ class Measured:
     # nothing inherited (ru_maxrss is carried across fork and exec, so it is not used).
     tree_rss_mib: float
     returncode: int
+    # Highest sum of PSS over the tree (``measure(pss=True)``): memory shared between the
+    # tree's processes (a browser's) counted once, not once per process as RSS sums do.
+    tree_pss_mib: float | None = None
 
 
 class TreeRssSampler(threading.Thread):
@@ -264,12 +269,17 @@ class TreeRssSampler(threading.Thread):
     sample is taken at once, so a short run is sampled too.
     """
 
-    def __init__(self, pid: int, interval: float = 0.1, roots: Callable[[], set[int]] | None = None) -> None:
+    def __init__(self, pid: int, interval: float = 0.1, roots: Callable[[], set[int]] | None = None,
+                 pss: bool = False) -> None:
         super().__init__(daemon=True)
         self.pid, self.interval = pid, interval
         # Several process trees at once (crawls run side by side): their current root pids.
         self.roots = roots or (lambda: {self.pid})
         self.peak_bytes = 0
+        # With ``pss``, also the highest summed PSS (smaps_rollup: dearer to read, so every 4th sample).
+        self.pss = pss
+        self.peak_pss_bytes = 0
+        self._samples = 0
         self.done = threading.Event()
         self.page_size = os.sysconf("SC_PAGE_SIZE")
 
@@ -298,10 +308,24 @@ class TreeRssSampler(threading.Thread):
             children = [pid for pid, ppid in parent_of.items() if ppid == parent and pid not in tree]
             tree.update(children)
             frontier.extend(children)
+        self._samples += 1
+        if self.pss and self._samples % 4 == 1:
+            self.peak_pss_bytes = max(self.peak_pss_bytes, sum(_pss(pid) for pid in tree))
         return sum(rss_of.get(pid, 0) for pid in tree) * self.page_size
 
 
-def measure(cmd: list[str], cwd: Path, log: Path, env: dict[str, str] | None = None) -> Measured:
+def _pss(pid: int) -> int:
+    """A process's proportional set size in bytes (0 when it is gone)."""
+    try:
+        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+            if line.startswith("Pss:"):
+                return int(line.split()[1]) * 1024
+    except (OSError, ValueError):
+        pass
+    return 0
+
+
+def measure(cmd: list[str], cwd: Path, log: Path, env: dict[str, str] | None = None, pss: bool = False) -> Measured:
     """Run to completion and report wall time, CPU time and memory.
 
     ``os.wait4`` hands back the child's rusage without polling; the sampler adds what
@@ -310,7 +334,7 @@ def measure(cmd: list[str], cwd: Path, log: Path, env: dict[str, str] | None = N
     with log.open("wb") as out:
         start = time.perf_counter()
         proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=out, stderr=subprocess.STDOUT)
-        sampler = TreeRssSampler(proc.pid)
+        sampler = TreeRssSampler(proc.pid, pss=pss)
         sampler.start()
         _pid, status, usage = os.wait4(proc.pid, 0)
         wall = time.perf_counter() - start
@@ -321,7 +345,7 @@ def measure(cmd: list[str], cwd: Path, log: Path, env: dict[str, str] | None = N
     # parent holding 1 GiB (bench/fleet after generating 100,000 pages) reports 1 GiB however
     # little it uses, and /bin/true reads 46 MiB under this harness.
     return Measured(wall_s=wall, cpu_s=usage.ru_utime + usage.ru_stime, tree_rss_mib=sampler.peak_bytes / 2**20,
-                    returncode=proc.returncode)
+                    returncode=proc.returncode, tree_pss_mib=sampler.peak_pss_bytes / 2**20 if pss else None)
 
 
 def child_python() -> str:
@@ -703,6 +727,11 @@ def run_rounds(url: str, tmp: Path, rounds: int, log_prefix: Path) -> tuple[list
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if "--browser" in argv:  # the portals only a browser can read (issue 19): bench/browser.py
+        from bench.browser import main as browser_main
+
+        return browser_main([arg for arg in argv if arg != "--browser"])
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--articles", type=int, default=2000, help="minimum article pages in the portal")

@@ -13,6 +13,7 @@ import pprint
 import socket
 import time
 import weakref
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -29,7 +30,7 @@ from twisted.internet.threads import deferToThread
 import crawler
 from archive.locks import SiteLocks
 from archive.models import has_schema, index_url_for, open_index
-from archive.records import NORMALISATIONS, HttpExchange
+from archive.records import BROWSER_NOTE, NORMALISATIONS, HttpExchange, RenderedPage
 from archive.store import ArchiveWriter
 from crawler import report
 
@@ -89,6 +90,8 @@ def exchange_from(response: Response, request: Request) -> HttpExchange:
         ip_address=str(response.ip_address) if response.ip_address else None,
         fetched_at=datetime.now(UTC),
         truncated=truncated,
+        browser=request.meta.get("browser_sub"),
+        resource_type=request.meta.get("resource_type"),
     )
 
 
@@ -136,6 +139,7 @@ class CaptureExtension:
             "robots": "obey" if settings.getbool("ROBOTSTXT_OBEY") else "ignore",
             "http-header-user-agent": settings.get("USER_AGENT"),
             "normalisations": NORMALISATIONS,
+            "browser": BROWSER_NOTE,
         }
 
     async def spider_opened(self, spider: Spider) -> None:
@@ -182,10 +186,21 @@ class CaptureExtension:
         return True
 
     def response_downloaded(self, response: Response, request: Request, spider: Spider) -> None:
+        if "browser" in response.flags:
+            # A page the browser opened (crawler/browser/): its exchanges were archived as they
+            # arrived; what is left is the DOM it rendered, kept beside its document.
+            if "rendered" in response.flags:
+                self._add(response, lambda: self.writer.add_rendered(RenderedPage(
+                    response.url, response.body, request.meta.get("warc_record_id"),
+                    request.meta.get("browser_version"))))
+            return
         exchange = exchange_from(response, request)
         request.meta["warc_record_id"] = exchange.record_id
+        self._add(response, lambda: self.writer.add_exchange(exchange))
+
+    def _add(self, response: Response, add: Callable[[], None]) -> None:
         try:
-            self.writer.add_exchange(exchange)
+            add()
         except RuntimeError as exc:
             # Crawling on would fetch pages that are never archived: stop instead.
             if not self._stopping:

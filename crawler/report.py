@@ -57,6 +57,10 @@ def summary(stats: dict[str, Any], reason: str | None = None) -> dict[str, Any]:
         "sites": sites_summary(stats.get("sites") or {}),
         "dead_hosts": dead_hosts(stats.get("hosts") or {}),
         **discovery_summary(stats, reason),
+        # Hosts a browser was needed for, and why (crawler/browser/), whether or not one ran;
+        # what the browser did: pages, requests it made through the downloader, restarts ...
+        "needs_browser": dict(stats.get("browser/needs_browser") or {}),
+        "browser": {key: value for key, value in _prefixed(stats, "browser/").items() if key != "needs_browser"},
     }
 
 

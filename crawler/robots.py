@@ -23,8 +23,10 @@ DISALLOW_ALL = b"User-agent: *\nDisallow: /\n"
 
 
 def is_robots_request(request: Request) -> bool:
-    """Scrapy's own robots.txt fetch (it marks it not to obey robots.txt itself)."""
-    return bool(request.meta.get("dont_obey_robotstxt")) and urlsplit(request.url).path == "/robots.txt"
+    """Scrapy's own robots.txt fetch (it marks it not to obey robots.txt itself); not the browser's
+    fetch of a gated robots.txt, whose challenge page the browser must see (crawler/browser/)."""
+    return (bool(request.meta.get("dont_obey_robotstxt")) and urlsplit(request.url).path == "/robots.txt"
+            and not request.meta.get("browser_sub"))
 
 
 class RobotsServerErrorMiddleware:

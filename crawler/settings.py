@@ -244,9 +244,9 @@ SITE_GIVE_UP_AFTER = 300.0
 # until it answers again (0 = never). Skipped requests are counted per host (stats "hosts").
 HOST_BREAKER_AFTER = 2
 DOWNLOADER_MIDDLEWARES["crawler.hosts.HostGateMiddleware"] = 102
-# http and https go through Scrapy's HTTP/1.1 handler behind a last check of host health:
-# a request that waited in a slot's queue while its host died never reaches the network.
-DOWNLOAD_HANDLERS["http"] = DOWNLOAD_HANDLERS["https"] = "crawler.hosts.HostCheckedHandler"
+# Plain http and https requests go through Scrapy's HTTP/1.1 handler behind a last check of
+# host health (crawler.hosts.HostCheckedHandler, inside the browser's handler set below): a
+# request that waited in a slot's queue while its host died never reaches the network.
 # Keep many hosts busy: the global cap on requests in flight is sized for hundreds of
 # portals (each still gets CONCURRENT_REQUESTS_PER_DOMAIN and DOWNLOAD_DELAY), and the
 # scheduler hands out the host with the fewest active downloads first, so one big portal's
@@ -328,3 +328,36 @@ ATTACHMENT_MAX_MEMBERS = 500
 ATTACHMENT_QUEUE_BYTES = 128 * 1024 * 1024
 # Characters of text kept per attachment (a longer text is cut, and the cut said in `error`).
 ATTACHMENT_MAX_CHARS = 2_000_000
+
+# --- Portals only a browser can read (issue 19: crawler/browser/) -----------------------------
+# A host goes to a headless Chromium (driven by Playwright) when it answers with an anti-bot
+# challenge (archive/challenges.toml) or serves script shells (pages their scripts fill);
+# everything else stays on plain requests. A gate the browser passes hands the host back to
+# plain requests carrying the browser's cookies and user agent; single-use tokens keep every
+# page of the host in the browser. A normal browser only: no CAPTCHA solving, no spoofing.
+# Off: no browser is ever started (hosts that need one are still named in the summary).
+BROWSER_ENABLED = True
+# The Chromium (or Chrome) binary, a path or a name on PATH; "" = the first of chromium,
+# chromium-browser, google-chrome on PATH. Playwright's own browser download is never used.
+BROWSER_EXECUTABLE = ""
+# Hosts whose pages always go to the browser, as shell-style patterns, comma-separated on the
+# command line (-s 'BROWSER_HOSTS=*.example.gov.cn,www.other.gov.cn'); * sends every page there.
+BROWSER_HOSTS: list[str] = []
+# Pages open in the browser at once (one browser process for the whole crawl).
+BROWSER_MAX_PAGES = 2
+# Seconds a page may take to load and settle before its DOM is taken as it is.
+BROWSER_PAGE_TIMEOUT = 60.0
+# A page has settled once its document has loaded and none of its requests has been in
+# flight for this many seconds.
+BROWSER_SETTLE = 0.5
+# A page that navigates more often than this (a challenge reloading itself forever) is done.
+BROWSER_MAX_NAVIGATIONS = 3
+# A gate that comes back after fewer good plain pages than this since the hand-off has
+# single-use tokens: every page of its host then goes through the browser.
+BROWSER_HANDOFF_MIN_PAGES = 3
+# Script shells of a host that render into nothing to follow before the host goes back to
+# plain requests (a page that is merely empty is not a script-rendered portal).
+BROWSER_SHELL_TRIALS = 3
+DOWNLOAD_HANDLERS["http"] = "crawler.browser.handler.BrowserDownloadHandler"
+DOWNLOAD_HANDLERS["https"] = "crawler.browser.handler.BrowserDownloadHandler"
+DOWNLOADER_MIDDLEWARES["crawler.browser.middleware.BrowserMiddleware"] = 545

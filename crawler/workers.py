@@ -30,6 +30,7 @@ from scrapy.utils.reactor import is_asyncio_reactor_installed
 
 from archive.challenges import challenge_kind
 from crawler import settings as defaults
+from crawler.browser.shell import is_script_shell
 from crawler.discover.links import Discovery, discover_page, link_extractor
 from crawler.extract import extract_article
 from crawler.extract.page import parse_page
@@ -55,6 +56,8 @@ class PageResult:
     found: Discovery = field(default_factory=Discovery)
     # ... and an article's continuation pages (t20200115_123_1.html).
     continuations: list[str] = field(default_factory=list)
+    # A script shell: scripts, not markup, hold its content (crawler/browser/shell.py).
+    shell: bool = False
 
 
 # A page named like a listing (index.html, list_2.shtml) is never an article's first page:
@@ -87,7 +90,9 @@ def process_page(response: TextResponse, profile: SiteProfile, as_article: bool 
     if article:
         found.pages = []
     requisites = page_requisites(page.root, response.url, item.images if item else ())
-    return PageResult(links, kind, item, requisites, found, continuations)
+    followable = len(links) + len(found.pages) + len(found.endpoints) + found.records
+    shell = kind != ARTICLE and is_script_shell(page.text, page.root, followable)
+    return PageResult(links, kind, item, requisites, found, continuations, shell)
 
 
 def process_bytes(url: str, body: bytes, content_type: bytes, profile: SiteProfile, status: int = 200,

@@ -26,6 +26,7 @@ import sys
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from email.message import Message
 from urllib.parse import parse_qs, unquote, urlsplit
 
 # Real sentences from the demo portal's seed page, so article pages read as prose.
@@ -623,7 +624,7 @@ class _Handler(QuietHandler):
     def _answer(self, body: bytes, send_body: bool = True) -> None:
         owner: PortalServer = self.server.owner
         owner.log(Logged(self.command, self.path, body))
-        status, content_type, payload, headers = owner.answer(self.command, self.path, body)
+        status, content_type, payload, headers = owner.answer(self.command, self.path, body, self.headers)
         if status == 200 and self.command == "GET":  # validators, so re-crawls can ask conditionally
             etag = etag_of(payload)
             if self.not_modified(etag):
@@ -651,9 +652,10 @@ class PortalServer(LoopbackServer):
 
     handler = _Handler
 
-    def __init__(self, name: str, host: str | None = None, port: int = 0) -> None:
+    def __init__(self, name: str, host: str | None = None, port: int = 0,
+                 build: Callable[[str], Portal] | None = None) -> None:
         super().__init__(host or HOSTS[name], port)
-        self.portal = BUILDERS[name](self.url.rstrip("/"))
+        self.portal = (build or BUILDERS[name])(self.url.rstrip("/"))
         self.requests: list[Logged] = []
         self._lock = threading.Lock()
 
@@ -661,7 +663,8 @@ class PortalServer(LoopbackServer):
         with self._lock:
             self.requests.append(entry)
 
-    def answer(self, method: str, target: str, body: bytes) -> tuple[int, str, bytes, list[tuple[str, str]]]:
+    def answer(self, method: str, target: str, body: bytes,
+               headers: Message | None = None) -> tuple[int, str, bytes, list[tuple[str, str]]]:
         parts = urlsplit(target)
         path = unquote(parts.path)
         query = {key: values[0] for key, values in parse_qs(parts.query, keep_blank_values=True).items()}

@@ -12,6 +12,7 @@ ReplayWeb.page's files from `npm pack`, Debian's chromium driven by Playwright.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -23,6 +24,7 @@ import time
 import urllib.error
 import urllib.request
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -200,6 +202,13 @@ def pywb(tools, recrawled, tmp_path_factory):
     added = subprocess.run([str(PYWB_BIN / "wb-manager"), "add", "--unpack-wacz", "imported", str(wacz)], cwd=root,
                            capture_output=True, text=True, timeout=300)
     assert added.returncode == 0, added.stderr
+    with wayback(root) as base:
+        yield base, root
+
+
+@contextlib.contextmanager
+def wayback(root: Path) -> Iterator[str]:
+    """pywb's ``wayback`` serving the collections under ``root``, on a free loopback port: its URL."""
     port = free_port()
     log = open(root / "wayback.log", "w")  # noqa: SIM115 - closed below
     process = subprocess.Popen([str(PYWB_BIN / "wayback"), "-p", str(port), "-b", "127.0.0.1", "-d", str(root)],
@@ -216,11 +225,12 @@ def pywb(tools, recrawled, tmp_path_factory):
                 pytest.fail(f"wayback did not start: {(root / 'wayback.log').read_text()[-2000:]}")
             time.sleep(0.5)
     try:
-        yield base, root
+        yield base
     finally:
         process.terminate()
         process.wait(timeout=30)
         log.close()
+
 
 
 class _NoRedirect(urllib.request.HTTPRedirectHandler):

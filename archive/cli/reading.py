@@ -106,6 +106,9 @@ def cmd_show(args: argparse.Namespace) -> int:
             print(f"status: {checks[-1]['kind']} (re-checked {checks[-1]['detected_at']})")
     if capture is not None:
         print(f"warc: {capture['warc_file']} @ {capture['warc_offset']} ({capture['record_type']})")
+        if capture.get("browser"):
+            # Fetched for a browser (issue 19): the text above was read from the DOM it rendered.
+            print(f"browser: {capture['browser']} (the rendered DOM is the conversion record referring to it)")
     for line in _attachment_lines(files):
         print(line)
     if article is not None:
@@ -144,10 +147,11 @@ def cmd_history(args: argparse.Namespace) -> int:
     if not rows:
         print(f"error: no capture of {args.url}", file=sys.stderr)
         return 1
-    print("fetched_at            status  type      changed  digest                                   crawl")
+    print("fetched_at            status  type      changed  digest                                   crawl  by")
     for row in rows:
         print(f"{row['fetched_at']:21} {row['status'] or '':>6}  {row['record_type']:8}  "
-              f"{'yes' if row['changed'] else 'no':7}  {row['payload_digest'] or '':40} {row['crawl_id']}")
+              f"{'yes' if row['changed'] else 'no':7}  {row['payload_digest'] or '':40} {row['crawl_id']:<6} "
+              f"{'browser' if row.get('browser') else 'plain'}")
     return 0
 
 

@@ -47,6 +47,8 @@ class DiscoveryGuardMiddleware:
             raise IgnoreRequest(f"hit counter: {request.url}")
 
     def process_response(self, request: Request, response: Response, spider=None) -> Response:
+        if request.meta.get("browser_sub"):
+            return response  # the browser's own request: its page says whether the gate held (crawler/browser/)
         kind = challenge_kind(response.status, response.body, response.headers.getlist(b"Set-Cookie"))
         if kind:
             self.stats.inc_value(f"challenge/{kind}")
@@ -60,8 +62,9 @@ class DiscoveryGuardMiddleware:
             host = urlsplit(response.url).netloc
             if host not in self._challenged_hosts:
                 self._challenged_hosts.add(host)
+                route = ("a plain browser did not get past it either" if "browser" in response.flags
+                         else "this portal needs another route")
                 logger.warning("%s answers with a %s anti-bot challenge (HTTP %d at %s): archived and flagged, "
-                               "not followed; this portal needs another route", host, kind, response.status,
-                               response.url)
+                               "not followed; %s", host, kind, response.status, response.url, route)
             request.meta["challenge"] = kind
         return response

@@ -27,6 +27,7 @@ from twisted.python.failure import Failure
 from archive.events import EDITED, UNCHANGED
 from archive.history import History
 from crawler.attachments import AttachmentReader, attachment_requests
+from crawler.browser.router import browser_router
 from crawler.capture import archive_writer, existing_index, index_location
 from crawler.discover.spider import DiscoveryMixin
 from crawler.extract import extract_article
@@ -80,6 +81,7 @@ class PortalSpider(DiscoveryMixin, scrapy.Spider):
         spider.page_maxsize = settings.getint("PAGE_MAXSIZE")
         spider.page_max_links = settings.getint("PAGE_MAX_LINKS")
         spider.requisites = RequisitePolicy.from_settings(settings)
+        spider.browser = browser_router(crawler)
         spider.attachments = AttachmentReader.from_crawler(crawler)
         engine = existing_index(settings) if settings.getbool("INCREMENTAL") else None
         if engine is not None:
@@ -148,6 +150,13 @@ class PortalSpider(DiscoveryMixin, scrapy.Spider):
             stats.inc_value("extract/errors")
             return
         stats.inc_value(f"pages/{result.kind}")
+        if result.shell or "rendered" in response.flags:
+            # A script shell goes to the browser (crawler/browser/); without one it is reported.
+            meta = self.browser.page_processed(response, result.shell)
+            if meta is not None:
+                yield scrapy.Request(response.url, callback=self.parse, errback=self.failed, meta=meta,
+                                     dont_filter=True)
+                return
         follow = self._links_to_follow(response.url, result, state)
         files = result.item.attachments if result.item is not None and self.attachments is not None else []
         if files:  # requested as the article's attachments (any host, conditional on a re-crawl)
@@ -159,8 +168,9 @@ class PortalSpider(DiscoveryMixin, scrapy.Spider):
         links = capped_links(follow, response.url, self.page_max_links, stats)
         for request in self.discovered_requests(response, result, links):
             yield request
-        for request in self._requisite_requests(result.requisites[:self.page_max_links or None], state):
-            yield request
+        if "browser" not in response.flags:  # the browser fetched what its page uses
+            for request in self._requisite_requests(result.requisites[:self.page_max_links or None], state):
+                yield request
         for request in attachment_requests(files[:self.page_max_links or None], response.meta.get("site"),
                                            self.parse_attachment, self.failed, state.history):
             yield request
@@ -313,6 +323,7 @@ class PortalSpider(DiscoveryMixin, scrapy.Spider):
 
     def closed(self, reason: str) -> None:
         self.report_uncovered(reason)
+        self.browser.report()
         self.pages.close()
         if self.attachments is not None:
             self.attachments.close(finished=reason == "finished")
