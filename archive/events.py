@@ -20,6 +20,12 @@ re-check becomes one event row, whose ``kind`` is one of:
   error: the server did not say anything about the article, so this is never evidence of
   deletion.
 
+A re-check of an article that is gone (its last event other than ``blocked`` is deleted,
+redirected-away or soft-deleted) that finds it still gone records the same kind again: a
+404 is ``deleted`` again, and a 304 is the gone kind again, never ``unchanged`` (it was
+asked with the validators of the page it answered when found gone, or with none;
+crawler/revisit.py). So the article's status stays gone (``article_status``).
+
 Classification here is plain functions over what the crawler saw, so it runs (and is
 tested) without Scrapy; the SQL helpers serve ``Index.events()`` and the CLI.
 """
@@ -37,7 +43,7 @@ from urllib.parse import urljoin, urlsplit
 from sqlalchemy import Connection, select
 
 from archive.challenges import challenge_kind
-from archive.models import articles, captures
+from archive.models import article_events, articles, captures
 from archive.resources import package_path
 
 UNCHANGED, EDITED, DELETED = "unchanged", "edited", "deleted"
@@ -157,6 +163,24 @@ def changed_fields(old: dict[str, Any], new: dict[str, Any],
     if (old.get("published_at") or "") != (new.get("published_at") or ""):
         changed.append("published_at")
     return changed
+
+
+def last_status(conn: Connection, url: str) -> tuple[str, int | None] | None:
+    """(kind, capture_id) of ``url``'s latest event that reached the server (not ``blocked``)."""
+    row = conn.execute(
+        select(article_events.c.kind, article_events.c.capture_id)
+        .where(article_events.c.url == url, article_events.c.kind != BLOCKED)
+        .order_by(article_events.c.id.desc()).limit(1)
+    ).first()
+    return (row.kind, row.capture_id) if row else None
+
+
+def still_gone(status: tuple[str, int | None] | None, verdict: tuple[str, str]) -> tuple[str, str]:
+    """The verdict on a 304 (``unchanged``) for an article whose ``last_status`` is gone: that
+    gone kind again."""
+    if verdict[0] == UNCHANGED and status is not None and status[0] in GONE:
+        return status[0], f"HTTP 304: still {status[0]} (unchanged since that check)"
+    return verdict
 
 
 def latest_version(conn: Connection, url: str) -> dict[str, Any] | None:

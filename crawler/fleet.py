@@ -8,9 +8,14 @@ here use it to
 - gate every request before it is scheduled (scope, schemes, sites given up);
 - count per site: pages, new articles, errors, and whether requests are still pending,
   so a site is known to be done as soon as its last request settles;
-- give up on a site whose hosts keep failing at the network level (dead host, or one that
-  accepts and never answers) after ``FLEET_GIVE_UP_AFTER`` failures in a row, so it
-  never holds back the others; the reason is kept per site;
+- give up on a site only when none of its hosts has answered for ``SITE_GIVE_UP_AFTER``
+  seconds while its requests kept failing (network failures, or retried statuses such as
+  502/503), or at once when its start host does not resolve; until then its pages are
+  retried with backoff however long the outage lasts (crawler/retry.py), so an outage
+  shorter than that loses nothing. Failures of best-effort requests (page requisites,
+  third-party robots.txt; crawler/hosts.py) never count. The reason is kept per site;
+- learn each host's health from every attempt (crawler/hosts.py: dead hosts get no more
+  requests), refusing requests to dead hosts before they are scheduled;
 - report all of that into ``crawls.stats["sites"]`` and the summary (``crawler/report.py``).
 
 A request is one pending unit from the moment it is scheduled until its callback's output
@@ -23,6 +28,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import time
 from collections.abc import AsyncIterator, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -38,20 +44,29 @@ from sqlalchemy import Engine, select
 
 from archive.history import History
 from archive.models import crawls
+from crawler.hosts import (
+    BEST_EFFORT,
+    UNREACHABLE,
+    UNRESOLVABLE,
+    UNTIL_ANSWERED,
+    HostHealth,
+    HostSkipped,
+    host_of,
+    is_dns_failure,
+    is_network_failure,
+)
 from crawler.profiles import SiteProfile, available_sites, generic_profile, load_profile
+from crawler.robots import is_robots_request
 from crawler.scope import Scope, ascii_host, ascii_url, site_scope
 from crawler.seeds import Seed, SeedError, checked_url, load_seeds
 
 logger = logging.getLogger(__name__)
 
-# Exceptions that say the host is not answering (as opposed to answering badly), by name:
-# Scrapy's own (2.14+) and the Twisted ones older handlers raise.
-NETWORK_FAILURES = (
-    "DownloadTimeoutError", "DownloadConnectionRefusedError", "CannotResolveHostError", "DownloadFailedError",
-    "TimeoutError", "TCPTimedOutError", "ConnectionRefusedError", "ConnectError", "ConnectionLost",
-    "ResponseNeverReceived", "DNSLookupError", "NoRouteError", "ConnectingCancelledError",
-)
 _UNIT = "fleet_unit"
+# An outage is failures on at least this many URLs of a site since its last answer (or
+# before any answer at all): one URL that keeps failing while nothing else is asked is
+# that URL's problem, retried RETRY_TIMES times as usual.
+OUTAGE_URLS = 2
 
 
 @dataclass
@@ -69,9 +84,15 @@ class SiteState:
     pages: int = 0
     articles_new: int = 0
     errors: int = 0
+    # Best-effort requests (requisites) that failed: never the site's errors.
+    requisites_failed: int = 0
     out_of_scope: int = 0
     network_failures: int = 0
-    network_failures_in_a_row: int = 0
+    # Outage clock (time.monotonic()): the last answer from the site's hosts, the first
+    # failure since, and which URLs failed since.
+    answered_at: float | None = None
+    failing_since: float | None = None
+    failing_urls: set[str] = field(default_factory=set)
     pending: int = 0
     # None while running; "finished", "gave up: ...", or the crawl's own end reason.
     stopped: str | None = None
@@ -86,6 +107,7 @@ class SiteState:
             "pages": self.pages,
             "articles_new": self.articles_new,
             "errors": self.errors,
+            "requisites_failed": self.requisites_failed,
             "out_of_scope": self.out_of_scope,
             "network_failures": self.network_failures,
             "stopped": self.stopped or "running",
@@ -174,8 +196,13 @@ def as_new_unit(request: Request) -> Request:
 class Fleet:
     """The sites of one crawl, looked up by the ``site`` a request carries."""
 
-    def __init__(self, sites: dict[str, SiteState]) -> None:
+    def __init__(self, sites: dict[str, SiteState], give_up_after: float = 0.0,
+                 hosts: HostHealth | None = None) -> None:
         self.sites = sites
+        # SITE_GIVE_UP_AFTER (0: never) and the health of every host (crawler/hosts.py).
+        self.give_up_after = give_up_after
+        self.hosts = hosts if hosts is not None else HostHealth()
+        self._owners: dict[str, SiteState | None] = {}
         self.default = next(iter(sites.values())) if len(sites) == 1 else None
         # Marks a request as one pending unit; the same in every run, so that the requests a
         # JOBDIR run left in its queue still count once the counts are restored (``restore``).
@@ -194,11 +221,68 @@ class Fleet:
         return self.sites.get(name) if name is not None else self.default
 
     def site_of_host(self, request: Request) -> SiteState | None:
-        """``site_for``, falling back on the request's host for requests without a site."""
-        state = self.site_for(request)
-        if state is None:
-            state = self.by_host.get(ascii_host(urlsplit(request.url).hostname or ""))
-        return state
+        """The request's site; for a request without one (robots.txt), the site whose pages
+        live on its host, if any (a CDN's robots.txt belongs to no site)."""
+        name = request.meta.get("site")
+        if name is not None:
+            return self.sites.get(name)
+        return self.owner(host_of(request.url))
+
+    def owner(self, host: str) -> SiteState | None:
+        """The site whose scope holds ``host`` (its own host or a subdomain of one)."""
+        if host not in self._owners:
+            state = self.by_host.get(host)
+            if state is None:
+                state = next((site for site in self.sites.values() if site.scope.host_allowed(host)), None)
+            self._owners[host] = state
+        return self._owners[host]
+
+    def best_effort(self, request: Request) -> bool:
+        """A decorative request: a page requisite (but not an image of an article body on its
+        own portal's host: that is content), or robots.txt of a host no portal's pages live on."""
+        kind = request.meta.get("requisite")
+        if kind:
+            if kind != "article_image":
+                return True
+            state = self.site_for(request)
+            return state is None or not state.scope.host_allowed(host_of(request.url))
+        return is_robots_request(request) and self.owner(host_of(request.url)) is None
+
+    # --- the outage clock -------------------------------------------------------------------
+
+    def answered(self, state: SiteState) -> None:
+        state.answered_at = time.monotonic()
+        state.failing_since = None
+        state.failing_urls.clear()
+
+    def failed(self, state: SiteState, url: str, why: str) -> None:
+        """A request of the site got no usable answer; give the site up when none of its hosts
+        has answered for ``give_up_after`` seconds."""
+        now = time.monotonic()
+        if state.failing_since is None:
+            state.failing_since = now
+        if len(state.failing_urls) < OUTAGE_URLS:
+            state.failing_urls.add(url)
+        if self.give_up_after and now - state.failing_since >= self.give_up_after:
+            self.give_up(state, f"no answer from its hosts for {now - state.failing_since:.0f} s "
+                                f"(SITE_GIVE_UP_AFTER={self.give_up_after:g}; last: {why})")
+
+    def in_outage(self, state: SiteState) -> bool:
+        """Are the site's hosts down (rather than one of its URLs failing)?"""
+        if state.failing_since is None:
+            return False
+        return state.answered_at is None or len(state.failing_urls) >= OUTAGE_URLS
+
+    def unresolvable_start(self, host: str) -> list[SiteState]:
+        """Sites that never answered and whose every start host is unresolvable (``host`` just became)."""
+        out = []
+        for state in self.sites.values():
+            starts = {host_of(url) for url in state.profile.start_urls}
+            if host in starts and state.answered_at is None and state.stopped is None and all(
+                    (found := self.hosts.hosts.get(name)) is not None and found.verdict == UNRESOLVABLE
+                    for name in starts):
+                out.append(state)
+        return out
 
     def left(self) -> int:
         return sum(1 for state in self.sites.values() if state.stopped is None)
@@ -232,11 +316,11 @@ class Fleet:
             if state.stopped is None:
                 state.stopped = reason
 
-    def give_up(self, state: SiteState, reason: str) -> None:
+    def give_up(self, state: SiteState, reason: str, level: int = logging.WARNING) -> None:
         if state.stopped is None or state.stopped == "finished":
             state.stopped = f"gave up: {reason}"
-            logger.warning("giving up on site %s for this run: %s (%d of %d sites left)",
-                           state.name, reason, self.left(), len(self.sites))
+            logger.log(level, "giving up on site %s for this run: %s (%d of %d sites left)",
+                       state.name, reason, self.left(), len(self.sites))
 
     def snapshot(self) -> dict[str, dict[str, Any]]:
         """What a JOBDIR run keeps (spider.state) for the run that resumes it: the requests
@@ -376,6 +460,15 @@ class FleetExtension:
         why = state.scope.why_not(request.url, requisite=bool(request.meta.get("requisite")))
         if why is not None:
             self._drop(fleet, state, request, why)
+        # A dead host's requests never enter the frontier (crawler/hosts.py). A continuation
+        # page carries its article: it goes on, and HostGateMiddleware refuses it, which
+        # calls its errback (dropped here, it would take the article with it).
+        if "article" not in request.meta:
+            try:
+                fleet.hosts.refuse(request, fleet.best_effort(request), state.name, self.stats)
+            except HostSkipped:
+                fleet.settle(request)
+                raise
         fleet.open_unit(request, state)
 
     def _drop(self, fleet: Fleet, state: SiteState, request: Request, why: str) -> None:
@@ -398,7 +491,6 @@ class FleetExtension:
         state = fleet.site_of_host(request) if fleet is not None else None
         if state is None:
             return
-        state.network_failures_in_a_row = 0
         if fleet.pending_unit(request):  # a page of the crawl, not robots.txt
             state.pages += 1
 
@@ -410,41 +502,105 @@ class FleetExtension:
 
 
 class FleetDownloaderMiddleware:
-    """Give up on a site whose hosts fail at the network level again and again.
+    """Learns from every attempt: each host's health (crawler/hosts.py) and each site's outage
+    clock, which gives a site up after ``SITE_GIVE_UP_AFTER`` seconds without an answer.
 
-    Placed after the retry middleware (a higher number), it sees every attempt's failure;
-    the retry middleware backs the host off in between (crawler/retry.py).
+    Placed after the retry middleware (a higher number), it sees every attempt's outcome
+    before the retry middleware does, and tells it what to do through the request's meta:
+    ``dont_retry`` for a request whose host is dead, or a best-effort request that failed
+    its DNS lookup; ``UNTIL_ANSWERED`` for a site's page while the site is in an outage
+    (retried with backoff for as long as it lasts; crawler/retry.py).
     """
 
     def __init__(self, crawler: Crawler) -> None:
         self.crawler = crawler
-        self.limit = crawler.settings.getint("FLEET_GIVE_UP_AFTER")
+        self.retry_codes = {int(code) for code in crawler.settings.getlist("RETRY_HTTP_CODES")}
+        self.retry_times = crawler.settings.getint("RETRY_TIMES")
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> FleetDownloaderMiddleware:
         return cls(crawler)
 
-    def _state(self, request: Request) -> tuple[Fleet | None, SiteState | None]:
-        fleet: Fleet | None = getattr(self.crawler.spider, "fleet", None)
-        return fleet, fleet.site_of_host(request) if fleet is not None else None
+    def _fleet(self) -> Fleet | None:
+        return getattr(self.crawler.spider, "fleet", None)
 
     def process_request(self, request: Request, spider: Spider | None = None) -> None:
-        _, state = self._state(request)
+        fleet = self._fleet()
+        state = fleet.site_of_host(request) if fleet is not None else None
         if state is not None and state.stopped and state.stopped.startswith("gave up"):
             self.crawler.stats.inc_value("fleet/given_up_requests")
             raise IgnoreRequest(f"site {state.name} given up: {request.url}")
 
+    def process_response(self, request: Request, response: Response, spider: Spider | None = None) -> Response:
+        fleet = self._fleet()
+        if fleet is None:
+            return response
+        if fleet.hosts.answered(request.url) is not None:
+            logger.info("host %s answers again", fleet.hosts.host(request.url).name)
+        state = None if request.meta.get(BEST_EFFORT) else fleet.site_of_host(request)
+        if state is None:
+            return response
+        if response.status in self.retry_codes:
+            if not request.meta.get("requisite"):  # a requisite never counts toward an outage
+                self._site_failed(fleet, state, request, f"HTTP {response.status} on {request.url}")
+        else:
+            fleet.answered(state)
+            request.meta.pop(UNTIL_ANSWERED, None)
+        return response
+
     def process_exception(self, request: Request, exception: Exception, spider: Spider | None = None) -> None:
-        fleet, state = self._state(request)
-        if fleet is None or state is None or type(exception).__name__ not in NETWORK_FAILURES:
+        fleet = self._fleet()
+        if fleet is None or not is_network_failure(exception):
             return
-        if request.meta.get("requisite"):
-            return  # a stylesheet's or image's host failing must not cost the portal its articles (issue 26)
+        best_effort = bool(request.meta.get(BEST_EFFORT))
+        # A requisite's failure (an article image on the portal's own host included) never
+        # counts toward giving its portal up: only the portal's pages do (issue 26 too).
+        counted = not best_effort and not request.meta.get("requisite")
+        state = fleet.site_of_host(request) if counted else None
+        owner = state if counted else fleet.site_for(request)
+        verdict = fleet.hosts.failed(request.url, exception, owner.name if owner is not None else None)
+        host = fleet.hosts.host(request.url)
+        if host.verdict == UNRESOLVABLE or (best_effort and (host.verdict or is_dns_failure(exception))):
+            request.meta["dont_retry"] = True
+        if verdict is not None:
+            self._announce(fleet, host.name, exception)
+        if state is None:
+            return
         state.network_failures += 1
-        state.network_failures_in_a_row += 1
-        if self.limit and state.network_failures_in_a_row >= self.limit:
-            fleet.give_up(state, f"{state.network_failures_in_a_row} network failures in a row "
-                                 f"(last: {type(exception).__name__} on {request.url})")
+        self._site_failed(fleet, state, request, f"{type(exception).__name__} on {request.url}")
+
+    def _site_failed(self, fleet: Fleet, state: SiteState, request: Request, why: str) -> None:
+        fleet.failed(state, request.url, why)
+        # robots.txt keeps its own retries: a 5xx after them disallows the host (RFC 9309,
+        # crawler/robots.py) rather than being waited out.
+        if (fleet.in_outage(state) and not is_robots_request(request)
+                and not (state.stopped and state.stopped.startswith("gave up"))):
+            request.meta[UNTIL_ANSWERED] = True
+            return
+        request.meta.pop(UNTIL_ANSWERED, None)
+        if request.meta.get("retry_times", 0) >= request.meta.get("max_retry_times", self.retry_times):
+            # Its last try: a URL given up is no longer failing, so a broken page (a 500, a
+            # page that never answers in time) cannot make a later one look like an outage.
+            state.failing_urls.discard(request.url)
+
+    def _announce(self, fleet: Fleet, name: str, exception: Exception) -> None:
+        """One line per host that got a verdict; a portal whose start host does not resolve is
+        given up, in one error line that names the host."""
+        host = fleet.hosts.hosts[name]
+        self.crawler.stats.inc_value(f"hosts/{host.verdict}")
+        # A dead CDN or image host is the normal state of old pages; a portal's own host is news.
+        level = logging.INFO if fleet.owner(name) is None else logging.WARNING
+        first = f"{type(exception).__name__} on {host.first_url}"
+        if host.verdict == UNRESOLVABLE:
+            starting = fleet.unresolvable_start(name)
+            for state in starting:
+                fleet.give_up(state, f"its start host {name} does not resolve ({first})", logging.ERROR)
+            if not starting:
+                logger.log(level, "host %s does not resolve (%s): nothing more is requested from it this run",
+                           name, first)
+        elif host.verdict == UNREACHABLE:
+            logger.log(level, "host %s is unreachable: %s (first: %s); no more requisites or robots.txt are "
+                       "requested from it while it does not answer", name, host.reason, first)
 
 
 class FleetSpiderMiddleware:
@@ -497,10 +653,12 @@ class RobotsUnreachableMiddleware:
     Placed just after RobotsTxtMiddleware (100), it sees a robots.txt request's failure once
     the retries are spent, logs it and turns it into IgnoreRequest, which Scrapy's robots
     middleware treats as it treated the failure (no robots.txt), without its traceback. A
-    dead host is then given up by FleetDownloaderMiddleware, which saw every attempt.
+    dead host has had its own line already (FleetDownloaderMiddleware saw every attempt),
+    and a third party's robots.txt is best effort: neither gets another.
     """
 
     def __init__(self, crawler: Crawler) -> None:
+        self.crawler = crawler
         self.stats = crawler.stats
 
     @classmethod
@@ -512,6 +670,10 @@ class RobotsUnreachableMiddleware:
             return
         if isinstance(exception, IgnoreRequest):
             return
+        fleet: Fleet | None = getattr(self.crawler.spider, "fleet", None)
+        if fleet is not None and (request.meta.get(BEST_EFFORT) or fleet.hosts.host(request.url).verdict):
+            # Best effort, or a host already reported dead: no line of its own.
+            raise IgnoreRequest(f"robots.txt unreachable: {request.url}")
         self.stats.inc_value("robotstxt/unreachable")
         logger.warning("robots.txt unreachable: %s: %s: %s", request.url, type(exception).__name__, exception)
         raise IgnoreRequest(f"robots.txt unreachable: {request.url}")

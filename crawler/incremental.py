@@ -63,8 +63,10 @@ class IncrementalMiddleware:
                 url in history.known_articles and not getattr(spider, "refresh", False) and not recheck)):
             self.stats.inc_value("incremental/skipped_known")
             raise IgnoreRequest(f"already archived: {url}")
-        if request.method != "GET":
-            return  # validators are kept per URL; a POST's answer depends on its body too
+        if request.method != "GET" or request.meta.get("unconditional"):
+            # Validators are kept per URL, and a POST's answer depends on its body too; a
+            # re-check of an article found gone by a 404 asks in full (crawler/revisit.py).
+            return
         etag, modified = history.validators.get(url, (None, None))
         if etag:
             request.headers.setdefault("If-None-Match", etag)

@@ -15,9 +15,13 @@ def _prefixed(stats: dict[str, Any], prefix: str) -> dict[str, int]:
 
 
 # Exceptions that are decisions, not failures: a known article skipped by an incremental
-# crawl, a URL robots.txt excludes, a request left unsent by a crawl that was stopping
-# (crawler/stopping.py). They have their own lines in the summary.
-NOT_FAILURES = {"IgnoreRequest", "StopRequested"}
+# crawl, a URL robots.txt excludes, a request for a dead host (crawler/hosts.py), a request
+# left unsent by a crawl that was stopping (crawler/stopping.py). They have their own lines
+# in the summary.
+NOT_FAILURES = {"IgnoreRequest", "HostSkipped", "StopRequested"}
+# Host verdicts that mean "dead for the rest of the run" (crawler/hosts.py; kept as text here,
+# since the summary is read back from crawls.stats without the crawler).
+DEAD = ("unresolvable", "unreachable")
 
 
 def summary(stats: dict[str, Any], reason: str | None = None) -> dict[str, Any]:
@@ -51,6 +55,7 @@ def summary(stats: dict[str, Any], reason: str | None = None) -> dict[str, Any]:
         "rechecks": _prefixed(stats, "revisit/"),
         "out_of_scope": _prefixed(stats, "scope/"),
         "sites": sites_summary(stats.get("sites") or {}),
+        "dead_hosts": dead_hosts(stats.get("hosts") or {}),
         **discovery_summary(stats, reason),
         # Hosts a browser was needed for, and why (crawler/browser/), whether or not one ran;
         # what the browser did: pages, requests it made through the downloader, restarts ...
@@ -73,6 +78,13 @@ def sites_summary(sites: dict[str, Any]) -> dict[str, Any]:
         "gave_up": sorted(name for name, reason in stopped.items() if str(reason).startswith("gave up")),
         "archived_nothing": sorted(empty_sites(sites)),
     }
+
+
+def dead_hosts(hosts: dict[str, Any]) -> dict[str, Any]:
+    """Each host dead at the end of the crawl (crawler/hosts.py), with why, its first error and
+    the requests skipped for it (crawls.stats["hosts"] also lists hosts that recovered)."""
+    return {name: {key: host.get(key) for key in ("verdict", "reason", "first_error", "skipped")}
+            for name, host in hosts.items() if isinstance(host, dict) and host.get("verdict") in DEAD}
 
 
 def discovery_summary(stats: dict[str, Any], reason: str | None = None) -> dict[str, Any]:
@@ -111,7 +123,8 @@ def failure(stats: dict[str, Any], max_error_rate: float, shared_frontier: bool 
     if empty and not shared_frontier:
         shown = ", ".join(sorted(empty)[:20]) + (" ..." if len(empty) > 20 else "")
         return f"archived nothing from {len(empty)} of {len(stats['sites'])} sites: {shown}"
-    requests = stats.get("downloader/request_count", 0)
+    # Pages only: best-effort requests (requisites; crawler/hosts.py) never count, either way.
+    requests = stats.get("downloader/request_count", 0) - stats.get("best_effort/request_count", 0)
     failed = stats.get("retry/max_reached", 0)
     if requests and failed / requests > max_error_rate:
         return f"{failed} of {requests} requests failed for good (CRAWL_MAX_ERROR_RATE={max_error_rate})"

@@ -12,6 +12,16 @@ asks for, without holding anything while it waits:
   other request in between either; each good answer from it halves that delay again,
   down to where it was (AutoThrottle, when on, keeps adjusting it as usual).
 
+Two kinds of request get their own rules (flags set by crawler/fleet.py and crawler/hosts.py
+in the request's meta before this middleware sees the failure):
+
+- a portal's page while the portal is in an outage (``UNTIL_ANSWERED``) is retried, with the
+  same growing backoff, however many times it takes, until the portal answers again or is
+  given up (``SITE_GIVE_UP_AFTER``): an outage loses no page;
+- a best-effort request (``BEST_EFFORT``: page requisites, third-party robots.txt) has its
+  own budget (``max_retry_times`` in its meta), and its retries and failures are counted
+  under ``requisite_retry/*``, not ``retry/*``: they are never part of the crawl's error rate.
+
 Every attempt is archived all the same: the capture hook sees each response.
 """
 
@@ -23,11 +33,14 @@ from email.utils import parsedate_to_datetime
 
 from scrapy import Request, Spider, signals
 from scrapy.crawler import Crawler
-from scrapy.downloadermiddlewares.retry import RetryMiddleware
+from scrapy.downloadermiddlewares.retry import RetryMiddleware, get_retry_request
 from scrapy.exceptions import DontCloseSpider, IgnoreRequest
 from scrapy.http import Response
 from scrapy.http.request import NO_CALLBACK
 from scrapy.utils.asyncio import CallLaterResult, call_later
+from scrapy.utils.response import response_status_message
+
+from crawler.hosts import BEST_EFFORT, UNTIL_ANSWERED
 
 logger = logging.getLogger(__name__)
 
@@ -78,17 +91,36 @@ class BackoffRetryMiddleware(RetryMiddleware):
         return min(wanted, self.ceiling)
 
     def process_response(self, request: Request, response: Response, spider: Spider | None = None):
-        outcome = super().process_response(request, response)
-        if not isinstance(outcome, Request):
+        retry = None
+        if response.status in self.retry_http_codes and not request.meta.get("dont_retry", False):
+            retry = self._retry_request(request, response_status_message(response.status))
+        if retry is None:
             self._recover(request)
-        return self._later(outcome, request, response)
+            return response
+        return self._later(retry, request, response)
 
     def process_exception(self, request: Request, exception: Exception, spider: Spider | None = None):
-        return self._later(super().process_exception(request, exception), request)
+        if not isinstance(exception, self.exceptions_to_retry) or request.meta.get("dont_retry", False):
+            return None
+        retry = self._retry_request(request, exception)
+        return self._later(retry, request) if retry is not None else None
 
-    def _later(self, outcome, request: Request, response: Response | None = None):
-        if not isinstance(outcome, Request):
-            return outcome
+    def _retry_request(self, request: Request, reason: str | Exception) -> Request | None:
+        """The retry (Scrapy's ``get_retry_request``), or None when the budget is spent."""
+        limit = request.meta.get("max_retry_times", self.max_retry_times)
+        if request.meta.get(UNTIL_ANSWERED):
+            limit = max(limit, request.meta.get("retry_times", 0) + 1)
+            self.crawler.stats.inc_value("retry/outage")
+        best_effort = bool(request.meta.get(BEST_EFFORT))
+        quiet = logging.DEBUG if best_effort else self.give_up_log_level  # its failure is logged by its host
+        return get_retry_request(
+            request, spider=self.crawler.spider, reason=reason, max_retry_times=limit,
+            priority_adjust=request.meta.get("priority_adjust", self.priority_adjust),
+            give_up_log_level=request.meta.get("give_up_log_level", quiet),
+            stats_base_key="requisite_retry" if best_effort else "retry",
+        )
+
+    def _later(self, outcome: Request, request: Request, response: Response | None = None):
         seconds = self.delay(outcome, response)
         self._slow_down(request, seconds)
         if seconds <= 0 or outcome.callback is NO_CALLBACK:

@@ -57,7 +57,9 @@ from archive.events import (
     changed_fields,
     classify_page,
     classify_response,
+    last_status,
     latest_version,
+    still_gone,
 )
 from archive.models import article_events, articles, captures, crawls, revisit_claims, site_templates, utc_iso
 from crawler.capture import archive_writer
@@ -125,6 +127,8 @@ class Candidate:
     last_checked: datetime | None
     published: datetime | None = None
     gone: bool = False
+    # The capture on which it was found gone (a soft-deleted page; None for a 404 or redirect).
+    gone_capture: int | None = None
 
     def overdue(self, tiers: list[Tier], now: datetime) -> float:
         """Elapsed time since the last check over the interval due; >= 1 means due."""
@@ -179,14 +183,15 @@ def load_candidates(conn: Connection, site: str | None) -> list[Candidate]:
         .join(captures, captures.c.url == urls.c.url)
         .group_by(urls.c.url, urls.c.published_at)
     ).all()
-    gone = {url for url, kind in conn.execute(
-        select(article_events.c.url, article_events.c.kind).where(article_events.c.id.in_(events.group_by(
-            article_events.c.url)))) if kind in GONE}
+    gone = {url: capture_id for url, kind, capture_id in conn.execute(
+        select(article_events.c.url, article_events.c.kind, article_events.c.capture_id).where(
+            article_events.c.id.in_(events.group_by(article_events.c.url)))) if kind in GONE}
     out = []
     for url, published, first, last in rows:
         first_seen = parse_time(first)
         if first_seen is not None:
-            out.append(Candidate(url, first_seen, parse_time(last), parse_time(published), url in gone))
+            out.append(Candidate(url, first_seen, parse_time(last), parse_time(published), url in gone,
+                                 gone.get(url)))
     return out
 
 
@@ -321,10 +326,22 @@ class Revisits:
                      getattr(self.spider, "crawl_id", None), allowed)
         logger.info("re-checking %d known articles (%d due, budget %d of %d other requests, %d lost from listings)",
                     len(urls), len(chosen), allowed, other, len(lost))
+        by_url = {candidate.url: candidate for candidate in chosen}
         for url in urls:
-            self.crawler.engine.crawl(self.request(url, dont_filter=True))
+            meta = None if self.validators_fit(by_url[url]) else {"unconditional": True}
+            self.crawler.engine.crawl(self.request(url, meta, dont_filter=True))
         if urls:
             raise DontCloseSpider
+
+    def validators_fit(self, candidate: Candidate) -> bool:
+        """May the re-check be conditional? Not for an article found gone by a 404 or a
+        redirect: the validators are those of its last live copy, and a 304 to them would
+        say that copy is back. Asked in full, the server's answer decides; a soft-deleted
+        page was captured, so a 304 to its validators says it is still that page."""
+        if not candidate.gone:
+            return True
+        good = self.history.lookup.last_good(candidate.url)
+        return good is not None and good.id is not None and good.id == candidate.gone_capture
 
     def request(self, url: str, meta: dict[str, Any] | None = None, dont_filter: bool = False) -> Request:
         """A re-check of the known article at ``url``: exactly one request (no redirect followed,
@@ -341,9 +358,12 @@ class Revisits:
         """Classify one re-check's answer and record it; the item when the article was edited."""
         with self.history.engine.connect() as conn:
             before = latest_version(conn, response.url)
+            status = last_status(conn, response.url) if response.status == 304 else None
         location = response.headers.get("Location")
         verdict = classify_response(response.url, response.status, response.body,
                                     location.decode("latin-1") if location else None)
+        if verdict is not None:
+            verdict = still_gone(status, verdict)
         if verdict is None and {"dataloss", "download_stopped", "partial"} & set(response.flags):
             verdict = BLOCKED, "truncated response"
         if verdict is None and (not isinstance(response, TextResponse) or not is_html(response)):

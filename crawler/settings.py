@@ -72,8 +72,11 @@ AUTOTHROTTLE_MAX_DELAY = 30.0
 AUTOTHROTTLE_TARGET_CONCURRENCY = 1.0
 DOWNLOAD_TIMEOUT = 60
 # 5xx, 429 and timeouts are retried RETRY_TIMES times, waiting RETRY_BACKOFF_BASE * 2**(n-1)
-# seconds (at most RETRY_BACKOFF_MAX, or what Retry-After asks) before the n-th retry.
+# seconds (at most RETRY_BACKOFF_MAX, or what Retry-After asks) before the n-th retry; a
+# portal's pages during an outage of the portal as many times as it takes (SITE_GIVE_UP_AFTER).
+# The retried statuses (Scrapy's list) are also what counts as "not answering" for an outage.
 RETRY_TIMES = 3
+RETRY_HTTP_CODES = [500, 502, 503, 504, 522, 524, 408, 429]
 RETRY_BACKOFF_BASE = 2.0
 RETRY_BACKOFF_MAX = 120.0
 # A body larger than this is archived up to this size with WARC-Truncated: length.
@@ -208,6 +211,11 @@ REQUISITES_IMAGES = True
 # Per-asset size limit in bytes (0 = DOWNLOAD_MAXSIZE): a larger asset is archived up to this
 # size with WARC-Truncated: length. Article-body images get DOWNLOAD_MAXSIZE.
 REQUISITES_MAX_SIZE = 10 * 1024 * 1024
+# Requisites are best effort (issue 18): at most this many retries (none after a DNS failure),
+# and this download timeout in seconds (article-body images keep DOWNLOAD_TIMEOUT). The same
+# holds for robots.txt of hosts where no portal's pages live. 0 = DOWNLOAD_TIMEOUT.
+REQUISITES_RETRY_TIMES = 1
+REQUISITES_DOWNLOAD_TIMEOUT = 5.0
 # Hosts besides the portal's own whose requisites are fetched: CDN and static hosts, as
 # shell-style patterns matched against the host name (add a portal's own CDN here).
 REQUISITES_HOSTS = [
@@ -224,9 +232,21 @@ SCOPE_SCHEMES = ["http", "https"]
 # Off: a site's URLs are in scope on the default port of their scheme or a port one of its
 # start URLs uses (http://host:8080/ crawls :8080, :80 and :443, never :8081). On: any port.
 SCOPE_ANY_PORT = False
-# Give a site up for the rest of the run after this many network failures in a row on its
-# hosts (timeouts, refused connections), retries included; 0 = never. The other sites go on.
-FLEET_GIVE_UP_AFTER = 8
+# Give a site up for the rest of the run when none of its hosts has answered for this many
+# seconds while its requests kept failing (refused, timeouts, 502/503 ...: an outage); its
+# pages are retried with backoff meanwhile, so a shorter outage loses nothing. 0 = never.
+# A site whose start host does not resolve is given up at once. Failures of requisites and
+# third-party robots.txt never count. The other sites go on either way (crawler/fleet.py).
+SITE_GIVE_UP_AFTER = 300.0
+# Host health, learned once per host per run (crawler/hosts.py): a host whose name does not
+# resolve gets no more requests; one whose connections fail this many times in a row
+# (refused, connect, TLS or answer timeouts) gets no more requisites or robots.txt requests
+# until it answers again (0 = never). Skipped requests are counted per host (stats "hosts").
+HOST_BREAKER_AFTER = 2
+DOWNLOADER_MIDDLEWARES["crawler.hosts.HostGateMiddleware"] = 102
+# Plain http and https requests go through Scrapy's HTTP/1.1 handler behind a last check of
+# host health (crawler.hosts.HostCheckedHandler, inside the browser's handler set below): a
+# request that waited in a slot's queue while its host died never reaches the network.
 # Keep many hosts busy: the global cap on requests in flight is sized for hundreds of
 # portals (each still gets CONCURRENT_REQUESTS_PER_DOMAIN and DOWNLOAD_DELAY), and the
 # scheduler hands out the host with the fewest active downloads first, so one big portal's

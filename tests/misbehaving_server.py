@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import socket
 import threading
 import time
 import zlib
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from loopback_internet import Listener
 
 ARTICLE = ("<html><head><meta charset='utf-8'><title>{title}_测试网</title></head><body>"
            "<h1>{title}</h1><div class='info'>来源：测试网 发布时间：2021-03-0{n} 10:00</div>"
@@ -124,34 +125,11 @@ LONG_HEADER = ("X-Padding", "a" * 20_000)
 TRAP_LINKS = 100_000
 
 
-class SilentFtpServer:
+class SilentFtpServer(Listener):
     """Accepts TCP connections on loopback and never says a word (an FTP server that hangs)."""
 
     def __init__(self) -> None:
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(16)
-        self.port = self.sock.getsockname()[1]
-        self.connections: list[socket.socket] = []
-        self._closed = False
-
-    def _accept(self) -> None:
-        while not self._closed:
-            try:
-                connection, _ = self.sock.accept()
-            except OSError:
-                return
-            self.connections.append(connection)
-
-    def __enter__(self) -> SilentFtpServer:
-        threading.Thread(target=self._accept, daemon=True).start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._closed = True
-        for connection in self.connections:
-            connection.close()
-        self.sock.close()
+        super().__init__("127.0.0.1", 16)
 
 
 def gzip_bomb(size: int) -> bytes:

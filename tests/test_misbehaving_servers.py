@@ -98,7 +98,9 @@ def test_warcio_check_passes(crawled):
 
 def test_a_crawl_that_archives_nothing_exits_non_zero(tmp_path):
     command = [sys.executable, "-m", "scrapy", "crawl", "portal", "-a", "start_url=http://127.0.0.1:9/",
-               "-s", f"ARCHIVE_DIR={tmp_path}", "-s", "RETRY_TIMES=0"]
+               "-s", f"ARCHIVE_DIR={tmp_path}", "-s", "RETRY_TIMES=0",
+               # A portal that never answered is waited for this long before it is given up.
+               "-s", "SITE_GIVE_UP_AFTER=3"]
     for name, value in FAST.items():
         command += ["-s", f"{name}={value}"]
     result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=120)

@@ -320,3 +320,31 @@ def test_crawlers_sharing_an_index_check_each_article_once(tmp_path):
         rechecked = article_paths(server, site, start)
     assert sorted(rechecked) == sorted(site.articles)
     assert {path: len(kinds) for path, kinds in events_by_path(tmp_path).items()} == dict.fromkeys(site.articles, 1)
+
+
+def test_a_gone_article_found_gone_again_by_a_304_stays_gone(tmp_path):
+    """The soft-deleted page is re-checked with its own validators and answered 304: still
+    soft-deleted, not ``unchanged`` (issue 18). An article found deleted (404) is re-checked
+    without the validators of its last live copy, and found deleted again."""
+    site = build_site(channels=1, articles_per_channel=6)
+    soft, deleted = sorted(site.articles)[:2]
+    with DemoServer(site) as server:
+        crawl_then_age(tmp_path, server, 40)
+        mutations.soft_delete(site, soft)
+        mutations.delete(site, deleted)
+        run_crawl(tmp_path, f"start_url={server.url}", settings={"REVISIT_SHARE": "1"})
+        backdate(tmp_path, 40)  # gone articles are checked at the slowest rate: due again
+        start = len(server.requests)
+        run_crawl(tmp_path, f"start_url={server.url}", settings={"REVISIT_SHARE": "1"})
+        third = {entry.path: dict(entry.headers) for entry in server.requests[start:] if entry.path in (soft, deleted)}
+    with index(tmp_path).connect() as conn:
+        last = conn.execute(select(func.max(crawls.c.id))).scalar_one()
+        statuses = {urlsplit(url).path: status for url, status in conn.execute(
+            select(captures.c.url, captures.c.status).where(captures.c.crawl_id == last))}
+        rows = {urlsplit(row.url).path: row for row in conn.execute(text("SELECT * FROM article_status"))}
+    assert (statuses[soft], statuses[deleted]) == (304, 404)
+    kinds = events_by_path(tmp_path)
+    assert (kinds[soft], kinds[deleted]) == (["soft-deleted"] * 2, ["deleted"] * 2)
+    assert (rows[soft].status, rows[soft].gone) == ("soft-deleted", 1)
+    assert (rows[deleted].status, rows[deleted].gone) == ("deleted", 1)
+    assert "If-None-Match" in third[soft] and "If-None-Match" not in third[deleted]

@@ -1,5 +1,6 @@
 """The http/https download handler: a request marked for the browser is opened in it (see
-crawler/browser/router.py); every other request goes to Scrapy's own HTTP/1.1 handler.
+crawler/browser/router.py); every other request goes to Scrapy's own HTTP/1.1 handler, behind
+the last check of host health (crawler/hosts.py: ``HostCheckedHandler``).
 
 A browser page waits in the download slot ``<browser>``, not in its host's, so the page's own
 requests (made through the downloader while it renders) never wait for a connection the page
@@ -10,18 +11,18 @@ from __future__ import annotations
 
 from scrapy import Request
 from scrapy.core.downloader.handlers.base import BaseDownloadHandler
-from scrapy.core.downloader.handlers.http11 import HTTP11DownloadHandler
 from scrapy.crawler import Crawler
 from scrapy.http import Response
 from scrapy.utils.misc import build_from_crawler
 
 from crawler.browser.router import PAGE, BrowserUnavailable, browser_router
+from crawler.hosts import HostCheckedHandler
 
 
 class BrowserDownloadHandler(BaseDownloadHandler):
     def __init__(self, crawler: Crawler) -> None:
         super().__init__(crawler)
-        self.http = build_from_crawler(HTTP11DownloadHandler, crawler)
+        self.http = build_from_crawler(HostCheckedHandler, crawler)
         self.router = browser_router(crawler)
 
     async def download_request(self, request: Request) -> Response:

@@ -33,6 +33,7 @@ from crawler.discover.spider import DiscoveryMixin
 from crawler.extract import extract_article
 from crawler.extract.pagekind import LISTING
 from crawler.fleet import Fleet, SiteState, build_sites, close_histories, load_histories, seeds_from_args
+from crawler.hosts import BEST_EFFORT, HostHealth
 from crawler.incremental import archived_response, next_in_sequence, pagination_key
 from crawler.items import ArticleItem
 from crawler.limits import capped_links, decoded_too_large, too_large
@@ -70,7 +71,8 @@ class PortalSpider(DiscoveryMixin, scrapy.Spider):
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> PortalSpider:
         spider = super().from_crawler(crawler, *args, **kwargs)
         settings = crawler.settings
-        spider.fleet = Fleet(build_sites(spider.seeds, settings))
+        spider.fleet = Fleet(build_sites(spider.seeds, settings), settings.getfloat("SITE_GIVE_UP_AFTER"),
+                             HostHealth(settings.getint("HOST_BREAKER_AFTER")))
         first = next(iter(spider.fleet.sites.values()))
         spider.profile: SiteProfile = first.profile
         # crawls.site names the portal of a one-site crawl; a crawl of many keeps them in stats.
@@ -256,19 +258,28 @@ class PortalSpider(DiscoveryMixin, scrapy.Spider):
         url = request.url if request is not None else "?"
         if failure.check(RetryLater):
             return  # the retry, scheduled later, carries on (crawler/retry.py)
-        # Skipped on purpose (known article, robots.txt, out of scope): not an error.
+        # Skipped on purpose (known article, robots.txt, out of scope, dead host): not an error.
         skipped = bool(failure.check(IgnoreRequest)) and not failure.check(HttpError)
         state = self.fleet.site_for(request) if request is not None else None
+        best_effort = request is not None and request.meta.get(BEST_EFFORT)
         if state is not None and not skipped:
-            state.errors += 1
+            if best_effort:
+                state.requisites_failed += 1
+            else:
+                state.errors += 1
         self.fleet.settle(request)
         if skipped:
             decoded_too_large(failure, url, self.crawler.stats)
             return
+        kind = failure.type.__name__ if failure.type else "Error"
+        if best_effort:
+            # A requisite is best effort: counted, and its dead host has its own log line.
+            self.crawler.stats.inc_value(f"requisites/failed/{kind}")
+            self.logger.debug("requisite not archived: %s: %s: %s", url, kind, failure.getErrorMessage())
+            return
         if failure.check(HttpError):
             self.logger.info("not followed: %s answered HTTP %d (archived)", url, failure.value.response.status)
             return
-        kind = failure.type.__name__ if failure.type else "Error"
         self.crawler.stats.inc_value(f"failed/{kind}")
         self.logger.warning("gave up on %s: %s: %s", url, kind, failure.getErrorMessage())
 
@@ -324,6 +335,7 @@ class PortalSpider(DiscoveryMixin, scrapy.Spider):
             self.state["fleet"] = self.fleet.snapshot()
         sites = self.fleet.close(reason)
         self.crawler.stats.set_value("sites", sites)
+        self.crawler.stats.set_value("hosts", self.fleet.hosts.report())
         if len(sites) > 1:
             for name, site in sites.items():
                 self.logger.info("site %s: %d pages, %d new articles, %d errors, stopped: %s", name, site["pages"],
