@@ -26,7 +26,7 @@ def body_digest(body: str | None) -> str:
 
 
 def item_fields(item: Any, site: str | None) -> dict[str, Any]:
-    """The ``articles`` columns of an extracted ``ArticleItem`` (crawler/items.py) of ``site``."""
+    """The ``articles`` columns of an extracted ``ArticleItem`` (crawler/extract/items.py) of ``site``."""
     fields = {column: getattr(item, column, None) for column in ARTICLE_COLUMNS + QUALITY_COLUMNS}
     fields["site"] = site
     fields["body_digest"] = item.body_digest or body_digest(item.body)

@@ -1,6 +1,6 @@
 """Attachments in the index: their versions and text, their links to articles, search, files.
 
-The crawl reads each attachment's text (crawler/documents/, in the attachment workers) and
+The crawl reads each attachment's text (crawler/extract/documents/, in the attachment workers) and
 hands the archive writer an ``AttachmentRow``; the writer calls ``AttachmentIndexer`` in
 the same transaction as the captures and articles:
 

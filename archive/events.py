@@ -1,6 +1,6 @@
 """What happened to a known article when it was checked again: the ``article_events`` table.
 
-A daily crawl re-checks some known articles (crawler/revisit.py decides which). Each
+A daily crawl re-checks some known articles (crawler/schedule/revisit.py decides which). Each
 re-check becomes one event row, whose ``kind`` is one of:
 
 - ``unchanged``: a 304, or a page whose extracted title, body and published date are the
@@ -24,7 +24,7 @@ A re-check of an article that is gone (its last event other than ``blocked`` is 
 redirected-away or soft-deleted) that finds it still gone records the same kind again: a
 404 is ``deleted`` again, and a 304 is the gone kind again, never ``unchanged`` (it was
 asked with the validators of the page it answered when found gone, or with none;
-crawler/revisit.py). So the article's status stays gone (``article_status``).
+crawler/schedule/revisit.py). So the article's status stays gone (``article_status``).
 
 Classification here is plain functions over what the crawler saw, so it runs (and is
 tested) without Scrapy; the SQL helpers serve ``Index.events()`` and the CLI.

@@ -5,7 +5,7 @@ what the other archived only as it is indexed, and neither says a word. A crawl 
 exclusive ``flock`` on one file per portal it covers, with its pid written in it; the
 kernel drops the lock when the process ends, however it ends, so a killed crawl never
 leaves a portal locked. What a second crawl does about a held lock is the crawler's
-``ARCHIVE_BUSY`` setting (crawler/capture.py).
+``ARCHIVE_BUSY`` setting (crawler/capture/hook.py).
 """
 
 from __future__ import annotations

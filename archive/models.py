@@ -177,7 +177,7 @@ article_events = Table(
     Index("ix_article_events_kind", "kind"),
 )
 
-# A re-check a running crawl has taken on (crawler/revisit.py), so that crawlers sharing
+# A re-check a running crawl has taken on (crawler/schedule/revisit.py), so that crawlers sharing
 # an index do not check the same article twice; void once its crawl is no longer running.
 revisit_claims = Table(
     "revisit_claims", metadata,
@@ -201,7 +201,7 @@ article_images = Table(
 )
 
 # One attachment version (migration 0011): a capture of a document whose text was read
-# (archive/attachments.py, text by crawler/documents/). A changed file is a new row.
+# (archive/attachments.py, text by crawler/extract/documents/). A changed file is a new row.
 attachments = Table(
     "attachments", metadata,
     Column("id", Integer, primary_key=True),

@@ -1,6 +1,6 @@
 """Worker processes that never outlive the process that started them.
 
-Used by the crawl's page workers (crawler/workers.py) and the import's extraction workers
+Used by the crawl's page workers (crawler/capture/workers.py) and the import's extraction workers
 (archive/importer.py): both pools must go when a SIGKILL takes their parent, or they live
 on, blocked on their call queue, holding tens of MiB each.
 """

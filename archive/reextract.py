@@ -2,7 +2,7 @@
 
 Pages go through the crawl's own reading (crawler/extract: challenge check, page kind,
 article item); files an article links (PDF, DOC, XLS, OFD, ZIP ...) through the crawl's
-attachment reader (crawler/documents, each file in a forked child under the ATTACHMENT_*
+attachment reader (crawler/extract/documents, each file in a forked child under the ATTACHMENT_*
 caps). Neither imports anything of the crawl machinery, so the archive stays usable without
 Scrapy. What is done with the results (rows, versions, events) is the caller's.
 """
@@ -24,14 +24,14 @@ Page = tuple[str, bytes, "str | None", list[str]]
 # Content types that are never an attachment's text (the record is not even read).
 NOT_DOCUMENTS = ("image/", "text/css", "text/javascript", "application/javascript", "application/x-javascript",
                  "font/", "video/", "audio/", "text/html", "application/xhtml", "application/json")
-# What crawler/documents/sniff.py can name that is no document.
+# What crawler/extract/documents/sniff.py can name that is no document.
 _NOT_DOCUMENT_KINDS = {"html", "xml", "txt", "binary", "png", "jpeg", "gif", "tiff", "bmp", "webp", "ico", "svg"}
 
 
 @dataclass
 class PageResult:
     challenge: str | None = None
-    item: Any = None  # crawler.items.ArticleItem of an article page, else None
+    item: Any = None  # crawler.extract.items.ArticleItem of an article page, else None
     error: str | None = None
 
 
@@ -64,7 +64,7 @@ def may_be_document(content_type: str | None) -> bool:
 
 @dataclass
 class DocumentResult:
-    """What an attachment reader made of one record: ``text`` is a crawler.documents
+    """What an attachment reader made of one record: ``text`` is a crawler.extract.documents
     DocumentText (None: not a document, e.g. an image served as octet-stream)."""
 
     size: int
@@ -76,8 +76,8 @@ def read_documents(location: WarcLocation, offsets: list[int]) -> list[DocumentR
     """The text of the documents among the records at ``offsets`` (read here, in the worker,
     so a batch never carries file bodies between processes)."""
     from crawler import settings as defaults
-    from crawler.documents.result import TOO_LARGE, DocumentText, Limits
-    from crawler.documents.sniff import sniff
+    from crawler.extract.documents.result import TOO_LARGE, DocumentText, Limits
+    from crawler.extract.documents.sniff import sniff
 
     results = []
     for offset in offsets:
@@ -93,7 +93,7 @@ def read_documents(location: WarcLocation, offsets: list[int]) -> list[DocumentR
             results.append(DocumentResult(len(payload), DocumentText(
                 kind, TOO_LARGE, error=f"over ATTACHMENT_MAX_SIZE ({defaults.ATTACHMENT_MAX_SIZE} bytes); not read")))
         else:
-            from crawler.documents.capped import extract_capped
+            from crawler.extract.documents.capped import extract_capped
 
             results.append(DocumentResult(len(payload), extract_capped(
                 payload, Limits(), defaults.ATTACHMENT_TIMEOUT, defaults.ATTACHMENT_MAX_MEMORY)))

@@ -80,7 +80,7 @@ def _in_child(function, *args):
 
 
 def _read_once(data: bytes):
-    from crawler.documents import extract_document
+    from crawler.extract.documents import extract_document
 
     started = resource.getrusage(resource.RUSAGE_SELF)
     result = extract_document(data)
@@ -95,7 +95,7 @@ def bench_types(repeat: int) -> list[dict]:
     import pdfminer.high_level  # noqa: F401
     import xlrd  # noqa: F401
 
-    import crawler.documents.extract  # noqa: F401 - the libraries imported before forking, as in a worker
+    import crawler.extract.documents.extract  # noqa: F401 - the libraries imported before forking, as in a worker
 
     rows = []
     for name in TYPES:
@@ -115,7 +115,7 @@ def bench_types(repeat: int) -> list[dict]:
 # --- PDF libraries ---------------------------------------------------------------------------------
 
 def _pdfminer(data: bytes) -> str:
-    from crawler.documents import extract_document
+    from crawler.extract.documents import extract_document
 
     return extract_document(data).text
 

@@ -48,7 +48,7 @@ from bench.crawl import (  # noqa: E402
     scrapy_flags,
 )
 from bench.report import commit, replace_section  # noqa: E402
-from crawler.browser.chromium import find_chromium  # noqa: E402
+from crawler.fetch.browser.chromium import find_chromium  # noqa: E402
 
 SECTION = "## Crawl benchmark: portals only a browser can read (issue 19)"
 KINDS = {"ungated": "plain", "handoff": "jsl", "tokens": "ruishu", "script": "spa"}

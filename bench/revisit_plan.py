@@ -2,7 +2,7 @@
 
     python bench/revisit_plan.py [--articles 2000,20000,100000] [--rounds 3] [--crawl-articles 2000] [--record]
 
-The re-check plan (``load_candidates`` + ``due``, crawler/revisit.py) runs once per
+The re-check plan (``load_candidates`` + ``due``, crawler/schedule/revisit.py) runs once per
 incremental crawl, when its own work is done, in the reactor thread: the crawl waits for it.
 Measured in one run:
 
@@ -36,7 +36,7 @@ sys.path.insert(0, str(ROOT))
 from archive.models import article_events, articles, captures, crawls, index_url_for, open_index, utc_iso  # noqa: E402
 from bench import crawl  # noqa: E402
 from bench.report import command_line, commit, load_average, replace_section  # noqa: E402
-from crawler.revisit import due, load_candidates, parse_schedule  # noqa: E402
+from crawler.schedule.revisit import due, load_candidates, parse_schedule  # noqa: E402
 
 SECTION = "## Re-check planning"
 

@@ -97,17 +97,17 @@ DEFAULT_REQUEST_HEADERS = {
 }
 # Every exchange goes to the WARC writer from the response_downloaded signal, before
 # HttpCompressionMiddleware decodes the body and rewrites the headers.
-EXTENSIONS = {"crawler.capture.CaptureExtension": 100, "crawler.resume.ResumeGuard": 50}
+EXTENSIONS = {"crawler.capture.hook.CaptureExtension": 100, "crawler.schedule.resume.ResumeGuard": 50}
 # Compressed bodies stay binary until HttpCompressionMiddleware (590) decodes them, which
-# spares Scrapy a charset detection over gzip bytes (see crawler/middlewares.py).
-# Incremental re-crawls (crawler/incremental.py) decide after robots.txt (100) what to ask.
+# spares Scrapy a charset detection over gzip bytes (see crawler/fetch/middlewares.py).
+# Incremental re-crawls (crawler/schedule/incremental.py) decide after robots.txt (100) what to ask.
 DOWNLOADER_MIDDLEWARES = {
-    "crawler.credentials.StripCredentialsMiddleware": 50,
-    "crawler.incremental.IncrementalMiddleware": 110,
-    "crawler.middlewares.SizeLimitMiddleware": 120,
+    "crawler.scope.credentials.StripCredentialsMiddleware": 50,
+    "crawler.schedule.incremental.IncrementalMiddleware": 110,
+    "crawler.fetch.middlewares.SizeLimitMiddleware": 120,
     "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
-    "crawler.retry.BackoffRetryMiddleware": 550,
-    "crawler.middlewares.BinaryUntilDecodedMiddleware": 595,
+    "crawler.fetch.retry.BackoffRetryMiddleware": 550,
+    "crawler.fetch.middlewares.BinaryUntilDecodedMiddleware": 595,
 }
 SPIDER_MIDDLEWARES = {"crawler.discover.traps.TrapGuardMiddleware": 800}
 ITEM_PIPELINES = {
@@ -132,8 +132,8 @@ FEED_EXPORT_ENCODING = "utf-8"
 # still printed on a terminal (crawler/commands/crawl.py).
 LOG_LEVEL = "INFO"
 # Scrapy's dump of every stat (some 60 lines at INFO) is off: a crawl ends with a short
-# summary (crawler/report.py: human_summary), and the full stats go to crawls.stats and to
-# the log at DEBUG (crawler/capture.py).
+# summary (crawler/schedule/report.py: human_summary), and the full stats go to crawls.stats and to
+# the log at DEBUG (crawler/capture/hook.py).
 STATS_DUMP = False
 
 # CAPTURE_ENABLED (set below): archive every exchange. Our shell/parse/fetch/view/check
@@ -146,17 +146,17 @@ COMMANDS_MODULE = "crawler.commands"
 # Archive every exchange (True). The shell/fetch/parse/view/check commands turn it off unless the
 # command line sets it (crawler/commands/__init__.py), so hand-run fetches stay out.
 CAPTURE_ENABLED = True
-# Scrapy's scheduler with the frontier on disk (FRONTIER_ON_DISK, issue 12: crawler/frontier.py);
+# Scrapy's scheduler with the frontier on disk (FRONTIER_ON_DISK, issue 12: crawler/schedule/frontier.py);
 # README "Scaling out" swaps in scrapy-redis's with -s SCHEDULER=... (the crawl report then
 # treats an empty share of the frontier as no failure).
-SCHEDULER = "crawler.frontier.DiskFrontierScheduler"
+SCHEDULER = "crawler.schedule.frontier.DiskFrontierScheduler"
 # Only http and https are downloaded. Scrapy's file, ftp, s3 and data handlers are off, so
 # even a URL that slips past the scope rules (an ftp:// or file://HOST/etc/passwd link)
 # cannot read the crawler's own disk or hang on a silent FTP server: it fails at once with
-# NotSupported, before robots.txt (crawler/downloadable.py). To allow a scheme again, set its handler, e.g.
+# NotSupported, before robots.txt (crawler/scope/downloadable.py). To allow a scheme again, set its handler, e.g.
 # -s 'DOWNLOAD_HANDLERS={"ftp": "scrapy.core.downloader.handlers.ftp.FTPDownloadHandler"}'.
 DOWNLOAD_HANDLERS = {"file": None, "ftp": None, "s3": None, "data": None}
-DOWNLOADER_MIDDLEWARES["crawler.downloadable.DownloadableSchemeMiddleware"] = 50
+DOWNLOADER_MIDDLEWARES["crawler.scope.downloadable.DownloadableSchemeMiddleware"] = 50
 # Another crawl writing the same portal into the same ARCHIVE_DIR (a cron job still running
 # when the next one starts; a command run twice): "wait" for it to end, "refuse" to start
 # (exit status 75, "try again later"), or "share" (crawl anyway: both fetch everything, each
@@ -167,8 +167,8 @@ ARCHIVE_BUSY = "wait"
 # (back-pressure). If the writer dies, the crawl stops with "archive failed" either way.
 ARCHIVE_QUEUE_SIZE = 2000
 # robots.txt answering 5xx (after the retries above) means "disallow the whole host" for this
-# crawl, as RFC 9309 2.3.1.4 requires; the next crawl asks again (crawler/robots.py).
-DOWNLOADER_MIDDLEWARES["crawler.robots.RobotsServerErrorMiddleware"] = 540
+# crawl, as RFC 9309 2.3.1.4 requires; the next crawl asks again (crawler/scope/robots.py).
+DOWNLOADER_MIDDLEWARES["crawler.scope.robots.RobotsServerErrorMiddleware"] = 540
 # A page (HTML, after content-decoding) larger than this is archived as received but neither
 # parsed for links nor extracted, and decoding a compressed body stops at this size (gzip
 # bombs); far below DOWNLOAD_MAXSIZE, which bounds attachments. Real portal pages are < 1 MB.
@@ -176,18 +176,18 @@ PAGE_MAXSIZE = 8 * 1024 * 1024
 # Follow at most this many links of one page (the first ones in document order); a page with
 # more is a trap or a dump, and 100,000 links would cost hundreds of MiB of requests.
 PAGE_MAX_LINKS = 5000
-DOWNLOADER_MIDDLEWARES["crawler.limits.DecodeLimitMiddleware"] = 597
+DOWNLOADER_MIDDLEWARES["crawler.scope.limits.DecodeLimitMiddleware"] = 597
 # The spider argument max_pages=N counts pages (not requisites, not robots.txt) as they are
-# sent, after the incremental crawl skipped known ones (crawler/limits.py).
-DOWNLOADER_MIDDLEWARES["crawler.limits.PageBudgetMiddleware"] = 570
+# sent, after the incremental crawl skipped known ones (crawler/scope/limits.py).
+DOWNLOADER_MIDDLEWARES["crawler.scope.limits.PageBudgetMiddleware"] = 570
 # The longest response header line accepted (Twisted's default is 16 kB, and a page with a
-# longer line, e.g. a huge Set-Cookie, was dropped and lost); see crawler/limits.py.
+# longer line, e.g. a huge Set-Cookie, was dropped and lost); see crawler/scope/limits.py.
 HTTP_MAX_HEADER_LINE = 1024 * 1024
-EXTENSIONS["crawler.limits.HeaderLineLimit"] = 0
+EXTENSIONS["crawler.scope.limits.HeaderLineLimit"] = 0
 
 # --- Re-checking known articles: edits and take-downs (issue 13) ---
 # After its own work, an incremental crawl re-checks known articles that are due, with
-# conditional GETs, and records what it found in article_events (crawler/revisit.py).
+# conditional GETs, and records what it found in article_events (crawler/schedule/revisit.py).
 REVISIT_ENABLED = True
 # AGE_DAYS:EVERY_DAYS tiers, youngest first, ending with *:EVERY_DAYS: by default daily in an
 # article's first week, weekly to 3 months, then monthly. Age counts from the published date.
@@ -199,7 +199,7 @@ REVISIT_SHARE = 0.3
 REVISIT_MAX_PER_CRAWL = 500
 
 # --- Page requisites (issue 9) ---------------------------------------------------------------
-# Fetch what archived HTML pages embed (crawler/requisites.py), so they replay styled and with
+# Fetch what archived HTML pages embed (crawler/capture/requisites.py), so they replay styled and with
 # their images. Off: only article-body images are still fetched (they are content).
 # A page's requisites are capped at PAGE_MAX_LINKS, as its links are.
 REQUISITES_ENABLED = True
@@ -236,48 +236,48 @@ SCOPE_ANY_PORT = False
 # seconds while its requests kept failing (refused, timeouts, 502/503 ...: an outage); its
 # pages are retried with backoff meanwhile, so a shorter outage loses nothing. 0 = never.
 # A site whose start host does not resolve is given up at once. Failures of requisites and
-# third-party robots.txt never count. The other sites go on either way (crawler/fleet.py).
+# third-party robots.txt never count. The other sites go on either way (crawler/schedule/fleet.py).
 SITE_GIVE_UP_AFTER = 300.0
-# Host health, learned once per host per run (crawler/hosts.py): a host whose name does not
+# Host health, learned once per host per run (crawler/fetch/hosts.py): a host whose name does not
 # resolve gets no more requests; one whose connections fail this many times in a row
 # (refused, connect, TLS or answer timeouts) gets no more requisites or robots.txt requests
 # until it answers again (0 = never). Skipped requests are counted per host (stats "hosts").
 HOST_BREAKER_AFTER = 2
-DOWNLOADER_MIDDLEWARES["crawler.hosts.HostGateMiddleware"] = 102
+DOWNLOADER_MIDDLEWARES["crawler.fetch.hosts.HostGateMiddleware"] = 102
 # Plain http and https requests go through Scrapy's HTTP/1.1 handler behind a last check of
-# host health (crawler.hosts.HostCheckedHandler, inside the browser's handler set below): a
+# host health (crawler.fetch.hosts.HostCheckedHandler, inside the browser's handler set below): a
 # request that waited in a slot's queue while its host died never reaches the network.
 # Keep many hosts busy: the global cap on requests in flight is sized for hundreds of
 # portals (each still gets CONCURRENT_REQUESTS_PER_DOMAIN and DOWNLOAD_DELAY), and the
 # scheduler hands out the host with the fewest active downloads first, so one big portal's
 # queue never starves the others (works with DEPTH_PRIORITY and JOBDIR disk queues); pages
-# before page requisites (crawler/frontier.py, issue 26). Scrapy's own
+# before page requisites (crawler/schedule/frontier.py, issue 26). Scrapy's own
 # "scrapy.pqueues.DownloaderAwarePriorityQueue" does the first without the second.
-SCHEDULER_PRIORITY_QUEUE = "crawler.frontier.ContentFirstQueue"
+SCHEDULER_PRIORITY_QUEUE = "crawler.schedule.frontier.ContentFirstQueue"
 # The frontier (requests not yet fetched) lives in Scrapy's disk queues even without JOBDIR,
 # in a temporary directory under FRONTIER_TMPDIR ("" = the system's), removed at the end:
-# memory then stays flat however many URLs wait (SCHEDULER above, crawler/frontier.py).
+# memory then stays flat however many URLs wait (SCHEDULER above, crawler/schedule/frontier.py).
 # 0 = memory queues, which shell/fetch/parse/view/check use unless -s sets this (crawler/commands/).
 FRONTIER_ON_DISK = True
 FRONTIER_TMPDIR = ""
 # Scrapy starts this many tasks for every page's output (100 by default), about 0.5 ms of CPU
 # per page for nothing: our item pipelines are synchronous and requests are only scheduled.
 CONCURRENT_ITEMS = 8
-EXTENSIONS["crawler.fleet.FleetExtension"] = 60
+EXTENSIONS["crawler.schedule.fleet.FleetExtension"] = 60
 # Ctrl-C / SIGTERM: say what is in flight, send nothing more, exit 128 + the signal's number
-# (crawler/stopping.py).
-EXTENSIONS["crawler.stopping.PromptStop"] = 70
-DOWNLOADER_MIDDLEWARES["crawler.fleet.FleetDownloaderMiddleware"] = 560
-# The scope gate (crawler/scope.py, per site) replaces Scrapy's OffsiteMiddleware, which
+# (crawler/schedule/stopping.py).
+EXTENSIONS["crawler.schedule.stopping.PromptStop"] = 70
+DOWNLOADER_MIDDLEWARES["crawler.schedule.fleet.FleetDownloaderMiddleware"] = 560
+# The scope gate (crawler/scope/gate.py, per site) replaces Scrapy's OffsiteMiddleware, which
 # would parse every scheduled URL again for nothing (the spider sets no allowed_domains).
 DOWNLOADER_MIDDLEWARES["scrapy.downloadermiddlewares.offsite.OffsiteMiddleware"] = None
-SPIDER_MIDDLEWARES["crawler.fleet.FleetSpiderMiddleware"] = 5
-DOWNLOADER_MIDDLEWARES["crawler.fleet.RobotsUnreachableMiddleware"] = 101
+SPIDER_MIDDLEWARES["crawler.schedule.fleet.FleetSpiderMiddleware"] = 5
+DOWNLOADER_MIDDLEWARES["crawler.schedule.fleet.RobotsUnreachableMiddleware"] = 101
 
 # --- Progress of a long crawl (issue 12) --------------------------------------------------------
 # Log pages, articles, errors, sites done/left and the rate every this many seconds (0 = off).
 PROGRESS_INTERVAL = 60.0
-EXTENSIONS["crawler.progress.ProgressExtension"] = 500
+EXTENSIONS["crawler.schedule.progress.ProgressExtension"] = 500
 # A live status line at the bottom of the terminal (rich when installed) while stderr is a
 # terminal. Off here, for shell/fetch/parse; our `scrapy crawl` turns it on unless the
 # command line sets it (`-s PROGRESS_LIVE=0`): crawler/commands/crawl.py.
@@ -301,10 +301,10 @@ DOWNLOADER_MIDDLEWARES["crawler.discover.guard.DiscoveryGuardMiddleware"] = 105
 
 # --- Attachment text (issue 20) ------------------------------------------------------------------
 # Read the text of the files articles link (PDF, OFD, DOC/DOCX/WPS, XLS/XLSX/ET, ZIP, RAR) into
-# the attachments table, searchable like articles (crawler/documents/, crawler/attachments.py,
+# the attachments table, searchable like articles (crawler/extract/documents/, crawler/capture/attachments.py,
 # archive/attachments.py). Needs the attachments extra (scripts/setup installs it). An article's
 # attachments are fetched on any host, as its body images are; on a re-crawl a known one goes
-# out as a conditional GET with its article's re-check (crawler/revisit.py).
+# out as a conditional GET with its article's re-check (crawler/schedule/revisit.py).
 ATTACHMENTS_ENABLED = True
 # Worker processes that read attachments, apart from PAGE_WORKERS so a long PDF never holds up
 # a page; each file is read in a child process under the caps below.
@@ -331,7 +331,7 @@ ATTACHMENT_QUEUE_BYTES = 128 * 1024 * 1024
 # Characters of text kept per attachment (a longer text is cut, and the cut said in `error`).
 ATTACHMENT_MAX_CHARS = 2_000_000
 
-# --- Portals only a browser can read (issue 19: crawler/browser/) -----------------------------
+# --- Portals only a browser can read (issue 19: crawler/fetch/browser/) -----------------------------
 # A host goes to a headless Chromium (driven by Playwright) when it answers with an anti-bot
 # challenge (archive/challenges.toml) or serves script shells (pages their scripts fill);
 # everything else stays on plain requests. A gate the browser passes hands the host back to
@@ -360,23 +360,23 @@ BROWSER_HANDOFF_MIN_PAGES = 3
 # Script shells of a host that render into nothing to follow before the host goes back to
 # plain requests (a page that is merely empty is not a script-rendered portal).
 BROWSER_SHELL_TRIALS = 3
-DOWNLOAD_HANDLERS["http"] = "crawler.browser.handler.BrowserDownloadHandler"
-DOWNLOAD_HANDLERS["https"] = "crawler.browser.handler.BrowserDownloadHandler"
-DOWNLOADER_MIDDLEWARES["crawler.browser.middleware.BrowserMiddleware"] = 545
+DOWNLOAD_HANDLERS["http"] = "crawler.fetch.browser.handler.BrowserDownloadHandler"
+DOWNLOAD_HANDLERS["https"] = "crawler.fetch.browser.handler.BrowserDownloadHandler"
+DOWNLOADER_MIDDLEWARES["crawler.fetch.browser.middleware.BrowserMiddleware"] = 545
 # --- Page visits: requisites after their page, ads and trackers skipped (issue 26) ------------
 # A page's requisites go right after it, on a download slot of their own per host (one
-# connection), so they never take a page's turn (crawler/page_visits.py). Seconds between two
+# connection), so they never take a page's turn (crawler/capture/page_visits.py). Seconds between two
 # requisites of one host (randomised 0.5x-1.5x as DOWNLOAD_DELAY is): never under 0.2 s, never
 # more than DOWNLOAD_DELAY.
 REQUISITES_DELAY = 0.25
-DOWNLOADER_MIDDLEWARES["crawler.page_visits.RequisiteSlotsMiddleware"] = 60
+DOWNLOADER_MIDDLEWARES["crawler.capture.page_visits.RequisiteSlotsMiddleware"] = 60
 # Download slots are host names (HOST, HOST#requisites), as the scheduler's queue needs
-# (crawler/frontier.py); Scrapy's per-IP slots (a number here) would merge a host's two.
+# (crawler/schedule/frontier.py); Scrapy's per-IP slots (a number here) would merge a host's two.
 CONCURRENT_REQUESTS_PER_IP = 0
 # New requisites requested per page, and per portal in one crawl (0 = no cap); article-body
 # images are content and never capped. Each URL is requested once per crawl whatever the page.
 REQUISITES_MAX_PER_PAGE = 50
 REQUISITES_MAX_PER_SITE = 20000
-# Skip ads, trackers, analytics, share and chat widgets' scripts named in crawler/blocklist.toml
+# Skip ads, trackers, analytics, share and chat widgets' scripts named in crawler/scope/blocklist.toml
 # (counted as requisites/blocked/RULE; the page's HTML is archived as served). 0 = fetch them.
 REQUISITES_BLOCK_ADS = True

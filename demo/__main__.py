@@ -98,7 +98,7 @@ def serve(site: Site, ports: list[int]) -> DemoServer:
 def summary(archive: Path) -> list[str]:
     """A few lines read back from the index the crawl wrote."""
     from archive.models import articles, captures, crawls, index_url_for, open_index
-    from crawler.report import human_summary
+    from crawler.schedule.report import human_summary
 
     engine = open_index(index_url_for(archive), create=False)
     with engine.connect() as conn:

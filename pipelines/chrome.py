@@ -22,7 +22,7 @@ from scrapy.crawler import Crawler
 
 from archive.articles import body_digest
 from archive.site_templates import SiteTemplates, known_templates, save_learned
-from crawler.capture import existing_index
+from crawler.capture.hook import existing_index
 
 
 class ChromeStripPipeline:

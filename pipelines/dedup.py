@@ -17,7 +17,7 @@ from scrapy.exceptions import DropItem, NotConfigured
 
 from archive.articles import body_digest
 from archive.lookup import LRU, ArchiveLookup
-from crawler.capture import existing_index
+from crawler.capture.hook import existing_index
 
 
 class ArticleDedupPipeline:

@@ -11,7 +11,7 @@ from scrapy.exceptions import DropItem, NotConfigured
 
 from archive.articles import ARTICLE_COLUMNS, QUALITY_COLUMNS, body_digest
 from archive.store import ArticleRow
-from crawler.capture import archive_writer
+from crawler.capture.hook import archive_writer
 
 # Below this confidence an article counts as doubtful in the crawl stats.
 LOW_CONFIDENCE = 0.5

@@ -28,7 +28,7 @@ from scrapy import signals
 from scrapy.crawler import Crawler
 from sqlalchemy.exc import SQLAlchemyError
 
-from crawler.capture import existing_index
+from crawler.capture.hook import existing_index
 from crawler.extract.site_fields import STATS_KEY, SiteFacts, SiteFieldLearner, earlier_facts, revise_rows
 
 logger = logging.getLogger(__name__)

@@ -30,7 +30,7 @@ from archive.index import Index
 from archive.models import article_events, articles, captures, crawls, open_index
 from archive.recovery import RepairReport, drop_dangling
 from archive.textdiff import inline, side_by_side, unified, width
-from crawler.revisit import Candidate, budget, due, interval, parse_schedule, pushed_down
+from crawler.schedule.revisit import Candidate, budget, due, interval, parse_schedule, pushed_down
 from demo.mutations import JSL_CHALLENGE
 
 ARTICLE = "http://www.example.gov.cn/xfxw/202001/t20200115_4521.html"

@@ -34,7 +34,7 @@ from sqlalchemy import text
 from support import FAST, ROOT, archive_args, archive_settings, index, run_crawl, warc_files
 from warcio.archiveiterator import ArchiveIterator
 
-from crawler.browser.chromium import find_chromium
+from crawler.fetch.browser.chromium import find_chromium
 
 NO_CHROMIUM = "no Chromium on PATH (scripts/replay-tools installs Debian's chromium as root)"
 # index: the crawls' archives are opened through tests/support.py (both passes of scripts/test);

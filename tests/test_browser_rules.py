@@ -1,5 +1,5 @@
-"""The browser's rules without a browser: which route a host takes (crawler/browser/hosts.py),
-what a script shell is (crawler/browser/shell.py), the CAPTCHA gate, the conversion record.
+"""The browser's rules without a browser: which route a host takes (crawler/fetch/browser/hosts.py),
+what a script shell is (crawler/fetch/browser/shell.py), the CAPTCHA gate, the conversion record.
 
 Shell detection and the CAPTCHA rule are checked against every real page of the shared
 corpus too: none of them is a shell or a CAPTCHA, so no real portal would be sent to the
@@ -19,10 +19,10 @@ from warcio.warcwriter import WARCWriter
 
 from archive.challenges import challenge_kind
 from archive.records import RenderedPage, build_conversion
-from crawler.browser.hosts import BLOCKED, BROWSER, HANDOFF, PLAIN, HostRoutes
-from crawler.browser.network import StaticCache, redirect_page
-from crawler.profiles import generic_profile
-from crawler.workers import process_bytes
+from crawler.capture.workers import process_bytes
+from crawler.fetch.browser.hosts import BLOCKED, BROWSER, HANDOFF, PLAIN, HostRoutes
+from crawler.fetch.browser.network import StaticCache, redirect_page
+from crawler.spiders.profiles import generic_profile
 
 HOST = "www.example.gov.cn"
 

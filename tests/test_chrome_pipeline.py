@@ -7,7 +7,7 @@ from scrapy.utils.test import get_crawler
 from support import archive_settings, index_url
 
 from archive.models import open_index
-from crawler.items import ArticleItem
+from crawler.extract.items import ArticleItem
 from crawler.spiders.portal import PortalSpider
 from pipelines.chrome import ChromeStripPipeline
 

@@ -203,7 +203,7 @@ def test_challenges_are_archived_flagged_and_named(tmp_path_factory: pytest.Temp
             assert record.raw_stream.read(2) == b"\x1f\x8b"
     summary = crawled.stats()["summary"]
     # One plain capture per gate; a browser, where one is installed, tried them too (its captures
-    # are flagged the same and marked as the browser's: crawler/browser/).
+    # are flagged the same and marked as the browser's: crawler/fetch/browser/).
     plain = crawled.rows("SELECT count(*) FROM captures WHERE flags LIKE 'challenge:%' AND browser IS NULL")
     assert plain[0][0] == 5 and summary["challenges"] >= 5
     if summary["browser"]:  # a plain browser gets past none of these stubs

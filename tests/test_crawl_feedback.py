@@ -164,7 +164,7 @@ def test_at_log_level_warning_a_terminal_still_gets_the_summary(tmp_path: Path):
         status, _, screen = on_a_terminal(command)
     assert status == 0, screen[-3000:]
     assert "crawl 1 finished in" in screen and f"articles: {len(site.articles)} new" in screen, screen[-3000:]
-    assert "[crawler.capture] INFO" not in screen  # printed as such, not as log lines
+    assert "[crawler.capture.hook] INFO" not in screen  # printed as such, not as log lines
 
 
 def crawl_process(server: DemoServer, archive: Path, **settings: str) -> subprocess.Popen[str]:

@@ -17,8 +17,8 @@ from sqlalchemy import func, select
 from support import archive_settings, index
 
 from archive.models import articles
-from crawler.capture import CaptureExtension
-from crawler.items import ArticleItem
+from crawler.capture.hook import CaptureExtension
+from crawler.extract.items import ArticleItem
 from crawler.spiders.portal import PortalSpider
 from pipelines.chrome import ChromeStripPipeline
 from pipelines.dedup import ArticleDedupPipeline

@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from crawler.documents import Limits, extract_document
-from crawler.documents.capped import extract_capped
-from crawler.documents.sniff import sniff
-from crawler.documents.text import join_wrapped
+from crawler.extract.documents import Limits, extract_document
+from crawler.extract.documents.capped import extract_capped
+from crawler.extract.documents.sniff import sniff
+from crawler.extract.documents.text import join_wrapped
 
 FIXTURES = Path(__file__).parent / "fixtures" / "attachments"
 TRUTH = tomllib.loads((FIXTURES / "truth.toml").read_text(encoding="utf-8"))

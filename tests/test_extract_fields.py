@@ -300,8 +300,8 @@ def test_binary_body_served_as_html_over_loopback_is_no_article():
     """A page worker gets what a crawl gets: the bytes and headers a loopback server sent."""
     import urllib.request
 
-    from crawler.profiles import generic_profile
-    from crawler.workers import process_bytes
+    from crawler.capture.workers import process_bytes
+    from crawler.spiders.profiles import generic_profile
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), _PdfAsHtml)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
@@ -386,7 +386,7 @@ def test_the_extraction_package_imports_no_crawl_machinery():
 
     probe = ("import sys, crawler.extract, crawler.extract.pagekind, crawler.extract.disclosure; "
              "print(sorted(m for m in sys.modules if m.split('.')[0] in ('scrapy', 'twisted') "
-             "or m in ('crawler.profiles', 'crawler.workers', 'crawler.capture')))")
+             "or m in ('crawler.spiders.profiles', 'crawler.capture.workers', 'crawler.capture.hook')))")
     result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "[]"

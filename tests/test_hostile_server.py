@@ -79,7 +79,7 @@ def test_the_crawl_ends_by_itself_in_time_without_a_traceback(hostile):
 
 def test_the_process_tree_stays_under_one_gib(hostile):
     """Endless body cut at DOWNLOAD_MAXSIZE (256 MiB), a 1 GiB gzip bomb, 100,000 links. The
-    challenge pages take a browser too, where one is installed (crawler/browser/): it is
+    challenge pages take a browser too, where one is installed (crawler/fetch/browser/): it is
     bounded on its own (one process, two pages), and its memory counted apart."""
     archive, server, _, log, _, memory = hostile
     assert memory.crawler_peak < GIB, f"peak RSS of the crawl's processes {memory.crawler_peak / 2**20:.0f} MiB"

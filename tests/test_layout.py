@@ -90,3 +90,13 @@ def test_archive_never_imports_scrapy():
                      else [alias.name for alias in node.names] if isinstance(node, ast.Import) else [])
             found += [(module_name(path), name) for name in names if name.split(".")[0] in ("scrapy", "twisted")]
     assert found == []
+
+
+def test_crawler_is_a_few_rooms_each_on_the_architecture_map():
+    entries = sorted(path.name for path in (ROOT / "crawler").iterdir()
+                     if path.name != "__pycache__" and not path.name.endswith(".egg-info"))
+    assert len(entries) <= 10, entries
+    architecture = (ROOT / "docs" / "architecture.md").read_text(encoding="utf-8")
+    unnamed = [name for name in entries if name != "__init__.py"
+               and f"`crawler/{name}{'/' if (ROOT / 'crawler' / name).is_dir() else ''}`" not in architecture]
+    assert unnamed == []

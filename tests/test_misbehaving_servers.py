@@ -81,7 +81,7 @@ def test_a_stalled_server_times_out_without_stalling_the_crawl(crawled):
     with index(archive).connect() as conn:
         crawl = conn.execute(select(crawls)).one()
         # One plain capture per challenge page; a browser, where installed, tried them too (its
-        # captures are flagged as well, and marked as the browser's: crawler/browser/).
+        # captures are flagged as well, and marked as the browser's: crawler/fetch/browser/).
         plain = conn.execute(select(captures.c.url).where(captures.c.flags.like("%challenge:%"),
                                                           captures.c.browser.is_(None))).all()
     assert crawl.status == "finished"

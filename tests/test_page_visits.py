@@ -28,9 +28,9 @@ from support import index, run_crawl
 
 from archive.models import articles, captures, crawls
 from crawler import settings as project_settings
-from crawler.blocklist import BlockList, bundled
-from crawler.page_visits import MIN_DELAY, PageVisits, requisite_delay
-from crawler.requisites import ARTICLE_IMAGE, IMAGE, SCRIPT, STYLESHEET, Requisite
+from crawler.capture.page_visits import MIN_DELAY, PageVisits, requisite_delay
+from crawler.capture.requisites import ARTICLE_IMAGE, IMAGE, SCRIPT, STYLESHEET, Requisite
+from crawler.scope.blocklist import BlockList, bundled
 from demo.requisite_portal import RequisitePortal, build_requisite_site
 from demo.server import DemoServer, RequestLog
 

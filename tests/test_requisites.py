@@ -11,7 +11,7 @@ from support import index, run_crawl
 
 from archive.models import captures
 from crawler import settings as project_settings
-from crawler.requisites import (
+from crawler.capture.requisites import (
     ARTICLE_IMAGE,
     IMAGE,
     SCRIPT,

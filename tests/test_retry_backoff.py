@@ -1,4 +1,4 @@
-"""Retries back off per host without holding a global download slot (crawler/retry.py).
+"""Retries back off per host without holding a global download slot (crawler/fetch/retry.py).
 
 Two hosts on loopback and two global concurrency slots. Host A answers its first two
 articles (fetched at once) with 503 + Retry-After, a third with 429; host B answers

@@ -116,7 +116,7 @@ def test_each_kind_of_change_is_classified(changed):
 
 def test_rechecks_are_conditional_gets_sent_once(changed):
     requested = [entry for entry in changed.recheck_requests if entry.path in changed.site.articles]
-    # Where a browser is installed, it tried the challenged article too (crawler/browser/): its
+    # Where a browser is installed, it tried the challenged article too (crawler/fetch/browser/): its
     # requests (Chromium's user agent) are not re-checks.
     browser = [entry for entry in requested if "HeadlessChrome" in dict(entry.headers).get("User-Agent", "")]
     assert {entry.path for entry in browser} <= {changed.roles["challenged"]}

@@ -9,11 +9,11 @@ import pytest
 from scrapy.settings import Settings
 from support import ROOT
 
-from crawler import profiles
 from crawler import settings as project_settings
-from crawler.fleet import argument_problem, build_sites, seeds_from_args
-from crawler.scope import ascii_host, ascii_url, site_scope
-from crawler.seeds import Seed, SeedError, load_seeds, parse_text, parse_toml
+from crawler.schedule.fleet import argument_problem, build_sites, seeds_from_args
+from crawler.schedule.seeds import Seed, SeedError, load_seeds, parse_text, parse_toml
+from crawler.scope.gate import ascii_host, ascii_url, site_scope
+from crawler.spiders import profiles
 
 HTTP = ["http", "https"]
 

@@ -1,6 +1,6 @@
 """Every setting the code reads has one documented default, in crawler/settings.py only.
 
-Defaults restated at call sites drift (issue 10, item 27: crawler/retry.py said 1.0/60.0
+Defaults restated at call sites drift (issue 10, item 27: crawler/fetch/retry.py said 1.0/60.0
 where crawler/settings.py said 2.0/120.0), so call sites pass no fallback at all.
 """
 
@@ -81,7 +81,7 @@ def test_retry_backoff_uses_the_settings_defaults():
     from scrapy.utils.test import get_crawler
 
     from crawler import settings as project
-    from crawler.retry import BackoffRetryMiddleware
+    from crawler.fetch.retry import BackoffRetryMiddleware
 
     crawler = get_crawler(settings_dict={name: getattr(project, name) for name in dir(project) if name.isupper()})
     middleware = BackoffRetryMiddleware.from_crawler(crawler)

@@ -18,9 +18,9 @@ from static_server import StaticServer
 from support import archive_settings, index, run_crawl
 
 from archive.models import article_events, articles, captures, crawls, utc_iso
-from crawler.capture import CaptureExtension
+from crawler.capture.hook import CaptureExtension
+from crawler.extract.items import ArticleItem
 from crawler.extract.site_fields import SiteFacts, SiteFieldLearner, title_tails
-from crawler.items import ArticleItem
 from crawler.spiders.portal import PortalSpider
 from pipelines.chrome import ChromeStripPipeline
 from pipelines.dedup import ArticleDedupPipeline

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from scrapy.http import HtmlResponse
 
+from crawler.capture.workers import process_bytes, process_page
 from crawler.extract.pagekind import ARTICLE, LISTING
-from crawler.profiles import generic_profile
-from crawler.workers import process_bytes, process_page
+from crawler.spiders.profiles import generic_profile
 from demo.site import build_site
 
 BASE = "http://127.0.0.1:8000"

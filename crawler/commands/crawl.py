@@ -1,10 +1,10 @@
-"""``scrapy crawl`` that exits non-zero when the crawl failed (crawler/report.py says when).
+"""``scrapy crawl`` that exits non-zero when the crawl failed (crawler/schedule/report.py says when).
 
 Cron and scrapyd judge a job by its exit status: 0 done; 1 failed (archived nothing, most
 requests failed, the archive could not be written); 2 bad arguments; 75 not started because
 another crawl writes the same portal into the archive (ARCHIVE_BUSY=refuse; sysexits'
 EX_TEMPFAIL, "try again later"); 128 + the signal's number when interrupted (130 Ctrl-C,
-143 SIGTERM: crawler/stopping.py).
+143 SIGTERM: crawler/schedule/stopping.py).
 """
 
 from __future__ import annotations
@@ -23,9 +23,9 @@ from twisted.internet.defer import Deferred
 
 from archive.access import index_problem
 from archive.redact import redact
-from crawler import report
-from crawler.capture import BUSY_POLICIES
-from crawler.fleet import argument_problem
+from crawler.capture.hook import BUSY_POLICIES
+from crawler.schedule import report
+from crawler.schedule.fleet import argument_problem
 
 EXIT_BUSY = 75
 
@@ -34,7 +34,7 @@ class Command(ScrapyCommand):
     crawler: Crawler | None = None
 
     def process_options(self, args: list[str], opts: argparse.Namespace) -> None:
-        """A live progress line while stderr is a terminal (crawler/progress.py), unless the
+        """A live progress line while stderr is a terminal (crawler/schedule/progress.py), unless the
         command line says ``-s PROGRESS_LIVE=0``; its project default (off) suits the other
         commands, and would outrank a command's ``default_settings``."""
         super().process_options(args, opts)

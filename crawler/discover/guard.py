@@ -48,7 +48,7 @@ class DiscoveryGuardMiddleware:
 
     def process_response(self, request: Request, response: Response, spider=None) -> Response:
         if request.meta.get("browser_sub"):
-            return response  # the browser's own request: its page says whether the gate held (crawler/browser/)
+            return response  # the browser's own request: its page says whether the gate held (crawler/fetch/browser/)
         kind = challenge_kind(response.status, response.body, response.headers.getlist(b"Set-Cookie"))
         if kind:
             self.stats.inc_value(f"challenge/{kind}")

@@ -27,8 +27,8 @@ from crawler.discover.coverage import ChannelCoverage
 from crawler.discover.families import knowledge
 from crawler.discover.links import in_scope
 from crawler.discover.pagination import EndpointSpec, next_page, read_endpoint
-from crawler.incremental import archived_response
-from crawler.items import ArticleItem
+from crawler.extract.items import ArticleItem
+from crawler.schedule.incremental import archived_response
 
 _ENDPOINT_HEADERS = {"X-Requested-With": "XMLHttpRequest",
                      "Accept": "application/json, text/xml, text/javascript, */*; q=0.01"}
@@ -52,7 +52,7 @@ class DiscoveryMixin:
 
     @staticmethod
     def _site_meta(response: Response) -> dict[str, Any]:
-        """The portal a request belongs to (crawler/fleet.py), passed on from its page."""
+        """The portal a request belongs to (crawler/schedule/fleet.py), passed on from its page."""
         site = response.meta.get("site")
         return {"site": site} if site is not None else {}
 
@@ -245,7 +245,7 @@ class DiscoveryMixin:
         """At the end: one warning per channel or shell the crawl could not cover; a crawl that
         ended early (``reason``: max_pages, a signal) says so once instead: it has not asked
         every channel for its articles."""
-        from crawler.report import discovery_summary
+        from crawler.schedule.report import discovery_summary
 
         if reason != "finished":
             channels = len(self.crawler.stats.get_value("discover/channels") or {})

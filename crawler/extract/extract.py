@@ -25,9 +25,9 @@ from crawler.extract.body import content_warnings, main_content
 from crawler.extract.chrome import load_rules, strip_lines
 from crawler.extract.content import body_lines, content_parts, media_urls
 from crawler.extract.disclosure import Disclosure, read_disclosure
+from crawler.extract.items import ArticleItem
 from crawler.extract.page import Page, meta_content, parse_page, prose_count
 from crawler.extract.pagekind import OTHER, page_kind
-from crawler.items import ArticleItem
 
 META = metadata.RULES["meta"]
 

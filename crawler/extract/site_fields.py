@@ -187,7 +187,7 @@ class SiteFieldLearner:
 def earlier_facts(engine: Engine) -> dict[str, SiteFacts]:
     """Site -> what the newest crawls decided (their union: facts are never undone). The
     crawl applies it to its items (pipelines/site_fields.py), and a re-check compares its
-    fresh extraction with the stored row through it (crawler/revisit.py)."""
+    fresh extraction with the stored row through it (crawler/schedule/revisit.py)."""
     out: dict[str, SiteFacts] = {}
     with engine.connect() as conn:
         rows = conn.execute(select(crawls.c.stats).where(crawls.c.stats.is_not(None))

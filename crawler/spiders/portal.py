@@ -3,11 +3,11 @@
     scrapy crawl portal -a start_url=http://www.example.gov.cn/
     scrapy crawl portal -a site=demo -a start_url=http://127.0.0.1:8000/
     scrapy crawl portal -a sites=seeds/example.toml   # many portals, one crawl
-    scrapy crawl portal -a site=all                                  # every profile in crawler/sites/
+    scrapy crawl portal -a site=all                                  # every profile in crawler/spiders/sites/
 
 Arguments (all optional but one of start_url / site / sites): ``refresh=1`` fetches known articles
-again (on a crawl of one portal, each is a re-check: crawler/revisit.py); ``max_pages=N`` and
-``max_articles=N`` stop the crawl early (pages are counted as they are sent: crawler/limits.py).
+again (on a crawl of one portal, each is a re-check: crawler/schedule/revisit.py); ``max_pages=N`` and
+``max_articles=N`` stop the crawl early (pages are counted as they are sent: crawler/scope/limits.py).
 Every response is archived by the capture hook whatever happens here; the spider only decides
 what to follow and which pages are articles.
 """
@@ -26,25 +26,25 @@ from twisted.python.failure import Failure
 
 from archive.events import EDITED, UNCHANGED
 from archive.history import History
-from crawler.attachments import AttachmentReader, attachment_requests
-from crawler.browser.router import browser_router
-from crawler.capture import archive_writer, existing_index, index_location
+from crawler.capture.attachments import AttachmentReader, attachment_requests
+from crawler.capture.hook import archive_writer, existing_index, index_location
+from crawler.capture.page_visits import PageVisits
+from crawler.capture.requisites import stylesheet_requisites
+from crawler.capture.workers import PageProcessor, PageResult, is_html
 from crawler.discover.spider import DiscoveryMixin
 from crawler.extract import extract_article
+from crawler.extract.items import ArticleItem
 from crawler.extract.pagekind import LISTING
-from crawler.fleet import Fleet, SiteState, build_sites, close_histories, load_histories, seeds_from_args
-from crawler.hosts import BEST_EFFORT, HostHealth
-from crawler.incremental import archived_response, next_in_sequence, pagination_key
-from crawler.items import ArticleItem
-from crawler.limits import capped_links, decoded_too_large, too_large
-from crawler.page_visits import PageVisits
-from crawler.profiles import SiteProfile
-from crawler.requisites import stylesheet_requisites
-from crawler.retry import RetryLater
-from crawler.revisit import Revisits
-from crawler.seeds import Seed
-from crawler.stopping import stop
-from crawler.workers import PageProcessor, PageResult, is_html
+from crawler.fetch.browser.router import browser_router
+from crawler.fetch.hosts import BEST_EFFORT, HostHealth
+from crawler.fetch.retry import RetryLater
+from crawler.schedule.fleet import Fleet, SiteState, build_sites, close_histories, load_histories, seeds_from_args
+from crawler.schedule.incremental import archived_response, next_in_sequence, pagination_key
+from crawler.schedule.revisit import Revisits
+from crawler.schedule.seeds import Seed
+from crawler.schedule.stopping import stop
+from crawler.scope.limits import capped_links, decoded_too_large, too_large
+from crawler.spiders.profiles import SiteProfile
 
 _TRUE = {"1", "true", "yes", "on"}
 
@@ -55,7 +55,7 @@ class PortalSpider(DiscoveryMixin, scrapy.Spider):
     def __init__(self, start_url: str | None = None, site: str | None = None, refresh: str = "0",
                  max_pages: str = "0", max_articles: str = "0", sites: str | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        # Every portal of the crawl (crawler/fleet.py); its scope replaces allowed_domains.
+        # Every portal of the crawl (crawler/schedule/fleet.py); its scope replaces allowed_domains.
         self.seeds: list[Seed] = seeds_from_args(start_url, site, sites)
         self.fleet = Fleet({})
         self.refresh = str(refresh).lower() in _TRUE
@@ -90,7 +90,7 @@ class PortalSpider(DiscoveryMixin, scrapy.Spider):
             load_histories(engine, archive_dir / "warc", spider.fleet.sites)
             history = spider.history = first.history
             if history and len(spider.fleet) == 1:
-                # Re-checks of known articles, per crawl of one portal (crawler/revisit.py):
+                # Re-checks of known articles, per crawl of one portal (crawler/schedule/revisit.py):
                 # scheduled ones, and every known article a refresh=1 fetches again.
                 spider.revisits = Revisits.from_crawler(crawler, spider, history)
             if history:
@@ -152,7 +152,7 @@ class PortalSpider(DiscoveryMixin, scrapy.Spider):
             return
         stats.inc_value(f"pages/{result.kind}")
         if result.shell or "rendered" in response.flags:
-            # A script shell goes to the browser (crawler/browser/); without one it is reported.
+            # A script shell goes to the browser (crawler/fetch/browser/); without one it is reported.
             meta = self.browser.page_processed(response, result.shell)
             if meta is not None:
                 yield scrapy.Request(response.url, callback=self.parse, errback=self.failed, meta=meta,
@@ -196,7 +196,7 @@ class PortalSpider(DiscoveryMixin, scrapy.Spider):
             yield self._item(result.item, response, state)
 
     async def recheck(self, response: Response) -> AsyncIterator[ArticleItem]:
-        """A known article checked again (crawler/revisit.py): an event; the new version if edited.
+        """A known article checked again (crawler/schedule/revisit.py): an event; the new version if edited.
 
         With a shared frontier another worker may have sent it; one without re-checks only archives it."""
         if self.revisits is None:
@@ -228,7 +228,7 @@ class PortalSpider(DiscoveryMixin, scrapy.Spider):
         await self.read_attachment(response)
 
     async def read_attachment(self, response: Response) -> None:
-        """Any non-HTML response: its text, if it is a document, to the index (crawler/attachments.py)."""
+        """Any non-HTML response: its text, if it is a document, to the index (crawler/capture/attachments.py)."""
         if self.attachments is None:
             return
         try:
@@ -248,7 +248,7 @@ class PortalSpider(DiscoveryMixin, scrapy.Spider):
 
     def _requisite_requests(self, requisites: list, state: SiteState) -> Iterator[scrapy.Request]:
         """Requests for a page's requisites not requested yet, not blocked, within the caps, in
-        their host's requisite slot (crawler/page_visits.py), counted with the page's site."""
+        their host's requisite slot (crawler/capture/page_visits.py), counted with the page's site."""
         yield from self.visits.requests(requisites, state.profile.allowed_hosts, state.name,
                                         self.parse_requisite, self.failed)
 
@@ -257,7 +257,7 @@ class PortalSpider(DiscoveryMixin, scrapy.Spider):
         request = getattr(failure, "request", None)
         url = request.url if request is not None else "?"
         if failure.check(RetryLater):
-            return  # the retry, scheduled later, carries on (crawler/retry.py)
+            return  # the retry, scheduled later, carries on (crawler/fetch/retry.py)
         # Skipped on purpose (known article, robots.txt, out of scope, dead host): not an error.
         skipped = bool(failure.check(IgnoreRequest)) and not failure.check(HttpError)
         state = self.fleet.site_for(request) if request is not None else None

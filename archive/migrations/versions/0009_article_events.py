@@ -3,7 +3,7 @@
 ``article_events`` gets a row per re-check (archive/events.py); ``article_status`` gives
 each article's current status, ``article_edits`` both texts of every edit with their WARC
 records. ``revisit_claims`` keeps crawlers that share the index from re-checking one
-article twice (crawler/revisit.py).
+article twice (crawler/schedule/revisit.py).
 
 Revision ID: 0009
 Revises: 0008

@@ -2,7 +2,7 @@
 
 - ``attachments``: one row per attachment version (a capture of a PDF, OFD, DOC/DOCX,
   XLS/XLSX, ZIP ... whose text was read): type sniffed from the bytes, size, pages, text,
-  status and error (archive/attachments.py; the text comes from crawler/documents/).
+  status and error (archive/attachments.py; the text comes from crawler/extract/documents/).
 - ``attachment_links``: an article version's attachment links, with their link text.
 - SQLite: ``attachments_search``, a contentless bigram FTS5 table like ``articles_search``
   (0008), keyed by attachment id; existing rows are indexed here (none before 0011).

@@ -1,0 +1,1 @@
+"""Getting a response: downloader middlewares, retries, host health, the browser route."""
