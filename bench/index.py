@@ -430,18 +430,27 @@ def write_peer(count: int, rounds: int = 2) -> dict:
             with tempfile.TemporaryDirectory() as tmp:
                 engine = open_index(f"sqlite:///{tmp}/index.sqlite", create=False)
                 upgrade(engine, revision)
-                with engine.begin() as conn:
-                    conn.execute(crawls.insert().values(id=1, spider="b", started_at="x", status="finished"))
-                t0 = time.perf_counter()
-                for capture_rows, article_rows in batches:
-                    with engine.begin() as conn:
-                        write(conn, capture_rows, article_rows)
-                times[label].append((time.perf_counter() - t0) * 1000 / count)
+                times[label].append(timed_writes(engine, batches, write) * 1000 / count)
                 engine.dispose()
     result = {label: statistics.median(values) for label, values in times.items()}
     result["ratio"] = result["0008 (this)"] / result["0003 (before)"]
     print(f"  write cost ms/article: {result}", file=sys.stderr)
     return result
+
+
+def timed_writes(engine, batches, write, vacuum: bool = False) -> float:
+    """Seconds to write ``batches`` through ``write`` (one transaction per batch) into an index
+    holding one crawl row; with ``vacuum`` the PostgreSQL GIN pending list merge is counted too."""
+    with engine.begin() as conn:
+        conn.execute(crawls.insert().values(id=1, spider="b", started_at="x", status="finished"))
+    t0 = time.perf_counter()
+    for capture_rows, article_rows in batches:
+        with engine.begin() as conn:
+            write(conn, capture_rows, article_rows)
+    if vacuum:
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.execute(text("VACUUM articles"))  # GIN's pending list is merged here: counted
+    return time.perf_counter() - t0
 
 
 def write_peer_postgres(count: int, rounds: int = 3) -> dict:
@@ -460,15 +469,7 @@ def write_peer_postgres(count: int, rounds: int = 3) -> dict:
                 conn.execute(text("CREATE DATABASE bench_write_peer"))
             engine = open_index(server + "bench_write_peer", create=False)
             upgrade(engine, revision)
-            with engine.begin() as conn:
-                conn.execute(crawls.insert().values(id=1, spider="b", started_at="x", status="finished"))
-            t0 = time.perf_counter()
-            for capture_rows, article_rows in batches:
-                with engine.begin() as conn:
-                    index_rows(conn, capture_rows, article_rows)
-            with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-                conn.execute(text("VACUUM articles"))  # GIN's pending list is merged here: counted
-            times[label].append((time.perf_counter() - t0) * 1000 / count)
+            times[label].append(timed_writes(engine, batches, index_rows, vacuum=True) * 1000 / count)
             engine.dispose()
     with admin.connect() as conn:
         conn.execute(text("DROP DATABASE IF EXISTS bench_write_peer"))
