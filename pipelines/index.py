@@ -28,16 +28,19 @@ class ArticleIndexPipeline:
         return cls(crawler)
 
     def process_item(self, item: Any, spider: Spider | None = None) -> Any:
-        """Queue the article's row for the writer. An item that cannot be indexed is dropped
-        and counted by reason (``articles/dropped/REASON``), never passed on in silence."""
+        """Queue the article's row for the writer. An item that cannot be indexed is counted
+        by reason (``articles/dropped/REASON``, or ``articles/not_indexed/no_capture`` for an
+        item with no capture to point at, which goes on to the feed), never lost in silence."""
         adapter = ItemAdapter(item)
         writer = archive_writer(self.crawler)
         record_id = adapter.get("warc_record_id")
         if writer is None:
             return item
         if not record_id:
-            self.crawler.stats.inc_value("articles/dropped/no_capture")
-            raise DropItem(f"article without a capture to point at, not indexed: {adapter.get('url')}")
+            # Not indexed, counted; but passed on: a developer's own spider (runspider, feeds)
+            # yields items of its own, and they still belong in its feed.
+            self.crawler.stats.inc_value("articles/not_indexed/no_capture")
+            return item
         fields = {column: adapter.get(column) for column in ARTICLE_COLUMNS}
         fields["body_digest"] = adapter.get("body_digest") or body_digest(fields["body"])
         fields.update(quality_fields(adapter))

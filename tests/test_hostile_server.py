@@ -80,10 +80,12 @@ def test_the_crawl_ends_by_itself_in_time_without_a_traceback(hostile):
 def test_the_process_tree_stays_under_one_gib(hostile):
     """Endless body cut at DOWNLOAD_MAXSIZE (256 MiB), a 1 GiB gzip bomb, 100,000 links. The
     challenge pages take a browser too, where one is installed (crawler/fetch/browser/): it is
-    bounded on its own (one process, two pages), and its memory counted apart."""
+    bounded on its own (one process, two pages, a 256 MB script heap
+    each), and its memory counted apart."""
     archive, server, _, log, _, memory = hostile
     assert memory.crawler_peak < GIB, f"peak RSS of the crawl's processes {memory.crawler_peak / 2**20:.0f} MiB"
-    assert memory.browser_peak < GIB / 2, f"peak PSS of the browser's processes {memory.browser_peak / 2**20:.0f} MiB"
+    # The browser's own bound (issue 19): under 1 GiB of PSS, whatever the pages make it load.
+    assert memory.browser_peak < GIB, f"peak PSS of the browser's processes {memory.browser_peak / 2**20:.0f} MiB"
     assert "/bomb.html decodes to more than PAGE_MAXSIZE" in log
     assert "/endless.html is 268" in log and "over PAGE_MAXSIZE" in log
     assert "/links.html has 100000 links; following the first 5000 (PAGE_MAX_LINKS)" in log
