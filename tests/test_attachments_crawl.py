@@ -9,6 +9,7 @@ import json
 import tomllib
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from itertools import pairwise
 from pathlib import Path
 
 import pytest
@@ -177,3 +178,36 @@ def test_recrawl_asks_conditionally_and_records_a_changed_file(crawled: Crawled)
     assert listed.returncode == 0 and "table.xlsx" in listed.stdout
     shown = cli(archive, "show", crawled.article)
     assert "newer version" in shown.stdout  # the article version captured first links the old file
+
+
+def test_files_never_take_a_pages_politeness_turn(tmp_path: Path) -> None:
+    """An article's file is fetched in the article's page visit (issue 20, as requisites are in
+    issue 26): right after its article, on the host's requisite slot, while the pages keep their
+    pace. Before, files waited for page turns of their own: all of them after the last page,
+    each costing the crawl a politeness delay."""
+    delay = 0.4
+    site = build_site(channels=1, articles_per_channel=8, per_page=4, extras=False)
+    files = {}
+    for n, path in enumerate(sorted(site.articles)):
+        upload = f"/uploads/{n}.docx"
+        files[upload] = path
+        route = site.routes[path]
+        route.body = route.body.replace(b"</body>", f'<a href="{upload}">附件{n}.docx</a></body>'.encode(), 1)
+        site.routes[upload] = Route(headers=[("Content-Type", "application/octet-stream")],
+                                    body=(FIXTURES / "notice.docx").read_bytes())
+    with DemoServer(site) as server:
+        run_crawl(tmp_path, f"start_url={server.url}",
+                  settings={"DOWNLOAD_DELAY": str(delay), "RANDOMIZE_DOWNLOAD_DELAY": "0",
+                            "CONCURRENT_REQUESTS_PER_DOMAIN": "1", "AUTOTHROTTLE_ENABLED": "0"})
+        log = list(server.requests)
+    asked = {entry.path: entry.at for entry in log}
+    assert set(files) <= set(asked) and set(site.articles) <= set(asked)
+    # Each file within its article's visit (old: all after the last article, 8 turns later or more).
+    late = {upload: round(asked[upload] - asked[article], 2) for upload, article in files.items()
+            if not 0 < asked[upload] - asked[article] < 2 * delay}
+    assert not late, late
+    # The pages keep one turn each: no gap between two of them holds a file's turn.
+    pages = [entry.at for entry in log if entry.path in site.articles or entry.path in site.listings]
+    assert max(b - a for a, b in pairwise(pages)) < 1.5 * delay
+    rows = rows_by_url(tmp_path)
+    assert {upload: rows[upload.lstrip("/")]["status"] for upload in files} == dict.fromkeys(files, "ok")

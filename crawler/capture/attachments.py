@@ -2,7 +2,10 @@
 
 - **Requests.** The files an article links (``ArticleItem.attachments``) are requested with
   ``meta["attachment"]``: on any host (they are the article's content, like its body
-  images: ``meta["requisite"]`` lets them through the scope gate) and, on a re-crawl, as
+  images: ``meta["requisite"]`` lets them through the scope gate), as part of the article's
+  page visit (crawler/capture/page_visits.py): on their host's requisite slot, ahead of any
+  requisite there, so a file never takes a page's politeness turn; content, not decoration:
+  never best effort (crawler/schedule/fleet.py), with a page's timeout and retries; on a re-crawl, as
   conditional GETs (crawler/schedule/incremental.py asks a known URL again instead of skipping it).
   A re-checked article (crawler/schedule/revisit.py) has its files checked again the same way: an
   unchanged file is a 304 (nothing downloaded) or a revisit record, a changed one a new
@@ -34,6 +37,8 @@ from scrapy.utils.reactor import is_asyncio_reactor_installed
 
 from archive.attachments import AttachmentRow
 from archive.records import payload_digest
+from crawler.capture.page_visits import requisite_slot
+from crawler.capture.requisites import ATTACHMENT
 from crawler.capture.workers import die_with_parent
 from crawler.extract.documents.result import FAILED, TOO_LARGE, TRUNCATED, DocumentText, Limits
 from crawler.extract.documents.sniff import sniff
@@ -45,7 +50,8 @@ def attachment_requests(urls: Iterable[str], site: str | None, callback, errback
     """Requests for an article's files. ``meta["known_digest"]``: the payload the archive holds,
     taken now (the writer may archive the new one before the file is read)."""
     for url in urls:
-        meta: dict[str, Any] = {"attachment": True, "requisite": "attachment", "allow_offsite": True}
+        meta: dict[str, Any] = {"attachment": True, "requisite": ATTACHMENT, "allow_offsite": True,
+                                "download_slot": requisite_slot(url), "autothrottle_dont_adjust_delay": True}
         if site is not None:
             meta["site"] = site
         good = history.lookup.last_good(url) if history is not None else None

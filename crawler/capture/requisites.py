@@ -29,6 +29,9 @@ from urllib.parse import urljoin, urlsplit
 from lxml.html import HtmlElement
 
 STYLESHEET, SCRIPT, IMAGE, ARTICLE_IMAGE = "stylesheet", "script", "image", "article_image"
+# ``meta["requisite"]`` of an article's attachment (crawler/capture/attachments.py): fetched in its
+# article's page visit like a requisite, but content, as article images are.
+ATTACHMENT = "attachment"
 KINDS = (STYLESHEET, SCRIPT, IMAGE)
 # Below every page (pages have 0 minus their depth): in a queue shared with pages (scrapy-redis)
 # a requisite never goes before an article or listing (crawler/capture/page_visits.py).

@@ -44,6 +44,7 @@ from sqlalchemy import Engine, select
 
 from archive.history import History
 from archive.models import crawls
+from crawler.capture.requisites import ARTICLE_IMAGE, ATTACHMENT
 from crawler.fetch.hosts import (
     BEST_EFFORT,
     UNREACHABLE,
@@ -238,11 +239,14 @@ class Fleet:
         return self._owners[host]
 
     def best_effort(self, request: Request) -> bool:
-        """A decorative request: a page requisite (but not an image of an article body on its
-        own portal's host: that is content), or robots.txt of a host no portal's pages live on."""
+        """A decorative request: a page requisite (but not an article's attachment, nor an image
+        of an article body on its own portal's host: those are content), or robots.txt of a host
+        no portal's pages live on."""
         kind = request.meta.get("requisite")
+        if kind == ATTACHMENT:
+            return False
         if kind:
-            if kind != "article_image":
+            if kind != ARTICLE_IMAGE:
                 return True
             state = self.site_for(request)
             return state is None or not state.scope.host_allowed(host_of(request.url))

@@ -98,8 +98,8 @@ class HeaderLineLimit:
 
 def is_page(request: Request) -> bool:
     """Does ``request`` fetch a page of the crawl: anything but a page requisite (stylesheet,
-    script, image: crawler/capture/requisites.py) and robots.txt? Listings, articles, endpoint pages,
-    attachments and re-checks are pages."""
+    script, image: crawler/capture/requisites.py), an article's attachment (fetched in its page
+    visit) and robots.txt? Listings, articles, endpoint pages and re-checks are pages."""
     if request.meta.get("requisite") is not None:
         return False
     return not (request.meta.get("dont_obey_robotstxt") and urlsplit(request.url).path == "/robots.txt")
