@@ -239,14 +239,13 @@ class Fleet:
         return self._owners[host]
 
     def best_effort(self, request: Request) -> bool:
-        """A decorative request: a page requisite (but not an article's attachment, nor an image
-        of an article body on its own portal's host: those are content), or robots.txt of a host
-        no portal's pages live on."""
+        """A decorative request: a page requisite (but not an image of an article body or an
+        article's attachment on its own portal's hosts: those are content), or robots.txt of a
+        host no portal's pages live on. A third-party host's file or image stays best effort: a
+        dead or trickling file server costs seconds, not the portal."""
         kind = request.meta.get("requisite")
-        if kind == ATTACHMENT:
-            return False
         if kind:
-            if kind != ARTICLE_IMAGE:
+            if kind not in (ARTICLE_IMAGE, ATTACHMENT):
                 return True
             state = self.site_for(request)
             return state is None or not state.scope.host_allowed(host_of(request.url))
