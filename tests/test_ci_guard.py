@@ -91,3 +91,35 @@ def test_under_ci_a_skip_fails_unless_allowed(run):
     assert "FAILED test_guarded.py::test_skips" in result.stdout.str()
     assert "skipped under CI (PORTAL_CI=1), which promises to run this test: no tool here" in result.stdout.str()
     assert "SKIPPED [1] test_guarded.py:" in result.stdout.str()  # test_may_skip, with its reason allowed
+
+
+SHARED_CRAWL = '''
+import os
+import pytest
+
+
+@pytest.fixture(scope="module")
+def crawl():
+    with open(os.environ["CRAWLS_LOG"], "a") as log:
+        log.write("crawled\\n")
+
+
+@pytest.mark.parametrize("n", range(6))
+def test_reads_the_crawl(crawl, n):
+    pass
+'''
+
+
+def test_tests_sharing_a_scoped_crawl_run_on_one_worker_and_crawl_once(pytester, monkeypatch):
+    """scripts/test's `-n N --dist loadgroup` with tests/xdist_groups.py: a module fixture's
+    tests are one group, run one after another on one worker, so the crawl is made once
+    (pytest 9.2 with pytest-xdist 3.8 made it once per test: pytest-xdist#1386)."""
+    pytester.makeconftest('pytest_plugins = ["xdist_groups"]\n')
+    pytester.makepyfile(test_shared=SHARED_CRAWL,
+                        **{f"test_other_{k}": "def test_x():\n    pass\n" for k in range(6)})
+    log = pytester.path / "crawls.log"
+    monkeypatch.setenv("CRAWLS_LOG", str(log))
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(ROOT / "tests"), str(ROOT)]))
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-n", "3", "--dist", "loadgroup")
+    result.assert_outcomes(passed=12)
+    assert log.read_text().splitlines() == ["crawled"]
