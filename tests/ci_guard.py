@@ -5,8 +5,14 @@ Markers (declared in pyproject.toml, documented in README's "Tests" section):
 - ``index``: the test, or a fixture it uses, opens a test archive's index through
   ``tests/support.py`` (``index_url``, ``index``, ``archive_settings``, ``archive_args``,
   ``run_crawl``, ``verify``): SQLite in the first pass, PostgreSQL in the second. Only these
-  tests run in the PostgreSQL pass (``pytest -m index``). A test that touches the index
-  without the marker fails the session: the PostgreSQL pass would silently leave it out.
+  tests run in the PostgreSQL pass (``pytest -m index``): what the index does (the writer,
+  search, history, events, the CLI, repair, import) and the crawls whose results depend on it.
+- ``crawl``: the test is about crawling (fetching, politeness, scheduling, discovery, hostile
+  servers, the browser) and opens the index only to read what the crawl did, through the
+  same writer code the ``index`` tests run on both backends: SQLite pass only.
+
+  A test that touches the index marked neither way fails the session, naming it: the
+  PostgreSQL pass would silently leave it out.
 - ``postgres_only``: needs ``PORTAL_TEST_POSTGRES``; deselected (not skipped) without it.
   Implies ``index``.
 - ``may_skip(reason)``: the test may skip under CI; the reason says when and why.
@@ -87,7 +93,8 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
                    or any(name in touching for name in getattr(item, "fixturenames", ())))
         # user_properties travel with the report to pytest-xdist's controller.
         report.user_properties.append((TOUCHES, touched))
-        report.user_properties.append((MARKED, item.get_closest_marker("index") is not None))
+        marked = item.get_closest_marker("index") or item.get_closest_marker("crawl")
+        report.user_properties.append((MARKED, marked is not None))
     return report
 
 
@@ -119,7 +126,7 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
 def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> None:
     if _unmarked:
         terminalreporter.section("tests that touch the index but are not marked `index`", sep="=", red=True)
-        terminalreporter.line("The PostgreSQL pass runs only `-m index`: mark these @pytest.mark.index "
-                              "(tests/ci_guard.py).")
+        terminalreporter.line("The PostgreSQL pass runs only `-m index`: mark these @pytest.mark.index, or "
+                              "@pytest.mark.crawl when they only read what a crawl did (tests/ci_guard.py).")
         for nodeid in sorted(set(_unmarked)):
             terminalreporter.line(f"  {nodeid}")

@@ -39,7 +39,7 @@ from crawler.fetch.browser.chromium import find_chromium
 NO_CHROMIUM = "no Chromium on PATH (scripts/replay-tools installs Debian's chromium as root)"
 # index: the crawls' archives are opened through tests/support.py (both passes of scripts/test);
 # one xdist group: the portals are crawled once per worker (``crawl`` below), so on one worker.
-pytestmark = [pytest.mark.slow, pytest.mark.index, pytest.mark.xdist_group("browser-portals"),
+pytestmark = [pytest.mark.slow, pytest.mark.crawl, pytest.mark.xdist_group("browser-portals"),
               pytest.mark.skipif(find_chromium() is None, reason=NO_CHROMIUM)]
 
 

@@ -31,6 +31,11 @@ def test_marked_direct(tmp_path):
     index_url(tmp_path)
 
 
+@pytest.mark.crawl
+def test_marked_crawl(tmp_path):
+    index_url(tmp_path)
+
+
 def test_unmarked_first_fixture_user(archive):
     pass
 
@@ -62,7 +67,7 @@ def test_postgres_only():
 def run(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch):
     pytester.makeconftest('pytest_plugins = ["ci_guard"]\n')
     pytester.makepyfile(test_guarded=TESTS)
-    pytester.makefile(".ini", pytest="[pytest]\nmarkers =\n    index\n    postgres_only\n    may_skip\n")
+    pytester.makefile(".ini", pytest="[pytest]\nmarkers =\n    index\n    crawl\n    postgres_only\n    may_skip\n")
     monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(ROOT / "tests"), str(ROOT)]))
     monkeypatch.delenv("PORTAL_TEST_POSTGRES", raising=False)
 
@@ -76,11 +81,11 @@ def run(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch):
 def test_unmarked_index_users_fail_the_session_and_are_named(run):
     result = run("0")
     assert result.ret == pytest.ExitCode.TESTS_FAILED
-    result.assert_outcomes(passed=5, skipped=2, deselected=1)
+    result.assert_outcomes(passed=6, skipped=2, deselected=1)
     named = result.stdout.str().split("are not marked `index`", 1)[1].split("short test summary", 1)[0]
     for name in ("test_unmarked_direct", "test_unmarked_first_fixture_user", "test_unmarked_later_fixture_user"):
         assert f"test_guarded.py::{name}\n" in named
-    for name in ("test_marked_direct", "test_no_index", "test_skips"):
+    for name in ("test_marked_direct", "test_marked_crawl", "test_no_index", "test_skips"):
         assert name not in named
 
 

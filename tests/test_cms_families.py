@@ -73,7 +73,7 @@ def crawl(name: str, tmp_path_factory: pytest.TempPathFactory) -> Crawled:
     return _crawls[name]
 
 
-@pytest.mark.index
+@pytest.mark.crawl
 @pytest.mark.slow
 @pytest.mark.parametrize("name", [on_its_worker(name) for name in FAMILY_PORTALS])
 def test_a_portal_of_each_family_is_archived_whole(name: str, tmp_path_factory: pytest.TempPathFactory) -> None:
@@ -97,7 +97,7 @@ def test_a_portal_of_each_family_is_archived_whole(name: str, tmp_path_factory: 
     assert bad == []
 
 
-@pytest.mark.index
+@pytest.mark.crawl
 @pytest.mark.slow
 @pytest.mark.xdist_group("cms-counters")
 def test_link_families_never_request_their_hit_counters(tmp_path_factory: pytest.TempPathFactory) -> None:
@@ -109,7 +109,7 @@ def test_link_families_never_request_their_hit_counters(tmp_path_factory: pytest
         assert "hit counter, never requested" in crawled.log
 
 
-@pytest.mark.index
+@pytest.mark.crawl
 @pytest.mark.slow
 @pytest.mark.xdist_group("cms-hanweb")
 def test_hanweb_post_windows_are_archived_with_their_body(tmp_path_factory: pytest.TempPathFactory) -> None:
@@ -134,7 +134,7 @@ def test_hanweb_post_windows_are_archived_with_their_body(tmp_path_factory: pyte
     assert sum("morecolumndataproxy" in target for target in gets) == 3
 
 
-@pytest.mark.index
+@pytest.mark.crawl
 @pytest.mark.slow
 @pytest.mark.xdist_group("cms-hanweb")
 def test_post_captures_in_cdxj_match_cdxj_indexer(tmp_path_factory: pytest.TempPathFactory) -> None:
@@ -159,7 +159,7 @@ def test_post_captures_in_cdxj_match_cdxj_indexer(tmp_path_factory: pytest.TempP
     assert posts(ours) == posts(theirs)
 
 
-@pytest.mark.index
+@pytest.mark.crawl
 @pytest.mark.slow
 @pytest.mark.xdist_group("cms-trs_a")
 def test_continuation_page_text_joins_its_article(tmp_path_factory: pytest.TempPathFactory) -> None:
@@ -174,7 +174,7 @@ def test_continuation_page_text_joins_its_article(tmp_path_factory: pytest.TempP
 
 @pytest.mark.slow
 @pytest.mark.xdist_group("cms-trs_c")
-@pytest.mark.index
+@pytest.mark.crawl
 def test_trs_inline_count_beats_the_stale_commented_call(tmp_path_factory: pytest.TempPathFactory) -> None:
     crawled = crawl("trs_c", tmp_path_factory)
     fetched = {entry.target for entry in crawled.server.requests}
@@ -182,7 +182,7 @@ def test_trs_inline_count_beats_the_stale_commented_call(tmp_path_factory: pytes
     assert "/zcb/gjzc/index_7.html" not in fetched
 
 
-@pytest.mark.index
+@pytest.mark.crawl
 @pytest.mark.slow
 def test_challenges_are_archived_flagged_and_named(tmp_path_factory: pytest.TempPathFactory) -> None:
     """412/200 瑞数, 521 加速乐, 418 创宇盾, 200 WZWS, all served gzip-encoded."""
@@ -217,7 +217,7 @@ def test_challenges_are_archived_flagged_and_named(tmp_path_factory: pytest.Temp
     warcio_check(warc_files(crawled.archive))
 
 
-@pytest.mark.index
+@pytest.mark.crawl
 @pytest.mark.slow
 def test_what_cannot_be_covered_is_reported(tmp_path_factory: pytest.TempPathFactory) -> None:
     crawled = crawl("uncovered", tmp_path_factory)
@@ -234,7 +234,7 @@ def test_what_cannot_be_covered_is_reported(tmp_path_factory: pytest.TempPathFac
     assert {row.url for row in crawled.rows("SELECT url FROM articles")} == crawled.server.portal.articles
 
 
-@pytest.mark.index
+@pytest.mark.crawl
 @pytest.mark.slow
 @pytest.mark.parametrize("name", ["gkmlpt", "hanweb"])
 def test_recrawl_stops_paging_endpoints_at_known_articles(name: str, tmp_path: Path) -> None:

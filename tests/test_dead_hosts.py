@@ -28,7 +28,7 @@ from archive.models import articles, captures, crawls
 from demo.server import DemoServer
 from demo.site import build_site
 
-pytestmark = [pytest.mark.slow, pytest.mark.index, needs_shared]
+pytestmark = [pytest.mark.slow, pytest.mark.crawl, needs_shared]
 
 PORTAL = "www.xfzd.gov.test"
 CDN = "static.xfzd-cdn.example.cn"  # the portal's own static host, long gone

@@ -24,7 +24,7 @@ from support import ROOT, archive_settings, index, records_holding, verify, warc
 
 from archive.models import articles, captures, crawls
 
-pytestmark = [pytest.mark.slow, pytest.mark.index]
+pytestmark = [pytest.mark.slow, pytest.mark.crawl]
 
 GIB = 1 << 30
 SECRET = b"LOCAL-FILE-MUST-NOT-BE-ARCHIVED-7f3a"

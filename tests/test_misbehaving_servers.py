@@ -37,7 +37,7 @@ def rows_by_path(archive) -> dict[str, list]:
     return out
 
 
-@pytest.mark.index
+@pytest.mark.crawl
 def test_5xx_and_429_are_retried_and_only_the_success_is_an_article(crawled):
     archive, server = crawled
     rows = rows_by_path(archive)
@@ -49,14 +49,14 @@ def test_5xx_and_429_are_retried_and_only_the_success_is_an_article(crawled):
     assert titles == set(PAGES.values())
 
 
-@pytest.mark.index
+@pytest.mark.crawl
 def test_challenge_pages_are_flagged_and_not_articles(crawled):
     rows = rows_by_path(crawled[0])
     assert rows["/challenge.html"][0].status == 521 and rows["/challenge.html"][0].flags == "challenge:jsl"
     assert rows["/wzws.html"][0].flags == "challenge:wzws"
 
 
-@pytest.mark.index
+@pytest.mark.crawl
 def test_truncated_bodies_are_archived_with_warc_truncated(crawled):
     archive = crawled[0]
     rows = rows_by_path(archive)
@@ -73,7 +73,7 @@ def test_truncated_bodies_are_archived_with_warc_truncated(crawled):
     assert seen["/cut.html"] == "disconnect" and seen["/huge.html"] == "length"
 
 
-@pytest.mark.index
+@pytest.mark.crawl
 def test_a_stalled_server_times_out_without_stalling_the_crawl(crawled):
     archive, server = crawled
     assert server.hits["/stall.html"] == 3  # first try and two retries, each timed out
@@ -91,7 +91,7 @@ def test_a_stalled_server_times_out_without_stalling_the_crawl(crawled):
                                             if capture.browser and capture.flags)
 
 
-@pytest.mark.index
+@pytest.mark.crawl
 def test_warcio_check_passes(crawled):
     warcio_check(warc_files(crawled[0]))
 

@@ -19,7 +19,7 @@ from support import FAST, ROOT, archive_settings, index, records_holding, warc_f
 
 from archive.models import articles, captures, crawls
 
-pytestmark = [pytest.mark.slow, pytest.mark.index]
+pytestmark = [pytest.mark.slow, pytest.mark.crawl]
 
 SECRET = b"THIS-MACHINE-S-OWN-FILE-4d1c"
 

@@ -108,7 +108,7 @@ def polite(tmp_path_factory):
 
 
 @pytest.mark.slow
-@pytest.mark.index
+@pytest.mark.crawl
 def test_pages_keep_the_page_pace_whatever_their_requisites(polite):
     """No article or listing waits behind a requisite: each host's k-th page is requested
     within (k - 1) x 1.5 x DOWNLOAD_DELAY (Scrapy's longest randomised wait) of its first,
@@ -125,7 +125,7 @@ def test_pages_keep_the_page_pace_whatever_their_requisites(polite):
 
 
 @pytest.mark.slow
-@pytest.mark.index
+@pytest.mark.crawl
 def test_per_host_page_gap_holds_and_requisites_keep_their_own_pace(polite):
     """Pages are DOWNLOAD_DELAY apart (Scrapy randomises it to 0.5x-1.5x); requisites are at
     least 0.2 s apart on average, at their own pace (REQUISITES_DELAY), not a page's."""
@@ -142,7 +142,7 @@ def test_per_host_page_gap_holds_and_requisites_keep_their_own_pace(polite):
 
 
 @pytest.mark.slow
-@pytest.mark.index
+@pytest.mark.crawl
 def test_a_crawl_cut_at_half_its_time_has_every_article(polite):
     """CLOSESPIDER_TIMEOUT at half the whole crawl's time: every article was requested before
     the cut, and is indexed; the requisites still waiting are what the cut costs."""
@@ -162,7 +162,7 @@ def test_a_crawl_cut_at_half_its_time_has_every_article(polite):
 
 
 @pytest.mark.slow
-@pytest.mark.index
+@pytest.mark.crawl
 def test_requisites_once_each_and_trackers_skipped_and_counted(polite):
     """Every requisite the pages need is fetched, each once per crawl (a site-wide stylesheet
     once, not once per page); no tracker is requested; each is counted under its rule."""
@@ -181,7 +181,7 @@ def test_requisites_once_each_and_trackers_skipped_and_counted(polite):
 
 
 @pytest.mark.slow
-@pytest.mark.index
+@pytest.mark.crawl
 def test_block_list_setting_switches_it_off(tmp_path):
     """On (the default): no tracker on the portal's own host requested, each counted. Off:
     they are fetched as any other requisite, and nothing is counted as blocked."""
@@ -200,7 +200,7 @@ def test_block_list_setting_switches_it_off(tmp_path):
 
 
 @pytest.mark.slow
-@pytest.mark.index
+@pytest.mark.crawl
 def test_when_downloads_are_scarce_every_article_goes_before_article_requisites(tmp_path):
     """Hundreds of hosts share CONCURRENT_REQUESTS; here two portals share one download at a
     time. Every article of a host is requested before any requisite an article page names:
@@ -291,7 +291,7 @@ def test_requisite_delay_floor_and_ceiling():
 
 
 @pytest.mark.slow
-@pytest.mark.index
+@pytest.mark.crawl
 def test_requisites_on_a_dead_host_never_give_the_portal_up(tmp_path):
     """Every article names three images on a host that refuses connections (a dead CDN); the
     portal's own pages answer. Giving the portal up over its decorations' failures (here after

@@ -17,7 +17,7 @@ from archive.models import articles, crawls
 from demo.server import DemoServer
 from demo.site import build_site
 
-pytestmark = [pytest.mark.slow, pytest.mark.index]
+pytestmark = [pytest.mark.slow, pytest.mark.crawl]
 
 
 def test_a_long_script_pager_is_followed_once(tmp_path):

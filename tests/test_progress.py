@@ -14,7 +14,7 @@ from support import FAST, ROOT, archive_settings
 from demo.server import DemoServer
 from demo.site import build_site
 
-pytestmark = [pytest.mark.slow, pytest.mark.index]
+pytestmark = [pytest.mark.slow, pytest.mark.crawl]
 
 PROGRESS = re.compile(r"progress: (\d+) pages \([\d.]+/s\), (\d+) articles, (\d+) errors; sites (\d+) done, (\d+) left")
 

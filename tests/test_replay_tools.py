@@ -40,7 +40,7 @@ from archive.warc_reader import read_record
 from demo.server import DemoServer
 from demo.site import article_image, build_site
 
-pytestmark = [pytest.mark.slow, pytest.mark.index]
+pytestmark = [pytest.mark.slow, pytest.mark.crawl]
 
 PYWB_BIN = Path(os.environ.get("PORTAL_PYWB_BIN", ROOT / ".venv-pywb" / "bin"))
 RWP_DIR = Path(os.environ.get("PORTAL_RWP_DIR", ROOT / ".cache" / "replaywebpage" / "package"))

@@ -88,7 +88,7 @@ def test_policy_hosts_kinds_and_limits() -> None:
     assert all(r.meta["allow_offsite"] and r.meta["requisite"] for r in requests)
 
 
-@pytest.mark.index
+@pytest.mark.crawl
 @pytest.mark.slow
 def test_settings_switch_kinds_cap_sizes_and_admit_cdn_hosts(tmp_path) -> None:
     """One crawl with scripts off, a 60-byte asset limit and a CDN host admitted (127.0.0.2);

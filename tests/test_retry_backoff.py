@@ -22,7 +22,7 @@ from support import FAST, ROOT, archive_settings, index
 
 from archive.models import captures
 
-pytestmark = [pytest.mark.slow, pytest.mark.index]
+pytestmark = [pytest.mark.slow, pytest.mark.crawl]
 
 RETRY_AFTER = 5
 

@@ -27,7 +27,7 @@ from archive.models import articles, captures, crawls
 from demo.server import DemoServer
 from demo.site import build_site
 
-pytestmark = [pytest.mark.slow, pytest.mark.index]
+pytestmark = [pytest.mark.slow, pytest.mark.crawl]
 
 BIN = Path(sys.executable).parent
 PROJECT = "portal_archiver"
