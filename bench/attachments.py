@@ -42,7 +42,15 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.crawl import Nginx, build_portal, child_python, clean_env, code_state, machine_note, measure  # noqa: E402
+from bench.crawl import (  # noqa: E402
+    Nginx,
+    build_portal,
+    child_python,
+    clean_env,
+    code_fingerprint,
+    machine_note,
+    measure,
+)
 from bench.crawl import project_cmd as crawl_cmd  # noqa: E402
 from bench.report import replace_section  # noqa: E402
 
@@ -245,7 +253,7 @@ def report(types: list[dict], libraries: list[dict], crawls: list[dict], args: a
            loads: tuple[str, str]) -> str:
     lines = [SECTION, "", f"Command: `{shlex.join(['python', 'bench/attachments.py', *sys.argv[1:]])}` "
              "(`bench/attachments` wraps it)", "", f"Date: {datetime.now(UTC):%Y-%m-%d %H:%M UTC}", "",
-             f"Machine: {machine_note()}", "", f"Code measured: {code_state()}", "",
+             f"Machine: {machine_note()}", "", f"Code measured: source fingerprint {code_fingerprint()}", "",
              f"Load average (1/5/15 min) at the start and end: {loads[0]} / {loads[1]}", "",
              f"### Per type (median of {args.repeat} reads, each in a forked child as the crawl reads them)", "",
              "| file | type | status | bytes | chars | CPU ms | chars/s per core | peak RSS of the reader, MiB "

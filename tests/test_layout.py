@@ -5,6 +5,8 @@ between the project's modules (function-level and TYPE_CHECKING imports count to
 from __future__ import annotations
 
 import ast
+import subprocess
+import sys
 from pathlib import Path
 
 from support import ROOT
@@ -100,3 +102,14 @@ def test_crawler_is_a_few_rooms_each_on_the_architecture_map():
     unnamed = [name for name in entries if name != "__init__.py"
                and f"`crawler/{name}{'/' if (ROOT / 'crawler' / name).is_dir() else ''}`" not in architecture]
     assert unnamed == []
+
+
+def test_every_benchmark_module_imports():
+    """A benchmark is run rarely, so a rename elsewhere breaks it unseen until someone needs its
+    figures (bench/attachments.py imported a helper bench/crawl.py no longer had)."""
+    names = sorted(f"bench.{path.stem}" for path in (ROOT / "bench").glob("*.py") if path.stem != "__init__")
+    code = "import importlib, sys\nfor name in sys.argv[1:]:\n    importlib.import_module(name)\n"
+    result = subprocess.run([sys.executable, "-c", code, *names], cwd=ROOT, capture_output=True, text=True,
+                            timeout=120)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert len(names) >= 10
