@@ -4,6 +4,7 @@ portal, the WARC libraries' own test files, broken files, and an import killed h
 from __future__ import annotations
 
 import bz2
+import io
 import json
 import os
 import signal
@@ -248,3 +249,53 @@ def test_reindex_brings_old_extractions_to_todays_without_edit_events(wget_porta
     assert "reindexed 36 article(s): 0 changed" in again.stdout
     nothing = cli(archive, "reindex", "--since", "2100")
     assert "reindexed 0 article(s)" in nothing.stdout
+
+
+def _day(path: Path, url: str, body: bytes, when: str, revisit_of: tuple[str, str] | None = None) -> str:
+    """One WARC file holding ``url`` as a response, or (``revisit_of`` = its original's date and
+    digest) as an identical-payload revisit, the way a deduplicating crawler writes a later day."""
+    from warcio.statusandheaders import StatusAndHeaders
+    from warcio.warcwriter import WARCWriter
+
+    http = StatusAndHeaders("200 OK", [("Content-Type", "text/html; charset=utf-8")], protocol="HTTP/1.1")
+    with open(path, "wb") as stream:
+        writer = WARCWriter(stream, gzip=True)
+        if revisit_of is None:
+            record = writer.create_warc_record(url, "response", payload=io.BytesIO(body), http_headers=http,
+                                               warc_headers_dict={"WARC-Date": when})
+        else:
+            original_date, digest = revisit_of
+            record = writer.create_revisit_record(url, digest, url, original_date, http_headers=http,
+                                                  warc_headers_dict={"WARC-Date": when})
+        writer.write_record(record)
+        return record.rec_headers.get_header("WARC-Payload-Digest")
+
+
+@pytest.mark.parametrize("order", ["revisit file first", "in two imports, the revisit's first"])
+def test_a_revisit_finds_its_original_in_another_file(tmp_path: Path, order: str) -> None:
+    """Day 2's file holds only a revisit (payload unchanged since day 1); its original is in day
+    1's file, read after it: in the same import, or in a later one."""
+    url = "http://www.xf.gov.test/xfxw/202401/t20240102_1.html"
+    body = "<html><head><title>关于开展消防安全检查的通知</title></head><body><p>正文</p></body></html>".encode()
+    day1, day2 = tmp_path / "day1.warc.gz", tmp_path / "day2.warc.gz"
+    digest = _day(day1, url, body, "2024-01-02T08:00:00Z")
+    _day(day2, url, body, "2024-01-03T08:00:00Z", revisit_of=("2024-01-02T08:00:00Z", digest))
+    archive = tmp_path / "archive"
+    if order == "revisit file first":
+        result = _import(archive, day2, day1)
+        assert result.returncode == 0, result.stderr
+    else:
+        first = _import(archive, day2)
+        assert first.returncode == 0, first.stderr
+        with index(archive).connect() as conn:
+            assert conn.execute(select(captures.c.refers_to_id).where(
+                captures.c.record_type == "revisit")).scalar_one() is None  # day 1 not imported yet
+        second = _import(archive, day1)
+        assert second.returncode == 0, second.stderr
+    with index(archive).connect() as conn:
+        rows = {row.record_type: row for row in conn.execute(select(captures))}
+    assert set(rows) == {"response", "revisit"}
+    assert rows["revisit"].refers_to_id == rows["response"].id
+    assert rows["response"].warc_file.endswith("day1.warc.gz") and rows["revisit"].warc_file.endswith("day2.warc.gz")
+    shown = cli(archive, "show", "--raw", url)  # the newest capture is the revisit: its original's bytes
+    assert shown.returncode == 0 and body.decode() in shown.stdout
