@@ -251,8 +251,9 @@ def bench_crawl(articles: int, rounds: int, out: Path, delay: float) -> dict:
 
 def report(types: list[dict], libraries: list[dict], crawls: list[dict], args: argparse.Namespace,
            loads: tuple[str, str]) -> str:
-    lines = [SECTION, "", f"Command: `{shlex.join(['python', 'bench/attachments.py', *sys.argv[1:]])}` "
-             "(`bench/attachments` wraps it)", "", f"Date: {datetime.now(UTC):%Y-%m-%d %H:%M UTC}", "",
+    lines = [SECTION, "", f"Command: `{shlex.join(['bench/attachments', *sys.argv[1:]])}` "
+             "(it installs the PDF peers pypdf and pdfplumber, then runs bench/attachments.py)", "",
+             f"Date: {datetime.now(UTC):%Y-%m-%d %H:%M UTC}", "",
              f"Machine: {machine_note()}", "", f"Code measured: source fingerprint {code_fingerprint()}", "",
              f"Load average (1/5/15 min) at the start and end: {loads[0]} / {loads[1]}", "",
              f"### Per type (median of {args.repeat} reads, each in a forked child as the crawl reads them)", "",
