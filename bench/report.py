@@ -32,7 +32,7 @@ def load_average() -> str:
 
 def command_line(program: str, argv: list[str] | None = None) -> str:
     """The command as run (``program`` and its arguments), to print beside the figures."""
-    return shlex.join([program, *(sys.argv[1:] if argv is None else argv)])
+    return shlex.join([*shlex.split(program), *(sys.argv[1:] if argv is None else argv)])
 
 
 def commit() -> str:
