@@ -38,7 +38,7 @@ def crawl(archive, tag: str) -> tuple[list[str], int]:
     crawler = get_crawler(PortalSpider, {**defaults, **archive_settings(archive),
                                          "CHROME_TEMPLATE_MIN_PAGES": 3, "CHROME_TEMPLATE_SHARE": 0.5})
     crawler.stats.open_spider()
-    capture = CaptureExtension.from_crawler(crawler)
+    capture = crawler.get_extension(CaptureExtension)  # the crawl's own, as pipelines find it
     capture.writer.start_crawl("portal", "x.gov.cn", socket.gethostname())
     chain = [ChromeStripPipeline.from_crawler(crawler), ArticleDedupPipeline.from_crawler(crawler),
              ArticleIndexPipeline.from_crawler(crawler)]

@@ -99,7 +99,7 @@ def crawl(archive, rows: list[dict], tag: str) -> list[ArticleItem]:
                 if not name.startswith(("TWISTED", "ASYNCIO"))}  # get_crawler runs no reactor
     crawler = get_crawler(PortalSpider, {**defaults, **archive_settings(archive)})
     crawler.stats.open_spider()
-    capture = CaptureExtension.from_crawler(crawler)
+    capture = crawler.get_extension(CaptureExtension)  # the crawl's own, as pipelines find it
     capture.writer.start_crawl("portal", "jj", socket.gethostname())
     learning = SiteFieldsPipeline.from_crawler(crawler)
     chain = [ChromeStripPipeline.from_crawler(crawler), learning, ArticleDedupPipeline.from_crawler(crawler),

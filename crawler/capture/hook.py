@@ -12,7 +12,6 @@ import logging
 import pprint
 import socket
 import time
-import weakref
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -36,7 +35,6 @@ from crawler.schedule import report
 
 logger = logging.getLogger(__name__)
 
-_writers: weakref.WeakKeyDictionary[Crawler, ArchiveWriter] = weakref.WeakKeyDictionary()
 BUSY_POLL = 2.0  # seconds between looks at another crawl's locks (ARCHIVE_BUSY=wait)
 BUSY_POLICIES = ("wait", "refuse", "share")
 
@@ -67,8 +65,11 @@ def existing_index(settings: BaseSettings) -> Engine | None:
 
 
 def archive_writer(crawler_: Crawler) -> ArchiveWriter | None:
-    """The running crawl's archive writer, for pipelines that index what it archived."""
-    return _writers.get(crawler_)
+    """The running crawl's archive writer, for pipelines that index what it archived: the one
+    its capture extension owns, found through the crawler (None when capture is off, as in
+    ``scrapy shell``)."""
+    capture = crawler_.get_extension(CaptureExtension)
+    return capture.writer if capture is not None else None
 
 
 def exchange_from(response: Response, request: Request) -> HttpExchange:
@@ -118,7 +119,6 @@ class CaptureExtension:
         self.locks: SiteLocks | None = None
         self.busy: str | None = None  # why this crawl did not start: another one writes its portal here
         self.started = time.monotonic()
-        _writers[crawler_] = self.writer
 
     @classmethod
     def from_crawler(cls, crawler_: Crawler) -> CaptureExtension:
