@@ -14,6 +14,7 @@ import gzip
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from demo.loopback import LoopbackServer, QuietHandler, etag_of
@@ -53,8 +54,8 @@ class _Handler(QuietHandler):
     def respond(self, send_body: bool) -> None:
         demo: DemoServer = self.server.owner
         demo._record(RequestLog(self.command, self.path, list(self.headers.items())))
-        if demo.delay:
-            with demo._serial_lock if demo.serial else contextlib.nullcontext():
+        with demo._serial_lock if demo.serial else contextlib.nullcontext():
+            if demo.delay:
                 time.sleep(demo.delay)
         route = demo.site.lookup(self.path) or NOT_FOUND
         body = route.body
@@ -116,6 +117,14 @@ class DemoServer(LoopbackServer):
     def _record(self, entry: RequestLog) -> None:
         with self._lock:
             self.requests.append(entry)
+
+    @contextlib.contextmanager
+    def held(self) -> Iterator[None]:
+        """No answer while inside (requests wait, and are answered in turn after): a crawl
+        stays busy for exactly as long as a test needs, not for a delay that guesses it."""
+        self.serial = True
+        with self._serial_lock:
+            yield
 
     def sent_body(self, path: str) -> bytes:
         """What a client holds after content-decoding, for byte-exact comparison with archived records."""

@@ -133,12 +133,24 @@ class SilentFtpServer(Listener):
 
 
 def gzip_bomb(size: int) -> bytes:
-    """A gzip body that decodes to ``size`` bytes of HTML-ish filler (about 1000:1)."""
-    compressor = zlib.compressobj(9, zlib.DEFLATED, zlib.MAX_WBITS | 16)
+    """A gzip body that decodes to ``size`` bytes of HTML-ish filler (about 1000:1).
+
+    Built in well under a second, not by deflating a GiB: after a full flush a deflate stream
+    starts afresh, so every 1 MiB chunk compresses to the same bytes, written once and repeated
+    (the gzip trailer's CRC-32 and length are those of the whole decoded body)."""
     chunk = b"<p>" + b" " * (1 << 20)
-    parts = [compressor.compress(b"<html><body>")]
-    parts += [compressor.compress(chunk) for _ in range(size // len(chunk))]
-    return b"".join(parts) + compressor.flush()
+    count = size // len(chunk)
+    deflate = zlib.compressobj(9, zlib.DEFLATED, -zlib.MAX_WBITS)  # raw deflate: the gzip frame is ours
+    opening = b"<html><body>"
+    head = deflate.compress(opening) + deflate.flush(zlib.Z_FULL_FLUSH)
+    block = deflate.compress(chunk) + deflate.flush(zlib.Z_FULL_FLUSH)
+    crc = zlib.crc32(opening)
+    for _ in range(count):
+        crc = zlib.crc32(chunk, crc)
+    length = len(opening) + count * len(chunk)
+    header = b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x02\xff"  # gzip, deflate, no name, no mtime
+    trailer = crc.to_bytes(4, "little") + (length & 0xFFFFFFFF).to_bytes(4, "little")
+    return header + head + block * count + deflate.flush() + trailer
 
 
 class HostileServer(MisbehavingServer):

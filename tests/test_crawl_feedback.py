@@ -9,6 +9,7 @@ import re
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -180,21 +181,39 @@ def crawl_rows(archive: Path) -> list:
                             .order_by(crawls.c.id)).all()
 
 
+def stderr_lines(process: subprocess.Popen[str]) -> tuple[list[str], threading.Thread]:
+    """The process's stderr, read as it comes (the test waits on what it says)."""
+    lines: list[str] = []
+    reader = threading.Thread(target=lambda: lines.extend(process.stderr or ()), daemon=True)
+    reader.start()
+    return lines, reader
+
+
 def test_a_second_crawl_of_the_same_portal_into_the_archive_waits_or_refuses(tmp_path: Path):
     """Issue 25: two crawls into one archive at once both fetched everything, without a word."""
-    site = build_site()
+    site = build_site(channels=1)
     with DemoServer(site, delay=0.2) as server:
-        server.serial = True  # one answer at a time: the first crawl takes half a minute
+        server.serial = True  # one answer at a time, 0.2 s apart
         first = crawl_process(server, tmp_path)
         while len(server.requests) < 5 or not crawl_rows(tmp_path):
             assert first.poll() is None, first.stderr.read()[-3000:]
             time.sleep(0.05)
-        refused = crawl_process(server, tmp_path, ARCHIVE_BUSY="refuse")
-        waiting = crawl_process(server, tmp_path)
-        refused_err = refused.communicate(timeout=120)[1]
-        assert first.poll() is None  # still crawling when the second one was refused
-        waiting_err = waiting.communicate(timeout=300)[1]
+        with server.held():  # the first crawl stays busy until the other two have had their say
+            refused = crawl_process(server, tmp_path, ARCHIVE_BUSY="refuse")
+            waiting = crawl_process(server, tmp_path)
+            said_waiting, reader = stderr_lines(waiting)
+            refused_err = refused.communicate(timeout=120)[1]
+            assert first.poll() is None  # still crawling when the second one was refused
+            deadline = time.monotonic() + 120
+            while not any("waiting for it to end" in line for line in said_waiting):
+                assert waiting.poll() is None and time.monotonic() < deadline, "".join(said_waiting)[-3000:]
+                time.sleep(0.05)
+            assert first.poll() is None  # and when the third one began to wait for it
+        server.delay = 0  # the rest is not about time
         assert first.wait(timeout=300) == 0
+        waiting.wait(timeout=300)
+        reader.join(timeout=10)
+        waiting_err = "".join(said_waiting)
     assert refused.returncode == 75, refused_err[-3000:]
     said = f"another crawl (pid {first.pid} on "
     assert f"not crawling: {said}" in refused_err and str(tmp_path.resolve()) in refused_err

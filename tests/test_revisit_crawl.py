@@ -280,7 +280,7 @@ def test_the_schedule_survives_a_sigkill(tmp_path):
         crawl_then_age(tmp_path, server, 40)
         command = crawl_command(tmp_path, server.url, {"REVISIT_SHARE": "1", "CONCURRENT_REQUESTS_PER_DOMAIN": "2"})
         start = len(server.requests)
-        server.delay, server.serial = 0.5, True  # answers 0.5 s apart: the kill comes mid-way
+        server.delay, server.serial = 0.2, True  # answers 0.2 s apart: the kill comes mid-way
         process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         deadline = time.monotonic() + 120
         while rechecks_indexed(tmp_path, site, 1) < 5 and process.poll() is None and time.monotonic() < deadline:
