@@ -140,12 +140,19 @@ def test_the_end_of_a_crawl_is_a_short_summary_and_the_stats_stay_in_the_index(t
     with DemoServer(site) as server:
         result = run_crawl(tmp_path / "info", f"start_url={server.url}")
         answered = len(server.requests)
+        served = [entry.path for entry in server.requests]
         debug = run_crawl(tmp_path / "debug", f"start_url={server.url}", settings={"LOG_LEVEL": "DEBUG"})
     lines = result.stderr.splitlines()
     at = next(n for n, line in enumerate(lines) if re.search(r"crawl 1 finished in 0:\d\d:\d\d, archive ", line))
     assert str((tmp_path / "info").resolve()) in lines[at]
     summary = "\n".join(lines[at:at + 4])
     assert f"; {answered} captures, " in summary
+    # Each response counted once, as what it was (requisites scheduled, blocked or capped are
+    # no responses: counting them made a crawl of real pages read "pages: 0").
+    requisites = sum(1 for path in served if path.endswith((".css", ".js", ".gif", ".png", ".jpg")))
+    redirects = sum(1 for path in served if path in site.routes and 300 <= site.routes[path].status < 400)
+    pages = answered - requisites - 1 - redirects  # a redirect is followed, not a page received
+    assert f"  pages: {pages} (and {requisites} page requisites, 1 robots.txt); " in summary, summary
     assert f"articles: {len(site.articles)} new, 0 changed\n" in summary
     assert "errors: 1 (http_404: 1)" in summary  # the demo's one broken link
     assert "Dumping Scrapy stats" not in result.stderr and "'downloader/request_count'" not in result.stderr

@@ -9,6 +9,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from crawler.capture.requisites import ARTICLE_IMAGE, IMAGE, SCRIPT, STYLESHEET
+
+# The stats the spider counts per requisite fetched (``requisites/KIND``); the other
+# ``requisites/*`` counters (scheduled, blocked, capped, failed) are decisions, not responses.
+FETCHED_REQUISITES = (STYLESHEET, SCRIPT, IMAGE, ARTICLE_IMAGE)
+
 
 def _prefixed(stats: dict[str, Any], prefix: str) -> dict[str, int]:
     return {key[len(prefix):]: value for key, value in stats.items() if key.startswith(prefix)}
@@ -38,7 +44,7 @@ def summary(stats: dict[str, Any], reason: str | None = None) -> dict[str, Any]:
         # Every response, robots.txt and requisites included; ``requisites`` and ``robots``
         # say how many of them those are.
         "pages": stats.get("response_received_count", 0),
-        "requisites": sum(_prefixed(stats, "requisites/").values()),
+        "requisites": sum(stats.get(f"requisites/{kind}", 0) for kind in FETCHED_REQUISITES),
         "robots": stats.get("robotstxt/response_count", 0),
         "articles_new": stats.get("warc/articles", 0),
         "articles_unchanged": stats.get("incremental/skipped_known", 0) + stats.get("articles/unchanged", 0),
