@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from crawler.capture.requisites import ARTICLE_IMAGE, IMAGE, SCRIPT, STYLESHEET
+from crawler.capture.requisites import ARTICLE_IMAGE, KINDS
 
 # The stats the spider counts per requisite fetched (``requisites/KIND``); the other
 # ``requisites/*`` counters (scheduled, blocked, capped, failed) are decisions, not responses.
-FETCHED_REQUISITES = (STYLESHEET, SCRIPT, IMAGE, ARTICLE_IMAGE)
+FETCHED_REQUISITES = (*KINDS, ARTICLE_IMAGE)
 
 
 def _prefixed(stats: dict[str, Any], prefix: str) -> dict[str, int]:
