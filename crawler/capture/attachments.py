@@ -4,9 +4,8 @@
   ``meta["attachment"]``: on any host (they are the article's content, like its body
   images: ``meta["requisite"]`` lets them through the scope gate), as part of the article's
   page visit (crawler/capture/page_visits.py): on their host's requisite slot, ahead of any
-  requisite there, so a file never takes a page's politeness turn. On the portal's own hosts a file is content,
-  with a page's timeout and retries; on a third-party host it is best effort, as a requisite
-  is (crawler/schedule/fleet.py). On a re-crawl, files are asked for as
+  requisite there, so a file never takes a page's politeness turn; best effort, as a
+  requisite is (crawler/schedule/fleet.py). On a re-crawl, files are asked for as
   conditional GETs (crawler/schedule/incremental.py asks a known URL again instead of skipping it).
   A re-checked article (crawler/schedule/revisit.py) has its files checked again the same way: an
   unchanged file is a 304 (nothing downloaded) or a revisit record, a changed one a new

@@ -44,7 +44,7 @@ from sqlalchemy import Engine, select
 
 from archive.history import History
 from archive.models import crawls
-from crawler.capture.requisites import ARTICLE_IMAGE, ATTACHMENT
+from crawler.capture.requisites import ARTICLE_IMAGE
 from crawler.fetch.hosts import (
     BEST_EFFORT,
     UNREACHABLE,
@@ -239,13 +239,12 @@ class Fleet:
         return self._owners[host]
 
     def best_effort(self, request: Request) -> bool:
-        """A decorative request: a page requisite (but not an image of an article body or an
-        article's attachment on its own portal's hosts: those are content), or robots.txt of a
-        host no portal's pages live on. A third-party host's file or image stays best effort: a
-        dead or trickling file server costs seconds, not the portal."""
+        """A decorative request: a page requisite or an attachment (but not an image of an
+        article body on its own portal's host: that is content), or robots.txt of a host no
+        portal's pages live on."""
         kind = request.meta.get("requisite")
         if kind:
-            if kind not in (ARTICLE_IMAGE, ATTACHMENT):
+            if kind != ARTICLE_IMAGE:
                 return True
             state = self.site_for(request)
             return state is None or not state.scope.host_allowed(host_of(request.url))
