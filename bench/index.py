@@ -1,10 +1,10 @@
 """Index at scale: build (or reuse) an N-article index by ``portal-archive import``, time what researchers run.
 
     bench/index [--articles 1000000] [--backends sqlite,postgresql] [--rounds 5] [--jobs 2] [--json FILE]
-                [--peer-tree DIR] [--write-peer N] [--write-peer-postgres N]
+                [--peer-tree DIR] [--write-peer N] [--write-peer-postgres N] [--record]
 
-Prints its results as JSON (``--json`` also writes them to a file); the Index at scale
-section of BENCHMARKS.md is written by hand from them, with this command beside it.
+Prints its results as JSON (``--json`` also writes them to a file); ``--record`` writes the
+"Index at scale" section of BENCHMARKS.md from them, with this command beside it.
 
 The index is built the way a researcher builds one from a collection: WARC files of N
 generated article pages (bench/portal_warcs.py: the demo portal's chrome, ~1,500-character
@@ -59,6 +59,7 @@ from archive.models import (  # noqa: E402
 )
 from archive.store import index_rows  # noqa: E402
 from bench.portal_warcs import HISTORY_URL, generate, make_article, sentence_pool  # noqa: E402
+from bench.report import BENCHMARKS_MD, command_line, commit, load_average, replace_section  # noqa: E402
 
 OUT = ROOT / "bench" / "out"
 # Phrases timed: (length and kind, phrase). Their share of the articles is counted on the
@@ -322,10 +323,24 @@ def postgres_server() -> str:
         return server
     # A durable server, as one at scale would run: fsync on (the tests' server runs without it)
     # and a 1 GB buffer pool (PostgreSQL's default of 128 MB is sized for a laptop).
+    # Started once per run, stopped at its end (a server left running would hold the directory).
+    if _server:
+        return _server[0]
     options = {**os.environ, "PORTAL_PG_OPTIONS": "-c fsync=on -c shared_buffers=1GB"}
     out = subprocess.run(["bash", str(ROOT / "scripts" / "postgres"), "start", str(OUT / "pg")],
                          capture_output=True, text=True, check=True, env=options).stdout
-    return out.strip().split("=", 1)[1]
+    _server.append(out.strip().split("=", 1)[1])
+    return _server[0]
+
+
+_server: list[str] = []
+
+
+def stop_postgres_server() -> None:
+    if _server:
+        subprocess.run(["bash", str(ROOT / "scripts" / "postgres"), "stop", str(OUT / "pg")],
+                       capture_output=True, check=False)
+        _server.clear()
 
 
 def schema_fingerprint() -> str:
@@ -498,9 +513,11 @@ def main() -> int:
     parser.add_argument("--peer-tree", type=Path, default=None,
                         help="a checkout whose CLI start-up is timed beside this one's (the peer, named "
                              "explicitly; none by default)")
+    parser.add_argument("--record", action="store_true", help="write the results into BENCHMARKS.md")
     parser.add_argument("--write-peer-postgres", type=int, default=0, metavar="N",
                         help="also time writing N articles on PostgreSQL with this schema and with 0009")
     args = parser.parse_args()
+    started, load_at_start = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), load_average()
     OUT = args.out
     OUT.mkdir(parents=True, exist_ok=True)
     results = {}
@@ -508,18 +525,123 @@ def main() -> int:
         results["write_peer"] = write_peer(args.write_peer)
     if args.write_peer_postgres:
         results["write_peer_postgres"] = write_peer_postgres(args.write_peer_postgres)
-    for backend in [name for name in args.backends.split(",") if name]:
-        engine, location, url, built = prepare(backend, args.articles, args.jobs)
-        peer = args.peer_tree
-        if peer is not None and not (peer / "archive" / "models.py").exists():
-            raise SystemExit(f"--peer-tree {peer} is not a portal-archiver checkout")
-        results[backend] = {"built": built, **measure(engine, location, url, args.rounds, built["articles_indexed"],
-                                                      built.get("shares") or {}, peer)}
-        engine.dispose()
-        print(json.dumps(results[backend], ensure_ascii=False, indent=1, default=str))
+    peer = args.peer_tree
+    if peer is not None and not (peer / "archive" / "models.py").exists():
+        raise SystemExit(f"--peer-tree {peer} is not a portal-archiver checkout")
+    try:
+        for backend in [name for name in args.backends.split(",") if name]:
+            engine, location, url, built = prepare(backend, args.articles, args.jobs)
+            results[backend] = {"built": built, **measure(engine, location, url, args.rounds,
+                                                          built["articles_indexed"], built.get("shares") or {}, peer)}
+            engine.dispose()
+            print(json.dumps(results[backend], ensure_ascii=False, indent=1, default=str))
+    finally:
+        stop_postgres_server()
     if args.json:
         args.json.write_text(json.dumps(results, ensure_ascii=False, indent=1, default=str))
+    if args.record:
+        replace_section(HEADING, record(results, args, started, load_at_start))
+        print(f"recorded in {BENCHMARKS_MD}", file=sys.stderr)
     return 0
+
+
+HEADING = "## Index at scale (issues 12 and 21)"
+# The targets of issue 21 at 1,000,000 articles.
+SEARCH_TARGET_MS, LOOKUP_TARGET_MS, BUILD_TARGET_S = 50, 10, 3600
+
+
+def record(results: dict, args: argparse.Namespace, started: str, load_at_start: str) -> str:
+    """The BENCHMARKS.md section: what was built, then each backend's timings side by side."""
+    from bench.crawl import machine_note
+
+    backends = [name for name in ("sqlite", "postgresql") if name in results]
+    names = {"sqlite": "SQLite", "postgresql": "PostgreSQL"}
+    count = args.articles
+    lines = [HEADING, "", f"Command: `{command_line('bench/index')}` (built indexes are reused while the "
+             "migrations are unchanged: a build's figures are those of the run that made it)", "",
+             f"Date: {started} to {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; load average "
+             f"(1/5/15 min) {load_at_start} at the start, {load_average()} at the end", "",
+             f"Machine: {machine_note()}", "", f"Code measured: commit {commit()}", "",
+             f"Each index holds {count:,} generated articles (bench/portal_warcs.py: the demo portal's "
+             "chrome, ~1,500-character bodies of sentences from the shared corpus's real articles, 300 "
+             "sites, publication dates random over 2005-2026 in random order), built by "
+             f"`portal-archive import -j {args.jobs}` of the generated WARC files. PostgreSQL is a local "
+             "server started by the benchmark with fsync on and a 1 GB buffer pool; its own CPU is not "
+             "in the importer's CPU.", "", "Build:", "",
+             "| | " + " | ".join(names[b] for b in backends) + " |", "|---|" + "---:|" * len(backends)]
+
+    def row(label: str, cell) -> None:
+        lines.append(f"| {label} | " + " | ".join(cell(results[b]) for b in backends) + " |")
+
+    row("WARC files (generated)", lambda r: f"{r['built'].get('warc_bytes', 0) / 1e9:.2f} GB in "
+                                            f"{r['built'].get('generate_s', 0):.0f} s")
+    row("articles indexed", lambda r: f"{r['built']['articles_indexed']:,}")
+    row("import wall time", lambda r: f"{r['built']['build_s'] / 60:.1f} min")
+    row("importer CPU per article", lambda r: f"{1000 * r['built']['import_cpu_s'] / count:.2f} ms")
+    row("size per article", lambda r: f"{r['bytes_per_article'] / 1024:.1f} KiB")
+    row("largest parts", lambda r: ", ".join(f"{name} {size / 1e9:.2f} GB" for name, size
+                                             in list(r["size"]["parts"].items())[:3]) or "not listed")
+    lines += ["", f"Search, newest 20 hits: median and max of {args.rounds} runs after one warm-up; the "
+              "share of articles holding each phrase is counted on the built index.", "",
+              "| phrase kind | phrase | articles holding it | " + " | ".join(
+                  f"{names[b]} median ms | {names[b]} max ms | hits" for b in backends) + " |",
+              "|---|---|---:|" + "---:|---:|---:|" * len(backends)]
+    for label, phrase in PHRASES:
+        first = results[backends[0]]["search"][label]
+        held = first["articles_holding"]
+        share = f"{held:,} ({100 * held / count:.3g}%)" if held is not None else "not counted"
+        cells = [f"{results[b]['search'][label]['median_ms']:.1f} | {results[b]['search'][label]['max_ms']:.1f} | "
+                 f"{results[b]['search'][label]['hits']}" for b in backends]
+        lines.append(f"| {label} | {phrase} | {share} | " + " | ".join(cells) + " |")
+    lines += ["", "Other reads (milliseconds: median, max of the runs in brackets; first cold call after it):", "",
+              "| | " + " | ".join(names[b] for b in backends) + " |", "|---|" + "---:|" * len(backends)]
+
+    def ms(triple) -> str:
+        first, median, worst = triple
+        return f"{median:.1f} (max {worst:.1f}; first {first:.1f})"
+
+    row("`history URL` (60 captures)", lambda r: ms(r["history_ms"]))
+    row("`show ID` + capture by URL", lambda r: ms(r["show_ms"]))
+    row("`stats`", lambda r: ms(r["stats_ms"]))
+    def export_rate(r: dict) -> str:
+        rates = r["export_rows_per_s"]
+        if not rates:
+            return "not timed (fewer than 20,000 articles)"
+        return f"{statistics.median(rates):,.0f} ({min(rates):,.0f}-{max(rates):,.0f})"
+
+    row("export, rows/s per slice of 20,000 (median, min-max)", export_rate)
+    row("CLI `show ID` / `search` as a process", lambda r: f"{r['cli_show_ms']:.0f} / {r['cli_search_ms']:.0f}")
+    row("floors: `python -c pass` / `import sqlalchemy`",
+        lambda r: f"{r['cli_noop_python_ms']:.0f} / {r['cli_import_sqlalchemy_ms']:.0f}")
+    def start_ms(key: str):
+        return lambda r: f"{r['crawl_start'][key] * 1000:,.0f}"
+
+    row("crawl start: History + 200 x 3 lookups", start_ms("on_demand_start_plus_200_lookups_s"))
+    row("crawl start: which WARC files are gone", start_ms("missing_files_by_file_s"))
+    row("the same by reading every capture (peer)", start_ms("missing_files_every_row_s"))
+    row("loading every URL, as crawls did before 0008 (peer)", start_ms("load_everything_s"))
+    for mode in START_MODES:
+        row(f"crawl start peak RSS MiB: {mode}",
+            lambda r, mode=mode: f"{r['crawl_start']['peak_rss_mib'].get(mode, 0):.0f}")
+    lines += [""]
+    for backend in backends:
+        r = results[backend]
+        timed_searches = [value for label, value in r["search"].items() if not label.startswith("1 char")]
+        slowest = max(timed_searches, key=lambda value: value["median_ms"])
+        ordered = all(value["newest_first"] for value in r["search"].values())
+        lookups_ms = max(r["history_ms"][1], r["show_ms"][1])
+        verdict = [f"searches of 2, 3 and 8 characters: slowest median {slowest['median_ms']:.1f} ms "
+                   f"({slowest['phrase']}; target < {SEARCH_TARGET_MS} ms: "
+                   f"{'met' if slowest['median_ms'] < SEARCH_TARGET_MS else 'NOT met'})",
+                   f"`history` {r['history_ms'][1]:.1f} ms and `show` {r['show_ms'][1]:.1f} ms (target < "
+                   f"{LOOKUP_TARGET_MS} ms: {'met' if lookups_ms < LOOKUP_TARGET_MS else 'NOT met'})",
+                   f"every result list newest first: {'yes' if ordered else 'NO'}"]
+        if backend == "postgresql":
+            build_s = r["built"]["build_s"]
+            verdict.append(f"import of {count:,} articles in {build_s / 60:.1f} min (target < "
+                           f"{BUILD_TARGET_S // 60} min: {'met' if build_s < BUILD_TARGET_S else 'NOT met'})")
+        lines.append(f"- {names[backend]}: " + "; ".join(verdict))
+    return "\n".join(lines) + "\n"
 
 
 if __name__ == "__main__":
