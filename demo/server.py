@@ -123,8 +123,11 @@ class DemoServer(LoopbackServer):
         """No answer while inside (requests wait, and are answered in turn after): a crawl
         stays busy for exactly as long as a test needs, not for a delay that guesses it."""
         self.serial = True
-        with self._serial_lock:
-            yield
+        try:
+            with self._serial_lock:
+                yield
+        finally:
+            self.serial = False
 
     def sent_body(self, path: str) -> bytes:
         """What a client holds after content-decoding, for byte-exact comparison with archived records."""

@@ -86,10 +86,12 @@ def _truth(rows: list[dict], phrase: str, site: str | None = None) -> list[str]:
 
 
 @pytest.mark.index
-@pytest.mark.parametrize("window", [search.PG_WINDOW, 7])
-def test_search_finds_exactly_the_phrase_newest_first(tmp_path: Path, monkeypatch, window: int):
-    # A small PostgreSQL window makes most searches go past it to the fallback query.
+# A small window and probe make most searches go past them to the index (the probe of 3
+# finds nothing of a rare phrase; of a common one it finds some, the window of 7 too few).
+@pytest.mark.parametrize(("window", "probe"), [(search.PG_WINDOW, search.PG_PROBE), (7, 3)])
+def test_search_finds_exactly_the_phrase_newest_first(tmp_path: Path, monkeypatch, window: int, probe: int):
     monkeypatch.setattr(search, "PG_WINDOW", window)
+    monkeypatch.setattr(search, "PG_PROBE", probe)
     rows = _corpus()
     url = index_url(tmp_path)
     _fill(url, rows)

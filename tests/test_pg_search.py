@@ -38,9 +38,12 @@ def _planted(count: int = 400) -> list[dict]:
     return rows
 
 
-@pytest.mark.parametrize("window", [search.PG_WINDOW, 7])
-def test_rare_and_absent_short_phrases_are_exact_and_newest_first(tmp_path: Path, monkeypatch, window: int):
+# A small window and probe make most searches go past them to the index (the probe of 3
+# finds nothing of a rare phrase; of a common one it finds some, the window of 7 too few).
+@pytest.mark.parametrize(("window", "probe"), [(search.PG_WINDOW, search.PG_PROBE), (7, 3)])
+def test_rare_and_absent_short_phrases_are_exact_and_newest_first(tmp_path: Path, monkeypatch, window: int, probe: int):
     monkeypatch.setattr(search, "PG_WINDOW", window)
+    monkeypatch.setattr(search, "PG_PROBE", probe)
     rows = _planted()
     url = index_url(tmp_path)
     _fill(url, rows)

@@ -45,6 +45,7 @@ from scrapy.crawler import Crawler
 from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Response
 
+from crawler.capture.requisites import ARTICLE_IMAGE
 from crawler.scope.gate import ascii_host
 
 logger = logging.getLogger(__name__)
@@ -204,7 +205,7 @@ class HostGateMiddleware:
         if best_effort:
             request.meta[BEST_EFFORT] = True
             request.meta.setdefault("max_retry_times", self.retries)
-            if self.timeout and request.meta.get("requisite") != "article_image":
+            if self.timeout and request.meta.get("requisite") != ARTICLE_IMAGE:
                 request.meta.setdefault("download_timeout", self.timeout)
         state = fleet.site_of_host(request)
         fleet.hosts.refuse(request, best_effort, state.name if state else None, self.crawler.stats)
