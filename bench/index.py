@@ -623,7 +623,13 @@ def record(results: dict, args: argparse.Namespace, started: str, load_at_start:
     for mode in START_MODES:
         row(f"crawl start peak RSS MiB: {mode}",
             lambda r, mode=mode: f"{r['crawl_start']['peak_rss_mib'].get(mode, 0):.0f}")
-    lines += [""]
+    lines += ["", "How the searches work is in archive/search.py: SQLite walks an FTS5 table of character "
+              "bigrams whose rowids are publication-day keys, newest first, and checks each candidate "
+              "against the text; PostgreSQL tests the newest articles one by one (200, then up to 1,000) "
+              "and, for rarer phrases, takes the candidates of a GIN index over the same bigrams newest "
+              "first. Every hit is checked against the text, so hits are exact; the tests compare hit "
+              "lists with the truth on both backends (tests/test_index_scale.py, tests/test_pg_search.py).",
+              ""]
     for backend in backends:
         r = results[backend]
         timed_searches = [value for label, value in r["search"].items() if not label.startswith("1 char")]
