@@ -12,7 +12,7 @@ from demo.site import Site, build_site
 
 # CI's promises (no quiet skips; every index-touching test marked `index`): tests/ci_guard.py;
 # tests sharing a scoped crawl kept on one xdist worker: tests/xdist_groups.py.
-pytest_plugins = ["ci_guard", "xdist_groups", "pytester"]
+pytest_plugins = ["ci_guard", "xdist_groups", "cpu_report", "pytester"]
 
 
 @dataclass

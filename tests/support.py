@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, create_engine, text
 from warcio.archiveiterator import ArchiveIterator
+from zygote import run_module
 
 from archive.models import index_url_for, open_index
 from bench.scoring import CORPUS, SHARED  # noqa: F401 - re-exported for the tests
@@ -82,14 +83,15 @@ def archive_args(archive: Path) -> list[str]:
 
 def run_crawl(archive: Path, *spider_args: str, settings: dict[str, str] | None = None,
               timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    """``scrapy crawl portal`` as a user runs it, in a child process, against loopback."""
-    command = [sys.executable, "-m", "scrapy", "crawl", "portal"]
+    """``scrapy crawl portal`` as a user runs it, in a process of its own (forked from the
+    test zygote, tests/zygote.py), against loopback."""
+    arguments = ["crawl", "portal"]
     for arg in spider_args:
-        command += ["-a", arg]
+        arguments += ["-a", arg]
     for name, value in {**FAST, **archive_settings(archive), **(settings or {})}.items():
-        command += ["-s", f"{name}={value}"]
+        arguments += ["-s", f"{name}={value}"]
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    result = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout)
+    result = run_module("scrapy", *arguments, env=env, timeout=timeout)
     assert result.returncode == 0, result.stderr[-4000:]
     assert "Traceback" not in result.stderr, result.stderr[-4000:]
     return result
@@ -104,14 +106,12 @@ def index(archive: Path) -> Engine:
 
 
 def verify(archive: Path, *extra: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "archive.cli", "verify", *archive_args(archive), *extra],
-                          capture_output=True, text=True, cwd=ROOT)
+    return run_module("archive.cli", "verify", *archive_args(archive), *extra)
 
 
 def cli(archive: Path, *args: str) -> subprocess.CompletedProcess[str]:
     """``portal-archive ARGS`` on the test archive, as a user runs it."""
-    return subprocess.run([sys.executable, "-m", "archive.cli", *args, *archive_args(archive)],
-                          capture_output=True, text=True, cwd=ROOT, timeout=120)
+    return run_module("archive.cli", *args, *archive_args(archive), timeout=120)
 
 
 def warc_files(archive: Path) -> list[Path]:

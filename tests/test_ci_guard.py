@@ -5,6 +5,7 @@ written here, with the project's guard loaded."""
 
 from __future__ import annotations
 
+import json
 import os
 
 import pytest
@@ -128,3 +129,33 @@ def test_tests_sharing_a_scoped_crawl_run_on_one_worker_and_crawl_once(pytester,
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-n", "3", "--dist", "loadgroup")
     result.assert_outcomes(passed=12)
     assert log.read_text().splitlines() == ["crawled"]
+
+
+BUSY_CHILD = '''
+import subprocess
+import sys
+
+
+def test_busy_child():
+    subprocess.run([sys.executable, "-c", "sum(range(30_000_000))"], check=True)
+
+
+def test_idle():
+    pass
+'''
+
+
+def test_the_cpu_report_counts_each_tests_children_and_commands(pytester, monkeypatch):
+    """PORTAL_TEST_CPU_REPORT (tests/cpu_report.py): the CPU a test's child burnt is charged to
+    that test, not to the next, and the command is named."""
+    pytester.makeconftest('pytest_plugins = ["cpu_report"]\n')
+    pytester.makepyfile(test_busy=BUSY_CHILD)
+    report = pytester.path / "cpu.jsonl"
+    monkeypatch.setenv("PORTAL_TEST_CPU_REPORT", str(report))
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(ROOT / "tests"), str(ROOT)]))
+    pytester.runpytest_subprocess("-p", "no:cacheprovider").assert_outcomes(passed=2)
+    rows = {row["test"]: row for row in map(json.loads, report.read_text().splitlines())}
+    busy, idle = rows["test_busy.py::test_busy_child"], rows["test_busy.py::test_idle"]
+    assert busy["children_cpu_s"] > 0.2 and idle["children_cpu_s"] < 0.05
+    assert [command.split()[1:3] for command in busy["started"]] == [["-c", "sum(range(30_000_000))"]]
+    assert idle["started"] == []

@@ -14,6 +14,7 @@ import pytest
 from alembic.script import ScriptDirectory
 from support import ROOT, archive_args, index, index_url
 from test_cli_safety import one_clear_line
+from zygote import run_module
 
 from archive.models import MIGRATIONS, captures, crawls
 from archive.records import HttpExchange
@@ -63,8 +64,7 @@ def archive(tmp_path_factory) -> Path:
 
 
 def cli(archive: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "archive.cli", args[0], *archive_args(archive), *args[1:]],
-                          capture_output=True, text=True, cwd=ROOT, timeout=120, env=env)
+    return run_module("archive.cli", args[0], *archive_args(archive), *args[1:], timeout=120, env=env)
 
 
 def first_capture(archive: Path, url: str) -> str:

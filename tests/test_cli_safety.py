@@ -7,20 +7,19 @@ import os
 import shutil
 import sqlite3
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 from archive_factory import write_archive
 from support import POSTGRES, ROOT, archive_args, index_url
 from warcio.warcwriter import WARCWriter
+from zygote import run_module
 
 URL = "http://127.0.0.1/a/1.html"
 
 
 def cli(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "archive.cli", *args], capture_output=True, text=True, cwd=cwd,
-                          timeout=120)
+    return run_module("archive.cli", *args, cwd=cwd, timeout=120)
 
 
 def one_clear_line(result: subprocess.CompletedProcess[str], *expected: str) -> str:

@@ -11,7 +11,8 @@ from urllib.parse import urlsplit
 
 import pytest
 from sqlalchemy import select
-from support import ROOT, archive_args, index, index_url, warc_files
+from support import archive_args, index, index_url, warc_files
+from zygote import run_module
 
 from archive.index import Index
 from archive.models import articles, captures
@@ -20,8 +21,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.index]
 
 
 def cli(portal, *args: str, check: bool = True) -> subprocess.CompletedProcess[bytes]:
-    command = [sys.executable, "-m", "archive.cli", args[0], *archive_args(portal.archive), *args[1:]]
-    result = subprocess.run(command, capture_output=True, cwd=ROOT, timeout=120)
+    result = run_module("archive.cli", args[0], *archive_args(portal.archive), *args[1:], timeout=120, text=False)
     if check:
         assert result.returncode == 0, result.stderr.decode()
     return result
