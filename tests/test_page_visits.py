@@ -95,8 +95,11 @@ def polite(tmp_path_factory):
     portals = [build_requisite_site(seed=k, style=("trs", "art")[k], channels=2, articles_per_channel=4,
                                     per_page=2, photos=(10, 13)) for k in range(2)]
     work = tmp_path_factory.mktemp("polite")
+    # Fresh processes, not the test zygote's: forked from it, the cut crawl ran up to twice as
+    # fast as the whole one under CI's load (2 of 3 runs; 262 of 262 captures before a cut at
+    # half time), a cause not found yet (issue 23's note).
     with served(portals) as sites:
-        run_crawl(work / "whole", seeds(work / "seeds.txt", sites), settings=POLITE, timeout=400)
+        run_crawl(work / "whole", seeds(work / "seeds.txt", sites), settings=POLITE, timeout=400, fresh=True)
         logs = [list(site.server.requests) for site in sites]
         # The crawl's own time, first request to last, as CLOSESPIDER_TIMEOUT counts it: the
         # process's start-up and shutdown (seconds more under CI's load) are no part of it.
@@ -105,7 +108,7 @@ def polite(tmp_path_factory):
             site.server.requests.clear()
         cut = work / "cut"
         run_crawl(cut, seeds(work / "seeds.txt", sites),
-                  settings={**POLITE, "CLOSESPIDER_TIMEOUT": f"{took / 2:.1f}"}, timeout=400)
+                  settings={**POLITE, "CLOSESPIDER_TIMEOUT": f"{took / 2:.1f}"}, timeout=400, fresh=True)
         cut_logs = [list(site.server.requests) for site in sites]
         yield sites, logs, work / "whole", (cut, cut_logs), took
 
