@@ -1,10 +1,12 @@
 """Retries back off per host without holding a global download slot (crawler/fetch/retry.py).
 
 Two hosts on loopback and two global concurrency slots. Host A answers its first two
-articles (fetched at once) with 503 + Retry-After, a third with 429; host B answers
-everything. While A's retries wait, B must be crawled (the old middleware slept inside the
-downloader, so A's two sleeping retries held both slots and B waited too), and A itself
-must get no request before its Retry-After is over (the old one sent A's next page at once).
+articles (fetched at once) with 503 + Retry-After, one of them slowly, and a third with 429;
+host B answers everything. While A's retries wait, B must be crawled (the old middleware
+slept inside the downloader, so A's two sleeping retries held both slots and B waited too),
+and A itself must get no request before Retry-After is over, counted from the answer that
+asked for it (the old one sent A's next page at once; a later one counted from the slow
+request's send, and sent it while the wait was not over).
 """
 
 from __future__ import annotations
@@ -25,14 +27,17 @@ from archive.models import captures
 pytestmark = [pytest.mark.slow, pytest.mark.crawl]
 
 RETRY_AFTER = 5
+SLOW_503 = 2.0  # seconds host A takes to send one of its 503s
 
 
 class Host:
-    """A loopback host logging (monotonic time, path, status) of every request."""
+    """A loopback host logging (monotonic time of the answer, path, status) of every request."""
 
-    def __init__(self, address: str, pages: int, failing: dict[str, tuple[int, list[tuple[str, str]]]]) -> None:
+    def __init__(self, address: str, pages: int, failing: dict[str, tuple[int, list[tuple[str, str]], float]]
+                 ) -> None:
         self.log: list[tuple[float, str, int]] = []
-        self.failing = dict(failing)  # path -> first answer (status, headers); later answers are 200
+        # path -> first answer (status, headers, seconds taken to answer); later answers are 200 at once
+        self.failing = dict(failing)
         lock = threading.Lock()
         host = self
 
@@ -44,7 +49,9 @@ class Host:
 
             def do_GET(self) -> None:
                 with lock:
-                    status, headers = host.failing.pop(self.path, (200, []))
+                    status, headers, slow = host.failing.pop(self.path, (200, [], 0.0))
+                time.sleep(slow)
+                with lock:
                     host.log.append((time.monotonic(), self.path, status))
                 if self.path == "/":
                     links = "".join(f'<a href="/p{k}.html">第{k}篇文章的标题足够长</a>' for k in range(pages))
@@ -76,7 +83,7 @@ class Host:
 def crawled(tmp_path_factory):
     archive = tmp_path_factory.mktemp("backoff")
     wait = [("Retry-After", str(RETRY_AFTER))]
-    failing = {"/p0.html": (503, wait), "/p1.html": (503, wait), "/p2.html": (429, [])}
+    failing = {"/p0.html": (503, wait, 0.0), "/p1.html": (503, wait, SLOW_503), "/p2.html": (429, [], 0.0)}
     with Host("127.0.0.2", 4, failing) as a, Host("127.0.0.3", 12, {}) as b:
         seeds = archive.parent / f"{archive.name}-seeds.txt"
         seeds.write_text(f"{a.url}\n{b.url}\n")

@@ -30,6 +30,7 @@ from __future__ import annotations
 import logging
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
+from time import monotonic
 
 from scrapy import Request, Spider, signals
 from scrapy.crawler import Crawler
@@ -147,9 +148,16 @@ class BackoffRetryMiddleware(RetryMiddleware):
         return key, downloader.slots.get(key)
 
     def _slow_down(self, request: Request, seconds: float) -> None:
-        """The host's slot waits ``seconds`` between requests until it answers well again."""
+        """The host's slot waits ``seconds`` between requests until it answers well again.
+
+        The wait counts from this failure, not from the last request sent: a struggling host
+        answers slowly, and a slot delay counted from the send would let the next request go
+        out before ``Retry-After`` has passed since the answer that asked for it."""
         key, slot = self._slot(request)
-        if slot is None or seconds <= slot.delay:
+        if slot is None or seconds <= 0:
+            return
+        slot.lastseen = max(slot.lastseen, monotonic())
+        if seconds <= slot.delay:
             return
         self._slowed.setdefault(key, slot.delay)
         slot.delay = seconds
