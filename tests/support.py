@@ -84,18 +84,14 @@ def archive_args(archive: Path) -> list[str]:
 def run_crawl(archive: Path, *spider_args: str, settings: dict[str, str] | None = None,
               timeout: float = 120, fresh: bool = False) -> subprocess.CompletedProcess[str]:
     """``scrapy crawl portal`` as a user runs it, in a process of its own (forked from the
-    test zygote, tests/zygote.py), against loopback."""
+    test zygote, tests/zygote.py, unless ``fresh``), against loopback."""
     arguments = ["crawl", "portal"]
     for arg in spider_args:
         arguments += ["-a", arg]
     for name, value in {**FAST, **archive_settings(archive), **(settings or {})}.items():
         arguments += ["-s", f"{name}={value}"]
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    if fresh:  # a fresh interpreter, not forked from the zygote
-        result = subprocess.run([sys.executable, "-m", "scrapy", *arguments], cwd=ROOT, env=env, capture_output=True,
-                                text=True, timeout=timeout)
-    else:
-        result = run_module("scrapy", *arguments, env=env, timeout=timeout)
+    result = run_module("scrapy", *arguments, env={**os.environ, "PYTHONUNBUFFERED": "1"}, timeout=timeout,
+                        fresh=fresh)
     assert result.returncode == 0, result.stderr[-4000:]
     assert "Traceback" not in result.stderr, result.stderr[-4000:]
     return result

@@ -79,3 +79,11 @@ def test_the_commands_cpu_is_counted(probe: Path):
     before = zygote.children_cpu_s
     zygote.run_module("zygote_probe", "spin", cwd=probe)
     assert zygote.children_cpu_s - before > 0.2
+
+
+def test_a_zygote_leaves_nothing_behind_when_its_test_process_goes(probe: Path):
+    client = zygote._Client()  # one of its own, so that the worker's shared zygote goes on
+    assert client.run("zygote_probe", [], probe, dict(os.environ), 30, True).returncode == 0
+    client.process.stdin.close()  # as when the test process exits
+    assert client.process.wait(timeout=30) == 0
+    assert not client.directory.exists()

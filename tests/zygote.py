@@ -30,6 +30,7 @@ import json
 import os
 import runpy
 import selectors
+import shutil
 import signal
 import socket
 import subprocess
@@ -106,11 +107,13 @@ _starting = threading.Lock()
 
 
 def run_module(module: str, *args: str, cwd: Path = ROOT, env: dict[str, str] | None = None,
-               timeout: float | None = None, text: bool = True) -> subprocess.CompletedProcess:
-    """``python -m MODULE ARGS`` to its end, its output captured: ``subprocess.run``'s result."""
+               timeout: float | None = None, text: bool = True, fresh: bool = False
+               ) -> subprocess.CompletedProcess:
+    """``python -m MODULE ARGS`` to its end, its output captured: ``subprocess.run``'s result.
+    ``fresh``: in a new interpreter all the same, not forked (as when the zygote is off)."""
     global _client
     env = dict(os.environ if env is None else env)
-    if not ENABLED:
+    if fresh or not ENABLED:
         return subprocess.run([sys.executable, "-m", module, *args], cwd=cwd, env=env, capture_output=True,
                               text=text, timeout=timeout)
     started.append(f"zygote: {module} {' '.join(args[:2])}")
@@ -166,6 +169,7 @@ def serve(path: str) -> None:
         for key, _ in selector.select():
             if key.fileobj is sys.stdin:
                 if not sys.stdin.readline():
+                    shutil.rmtree(Path(path).parent, ignore_errors=True)  # the client's mkdtemp
                     return
             elif key.fileobj is listener:
                 conn, _ = listener.accept()
