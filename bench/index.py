@@ -33,6 +33,7 @@ there is none by default.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import random
@@ -318,29 +319,26 @@ def _run_ms(command: list[str]) -> float:
 
 
 def postgres_server() -> str:
-    server = os.environ.get("PORTAL_TEST_POSTGRES")
-    if server:
-        return server
-    # A durable server, as one at scale would run: fsync on (the tests' server runs without it)
-    # and a 1 GB buffer pool (PostgreSQL's default of 128 MB is sized for a laptop).
-    # Started once per run, stopped at its end (a server left running would hold the directory).
-    if _server:
-        return _server[0]
+    """The server's URL: the one given in PORTAL_TEST_POSTGRES, else the benchmark's own."""
+    return os.environ.get("PORTAL_TEST_POSTGRES") or own_postgres_server()
+
+
+@functools.cache
+def own_postgres_server() -> str:
+    """A durable server, as one at scale would run: fsync on (the tests' server runs without it)
+    and a 1 GB buffer pool (PostgreSQL's default of 128 MB is sized for a laptop). Started once
+    per run (hence the cache), stopped at its end (a server left running would hold the directory)."""
     options = {**os.environ, "PORTAL_PG_OPTIONS": "-c fsync=on -c shared_buffers=1GB"}
     out = subprocess.run(["bash", str(ROOT / "scripts" / "postgres"), "start", str(OUT / "pg")],
                          capture_output=True, text=True, check=True, env=options).stdout
-    _server.append(out.strip().split("=", 1)[1])
-    return _server[0]
-
-
-_server: list[str] = []
+    return out.strip().split("=", 1)[1]
 
 
 def stop_postgres_server() -> None:
-    if _server:
+    if own_postgres_server.cache_info().currsize:
         subprocess.run(["bash", str(ROOT / "scripts" / "postgres"), "stop", str(OUT / "pg")],
                        capture_output=True, check=False)
-        _server.clear()
+        own_postgres_server.cache_clear()
 
 
 def schema_fingerprint() -> str:
