@@ -5,7 +5,9 @@ The suite is CPU-bound on a 2-core machine, so the wall-clock durations pytest p
 (``--durations``) say little about what to make cheaper: a politeness-bound crawl waits,
 a crawl subprocess's start-up burns ~2 CPU-s before its first request. Off unless
 ``PORTAL_TEST_CPU_REPORT=FILE`` is set; then each test appends one JSON line to FILE
-(xdist workers append to the same file). Summarise with ``python tests/cpu_report.py FILE``.
+(xdist workers append to the same file). Summarise with ``python tests/cpu_report.py FILE``:
+CPU per module, and each worker's busy time and how long it sat idle before the pass ended
+(idle workers would mean the schedule, not the CPU, sets the pass's length).
 
 A child's CPU is counted when it is waited for (``RUSAGE_CHILDREN``, and what the test
 zygote reports of the commands it forked): a module-scoped fixture's crawl is counted in
@@ -60,10 +62,12 @@ def pytest_runtest_protocol(item, nextitem):
     _started.clear()
     zygote.started.clear()
     own, children = _cpu()
-    started = time.perf_counter()
+    at, started = time.time(), time.perf_counter()
     yield
     own_after, children_after = _cpu()
-    line = {"test": item.nodeid, "wall_s": round(time.perf_counter() - started, 3),
+    line = {"test": item.nodeid, "worker": os.environ.get("PYTEST_XDIST_WORKER", "main"),
+            "at": round(at, 3),
+            "wall_s": round(time.perf_counter() - started, 3),
             "cpu_s": round(own_after - own, 3), "children_cpu_s": round(children_after - children, 3),
             "started": list(_started) + zygote.started, "postgres": bool(os.environ.get("PORTAL_TEST_POSTGRES"))}
     with open(REPORT, "a", encoding="utf-8") as out:
@@ -87,7 +91,29 @@ def summary(path: Path, top: int = 15) -> str:
     for module, (module_cpu, wall, started) in sorted(by_module.items(), key=lambda kv: -kv[1][0])[:top]:
         lines.append(f"{module:50} {module_cpu:7.0f} {wall:7.0f} {started:7d}")
     lines.append("commands started most often: " + ", ".join(f"{name} ({n})" for name, n in commands.most_common(top)))
+    lines += timeline(rows)
     return "\n".join(lines)
+
+
+def timeline(rows: list[dict]) -> list[str]:
+    """Per pass and worker: how long it was busy and when it went idle, from the pass's first
+    test. A worker idle long before the others is time the pass's schedule leaves unused."""
+    lines = []
+    for postgres in (False, True):
+        chosen = [row for row in rows if row["postgres"] == postgres and "at" in row]
+        if not chosen:
+            continue
+        zero = min(row["at"] for row in chosen)
+        workers: dict[str, list[float]] = defaultdict(lambda: [0.0, 0.0])
+        for row in chosen:
+            busy = workers[row["worker"]]
+            busy[0] += row["wall_s"]
+            busy[1] = max(busy[1], row["at"] + row["wall_s"] - zero)
+        end = max(last for _, last in workers.values())
+        lines.append(f"{'PostgreSQL' if postgres else 'SQLite'} pass: {end:.0f} s from its first test to its last")
+        for worker, (busy, last) in sorted(workers.items()):
+            lines.append(f"  {worker}: busy {busy:.0f} s, idle from {last:.0f} s ({end - last:.0f} s before the end)")
+    return lines
 
 
 if __name__ == "__main__":

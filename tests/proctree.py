@@ -42,6 +42,14 @@ def kib(pid: int, field: str) -> int:
     return int(value[0]) if value else 0
 
 
+def command_line(pid: int, words: int = 4) -> str:
+    try:
+        parts = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    except OSError:
+        return str(pid)
+    return " ".join(part.decode(errors="replace") for part in parts[:words] if part) or str(pid)
+
+
 def pss_kib(pid: int) -> int:
     """The process's proportional set size (its share of the pages it shares), in KiB."""
     try:
@@ -66,7 +74,8 @@ class PeakRss:
     def __init__(self, pid: int, interval: float = 0.1) -> None:
         self.pid = pid
         self.interval = interval
-        self.peaks: dict[int, int] = {}
+        self.peaks: dict[int, int] = {}  # pid -> KiB
+        self.names: dict[int, str] = {}  # pid -> the start of its command line
         self.browser_peak = 0  # bytes
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
@@ -75,6 +84,11 @@ class PeakRss:
     def crawler_peak(self) -> int:
         """Bytes."""
         return sum(self.peaks.values()) * 1024
+
+    def breakdown(self) -> str:
+        """Each process's peak, largest first: what a failed bound names."""
+        return "; ".join(f"{pid} ({self.names.get(pid, '?')}) {peak / 1024:.0f} MiB"
+                         for pid, peak in sorted(self.peaks.items(), key=lambda kv: -kv[1]))
 
     @property
     def peak(self) -> int:
@@ -89,6 +103,8 @@ class PeakRss:
                     browser += pss_kib(pid)
                 else:
                     self.peaks[pid] = max(self.peaks.get(pid, 0), kib(pid, "VmHWM"))
+                    if pid not in self.names:
+                        self.names[pid] = command_line(pid)
             self.browser_peak = max(self.browser_peak, browser * 1024)
             self._stop.wait(self.interval)
 

@@ -9,6 +9,7 @@ import json
 import os
 
 import pytest
+from cpu_report import summary
 from support import ROOT
 
 TESTS = '''
@@ -159,3 +160,6 @@ def test_the_cpu_report_counts_each_tests_children_and_commands(pytester, monkey
     assert busy["children_cpu_s"] > 0.2 and idle["children_cpu_s"] < 0.05
     assert [command.split()[1:3] for command in busy["started"]] == [["-c", "sum(range(30_000_000))"]]
     assert idle["started"] == []
+    # the timeline: one worker here (no xdist), busy for the two tests, idle only after them
+    busy_s = busy["wall_s"] + idle["wall_s"]
+    assert f"  main: busy {busy_s:.0f} s, idle from {idle['at'] + idle['wall_s'] - busy['at']:.0f} s" in summary(report)

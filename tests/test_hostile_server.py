@@ -83,7 +83,8 @@ def test_the_process_tree_stays_under_one_gib(hostile):
     bounded on its own (one process, two pages, a 256 MB script heap
     each), and its memory counted apart."""
     archive, server, _, log, _, memory = hostile
-    assert memory.crawler_peak < GIB, f"peak RSS of the crawl's processes {memory.crawler_peak / 2**20:.0f} MiB"
+    assert memory.crawler_peak < GIB, (f"peak RSS of the crawl's processes {memory.crawler_peak / 2**20:.0f} MiB: "
+                                       + memory.breakdown())
     # The browser's own bound (issue 19): under 1 GiB of PSS, whatever the pages make it load.
     assert memory.browser_peak < GIB, f"peak PSS of the browser's processes {memory.browser_peak / 2**20:.0f} MiB"
     assert "/bomb.html decodes to more than PAGE_MAXSIZE" in log
