@@ -6,11 +6,14 @@ from __future__ import annotations
 
 import difflib
 import re
+import subprocess
+import sys
 import time
 import tomllib
 from pathlib import Path
 
 import pytest
+from support import ROOT
 
 from crawler.extract.documents import Limits, extract_document
 from crawler.extract.documents.capped import extract_capped
@@ -105,3 +108,29 @@ def test_archive_members_are_listed_with_their_names() -> None:
     names = {member["name"]: member for member in result.members}
     assert set(names) == {"附件1：实施方案.docx", "附件2：统计表.xlsx", "说明.txt"}
     assert names["附件1：实施方案.docx"]["kind"] == "docx" and names["说明.txt"]["status"] == "ok"
+
+
+IMPORTED = '''
+import sys
+{setup}
+print(" ".join(sorted(name for name in ("scrapy", "twisted", "pdfminer.pdfinterp", "openpyxl", "docx", "olefile",
+                                         "xlrd", "crawler.extract.documents.archives") if name in sys.modules)))
+'''
+
+
+@pytest.mark.parametrize(("setup", "loaded"), [
+    # the attachment worker's side imports no crawl machinery (0.6 CPU-s a crawl, issue 23)
+    ("import crawler.capture.attachment_worker", ""),
+    # each kind warms up its own readers; an archive may hold any kind
+    ("from crawler.extract.documents import warm_up; warm_up('pdf')", "pdfminer.pdfinterp"),
+    ("from crawler.extract.documents import warm_up; warm_up('doc')", "olefile xlrd"),
+    ("from crawler.extract.documents import warm_up; warm_up('xlsx')", "docx openpyxl"),
+    ("from crawler.extract.documents import warm_up; warm_up('png')", ""),
+    ("from crawler.extract.documents import warm_up; warm_up('zip')",
+     "crawler.extract.documents.archives docx olefile openpyxl pdfminer.pdfinterp xlrd"),
+])
+def test_an_attachment_worker_loads_only_what_its_files_need(setup: str, loaded: str):
+    result = subprocess.run([sys.executable, "-c", IMPORTED.format(setup=setup)], cwd=ROOT, capture_output=True,
+                            text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == loaded

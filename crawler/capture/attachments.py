@@ -12,9 +12,9 @@
   version, reported by archive/attachments.py as an ``attachment-changed`` event.
 - **Reading.** Every non-HTML response the spider gets is handed to ``AttachmentReader``: a
   process pool (``ATTACHMENT_WORKERS``, at ``ATTACHMENT_NICENESS``) apart from the page workers, so a long
-  PDF never holds up a page. A worker skips a file whose bytes the archive already holds
-  (same digest), else reads it in a forked child under the time and memory caps
-  (crawler/extract/documents/capped.py); the result goes to the archive writer as an
+  PDF never holds up a page. A worker (crawler/capture/attachment_worker.py) skips a file whose
+  bytes the archive already holds (same digest), else reads it in a forked child under the time
+  and memory caps (crawler/extract/documents/capped.py); the result goes to the archive writer as an
   ``AttachmentRow``. The spider's callback does not wait for it (see ``AttachmentReader``).
 """
 
@@ -36,10 +36,9 @@ from scrapy.http import Response
 from scrapy.utils.reactor import is_asyncio_reactor_installed
 
 from archive.attachments import AttachmentRow
-from archive.records import payload_digest
+from crawler.capture.attachment_worker import read_attachment, start
 from crawler.capture.page_visits import requisite_slot
 from crawler.capture.requisites import ATTACHMENT
-from crawler.capture.workers import die_with_parent
 from crawler.extract.documents.result import FAILED, TOO_LARGE, TRUNCATED, DocumentText, Limits
 from crawler.extract.documents.sniff import sniff
 
@@ -58,30 +57,6 @@ def attachment_requests(urls: Iterable[str], site: str | None, callback, errback
         if good is not None and good.payload_digest:
             meta["known_digest"] = good.payload_digest
         yield Request(url, callback=callback, errback=errback, meta=meta, dont_filter=recheck)
-
-
-def _worker_start(parent_pid: int, niceness: int) -> None:
-    die_with_parent(parent_pid)
-    try:
-        os.nice(niceness)  # pages and fetching first; reading files fills the idle CPU
-    except OSError:
-        pass
-    try:
-        from crawler.extract.documents import warm_up
-
-        warm_up()  # libraries and CMaps loaded once; each file's forked reader inherits them
-    except ImportError:
-        pass  # without the attachments extra every file says what it needs
-
-
-def read_attachment(body: bytes, known_digest: str | None, limits: Limits, seconds: float,
-                    memory: int) -> DocumentText | None:
-    """In an attachment worker: None when the archive holds these bytes already, else the text."""
-    if known_digest and payload_digest(body) == known_digest:
-        return None
-    from crawler.extract.documents.capped import extract_capped
-
-    return extract_capped(body, limits, seconds, memory)
 
 
 class AttachmentReader:
@@ -136,7 +111,7 @@ class AttachmentReader:
         if self._pool is None:
             # spawn, not fork: the crawl process runs the reactor and writer threads.
             self._pool = ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("spawn"),
-                                             initializer=_worker_start, initargs=(os.getpid(), self.niceness))
+                                             initializer=start, initargs=(os.getpid(), self.niceness))
         try:
             future = self._pool.submit(read_attachment, response.body, response.meta.get("known_digest"),
                                        self.limits, self.seconds, self.memory)
