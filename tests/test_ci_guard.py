@@ -160,6 +160,8 @@ def test_the_cpu_report_counts_each_tests_children_and_commands(pytester, monkey
     assert busy["children_cpu_s"] > 0.2 and idle["children_cpu_s"] < 0.05
     assert [command.split()[1:3] for command in busy["started"]] == [["-c", "sum(range(30_000_000))"]]
     assert idle["started"] == []
-    # the timeline: one worker here (no xdist), busy for the two tests, idle only after them
-    busy_s = busy["wall_s"] + idle["wall_s"]
-    assert f"  main: busy {busy_s:.0f} s, idle from {idle['at'] + idle['wall_s'] - busy['at']:.0f} s" in summary(report)
+    # the timeline: one worker (named after the xdist worker this test runs on, if any), busy
+    # for the two tests, idle only after them
+    busy_s, last = busy["wall_s"] + idle["wall_s"], idle["at"] + idle["wall_s"] - busy["at"]
+    assert busy["worker"] == idle["worker"] == os.environ.get("PYTEST_XDIST_WORKER", "main")
+    assert f"  {busy['worker']}: busy {busy_s:.0f} s, idle from {last:.0f} s (0 s before the end)" in summary(report)
