@@ -124,6 +124,7 @@ print(" ".join(sorted(name for name in ("scrapy", "twisted", "pdfminer.pdfinterp
     # each kind warms up its own readers; an archive may hold any kind
     ("from crawler.extract.documents import warm_up; warm_up('pdf')", "pdfminer.pdfinterp"),
     ("from crawler.extract.documents import warm_up; warm_up('doc')", "olefile xlrd"),
+    ("from crawler.extract.documents import warm_up; warm_up('ole')", "olefile xlrd"),  # a DOC told by its head
     ("from crawler.extract.documents import warm_up; warm_up('xlsx')", "docx openpyxl"),
     ("from crawler.extract.documents import warm_up; warm_up('png')", ""),
     ("from crawler.extract.documents import warm_up; warm_up('zip')",

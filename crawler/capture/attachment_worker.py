@@ -16,6 +16,8 @@ from crawler.extract.documents.capped import extract_capped
 from crawler.extract.documents.result import DocumentText, Limits
 from crawler.extract.documents.sniff import sniff
 
+HEAD = 65536  # bytes sniffed for the warm-up
+
 
 def start(parent_pid: int, niceness: int) -> None:
     """The pool's initializer: die with the crawl, and yield the CPU to pages and fetching
@@ -36,7 +38,9 @@ def read_attachment(body: bytes, known_digest: str | None, limits: Limits, secon
     try:
         from crawler.extract.documents import warm_up
 
-        warm_up(sniff(body))  # the libraries (and CMaps) this kind needs, loaded once per worker
+        # The libraries (and CMaps) this kind needs, loaded once per worker. Told by the head
+        # only: reading a whole container (a zip's central directory) is the capped child's job.
+        warm_up(sniff(body[:HEAD]))
     except ImportError:
         pass  # without the attachments extra the file says what it needs
     return extract_capped(body, limits, seconds, memory)

@@ -81,7 +81,7 @@ def _archives() -> None:
 
 
 _ALL_READERS = (_pdf, _ole, _ooxml, _ofd, _archives)
-_WARM_UPS = {kinds.PDF: (_pdf,), kinds.DOC: (_ole,), kinds.XLS: (_ole,), kinds.DOCX: (_ooxml,),
+_WARM_UPS = {kinds.PDF: (_pdf,), kinds.DOC: (_ole,), kinds.XLS: (_ole,), kinds.OLE: (_ole,), kinds.DOCX: (_ooxml,),
              kinds.XLSX: (_ooxml,), kinds.OFD: (_ofd,), kinds.ZIP: _ALL_READERS, kinds.RAR: _ALL_READERS}
 
 
