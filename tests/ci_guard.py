@@ -5,11 +5,12 @@ Markers (declared in pyproject.toml, documented in README's "Tests" section):
 - ``index``: the test, or a fixture it uses, opens a test archive's index through
   ``tests/support.py`` (``index_url``, ``index``, ``archive_settings``, ``archive_args``,
   ``run_crawl``, ``verify``): SQLite in the first pass, PostgreSQL in the second. Only these
-  tests run in the PostgreSQL pass (``pytest -m index``): what the index does (the writer,
+  tests run in the PostgreSQL pass (``pytest -m "index and not crawl"``): what the index does (the writer,
   search, history, events, the CLI, repair, import) and the crawls whose results depend on it.
 - ``crawl``: the test is about crawling (fetching, politeness, scheduling, discovery, hostile
   servers, the browser) and opens the index only to read what the crawl did, through the
-  same writer code the ``index`` tests run on both backends: SQLite pass only.
+  same writer code the ``index`` tests run on both backends: SQLite pass only. On a test
+  (or a parameter) in a module marked ``index``, it takes that test out of the PostgreSQL pass.
 
   A test that touches the index marked neither way fails the session, naming it: the
   PostgreSQL pass would silently leave it out.
@@ -126,7 +127,8 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
 def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> None:
     if _unmarked:
         terminalreporter.section("tests that touch the index but are not marked `index`", sep="=", red=True)
-        terminalreporter.line("The PostgreSQL pass runs only `-m index`: mark these @pytest.mark.index, or "
-                              "@pytest.mark.crawl when they only read what a crawl did (tests/ci_guard.py).")
+        terminalreporter.line("The PostgreSQL pass runs only `-m 'index and not crawl'`: mark these "
+                              "@pytest.mark.index, or @pytest.mark.crawl when they only read what a crawl did "
+                              "(tests/ci_guard.py).")
         for nodeid in sorted(set(_unmarked)):
             terminalreporter.line(f"  {nodeid}")

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, create_engine, text
 from warcio.archiveiterator import ArchiveIterator
-from zygote import run_module
+from zygote import popen, run_module
 
 from archive.models import index_url_for, open_index
 from bench.scoring import CORPUS, SHARED  # noqa: F401 - re-exported for the tests
@@ -118,13 +118,13 @@ def warc_files(archive: Path) -> list[Path]:
     return sorted((archive / "warc").glob("*.warc.gz"))
 
 
-def on_a_terminal(command: list[str]) -> tuple[int, str, str]:
+def on_a_terminal(command: list[str], cwd: Path = ROOT) -> tuple[int, str, str]:
     """Run ``command`` with its standard error on a pseudo-terminal (live lines, colours):
     (exit status, standard output, what the terminal showed)."""
     import pty
 
     leader, follower = pty.openpty()
-    with subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=follower) as process:
+    with popen(command, cwd=cwd, stdout=subprocess.PIPE, stderr=follower) as process:
         os.close(follower)
         screen = b""
         while True:

@@ -5,7 +5,6 @@ Pure functions here; the crawl against a changing loopback portal is tests/test_
 
 from __future__ import annotations
 
-import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -13,6 +12,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import insert, text
 from support import ROOT, index_url
+from zygote import run
 
 from archive.events import (
     BLOCKED,
@@ -226,11 +226,11 @@ def test_index_api_and_cli_on_events(archive_with_events):
         stats = archive.stats()["events"]
     assert stats == [("s", "2026-11", "blocked", 1), ("s", "2026-11", "deleted", 1), ("s", "2026-11", "edited", 1)]
     args = ["--archive", str(path), "--index", index_url(path)]
-    diff = subprocess.run([sys.executable, "-m", "archive.cli", "diff", "http://s/a.html", *args],
-                          capture_output=True, text=True, cwd=ROOT)
+    diff = run([sys.executable, "-m", "archive.cli", "diff", "http://s/a.html", *args],
+               capture_output=True, text=True, cwd=ROOT)
     assert diff.returncode == 0 and "-死亡[-3-]人。" in diff.stdout and "+死亡{+5+}人。" in diff.stdout
-    one = subprocess.run([sys.executable, "-m", "archive.cli", "diff", "http://s/b.html", *args],
-                         capture_output=True, text=True, cwd=ROOT)
+    one = run([sys.executable, "-m", "archive.cli", "diff", "http://s/b.html", *args],
+              capture_output=True, text=True, cwd=ROOT)
     assert one.returncode == 1 and "only one version" in one.stderr and "Traceback" not in one.stderr
 
 

@@ -180,6 +180,7 @@ def test_recrawl_asks_conditionally_and_records_a_changed_file(crawled: Crawled)
     assert "newer version" in shown.stdout  # the article version captured first links the old file
 
 
+@pytest.mark.crawl  # when files are fetched: the crawl's
 def test_files_never_take_a_pages_politeness_turn(tmp_path: Path) -> None:
     """An article's file is fetched in the article's page visit (issue 20, as requisites are in
     issue 26): right after its article, on the host's requisite slot, while the pages keep their

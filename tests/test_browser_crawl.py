@@ -33,6 +33,7 @@ from proctree import alive, descendants
 from sqlalchemy import text
 from support import FAST, ROOT, archive_args, archive_settings, index, run_crawl, warc_files
 from warcio.archiveiterator import ArchiveIterator
+from zygote import popen, run
 
 from crawler.fetch.browser.chromium import find_chromium
 
@@ -165,8 +166,8 @@ def test_the_archive_tools_read_a_browser_archive(tmp_path_factory, tmp_path) ->
     crawled = crawl("spa", tmp_path_factory)
 
     def cli(*args: str) -> str:
-        result = subprocess.run([sys.executable, "-m", "archive.cli", *archive_args(crawled.archive), *args],
-                                capture_output=True, text=True, cwd=ROOT, timeout=300)
+        result = run([sys.executable, "-m", "archive.cli", *archive_args(crawled.archive), *args],
+                     capture_output=True, text=True, cwd=ROOT, timeout=300)
         assert result.returncode == 0, result.stderr
         return result.stdout
 
@@ -204,8 +205,8 @@ def pywb_collection(tmp_path_factory):
         subprocess.run(["bash", str(ROOT / "scripts" / "replay-tools")], check=True, timeout=900)
     crawled = crawl("spa", tmp_path_factory)
     root = tmp_path_factory.mktemp("pywb-browser")
-    made = subprocess.run([sys.executable, "-m", "archive.cli", *archive_args(crawled.archive), "pywb",
-                           str(root / "collections" / "portal")], capture_output=True, text=True, cwd=ROOT, timeout=300)
+    made = run([sys.executable, "-m", "archive.cli", *archive_args(crawled.archive), "pywb",
+                str(root / "collections" / "portal")], capture_output=True, text=True, cwd=ROOT, timeout=300)
     assert made.returncode == 0, made.stderr
     with wayback(root) as base:
         yield crawled, f"{base}portal/"
@@ -251,8 +252,8 @@ def test_browser_only_pages_replay_in_replaywebpage(tmp_path_factory, tmp_path) 
     crawled = crawl("spa", tmp_path_factory)
     site = tmp_path / "site"
     site.mkdir()
-    made = subprocess.run([sys.executable, "-m", "archive.cli", *archive_args(crawled.archive), "wacz", "-o",
-                           str(site / "portal.wacz")], capture_output=True, text=True, cwd=ROOT, timeout=300)
+    made = run([sys.executable, "-m", "archive.cli", *archive_args(crawled.archive), "wacz", "-o",
+                str(site / "portal.wacz")], capture_output=True, text=True, cwd=ROOT, timeout=300)
     assert made.returncode == 0, made.stderr
     failures = []
     with StaticServer(site, RWP_DIR) as web, sync_playwright() as playwright:
@@ -354,8 +355,8 @@ def _crawl_process(archive: Path, url: str, **settings: str) -> subprocess.Popen
     command = [sys.executable, "-m", "scrapy", "crawl", "portal", "-a", f"start_url={url}"]
     for name, value in {**FAST, **archive_settings(archive), **settings}.items():
         command += ["-s", f"{name}={value}"]
-    return subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-                            env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    return popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                 env={**os.environ, "PYTHONUNBUFFERED": "1"})
 
 
 def _chromium_of(pid: int) -> list[int]:
@@ -422,7 +423,7 @@ def test_without_a_browser_the_crawl_says_which_hosts_need_one(tmp_path) -> None
         command = [sys.executable, "-m", "scrapy", "crawl", "portal", "-a", f"sites={seeds}"]
         for name, value in {**FAST, **archive_settings(archive), "BROWSER_EXECUTABLE": "no-such-chromium"}.items():
             command += ["-s", f"{name}={value}"]
-        result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=300)
+        result = run(command, cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert "Traceback" not in result.stderr
     lines = [line for line in result.stderr.splitlines() if "need a browser" in line]
     assert len(lines) == 1, result.stderr[-3000:]

@@ -14,7 +14,7 @@ import pytest
 from alembic.script import ScriptDirectory
 from support import ROOT, archive_args, index, index_url
 from test_cli_safety import one_clear_line
-from zygote import run_module
+from zygote import popen, run, run_module
 
 from archive.models import MIGRATIONS, captures, crawls
 from archive.records import HttpExchange
@@ -106,8 +106,8 @@ def test_images_never_replace_a_file_and_label_their_columns(archive: Path, tmp_
 ])
 def test_a_reader_that_goes_away_ends_the_command_quietly(archive: Path, command: list[str]):
     """`portal-archive export | head`: head exits; the command ends without a word, status 0."""
-    process = subprocess.Popen([sys.executable, "-m", "archive.cli", command[0], *archive_args(archive),
-                                *command[1:]], stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=ROOT)
+    process = popen([sys.executable, "-m", "archive.cli", command[0], *archive_args(archive),
+                     *command[1:]], stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=ROOT)
     process.stdout.close()  # the reader is gone before the first line
     _, stderr = process.communicate(timeout=120)
     assert process.returncode == 0, stderr.decode()
@@ -166,8 +166,8 @@ def test_an_impossible_id_is_bad_input(archive: Path):
 
 
 def test_a_misspelt_option_is_named(archive: Path):
-    result = subprocess.run([sys.executable, "-m", "archive.cli", "--archvie", str(archive), "search", "消防"],
-                            capture_output=True, text=True, cwd=ROOT)
+    result = run([sys.executable, "-m", "archive.cli", "--archvie", str(archive), "search", "消防"],
+                 capture_output=True, text=True, cwd=ROOT)
     assert result.returncode == 2
     one_clear_line(result, "--archvie", "did you mean --archive?")
     assert "invalid choice" not in result.stderr

@@ -22,6 +22,7 @@ from cms_portals import BUILDERS, PortalServer
 from sqlalchemy import text
 from support import ROOT, archive_args, index, run_crawl, warc_files, warcio_check
 from warcio.archiveiterator import ArchiveIterator
+from zygote import run
 
 from archive.warc_reader import read_record
 
@@ -140,8 +141,8 @@ def test_hanweb_post_windows_are_archived_with_their_body(tmp_path_factory: pyte
 def test_post_captures_in_cdxj_match_cdxj_indexer(tmp_path_factory: pytest.TempPathFactory) -> None:
     """Our CDXJ keys POST captures by their body, with method/requestBody, as cdxj-indexer does."""
     crawled = crawl("hanweb", tmp_path_factory)
-    ours = subprocess.run([sys.executable, "-m", "archive.cli", "cdxj", *archive_args(crawled.archive)],
-                          capture_output=True, text=True, cwd=ROOT, check=True).stdout
+    ours = run([sys.executable, "-m", "archive.cli", "cdxj", *archive_args(crawled.archive)],
+               capture_output=True, text=True, cwd=ROOT, check=True).stdout
     indexer = Path(sys.executable).with_name("cdxj-indexer")
     theirs = subprocess.run([str(indexer), "--post-append", *[path.name for path in warc_files(crawled.archive)]],
                             capture_output=True, text=True, cwd=crawled.archive / "warc", check=True).stdout

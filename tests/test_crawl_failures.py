@@ -11,6 +11,7 @@ from urllib.parse import urlsplit
 import pytest
 from sqlalchemy import func, select
 from support import FAST, ROOT, archive_settings, index, run_crawl
+from zygote import popen, run
 
 from archive.models import articles, captures, crawls
 from demo.server import DemoServer
@@ -33,8 +34,8 @@ def test_a_warc_file_lost_before_close_fails_the_crawl_and_its_articles_are_fetc
     site = build_site(channels=1, articles_per_channel=8, extras=False)
     with DemoServer(site, delay=0.3) as server:
         server.serial = True  # answers 0.3 s apart: the crawl is still writing when its file goes
-        crawl = subprocess.Popen(crawl_command(tmp_path, f"start_url={server.url}"), cwd=ROOT, text=True,
-                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        crawl = popen(crawl_command(tmp_path, f"start_url={server.url}"), cwd=ROOT, text=True,
+                      stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline and not list((tmp_path / "warc").glob("*.open")):
             time.sleep(0.1)
@@ -83,7 +84,7 @@ def test_long_header_and_meta_values_are_indexed_whole(tmp_path: Path):
 
 @pytest.mark.index
 def test_an_unreachable_index_is_one_clear_line_before_the_crawl_starts(tmp_path: Path):
-    result = subprocess.run(crawl_command(tmp_path, "start_url=http://127.0.0.1:1/", settings={
+    result = run(crawl_command(tmp_path, "start_url=http://127.0.0.1:1/", settings={
         "INDEX_URL": "postgresql+psycopg://crawler:s3cret@127.0.0.1:1/archive"}), cwd=ROOT, capture_output=True,
         text=True, timeout=120)
     assert result.returncode == 2
@@ -124,7 +125,7 @@ def test_log_records_never_carry_credentials():
 def test_a_start_up_failure_is_said_once(tmp_path: Path):
     """A spider that cannot start: its own error, not a second one about missing stats."""
     command = crawl_command(tmp_path, "start_url=http://127.0.0.1:9/", settings={"PAGE_WORKERS": "abc"})
-    result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=120)
+    result = run(command, cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert result.returncode == 1
     assert "Crawler.stats is not set" not in result.stderr and "Traceback" not in result.stderr
     errors = [line for line in result.stderr.splitlines() if "error" in line.lower()]
@@ -134,7 +135,7 @@ def test_a_start_up_failure_is_said_once(tmp_path: Path):
 @pytest.mark.index
 def test_missing_spider_arguments_are_refused_before_the_crawl(tmp_path: Path):
     """No start URL, site or seed list: one usage line and exit 2, nothing started."""
-    result = subprocess.run(crawl_command(tmp_path), cwd=ROOT, capture_output=True, text=True, timeout=120)
+    result = run(crawl_command(tmp_path), cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert result.returncode == 2
     assert "error: give -a start_url=URL, -a site=NAME, -a site=all or -a sites=FILE" in result.stderr.splitlines()
     assert "Traceback" not in result.stderr

@@ -11,7 +11,6 @@ bench/dead-hosts.
 
 from __future__ import annotations
 
-import subprocess
 import sys
 import time
 from collections import Counter
@@ -23,6 +22,7 @@ import pytest
 from loopback_internet import Blackhole, CorpusPortal, Trickle, lookups, resolver_settings
 from sqlalchemy import select
 from support import CORPUS, FAST, ROOT, archive_settings, index, needs_shared, run_crawl
+from zygote import run
 
 from archive.models import articles, captures, crawls
 from demo.server import DemoServer
@@ -178,7 +178,7 @@ def test_a_portal_whose_start_host_does_not_resolve_is_given_up_at_once(tmp_path
         for name, value in settings.items():
             command += ["-s", f"{name}={value}"]
         started = time.monotonic()
-        result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=240)
+        result = run(command, cwd=ROOT, capture_output=True, text=True, timeout=240)
         took = time.monotonic() - started
     assert "Traceback" not in result.stderr, result.stderr[-3000:]
     assert lookups(tmp_path)[gone] == 1

@@ -10,6 +10,7 @@ from urllib.parse import urlsplit
 import pytest
 from sqlalchemy import select
 from support import POSTGRES, ROOT
+from zygote import run
 
 from archive.models import article_events, articles, index_url_for, open_index
 from demo.__main__ import NEW_ON_RERUN, README_ARTICLE
@@ -21,8 +22,8 @@ pytestmark = [pytest.mark.slow,
 
 
 def demo(archive) -> subprocess.CompletedProcess[str]:
-    result = subprocess.run([sys.executable, "-m", "demo", "--archive", str(archive)], cwd=ROOT,
-                            capture_output=True, text=True, timeout=300)
+    result = run([sys.executable, "-m", "demo", "--archive", str(archive)], cwd=ROOT,
+                 capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-3000:]
     assert "Traceback" not in result.stderr
     return result

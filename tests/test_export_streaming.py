@@ -3,11 +3,11 @@ index holds, is a measurement at scale: bench/streaming.py, recorded in BENCHMAR
 
 from __future__ import annotations
 
-import subprocess
 import sys
 
 import pytest
 from support import ROOT, archive_args, index
+from zygote import run
 
 from archive.models import articles
 
@@ -17,8 +17,8 @@ pytestmark = [pytest.mark.slow, pytest.mark.index]
 def test_parquet_export(trs_portal, tmp_path):
     pyarrow = pytest.importorskip("pyarrow.parquet")
     target = tmp_path / "articles.parquet"
-    subprocess.run([sys.executable, "-m", "archive.cli", "export", *archive_args(trs_portal.archive), "--format",
-                    "parquet", "-o", str(target)], cwd=ROOT, check=True, capture_output=True)
+    run([sys.executable, "-m", "archive.cli", "export", *archive_args(trs_portal.archive), "--format",
+         "parquet", "-o", str(target)], cwd=ROOT, check=True, capture_output=True)
     table = pyarrow.read_table(target)
     with index(trs_portal.archive).connect() as conn:
         total = conn.execute(articles.select()).all()

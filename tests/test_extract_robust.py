@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import json
-import subprocess
 import sys
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from support import CORPUS, ROOT, needs_shared
+from zygote import run
 
 from crawler.extract import extract_article
 from crawler.extract.page import parse_page
@@ -75,8 +75,8 @@ def test_extract_article_never_raises_on_random_bytes(body):
 @needs_shared
 def test_portal_archive_extract_prints_utf8_json():
     page = CORPUS / "pages" / "gne_stcn_1.html"
-    result = subprocess.run([sys.executable, "-m", "archive.cli", "extract", str(page), "--url", "http://x.cn/a"],
-                            capture_output=True, cwd=ROOT, check=True)
+    result = run([sys.executable, "-m", "archive.cli", "extract", str(page), "--url", "http://x.cn/a"],
+                 capture_output=True, cwd=ROOT, check=True)
     text = result.stdout.decode("utf-8")
     assert "\\u" not in text
     data = json.loads(text)

@@ -21,6 +21,7 @@ from urllib.parse import urlsplit
 import pytest
 from sqlalchemy import select
 from support import FAST, ROOT, archive_settings, index, verify
+from zygote import popen, run
 
 from archive.models import articles, captures, crawls
 from demo.server import DemoServer
@@ -47,8 +48,8 @@ def crawl(archive: Path, seeds: Path, timeout: float = 240) -> subprocess.Comple
     settings = {**FAST, **SETTINGS, **archive_settings(archive), "FRONTIER_TMPDIR": str(frontier_dir(archive))}
     for name, value in settings.items():
         command += ["-s", f"{name}={value}"]
-    return subprocess.run(command, cwd=ROOT, env={**os.environ, "PYTHONUNBUFFERED": "1"},
-                          capture_output=True, text=True, timeout=timeout)
+    return run(command, cwd=ROOT, env={**os.environ, "PYTHONUNBUFFERED": "1"},
+               capture_output=True, text=True, timeout=timeout)
 
 
 def free_port(host: str) -> int:
@@ -215,6 +216,7 @@ def test_archive_verifies_clean(fleet_crawl):
     assert result.returncode == 0, result.stdout + result.stderr
 
 
+@pytest.mark.crawl  # the paused queue is the JOBDIR's (on disk): the crawl's, not the index's
 def test_a_paused_crawl_of_many_portals_resumes_per_site(tmp_path):
     """SIGTERM with JOBDIR, then the same command: each portal is finished exactly once."""
     site_a, site_b = build_site(style="trs"), build_site(style="art")
@@ -228,7 +230,7 @@ def test_a_paused_crawl_of_many_portals_resumes_per_site(tmp_path):
         # The log goes to a file: a pipe nobody reads fills up and blocks the crawl.
         log = tmp_path / "first.log"
         with log.open("w") as stderr:
-            first = subprocess.Popen(command, cwd=ROOT, stderr=stderr)
+            first = popen(command, cwd=ROOT, stderr=stderr)
         deadline = time.monotonic() + 120
         while len(a.requests) + len(b.requests) < 60:
             assert first.poll() is None, log.read_text()[-3000:]
@@ -238,7 +240,7 @@ def test_a_paused_crawl_of_many_portals_resumes_per_site(tmp_path):
             time.sleep(0.05)
         first.send_signal(signal.SIGTERM)
         assert first.wait(timeout=120) == 128 + signal.SIGTERM, log.read_text()[-3000:]  # interrupted
-        second = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=240)
+        second = run(command, cwd=ROOT, capture_output=True, text=True, timeout=240)
         assert second.returncode == 0, second.stderr[-3000:]
         assert "the paused run's queue per site taken up (2 sites left)" in second.stderr
     rows = crawl_rows(archive)

@@ -21,6 +21,7 @@ from misbehaving_server import GBK_FILENAME, LONG_HEADER, PAGES, HostileServer, 
 from proctree import PeakRss
 from sqlalchemy import select
 from support import ROOT, archive_settings, index, records_holding, verify, warc_files, warcio_check
+from zygote import popen
 
 from archive.models import articles, captures, crawls
 
@@ -43,8 +44,8 @@ def hostile(tmp_path_factory):
         for name, value in archive_settings(archive).items():
             command += ["-s", f"{name}={value}"]
         started = time.monotonic()
-        process = subprocess.Popen(command, cwd=ROOT, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True,
-                                   env={**os.environ, "PYTHONUNBUFFERED": "1"})
+        process = popen(command, cwd=ROOT, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True,
+                        env={**os.environ, "PYTHONUNBUFFERED": "1"})
         with PeakRss(process.pid) as memory:
             try:
                 _, log = process.communicate(timeout=600)

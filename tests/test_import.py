@@ -17,6 +17,7 @@ import pytest
 from sqlalchemy import func, select
 from support import CORPUS, ROOT, archive_args, cli, index, needs_shared
 from warcio.archiveiterator import ArchiveIterator
+from zygote import popen, run
 
 from archive.models import articles, captures, crawls, warc_files
 from demo.server import DemoServer
@@ -28,8 +29,8 @@ INDEXED = {"response", "revisit", "resource"}  # a request goes into its respons
 
 
 def _import(archive: Path, *paths: Path | str, extra: tuple[str, ...] = ()) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "archive.cli", "import", *archive_args(archive), *extra,
-                           *map(str, paths)], capture_output=True, text=True, cwd=ROOT, timeout=300)
+    return run([sys.executable, "-m", "archive.cli", "import", *archive_args(archive), *extra,
+                *map(str, paths)], capture_output=True, text=True, cwd=ROOT, timeout=300)
 
 
 def _counts(archive: Path) -> dict[str, int]:
@@ -90,8 +91,8 @@ def test_a_wget_crawl_imports_with_every_article(wget_portal, tmp_path: Path) ->
     found = cli(archive, "search", title)
     assert found.returncode == 0, found.stderr
     assert title in found.stdout and "(1 result)" in found.stderr, found.stdout
-    raw = subprocess.run([sys.executable, "-m", "archive.cli", "show", base + path, "--raw", *archive_args(archive)],
-                         capture_output=True, cwd=ROOT, timeout=120)
+    raw = run([sys.executable, "-m", "archive.cli", "show", base + path, "--raw", *archive_args(archive)],
+              capture_output=True, cwd=ROOT, timeout=120)
     assert raw.returncode == 0, raw.stderr
     assert raw.stdout == site.routes[path].body
     history = cli(archive, "history", base + path)
@@ -156,7 +157,7 @@ def test_a_killed_import_resumes_without_double_rows(tmp_path: Path) -> None:
     archive = tmp_path / "archive"
     command = [sys.executable, "-m", "archive.cli", "import", *archive_args(archive), "--batch", "50",
                *map(str, files)]
-    process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    process = popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and process.poll() is None:
         time.sleep(0.2)
@@ -200,8 +201,8 @@ def test_wacz_files_import_as_their_warcs(wget_portal, tmp_path: Path) -> None:
         with index(archive).connect() as conn:
             urls = {url for (url,) in conn.execute(select(articles.c.url))}
         assert urls == {base + page for page in site.articles}
-        raw = subprocess.run([sys.executable, "-m", "archive.cli", "show", base + path, "--raw",
-                              *archive_args(archive)], capture_output=True, cwd=ROOT, timeout=120)
+        raw = run([sys.executable, "-m", "archive.cli", "show", base + path, "--raw",
+                   *archive_args(archive)], capture_output=True, cwd=ROOT, timeout=120)
         assert raw.returncode == 0 and raw.stdout == site.routes[path].body
         assert _import(archive, wacz).returncode == 0 and _counts(archive)["captures"] == _records(warc)
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
 import sys
 from urllib.parse import urlsplit
 
@@ -10,6 +9,7 @@ import pytest
 from sqlalchemy import func, select
 from support import ROOT, archive_args, index, run_crawl, verify, warc_files, warcio_check
 from warcio.archiveiterator import ArchiveIterator
+from zygote import run
 
 from archive.index import Index
 from archive.models import article_events, articles, captures, crawls
@@ -120,9 +120,9 @@ def test_show_at_picks_the_capture_of_that_time(recrawled):
         then = archived.capture(server.url, at=first.finished_at)
         latest = archived.capture(server.url)
     assert then["crawl_id"] == first.id and latest["crawl_id"] > first.id
-    result = subprocess.run([sys.executable, "-m", "archive.cli", "show", server.url, "--at",
-                             first.finished_at.replace("-", "").replace(":", "").replace("T", "")[:14],
-                             "--headers", *archive_args(archive)], capture_output=True, text=True, cwd=ROOT)
+    result = run([sys.executable, "-m", "archive.cli", "show", server.url, "--at",
+                  first.finished_at.replace("-", "").replace(":", "").replace("T", "")[:14],
+                  "--headers", *archive_args(archive)], capture_output=True, text=True, cwd=ROOT)
     assert result.returncode == 0 and result.stdout.startswith("HTTP/1.1 200")
 
 
@@ -161,6 +161,6 @@ def test_refresh_records_what_it_found_as_re_check_events(tmp_path):
     assert {kind for path, (kind, _) in events.items() if path not in (edited, deleted)} == {"unchanged"}
     assert len(events) == 6
     assert len(versions) == 2 and "（已更正）" in versions[1] and "（已更正）" not in versions[0]
-    changes = subprocess.run([sys.executable, "-m", "archive.cli", "changes", "--kind", "edited", "--format", "csv",
-                              *archive_args(tmp_path)], capture_output=True, text=True, cwd=ROOT)
+    changes = run([sys.executable, "-m", "archive.cli", "changes", "--kind", "edited", "--format", "csv",
+                   *archive_args(tmp_path)], capture_output=True, text=True, cwd=ROOT)
     assert changes.returncode == 0 and edited in changes.stdout and deleted not in changes.stdout

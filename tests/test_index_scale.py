@@ -1,5 +1,6 @@
 """The index at scale: bigram search against known truth, migration 0008, on-demand lookups,
-one "last good capture", and one article row per text across writers (SQLite and PostgreSQL)."""
+one "last good capture", and one article row per text across writers (SQLite and PostgreSQL;
+crawls writing at once: tests/test_concurrent_writers.py)."""
 
 from __future__ import annotations
 
@@ -9,12 +10,12 @@ import subprocess
 import sys
 import threading
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import pytest
 from alembic.script import ScriptDirectory
 from sqlalchemy import create_engine, event, func, insert, select
-from support import FAST, ROOT, archive_settings, index, index_url, verify
+from support import ROOT, index_url
+from zygote import run
 
 from archive import search
 from archive.history import History
@@ -23,8 +24,6 @@ from archive.lookup import ArchiveLookup
 from archive.models import MIGRATIONS, articles, captures, crawls, open_index, schema_revision, upgrade
 from archive.records import HttpExchange
 from archive.store import ArchiveWriter, ArticleRow, index_rows
-from demo.server import DemoServer
-from demo.site import build_site
 
 WORDS = ["消防", "安全", "检查", "应急", "管理", "宣传", "演练", "社区", "火灾", "隐患", "排查", "通道", "救援",
          "队伍", "培训", "值班", "GB", "Fire"]
@@ -127,8 +126,8 @@ def test_migration_0008_upgrades_an_index_with_data(tmp_path: Path):
                 warc_record_id=f"<urn:{number}>", method="GET")).inserted_primary_key[0]
             conn.execute(insert(articles).values(capture_id=capture, **row))
     old.dispose()
-    result = subprocess.run([sys.executable, "-m", "archive.cli", "db", "upgrade", "--index", url],
-                            capture_output=True, text=True, cwd=ROOT)
+    result = run([sys.executable, "-m", "archive.cli", "db", "upgrade", "--index", url],
+                 capture_output=True, text=True, cwd=ROOT)
     assert result.returncode == 0, result.stderr
     engine = open_index(url, create=False)
     # The newest migration (0008 or one added after it).
@@ -290,29 +289,6 @@ def test_two_writers_index_each_article_text_once(tmp_path: Path):
     assert sum(writer.counts["articles_already_indexed"] for writer in writers) == 40
     assert len(Index(engine, tmp_path / "warc").search("消防安全", limit=100)) == 40
     engine.dispose()
-
-
-@pytest.mark.index
-@pytest.mark.slow
-def test_two_crawls_of_one_portal_index_each_article_once(tmp_path: Path):
-    """Issue 10 item 10: two crawls of the same portal at once into one archive."""
-    site = build_site(style="trs")
-    with DemoServer(site) as server:
-        processes = []
-        for _ in range(2):
-            command = [sys.executable, "-m", "scrapy", "crawl", "portal", "-a", f"start_url={server.url}"]
-            for name, value in {**FAST, **archive_settings(tmp_path), "ARCHIVE_BUSY": "share"}.items():  # at once
-                command += ["-s", f"{name}={value}"]
-            processes.append(subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE))
-        errors = [process.communicate(timeout=300)[1].decode() for process in processes]
-    assert [process.returncode for process in processes] == [0, 0], [error[-3000:] for error in errors]
-    with index(tmp_path).connect() as conn:
-        urls = conn.execute(select(articles.c.url)).scalars().all()
-        runs = conn.execute(select(crawls.c.stats)).scalars().all()
-    assert sorted(urlsplit(url).path for url in urls) == sorted(site.articles)  # once each, none missing
-    assert sum(run["warc/articles"] for run in runs) == len(site.articles)
-    result = verify(tmp_path)
-    assert result.returncode == 0, result.stdout
 
 
 def _counted(rows: list[dict]) -> tuple[list, list]:

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 from support import ROOT
+from zygote import run
 
 from demo.server import DemoServer
 from demo.site import SITE_NAME, build_site
@@ -21,7 +22,7 @@ pytestmark = pytest.mark.slow
 def scrapy_parse(url: str, start_url: str, archive: Path, *settings: str) -> str:
     command = [sys.executable, "-m", "scrapy", "parse", "--spider=portal", "-c", "parse_article",
                "-a", f"start_url={start_url}", "-s", f"ARCHIVE_DIR={archive}", *settings, url]
-    result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=120)
+    result = run(command, cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr[-3000:]
     return result.stdout
 

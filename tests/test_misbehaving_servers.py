@@ -3,7 +3,6 @@ never articles, and the crawl carries on."""
 
 from __future__ import annotations
 
-import subprocess
 import sys
 from urllib.parse import urlsplit
 
@@ -12,6 +11,7 @@ from misbehaving_server import PAGES, MisbehavingServer
 from sqlalchemy import select
 from support import FAST, ROOT, index, run_crawl, warc_files, warcio_check
 from warcio.archiveiterator import ArchiveIterator
+from zygote import run
 
 from archive.models import articles, captures, crawls
 
@@ -103,6 +103,6 @@ def test_a_crawl_that_archives_nothing_exits_non_zero(tmp_path):
                "-s", "SITE_GIVE_UP_AFTER=3"]
     for name, value in FAST.items():
         command += ["-s", f"{name}={value}"]
-    result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=120)
+    result = run(command, cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert result.returncode == 1
     assert "crawl failed: archived nothing" in result.stderr

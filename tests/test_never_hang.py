@@ -16,6 +16,7 @@ from misbehaving_server import ARTICLE, GBK_FILENAME, LONG_HEADER, HostileServer
 from proctree import alive, descendants
 from sqlalchemy import select
 from support import FAST, ROOT, archive_settings, index, records_holding, warc_files, warcio_check
+from zygote import popen, run
 
 from archive.models import articles, captures, crawls
 
@@ -32,8 +33,8 @@ def crawl_command(archive, url: str, **settings: str) -> list[str]:
 
 
 def crawl(archive, url: str, timeout: float = 180, **settings: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(crawl_command(archive, url, **settings), cwd=ROOT, capture_output=True, text=True,
-                          timeout=timeout, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    return run(crawl_command(archive, url, **settings), cwd=ROOT, capture_output=True, text=True,
+               timeout=timeout, env={**os.environ, "PYTHONUNBUFFERED": "1"})
 
 
 class ManyPages(MisbehavingServer):
@@ -93,8 +94,8 @@ def test_a_dead_archive_writer_ends_the_crawl_with_archive_failed(tmp_path):
     file; with a queue of one, the reactor used to block in queue.put for ever."""
     archive = tmp_path / "archive"
     with ManyPages(300, delay=0.2) as server:
-        process = subprocess.Popen(crawl_command(archive, server.url, WARC_MAX_SIZE="1", ARCHIVE_QUEUE_SIZE="1"),
-                                   cwd=ROOT, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True)
+        process = popen(crawl_command(archive, server.url, WARC_MAX_SIZE="1", ARCHIVE_QUEUE_SIZE="1"),
+                        cwd=ROOT, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True)
         deadline = time.monotonic() + 120
         while not sum(1 for path in (archive / "warc").glob("*.warc.gz")) >= 3 and time.monotonic() < deadline:
             time.sleep(0.05)
@@ -115,8 +116,8 @@ def test_sigkill_of_a_crawl_leaves_no_worker_behind(tmp_path):
     """Item 4: page workers (and their resource tracker) used to outlive a SIGKILLed crawl."""
     archive = tmp_path / "archive"
     with ManyPages(200, delay=0.5) as server:
-        process = subprocess.Popen(crawl_command(archive, server.url, PAGE_WORKERS="2"), cwd=ROOT,
-                                   stderr=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
+        process = popen(crawl_command(archive, server.url, PAGE_WORKERS="2"), cwd=ROOT,
+                        stderr=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
         children: set[int] = set()
         deadline = time.monotonic() + 120
         while len(children) < 2 and time.monotonic() < deadline:  # the workers start with the first page

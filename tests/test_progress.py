@@ -10,6 +10,7 @@ import sys
 
 import pytest
 from support import FAST, ROOT, archive_settings
+from zygote import popen, run
 
 from demo.server import DemoServer
 from demo.site import build_site
@@ -38,8 +39,8 @@ def test_progress_is_logged_at_a_steady_interval(tmp_path, portals):
     seeds = tmp_path / "seeds.txt"
     seeds.write_text(f"{a.url}\n{b.url}\n")
     # One connection per host to a slowish server: the crawl lasts several progress intervals.
-    result = subprocess.run(command(tmp_path / "archive", seeds, CONCURRENT_REQUESTS_PER_DOMAIN="1"), cwd=ROOT,
-                            capture_output=True, text=True, timeout=180)
+    result = run(command(tmp_path / "archive", seeds, CONCURRENT_REQUESTS_PER_DOMAIN="1"), cwd=ROOT,
+                 capture_output=True, text=True, timeout=180)
     assert result.returncode == 0, result.stderr[-3000:]
     lines = [tuple(map(int, match.groups())) for match in PROGRESS.finditer(result.stderr)]
     assert len(lines) >= 3, result.stderr[-3000:]
@@ -53,8 +54,8 @@ def test_a_live_line_is_drawn_on_a_terminal(tmp_path, portals):
     seeds = tmp_path / "seeds.txt"
     seeds.write_text(f"{a.url}\n")
     master, slave = pty.openpty()
-    process = subprocess.Popen(command(tmp_path / "archive", seeds, PROGRESS_INTERVAL="0"), cwd=ROOT,
-                               stdin=subprocess.DEVNULL, stdout=slave, stderr=slave)
+    process = popen(command(tmp_path / "archive", seeds, PROGRESS_INTERVAL="0"), cwd=ROOT,
+                    stdin=subprocess.DEVNULL, stdout=slave, stderr=slave)
     os.close(slave)
     output = b""
     while True:

@@ -16,6 +16,7 @@ import pytest
 from archive_factory import exchange, write_archive
 from sqlalchemy import func, select
 from support import ROOT, archive_args, index, index_url, on_a_terminal, verify
+from zygote import run
 
 from archive.models import articles, captures
 from archive.store import ArchiveWriter
@@ -103,8 +104,8 @@ def test_a_cut_off_record_is_never_indexed_by_repair(tmp_path: Path):
     assert "repair: indexed 1 record(s)" in repaired.stdout, repaired.stdout
     after = rows(tmp_path)
     assert first_lost in after and last not in after
-    shown = subprocess.run([sys.executable, "-m", "archive.cli", "show", "--raw", last, *archive_args(tmp_path)],
-                           capture_output=True, cwd=ROOT)
+    shown = run([sys.executable, "-m", "archive.cli", "show", "--raw", last, *archive_args(tmp_path)],
+                capture_output=True, cwd=ROOT)
     assert shown.returncode == 1 and shown.stdout == b""
 
 

@@ -13,6 +13,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from zygote import run
 
 from archive.index import Index
 from archive.models import index_url_for
@@ -205,8 +206,8 @@ def test_missing_or_truncated_warc_files_are_named(archive: Path, tmp_path: Path
     assert not (tmp_path / "x.wacz").exists()
     for command in ("cdxj", "wacz"):
         extra = ["-o", str(tmp_path / f"cli.{command}")]
-        result = subprocess.run([sys.executable, "-m", "archive.cli", command, "--archive", str(archive), *extra],
-                                capture_output=True, text=True, timeout=120)
+        result = run([sys.executable, "-m", "archive.cli", command, "--archive", str(archive), *extra],
+                     capture_output=True, text=True, timeout=120)
         assert result.returncode != 0 and files[0].name in result.stderr and files[1].name in result.stderr
         assert "Traceback" not in result.stderr
         assert not (tmp_path / f"cli.{command}").exists()
@@ -221,7 +222,7 @@ def test_archive_options_before_or_after_the_subcommand(archive: Path, tmp_path:
                  ["show", PAGE, "--raw", "--archive", str(archive)],
                  ["--index", index_url_for(archive), "--warc-dir", str(moved), "show", PAGE, "--raw"],
                  ["--archive", "/nonexistent", "show", PAGE, "--raw", "--archive", str(archive)]):
-        result = subprocess.run([sys.executable, "-m", "archive.cli", *args], capture_output=True, timeout=120)
+        result = run([sys.executable, "-m", "archive.cli", *args], capture_output=True, timeout=120)
         assert result.returncode == 0, result.stderr.decode()
         outputs.append(result.stdout)
     assert outputs == [PAGE_BODY.replace("正文".encode(), "新".encode())] * 4

@@ -33,6 +33,7 @@ import pytest
 from sqlalchemy import func, select
 from static_server import StaticServer
 from support import ROOT, archive_args, index, index_url, run_crawl
+from zygote import run
 
 from archive.index import Index
 from archive.models import article_images, articles, captures, crawls
@@ -50,8 +51,8 @@ ASSETS = ("/images/style.css", "/js/common.js", "/images/logo.gif", "/images/bg.
 
 
 def cli(archive: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess[bytes]:
-    result = subprocess.run([sys.executable, "-m", "archive.cli", *archive_args(archive), *args],
-                            capture_output=True, cwd=ROOT, timeout=300)
+    result = run([sys.executable, "-m", "archive.cli", *archive_args(archive), *args],
+                 capture_output=True, cwd=ROOT, timeout=300)
     if check:
         assert result.returncode == 0, result.stderr.decode()
     return result

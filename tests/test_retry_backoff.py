@@ -12,7 +12,6 @@ request's send, and sent it while the wait was not over).
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
 import threading
 import time
@@ -21,6 +20,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 from sqlalchemy import select
 from support import FAST, ROOT, archive_settings, index
+from zygote import run
 
 from archive.models import captures
 
@@ -93,8 +93,8 @@ def crawled(tmp_path_factory):
         command = [sys.executable, "-m", "scrapy", "crawl", "portal", "-a", f"sites={seeds}"]
         for name, value in settings.items():
             command += ["-s", f"{name}={value}"]
-        result = subprocess.run(command, cwd=ROOT, env={**os.environ, "PYTHONUNBUFFERED": "1"},
-                                capture_output=True, text=True, timeout=180)
+        result = run(command, cwd=ROOT, env={**os.environ, "PYTHONUNBUFFERED": "1"},
+                     capture_output=True, text=True, timeout=180)
         yield archive, a, b, result
 
 

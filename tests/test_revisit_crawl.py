@@ -22,6 +22,7 @@ from urllib.parse import urlsplit
 import pytest
 from sqlalchemy import func, select, text, update
 from support import FAST, ROOT, archive_settings, cli, index, run_crawl, verify
+from zygote import popen
 
 from archive.index import Index
 from archive.models import article_events, articles, captures, crawls, utc_iso
@@ -281,7 +282,7 @@ def test_the_schedule_survives_a_sigkill(tmp_path):
         command = crawl_command(tmp_path, server.url, {"REVISIT_SHARE": "1", "CONCURRENT_REQUESTS_PER_DOMAIN": "2"})
         start = len(server.requests)
         server.delay, server.serial = 0.2, True  # answers 0.2 s apart: the kill comes mid-way
-        process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        process = popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         deadline = time.monotonic() + 120
         while rechecks_indexed(tmp_path, site, 1) < 5 and process.poll() is None and time.monotonic() < deadline:
             time.sleep(0.05)
@@ -312,7 +313,7 @@ def test_crawlers_sharing_an_index_check_each_article_once(tmp_path):
         start = len(server.requests)
         command = crawl_command(tmp_path, server.url, {"REVISIT_SHARE": "1"})
         server.delay = 0.3  # slow enough that both run out of work while the other is still re-checking
-        workers = [subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        workers = [popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
                    for _ in range(2)]
         for worker in workers:
             _, stderr = worker.communicate(timeout=300)

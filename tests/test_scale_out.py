@@ -13,6 +13,7 @@ import time
 import pytest
 from sqlalchemy import func, select
 from support import FAST, ROOT, archive_settings, index, verify
+from zygote import popen
 
 from archive.models import articles
 from demo.server import DemoServer
@@ -62,7 +63,7 @@ def test_two_workers_share_the_frontier(tmp_path, redis_url):
             command = [sys.executable, "-m", "scrapy", "crawl", "portal", "-a", f"start_url={server.url}"]
             for name, value in {**FAST, **archive_settings(tmp_path), **shared}.items():
                 command += ["-s", f"{name}={value}"]
-            processes.append(subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE))
+            processes.append(popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE))
         errors = [process.communicate(timeout=180)[1].decode() for process in processes]
         assert [process.returncode for process in processes] == [0, 0], errors
         fetched = collections.Counter(entry.path for entry in server.requests if entry.path != "/robots.txt")

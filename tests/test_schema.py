@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
 import sys
 from pathlib import Path
 
@@ -11,6 +10,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import String, Text, create_engine, insert, select, text
 from support import ROOT, index_url
+from zygote import run
 
 from archive.index import Index
 from archive.models import MIGRATIONS, articles, captures, crawls, metadata, open_index, schema_revision, upgrade
@@ -65,8 +65,8 @@ def test_an_index_made_with_the_first_schema_upgrades_in_place(tmp_path: Path):
         conn.execute(insert(articles).values(capture_id=capture, url="http://x.gov.cn/a.html", title="旧文章",
                                              body="消防安全检查正文", published_at="2020-01-01T08:00+08:00"))
     old.dispose()
-    result = subprocess.run([sys.executable, "-m", "archive.cli", "db", "upgrade", "--index", url],
-                            capture_output=True, text=True, cwd=ROOT)
+    result = run([sys.executable, "-m", "archive.cli", "db", "upgrade", "--index", url],
+                 capture_output=True, text=True, cwd=ROOT)
     assert result.returncode == 0, result.stderr
     engine = open_index(url, create=False)
     assert schema_revision(engine) == head_revision()

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import subprocess
 import sys
 
 import pytest
 from scrapy.settings import Settings
 from support import ROOT
+from zygote import run
 
 from crawler import settings as project_settings
 from crawler.schedule.fleet import argument_problem, build_sites, seeds_from_args
@@ -149,8 +149,8 @@ def test_site_all_takes_every_profile(tmp_path, monkeypatch):
 def test_a_bad_seed_list_is_one_clear_line_and_exit_2(tmp_path):
     seeds = tmp_path / "seeds.txt"
     seeds.write_text("http://a.gov.cn/\nfile:///etc/passwd\n")
-    result = subprocess.run([sys.executable, "-m", "scrapy", "crawl", "portal", "-a", f"sites={seeds}"],
-                            cwd=ROOT, capture_output=True, text=True, timeout=120)
+    result = run([sys.executable, "-m", "scrapy", "crawl", "portal", "-a", f"sites={seeds}"],
+                 cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert result.returncode == 2
     assert "Traceback" not in result.stderr
     assert result.stderr.strip().splitlines()[-1] == (

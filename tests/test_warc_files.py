@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 from support import CORPUS, needs_shared, warcio_check
 from warcio.archiveiterator import ArchiveIterator
+from zygote import run
 
 from archive.records import HttpExchange, build_pair
 from archive.warc_reader import WarcReadError, iter_records, read_record
@@ -91,8 +91,8 @@ def test_reader_names_the_problem_in_malformed_files(path: Path):
 
 @needs_shared
 def test_verify_reports_malformed_files_without_a_traceback():
-    result = subprocess.run([sys.executable, "-m", "archive.cli", "verify", *map(str, MALFORMED + GOOD)],
-                            capture_output=True, text=True)
+    result = run([sys.executable, "-m", "archive.cli", "verify", *map(str, MALFORMED + GOOD)],
+                 capture_output=True, text=True)
     assert result.returncode == 1
     assert "Traceback" not in result.stdout + result.stderr
     # Each malformed file is named, each good one is not (reading resumes past a bad record,
