@@ -30,9 +30,12 @@ process, closes.
 from __future__ import annotations
 
 import gc
+import importlib
+import importlib.util
 import io
 import json
 import os
+import re
 import runpy
 import select
 import selectors
@@ -298,10 +301,43 @@ def _child(request: dict, fds: list[int]) -> None:
     sys.exit(0)
 
 
+def _import_crawl_components() -> None:
+    """Import the modules a crawl loads its components from once it runs: whatever Scrapy's
+    and the project's settings name by dotted path (middlewares, extensions, pipelines,
+    download handlers, scheduler queues), and the ``scrapy`` commands it lists. Imported here
+    once, they cost each forked crawl nothing (~0.3 CPU-s otherwise)."""
+    from scrapy.utils.misc import walk_modules_iter
+    from scrapy.utils.project import get_project_settings
+
+    dotted = re.compile(r"[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)+")
+    paths: set[str] = set()
+    for attribute in get_project_settings().attributes.values():
+        value = attribute.value
+        if hasattr(value, "attributes"):  # a component dict: paths as keys or as values
+            values = [*value.attributes, *(item.value for item in value.attributes.values())]
+        else:
+            values = [*value.keys(), *value.values()] if isinstance(value, dict) else [value]
+        paths.update(item for item in values if isinstance(item, str) and dotted.fullmatch(item))
+    for path in paths:
+        if importlib.util.find_spec(path.partition(".")[0]) is None:
+            continue  # a dotted string that names no installed package
+        for candidate in (path, path.rpartition(".")[0]):  # a module, or a name in one
+            try:
+                importlib.import_module(candidate)
+                break
+            except ImportError:
+                continue
+    for package in ("scrapy.commands", "crawler.commands"):
+        for _ in walk_modules_iter(package):
+            pass
+
+
 def serve(path: str) -> None:
     sys.path[0] = str(ROOT)
     for name in PRELOAD:
         __import__(name)
+    _import_crawl_components()
+    assert "twisted.internet.reactor" not in sys.modules, "a preloaded module installed a reactor"
     # What the imports made stays out of the children's garbage collections, which would
     # otherwise touch (and so copy) every page of it.
     gc.freeze()

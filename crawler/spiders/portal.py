@@ -161,7 +161,8 @@ class PortalSpider(DiscoveryMixin, scrapy.Spider):
         follow = self._links_to_follow(response.url, result, state)
         files = result.item.attachments if result.item is not None and self.attachments is not None else []
         if files:  # requested as the article's attachments (any host, conditional on a re-crawl)
-            follow = [link for link in follow if link not in set(files)]
+            file_set = set(files)
+            follow = [link for link in follow if link not in file_set]
         if self.revisits is not None and result.kind == LISTING:
             key = pagination_key(response.url)
             last = not any(pagination_key(link) == key for link in follow if link != response.url)
