@@ -108,6 +108,9 @@ DOWNLOADER_MIDDLEWARES = {
     "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
     "crawler.fetch.retry.BackoffRetryMiddleware": 550,
     "crawler.fetch.middlewares.BinaryUntilDecodedMiddleware": 595,
+    # Scrapy's meta refresh, shown only the head of a large page (it decoded all of it).
+    "scrapy.downloadermiddlewares.redirect.MetaRefreshMiddleware": None,
+    "crawler.fetch.middlewares.HeadMetaRefreshMiddleware": 580,
 }
 SPIDER_MIDDLEWARES = {"crawler.discover.traps.TrapGuardMiddleware": 800}
 ITEM_PIPELINES = {
