@@ -203,9 +203,10 @@ def test_files_never_take_a_pages_politeness_turn(tmp_path: Path) -> None:
         log = list(server.requests)
     asked = {entry.path: entry.at for entry in log}
     assert set(files) <= set(asked) and set(site.articles) <= set(asked)
-    # Each file within its article's visit (old: all after the last article, 8 turns later or more).
+    # Each file within its article's visit (old: all after the last article, 8 turns later or more):
+    # after its article is parsed (in the page worker: slower on a busy machine, 0.82 s once in CI).
     late = {upload: round(asked[upload] - asked[article], 2) for upload, article in files.items()
-            if not 0 < asked[upload] - asked[article] < 2 * delay}
+            if not 0 < asked[upload] - asked[article] < 3 * delay}
     assert not late, late
     # The pages keep one turn each: no gap between two of them holds a file's turn.
     pages = [entry.at for entry in log if entry.path in site.articles or entry.path in site.listings]

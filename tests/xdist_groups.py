@@ -1,7 +1,8 @@
 """Tests that share a module- or session-scoped fixture (a crawl, mostly) run on one
 pytest-xdist worker, one after another, so the crawl is made once (`--dist loadgroup`,
 scripts/test). Checked by tests/test_ci_guard.py: with a pytest whose node ids xdist cannot
-tag (9.2, pytest-xdist#1386) the groups silently vanish and every test crawls again."""
+tag (9.2, pytest-xdist#1386) the groups silently vanish and every test crawls again.
+Modules with slow tests are handed out first, so no long crawl is left for the end of a pass."""
 
 from __future__ import annotations
 
@@ -44,3 +45,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         else:
             continue
         item.add_marker(pytest.mark.xdist_group(group))
+    # Modules with a slow test first (stable: each module's tests stay together, in their
+    # order): xdist hands work out in this order, so the long crawls start early and the quick
+    # tests fill the end of the pass, instead of one worker running a 45 s test alone at the end.
+    has_slow = {item.path for item in items if item.get_closest_marker("slow")}
+    items.sort(key=lambda item: item.path not in has_slow)
