@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 from support import run_crawl
 
+from crawler.settings import PAGE_WORKERS
 from demo.server import DemoServer
 from demo.site import Site, build_site
 
@@ -32,7 +33,8 @@ def _crawl(tmp_path_factory: pytest.TempPathFactory, style: str) -> Iterator[Cra
     site = build_site(style=style)
     archive = tmp_path_factory.mktemp(f"archive-{style}")
     with DemoServer(site) as server:
-        result = run_crawl(archive, f"start_url={server.url}")
+        # The shipped page workers (FAST parses inline): what most tests read crosses them.
+        result = run_crawl(archive, f"start_url={server.url}", settings={"PAGE_WORKERS": str(PAGE_WORKERS)})
         yield CrawledPortal(site, server, archive, result.stderr)
 
 

@@ -28,12 +28,18 @@ ROOT = Path(__file__).resolve().parent.parent
 needs_shared = pytest.mark.skipif(not CORPUS.exists(), reason=f"no shared corpus at {CORPUS} (set PORTAL_SHARED_DIR)")
 POSTGRES = os.environ.get("PORTAL_TEST_POSTGRES")
 
+# The settings of most test crawls: no politeness on loopback, and pages parsed in the crawl
+# process (PAGE_WORKERS=0), as test_crawl_archive's inline crawl shows gives the same archive:
+# a page worker's start costs ~0.5 CPU-s a crawl, ~70 CPU-s a run. The worker path runs in the
+# crawls that keep the shipped settings: the session portals (conftest.py), the CMS families'
+# WORKER_PORTALS, the hostile server, never-hang's dying workers, the README's and the demo's.
 FAST = {
     "DOWNLOAD_DELAY": "0",
     "AUTOTHROTTLE_ENABLED": "0",
     "CONCURRENT_REQUESTS_PER_DOMAIN": "8",
     "LOG_LEVEL": "INFO",
     "WARC_FSYNC": "0",
+    "PAGE_WORKERS": "0",
 }
 
 _engines: dict[str, Engine] = {}
@@ -82,16 +88,15 @@ def archive_args(archive: Path) -> list[str]:
 
 
 def run_crawl(archive: Path, *spider_args: str, settings: dict[str, str] | None = None,
-              timeout: float = 120, fresh: bool = False) -> subprocess.CompletedProcess[str]:
+              timeout: float = 120) -> subprocess.CompletedProcess[str]:
     """``scrapy crawl portal`` as a user runs it, in a process of its own (forked from the
-    test zygote, tests/zygote.py, unless ``fresh``), against loopback."""
+    test zygote, tests/zygote.py), against loopback."""
     arguments = ["crawl", "portal"]
     for arg in spider_args:
         arguments += ["-a", arg]
     for name, value in {**FAST, **archive_settings(archive), **(settings or {})}.items():
         arguments += ["-s", f"{name}={value}"]
-    result = run_module("scrapy", *arguments, env={**os.environ, "PYTHONUNBUFFERED": "1"}, timeout=timeout,
-                        fresh=fresh)
+    result = run_module("scrapy", *arguments, env={**os.environ, "PYTHONUNBUFFERED": "1"}, timeout=timeout)
     assert result.returncode == 0, result.stderr[-4000:]
     assert "Traceback" not in result.stderr, result.stderr[-4000:]
     return result

@@ -77,12 +77,19 @@ def crawl_stats(archive: Path) -> dict:
     return stats if isinstance(stats, dict) else json.loads(stats)
 
 
+def captures_count(archive: Path) -> int:
+    with index(archive).connect() as conn:
+        return len(conn.execute(select(captures.c.id)).all())
+
+
 def indexed_urls(archive: Path) -> set[str]:
     with index(archive).connect() as conn:
         return set(conn.execute(select(articles.c.url)).scalars())
 
 
-POLITE = {"DOWNLOAD_DELAY": str(DELAY), "CONCURRENT_REQUESTS_PER_DOMAIN": "2", "AUTOTHROTTLE_ENABLED": "1"}
+# AutoThrottle off: the bounds below are DOWNLOAD_DELAY's (randomised 0.5-1.5x); AutoThrottle
+# raises a host's delay with the latency it sees, which on a loaded test machine is the load's.
+POLITE = {"DOWNLOAD_DELAY": str(DELAY), "CONCURRENT_REQUESTS_PER_DOMAIN": "2", "AUTOTHROTTLE_ENABLED": "0"}
 
 
 @pytest.fixture(scope="module")
@@ -95,22 +102,26 @@ def polite(tmp_path_factory):
     portals = [build_requisite_site(seed=k, style=("trs", "art")[k], channels=2, articles_per_channel=4,
                                     per_page=2, photos=(10, 13)) for k in range(2)]
     work = tmp_path_factory.mktemp("polite")
-    # Fresh processes, not the test zygote's: forked from it, the cut crawl ran up to twice as
-    # fast as the whole one under CI's load (2 of 3 runs; 262 of 262 captures before a cut at
-    # half time), a cause not found yet (issue 23's note).
     with served(portals) as sites:
-        run_crawl(work / "whole", seeds(work / "seeds.txt", sites), settings=POLITE, timeout=400, fresh=True)
+        run_crawl(work / "whole", seeds(work / "seeds.txt", sites), settings=POLITE, timeout=400)
         logs = [list(site.server.requests) for site in sites]
         # The crawl's own time, first request to last, as CLOSESPIDER_TIMEOUT counts it: the
         # process's start-up and shutdown (seconds more under CI's load) are no part of it.
         took = max(log[-1].at for log in logs) - min(log[0].at for log in logs)
-        for site in sites:
-            site.server.requests.clear()
-        cut = work / "cut"
-        run_crawl(cut, seeds(work / "seeds.txt", sites),
-                  settings={**POLITE, "CLOSESPIDER_TIMEOUT": f"{took / 2:.1f}"}, timeout=400, fresh=True)
+        # The cut: at half the whole crawl's time. On a loaded machine the whole crawl can take
+        # twice what a quieter one does (each of its ~260 requests waits for a CPU), and half its
+        # time then holds all of the next crawl (262 of 262 captures, now and then in CI): the
+        # crawl is cut again at a quarter. Either way every article must come before the cut.
+        for fraction in (2, 4):
+            for site in sites:
+                site.server.requests.clear()
+            cut, cut_at = work / f"cut-{fraction}", took / fraction
+            run_crawl(cut, seeds(work / "seeds.txt", sites),
+                      settings={**POLITE, "CLOSESPIDER_TIMEOUT": f"{cut_at:.1f}"}, timeout=400)
+            if captures_count(cut) < captures_count(work / "whole") - 50:  # requisites left for later
+                break
         cut_logs = [list(site.server.requests) for site in sites]
-        yield sites, logs, work / "whole", (cut, cut_logs), took
+        yield sites, logs, work / "whole", (cut, cut_logs, cut_at), took
 
 
 @pytest.mark.slow
@@ -123,8 +134,10 @@ def test_pages_keep_the_page_pace_whatever_their_requisites(polite):
     for site, log in zip(sites, logs, strict=True):
         pages = site.pages(log)
         assert len({entry.path for entry in pages}) == len(site.portal.articles) + len(site.portal.site.listings) + 1
-        first = pages[0].at
-        late = [(k, entry.path, round(entry.at - first, 1)) for k, entry in enumerate(pages)
+        # From the first page after the home page: waiting for the home page's parse (the page
+        # worker starting: seconds on a loaded machine) is the crawl's start-up, not its pace.
+        first = pages[1].at
+        late = [(k, entry.path, round(entry.at - first, 1)) for k, entry in enumerate(pages[1:])
                 if entry.at - first > k * 1.5 * DELAY + 3.0]
         assert not late, f"{site.base}: pages later than the page pace allows: {late[:5]}"
         assert len(site.requisites(log)) > 2 * len(pages)  # the requisites were there to get in the way
@@ -150,21 +163,19 @@ def test_per_host_page_gap_holds_and_requisites_keep_their_own_pace(polite):
 @pytest.mark.slow
 @pytest.mark.crawl
 def test_a_crawl_cut_at_half_its_time_has_every_article(polite):
-    """CLOSESPIDER_TIMEOUT at half the whole crawl's time: every article was requested before
-    the cut, and is indexed; the requisites still waiting are what the cut costs."""
-    sites, _, whole, (cut, logs), took = polite
+    """CLOSESPIDER_TIMEOUT at half the whole crawl's time (a quarter when load made that
+    crawl slow): every article was requested before the cut, and is indexed; the requisites
+    still waiting are what the cut costs."""
+    sites, _, whole, (cut, logs, cut_at), took = polite
     assert crawl_stats(cut).get("finish_reason") == "closespider_timeout", f"not cut ({took:.0f} s whole)"
     got = indexed_urls(cut)
     for site, log in zip(sites, logs, strict=True):
         start = log[0].at
-        late = [entry.path for entry in log if entry.path in site.portal.articles and entry.at - start > took / 2]
-        assert not late, f"{site.base}: {len(late)} articles requested after the cut at {took / 2:.0f} s: {late[:3]}"
+        late = [entry.path for entry in log if entry.path in site.portal.articles and entry.at - start > cut_at]
+        assert not late, f"{site.base}: {len(late)} articles requested after the cut at {cut_at:.0f} s: {late[:3]}"
         missing = sorted(path for path in site.portal.articles if site.base + path not in got)
         assert not missing, f"{site.base}: {len(missing)} articles not indexed: {missing[:3]}"
-    with index(whole).connect() as conn:
-        whole_count = len(conn.execute(select(captures.c.id)).all())
-    with index(cut).connect() as conn:
-        assert len(conn.execute(select(captures.c.id)).all()) < whole_count - 50  # requisites left for later
+    assert captures_count(cut) < captures_count(whole) - 50  # requisites left for later
 
 
 @pytest.mark.slow

@@ -250,13 +250,11 @@ def run(command: list[str], *, capture_output: bool = False, check: bool = False
 
 
 def run_module(module: str, *args: str, cwd: Path = ROOT, env: dict[str, str] | None = None,
-               timeout: float | None = None, text: bool = True, fresh: bool = False
-               ) -> subprocess.CompletedProcess:
-    """``python -m MODULE ARGS`` to its end, its output captured: ``subprocess.run``'s result.
-    ``fresh``: in a new interpreter all the same, not forked (as when the zygote is off)."""
+               timeout: float | None = None, text: bool = True) -> subprocess.CompletedProcess:
+    """``python -m MODULE ARGS`` to its end, its output captured: ``subprocess.run``'s result."""
     command = [sys.executable, "-m", module, *args]
     env = dict(os.environ if env is None else env)
-    if fresh or not ENABLED:
+    if not ENABLED:
         return subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=text, timeout=timeout)
     # Files, not pipes: nothing to read while it runs.
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
