@@ -114,9 +114,20 @@ def verify(archive: Path, *extra: str) -> subprocess.CompletedProcess[str]:
     return run_module("archive.cli", "verify", *archive_args(archive), *extra)
 
 
-def cli(archive: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    """``portal-archive ARGS`` on the test archive, as a user runs it."""
-    return run_module("archive.cli", *args, *archive_args(archive), timeout=120)
+def cli(archive: Path | None, *args: str, at: int | None = None, text: bool = True, check: bool = False,
+        cwd: Path = ROOT, env: dict[str, str] | None = None, timeout: float = 300) -> subprocess.CompletedProcess:
+    """``portal-archive ARGS`` as a user runs it. The archive's options (``--archive``, and
+    ``--index`` in the PostgreSQL pass; none without an archive) go at the end of the command
+    line, or before ``args[at]``: 0 before the subcommand, 1 right after it (both are the CLI's
+    syntax; each test module keeps one). ``text=False``: bytes, as ``show --raw`` writes them;
+    ``check``: the command must succeed."""
+    options = archive_args(archive) if archive is not None else []
+    where = len(args) if at is None else at
+    result = run_module("archive.cli", *args[:where], *options, *args[where:], cwd=cwd, env=env, timeout=timeout,
+                        text=text)
+    if check:
+        assert result.returncode == 0, result.stderr
+    return result
 
 
 def warc_files(archive: Path) -> list[Path]:

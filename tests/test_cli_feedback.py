@@ -8,13 +8,15 @@ import os
 import socket
 import subprocess
 import sys
+from functools import partial
 from pathlib import Path
 
 import pytest
+import support
 from alembic.script import ScriptDirectory
 from support import ROOT, archive_args, index, index_url
 from test_cli_safety import one_clear_line
-from zygote import popen, run, run_module
+from zygote import popen, run
 
 from archive.models import MIGRATIONS, captures, crawls
 from archive.records import HttpExchange
@@ -63,8 +65,7 @@ def archive(tmp_path_factory) -> Path:
     return path
 
 
-def cli(archive: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return run_module("archive.cli", args[0], *archive_args(archive), *args[1:], timeout=120, env=env)
+cli = partial(support.cli, at=1)  # portal-archive SUBCOMMAND --archive ... ARGS
 
 
 def first_capture(archive: Path, url: str) -> str:

@@ -7,19 +7,19 @@ import os
 import shutil
 import sqlite3
 import subprocess
+from functools import partial
 from pathlib import Path
 
 import pytest
+import support
 from archive_factory import write_archive
-from support import POSTGRES, ROOT, archive_args, index_url
+from support import POSTGRES, archive_args, index_url
 from warcio.warcwriter import WARCWriter
-from zygote import run_module
 
 URL = "http://127.0.0.1/a/1.html"
 
 
-def cli(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
-    return run_module("archive.cli", *args, cwd=cwd, timeout=120)
+cli = partial(support.cli, None)  # each test names the archive (or a file) its own way
 
 
 def one_clear_line(result: subprocess.CompletedProcess[str], *expected: str) -> str:

@@ -25,15 +25,16 @@ import urllib.error
 import urllib.request
 from collections import Counter
 from collections.abc import Iterator
+from functools import partial
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import lxml.html
 import pytest
+import support
 from sqlalchemy import func, select
 from static_server import StaticServer
-from support import ROOT, archive_args, index, index_url, run_crawl
-from zygote import run
+from support import ROOT, index, index_url, run_crawl
 
 from archive.index import Index
 from archive.models import article_images, articles, captures, crawls
@@ -50,12 +51,7 @@ CORRECTION = "更正：本文第一段中的日期已更正。"
 ASSETS = ("/images/style.css", "/js/common.js", "/images/logo.gif", "/images/bg.gif")
 
 
-def cli(archive: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess[bytes]:
-    result = run([sys.executable, "-m", "archive.cli", *archive_args(archive), *args],
-                 capture_output=True, cwd=ROOT, timeout=300)
-    if check:
-        assert result.returncode == 0, result.stderr.decode()
-    return result
+cli = partial(support.cli, at=0, text=False, check=True)  # portal-archive --archive ... SUBCOMMAND ARGS
 
 
 @pytest.fixture(scope="module")
