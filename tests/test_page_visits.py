@@ -134,8 +134,8 @@ def test_pages_keep_the_page_pace_whatever_their_requisites(polite):
     for site, log in zip(sites, logs, strict=True):
         pages = site.pages(log)
         assert len({entry.path for entry in pages}) == len(site.portal.articles) + len(site.portal.site.listings) + 1
-        # From the first page after the home page: waiting for the home page's parse (the page
-        # worker starting: seconds on a loaded machine) is the crawl's start-up, not its pace.
+        # From the first page after the home page: waiting for the home page to be parsed
+        # (seconds on a loaded machine, the first parse warming up) is start-up, not pace.
         first = pages[1].at
         late = [(k, entry.path, round(entry.at - first, 1)) for k, entry in enumerate(pages[1:])
                 if entry.at - first > k * 1.5 * DELAY + 3.0]
