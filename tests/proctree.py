@@ -61,8 +61,9 @@ def alive(pid: int) -> bool:
     return bool(state) and not state.startswith("Z")
 
 
-def kib(pid: int, field: str) -> int:
-    value = _status(pid).get(field, "0 kB").split()
+def kib(pid: int, field: str, status: dict[str, str] | None = None) -> int:
+    """A size field of the process's status (VmHWM, VmRSS ...), in KiB; ``status`` if read already."""
+    value = (_status(pid) if status is None else status).get(field, "0 kB").split()
     return int(value[0]) if value else 0
 
 
@@ -144,8 +145,7 @@ class PeakRss:
                 if status.get("Name", "").strip() in self.BROWSER:
                     browser += self._pss(pid, status, fresh)
                 elif status:
-                    hwm = status.get("VmHWM", "0 kB").split()
-                    self.peaks[pid] = max(self.peaks.get(pid, 0), int(hwm[0]) if hwm else 0)
+                    self.peaks[pid] = max(self.peaks.get(pid, 0), kib(pid, "VmHWM", status))
                     if pid not in self.names:
                         self.names[pid] = command_line(pid)
             self.browser_peak = max(self.browser_peak, browser * 1024)

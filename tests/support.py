@@ -87,16 +87,23 @@ def archive_args(archive: Path) -> list[str]:
     return ["--archive", str(archive)] + (["--index", index_url(archive)] if POSTGRES else [])
 
 
+def crawl_command(archive: Path, *spider_args: str, settings: dict[str, str] | None = None) -> list[str]:
+    """``python -m scrapy crawl portal``, each spider argument as ``-a``, and as ``-s`` FAST,
+    the test archive's settings, then ``settings``: for ``zygote.popen`` and ``zygote.run``."""
+    command = [sys.executable, "-m", "scrapy", "crawl", "portal"]
+    for arg in spider_args:
+        command += ["-a", arg]
+    for name, value in {**FAST, **archive_settings(archive), **(settings or {})}.items():
+        command += ["-s", f"{name}={value}"]
+    return command
+
+
 def run_crawl(archive: Path, *spider_args: str, settings: dict[str, str] | None = None,
               timeout: float = 120) -> subprocess.CompletedProcess[str]:
     """``scrapy crawl portal`` as a user runs it, in a process of its own (forked from the
     test zygote, tests/zygote.py), against loopback."""
-    arguments = ["crawl", "portal"]
-    for arg in spider_args:
-        arguments += ["-a", arg]
-    for name, value in {**FAST, **archive_settings(archive), **(settings or {})}.items():
-        arguments += ["-s", f"{name}={value}"]
-    result = run_module("scrapy", *arguments, env={**os.environ, "PYTHONUNBUFFERED": "1"}, timeout=timeout)
+    command = crawl_command(archive, *spider_args, settings=settings)
+    result = run_module("scrapy", *command[3:], env={**os.environ, "PYTHONUNBUFFERED": "1"}, timeout=timeout)
     assert result.returncode == 0, result.stderr[-4000:]
     assert "Traceback" not in result.stderr, result.stderr[-4000:]
     return result

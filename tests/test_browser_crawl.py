@@ -31,7 +31,7 @@ import pytest
 from browser_portals import GatedServer
 from proctree import alive, descendants
 from sqlalchemy import text
-from support import FAST, ROOT, archive_args, archive_settings, index, run_crawl, warc_files
+from support import ROOT, archive_args, crawl_command, index, run_crawl, warc_files
 from warcio.archiveiterator import ArchiveIterator
 from zygote import popen, run
 
@@ -352,11 +352,8 @@ def test_the_browsers_requests_keep_the_delay_one_connection_and_robots_txt(tmp_
 
 
 def _crawl_process(archive: Path, url: str, **settings: str) -> subprocess.Popen[str]:
-    command = [sys.executable, "-m", "scrapy", "crawl", "portal", "-a", f"start_url={url}"]
-    for name, value in {**FAST, **archive_settings(archive), **settings}.items():
-        command += ["-s", f"{name}={value}"]
-    return popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-                 env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    return popen(crawl_command(archive, f"start_url={url}", settings=settings), cwd=ROOT, stdout=subprocess.DEVNULL,
+                 stderr=subprocess.PIPE, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"})
 
 
 def _chromium_of(pid: int) -> list[int]:
@@ -420,9 +417,7 @@ def test_without_a_browser_the_crawl_says_which_hosts_need_one(tmp_path) -> None
     with GatedServer("jsl") as jsl, GatedServer("spa") as spa:
         seeds.write_text(f"{jsl.url}\n{spa.url}\n")
         archive = tmp_path / "archive"
-        command = [sys.executable, "-m", "scrapy", "crawl", "portal", "-a", f"sites={seeds}"]
-        for name, value in {**FAST, **archive_settings(archive), "BROWSER_EXECUTABLE": "no-such-chromium"}.items():
-            command += ["-s", f"{name}={value}"]
+        command = crawl_command(archive, f"sites={seeds}", settings={"BROWSER_EXECUTABLE": "no-such-chromium"})
         result = run(command, cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert "Traceback" not in result.stderr
     lines = [line for line in result.stderr.splitlines() if "need a browser" in line]

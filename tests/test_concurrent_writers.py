@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import subprocess
-import sys
 from urllib.parse import urlsplit
 
 import pytest
 from sqlalchemy import func, select
-from support import FAST, ROOT, archive_settings, index, verify, warc_files
+from support import ROOT, crawl_command, index, verify, warc_files
 from zygote import popen
 
 from archive.models import articles, captures, crawls
@@ -25,10 +24,8 @@ def test_crawlers_of_one_and_of_two_portals_share_one_index_without_duplicate_or
     with DemoServer(sites[0]) as first, DemoServer(sites[1]) as second:
         processes = []
         for server in (first, first, second):
-            command = [sys.executable, "-m", "scrapy", "crawl", "portal", "-a", f"start_url={server.url}"]
             # All at once, on purpose (ARCHIVE_BUSY=share): what this file tests.
-            for name, value in {**FAST, **archive_settings(tmp_path), "ARCHIVE_BUSY": "share"}.items():
-                command += ["-s", f"{name}={value}"]
+            command = crawl_command(tmp_path, f"start_url={server.url}", settings={"ARCHIVE_BUSY": "share"})
             processes.append(popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE))
         errors = [process.communicate(timeout=300)[1].decode() for process in processes]
         assert [process.returncode for process in processes] == [0, 0, 0], [error[-3000:] for error in errors]

@@ -6,14 +6,14 @@ import os
 import shutil
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
+import support
 from sqlalchemy import func, select
-from support import FAST, ROOT, archive_settings, index, run_crawl, verify, warc_files, warcio_check
+from support import ROOT, index, run_crawl, verify, warc_files, warcio_check
 from zygote import popen
 
 from archive.models import articles, captures, crawls
@@ -29,11 +29,8 @@ pytestmark = pytest.mark.slow
 
 
 def crawl_command(url: str, archive: Path) -> list[str]:
-    command = [sys.executable, "-m", "scrapy", "crawl", "portal", "-a", f"start_url={url}"]
-    for name, value in {**FAST, **archive_settings(archive), "JOBDIR": str(archive / "job"),
-                        "CONCURRENT_REQUESTS_PER_DOMAIN": "4"}.items():
-        command += ["-s", f"{name}={value}"]
-    return command
+    return support.crawl_command(archive, f"start_url={url}", settings={
+        "JOBDIR": str(archive / "job"), "CONCURRENT_REQUESTS_PER_DOMAIN": "4"})
 
 
 def kill_after(server: DemoServer, url: str, archive: Path, requests: int) -> None:

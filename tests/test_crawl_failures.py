@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import subprocess
-import sys
 import time
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
 from sqlalchemy import func, select
-from support import FAST, ROOT, archive_settings, index, run_crawl
+from support import ROOT, crawl_command, index, run_crawl
 from zygote import popen, run
 
 from archive.models import articles, captures, crawls
@@ -18,15 +17,6 @@ from demo.server import DemoServer
 from demo.site import CHANNELS, build_site
 
 pytestmark = pytest.mark.slow
-
-
-def crawl_command(archive: Path, *spider_args: str, settings: dict[str, str] | None = None) -> list[str]:
-    command = [sys.executable, "-m", "scrapy", "crawl", "portal"]
-    for arg in spider_args:
-        command += ["-a", arg]
-    for name, value in {**FAST, **archive_settings(archive), **(settings or {})}.items():
-        command += ["-s", f"{name}={value}"]
-    return command
 
 
 @pytest.mark.index

@@ -8,7 +8,6 @@ import json
 import re
 import signal
 import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
@@ -16,7 +15,7 @@ from urllib.parse import urlsplit
 
 import pytest
 from sqlalchemy import func, select
-from support import FAST, ROOT, archive_settings, index, on_a_terminal, run_crawl, verify
+from support import ROOT, crawl_command, index, on_a_terminal, run_crawl, verify
 from zygote import popen
 
 from archive.models import captures, crawls
@@ -97,12 +96,10 @@ def test_ctrl_c_says_what_is_in_flight_sends_nothing_more_and_exits_130(tmp_path
     then exited 0. Now: what is on the wire finishes and is archived, what waits in the
     download slots is never sent, and the exit status says the crawl was interrupted."""
     site = build_site()
-    settings = {**FAST, "DOWNLOAD_DELAY": "0.3", "CONCURRENT_REQUESTS_PER_DOMAIN": "2", **archive_settings(tmp_path)}
+    settings = {"DOWNLOAD_DELAY": "0.3", "CONCURRENT_REQUESTS_PER_DOMAIN": "2"}
     with DemoServer(site) as server:
-        command = [sys.executable, "-m", "scrapy", "crawl", "portal", "-a", f"start_url={server.url}"]
-        for name, value in settings.items():
-            command += ["-s", f"{name}={value}"]
-        process = popen(command, cwd=ROOT, stderr=subprocess.PIPE, text=True)
+        process = popen(crawl_command(tmp_path, f"start_url={server.url}", settings=settings), cwd=ROOT,
+                        stderr=subprocess.PIPE, text=True)
         while len(server.requests) < 12:
             assert process.poll() is None, process.stderr.read()[-3000:]
             time.sleep(0.01)
@@ -170,9 +167,7 @@ def test_at_log_level_warning_a_terminal_still_gets_the_summary(tmp_path: Path):
     """Issue 25: at LOG_LEVEL=WARNING the live progress line was wiped and nothing was left."""
     site = build_site(channels=1, articles_per_channel=6, extras=False)
     with DemoServer(site) as server:
-        command = [sys.executable, "-m", "scrapy", "crawl", "portal", "-a", f"start_url={server.url}"]
-        for name, value in {**FAST, "LOG_LEVEL": "WARNING", **archive_settings(tmp_path)}.items():
-            command += ["-s", f"{name}={value}"]
+        command = crawl_command(tmp_path, f"start_url={server.url}", settings={"LOG_LEVEL": "WARNING"})
         status, _, screen = on_a_terminal(command)
     assert status == 0, screen[-3000:]
     assert "crawl 1 finished in" in screen and f"articles: {len(site.articles)} new" in screen, screen[-3000:]
@@ -180,10 +175,8 @@ def test_at_log_level_warning_a_terminal_still_gets_the_summary(tmp_path: Path):
 
 
 def crawl_process(server: DemoServer, archive: Path, **settings: str) -> subprocess.Popen[str]:
-    command = [sys.executable, "-m", "scrapy", "crawl", "portal", "-a", f"start_url={server.url}"]
-    for name, value in {**FAST, **archive_settings(archive), **settings}.items():
-        command += ["-s", f"{name}={value}"]
-    return popen(command, cwd=ROOT, stderr=subprocess.PIPE, text=True)
+    return popen(crawl_command(archive, f"start_url={server.url}", settings=settings), cwd=ROOT,
+                 stderr=subprocess.PIPE, text=True)
 
 
 def crawl_rows(archive: Path) -> list:

@@ -11,7 +11,6 @@ bench/dead-hosts.
 
 from __future__ import annotations
 
-import sys
 import time
 from collections import Counter
 from dataclasses import dataclass
@@ -21,7 +20,7 @@ from typing import Any
 import pytest
 from loopback_internet import Blackhole, CorpusPortal, Trickle, lookups, resolver_settings
 from sqlalchemy import select
-from support import CORPUS, FAST, ROOT, archive_settings, index, needs_shared, run_crawl
+from support import CORPUS, ROOT, crawl_command, index, needs_shared, run_crawl
 from zygote import run
 
 from archive.models import articles, captures, crawls
@@ -173,10 +172,7 @@ def test_a_portal_whose_start_host_does_not_resolve_is_given_up_at_once(tmp_path
     seeds = tmp_path / "seeds.txt"
     with DemoServer(site) as server:
         seeds.write_text(f"{server.url}\nhttp://{gone}/\n")
-        command = [sys.executable, "-m", "scrapy", "crawl", "portal", "-a", f"sites={seeds}"]
-        settings = {**FAST, **archive_settings(tmp_path / "archive"), **resolver_settings(tmp_path, {})}
-        for name, value in settings.items():
-            command += ["-s", f"{name}={value}"]
+        command = crawl_command(tmp_path / "archive", f"sites={seeds}", settings=resolver_settings(tmp_path, {}))
         started = time.monotonic()
         result = run(command, cwd=ROOT, capture_output=True, text=True, timeout=240)
         took = time.monotonic() - started

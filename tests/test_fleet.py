@@ -12,7 +12,6 @@ import os
 import signal
 import socket
 import subprocess
-import sys
 import time
 from collections import Counter
 from pathlib import Path
@@ -20,7 +19,7 @@ from urllib.parse import urlsplit
 
 import pytest
 from sqlalchemy import select
-from support import FAST, ROOT, archive_settings, index, verify
+from support import ROOT, crawl_command, index, verify
 from zygote import popen, run
 
 from archive.models import articles, captures, crawls
@@ -43,11 +42,9 @@ def frontier_dir(archive: Path) -> Path:
 
 
 def crawl(archive: Path, seeds: Path, timeout: float = 240) -> subprocess.CompletedProcess[str]:
-    command = [sys.executable, "-m", "scrapy", "crawl", "portal", "-a", f"sites={seeds}"]
     frontier_dir(archive).mkdir(exist_ok=True)
-    settings = {**FAST, **SETTINGS, **archive_settings(archive), "FRONTIER_TMPDIR": str(frontier_dir(archive))}
-    for name, value in settings.items():
-        command += ["-s", f"{name}={value}"]
+    command = crawl_command(archive, f"sites={seeds}",
+                            settings={**SETTINGS, "FRONTIER_TMPDIR": str(frontier_dir(archive))})
     return run(command, cwd=ROOT, env={**os.environ, "PYTHONUNBUFFERED": "1"},
                capture_output=True, text=True, timeout=timeout)
 
@@ -224,9 +221,7 @@ def test_a_paused_crawl_of_many_portals_resumes_per_site(tmp_path):
     with DemoServer(site_a, host="127.0.0.2", delay=0.05) as a, DemoServer(site_b, host="127.0.0.3", delay=0.05) as b:
         seeds = tmp_path / "seeds.txt"
         seeds.write_text(f"{a.url}\n{b.url}\n")
-        command = [sys.executable, "-m", "scrapy", "crawl", "portal", "-a", f"sites={seeds}"]
-        for name, value in {**FAST, **archive_settings(archive), "JOBDIR": str(jobdir)}.items():
-            command += ["-s", f"{name}={value}"]
+        command = crawl_command(archive, f"sites={seeds}", settings={"JOBDIR": str(jobdir)})
         # The log goes to a file: a pipe nobody reads fills up and blocks the crawl.
         log = tmp_path / "first.log"
         with log.open("w") as stderr:

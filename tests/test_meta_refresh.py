@@ -15,7 +15,8 @@ REFRESH = b'<html><head><meta http-equiv="refresh" content="0; url=/moved.html">
 FILLER = ("<p>" + "无尽的页面内容" * 1000 + "</p>\n").encode()
 
 
-def answer(body: bytes) -> tuple[Request, HtmlResponse, object]:
+def answer(body: bytes) -> tuple[HtmlResponse, Request | HtmlResponse, int]:
+    """The response, what the middleware made of it, and the peak of what it allocated."""
     middleware = HeadMetaRefreshMiddleware.from_crawler(get_crawler())
     request = Request("http://127.0.0.1/page.html")
     response = HtmlResponse(request.url, body=body, headers={"Content-Type": "text/html; charset=utf-8"},

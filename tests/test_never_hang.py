@@ -7,15 +7,15 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
 import time
 import zlib
 
 import pytest
+import support
 from misbehaving_server import ARTICLE, GBK_FILENAME, LONG_HEADER, HostileServer, MisbehavingServer, SilentFtpServer
 from proctree import alive, descendants
 from sqlalchemy import select
-from support import FAST, ROOT, archive_settings, index, records_holding, warc_files, warcio_check
+from support import ROOT, index, records_holding, warc_files, warcio_check
 from zygote import popen, run
 
 from archive.models import articles, captures, crawls
@@ -26,10 +26,7 @@ SECRET = b"THIS-MACHINE-S-OWN-FILE-4d1c"
 
 
 def crawl_command(archive, url: str, **settings: str) -> list[str]:
-    command = [sys.executable, "-m", "scrapy", "crawl", "portal", "-a", f"start_url={url}"]
-    for name, value in {**FAST, **archive_settings(archive), "RETRY_BACKOFF_BASE": "0.05", **settings}.items():
-        command += ["-s", f"{name}={value}"]
-    return command
+    return support.crawl_command(archive, f"start_url={url}", settings={"RETRY_BACKOFF_BASE": "0.05", **settings})
 
 
 def crawl(archive, url: str, timeout: float = 180, **settings: str) -> subprocess.CompletedProcess[str]:

@@ -6,10 +6,9 @@ import os
 import pty
 import re
 import subprocess
-import sys
 
 import pytest
-from support import FAST, ROOT, archive_settings
+from support import ROOT, crawl_command
 from zygote import popen, run
 
 from demo.server import DemoServer
@@ -21,10 +20,7 @@ PROGRESS = re.compile(r"progress: (\d+) pages \([\d.]+/s\), (\d+) articles, (\d+
 
 
 def command(archive, seeds, **extra: str) -> list[str]:
-    args = [sys.executable, "-m", "scrapy", "crawl", "portal", "-a", f"sites={seeds}"]
-    for name, value in {**FAST, **archive_settings(archive), "PROGRESS_INTERVAL": "0.3", **extra}.items():
-        args += ["-s", f"{name}={value}"]
-    return args
+    return crawl_command(archive, f"sites={seeds}", settings={"PROGRESS_INTERVAL": "0.3", **extra})
 
 
 @pytest.fixture(scope="module")

@@ -12,14 +12,13 @@ request's send, and sent it while the wait was not over).
 from __future__ import annotations
 
 import os
-import sys
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from sqlalchemy import select
-from support import FAST, ROOT, archive_settings, index
+from support import ROOT, crawl_command, index
 from zygote import run
 
 from archive.models import captures
@@ -87,14 +86,11 @@ def crawled(tmp_path_factory):
     with Host("127.0.0.2", 4, failing) as a, Host("127.0.0.3", 12, {}) as b:
         seeds = archive.parent / f"{archive.name}-seeds.txt"
         seeds.write_text(f"{a.url}\n{b.url}\n")
-        settings = {**FAST, **archive_settings(archive), "CONCURRENT_REQUESTS": "2",
+        settings = {"CONCURRENT_REQUESTS": "2",
                     "CONCURRENT_REQUESTS_PER_DOMAIN": "2", "RANDOMIZE_DOWNLOAD_DELAY": "0", "ROBOTSTXT_OBEY": "0",
                     "RETRY_BACKOFF_BASE": "1", "RETRY_BACKOFF_MAX": "30"}
-        command = [sys.executable, "-m", "scrapy", "crawl", "portal", "-a", f"sites={seeds}"]
-        for name, value in settings.items():
-            command += ["-s", f"{name}={value}"]
-        result = run(command, cwd=ROOT, env={**os.environ, "PYTHONUNBUFFERED": "1"},
-                     capture_output=True, text=True, timeout=180)
+        result = run(crawl_command(archive, f"sites={seeds}", settings=settings), cwd=ROOT,
+                     env={**os.environ, "PYTHONUNBUFFERED": "1"}, capture_output=True, text=True, timeout=180)
         yield archive, a, b, result
 
 

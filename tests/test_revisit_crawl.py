@@ -12,7 +12,6 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -20,8 +19,9 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
+import support
 from sqlalchemy import func, select, text, update
-from support import FAST, ROOT, archive_settings, cli, index, run_crawl, verify
+from support import ROOT, cli, index, run_crawl, verify
 from zygote import popen
 
 from archive.index import Index
@@ -268,10 +268,7 @@ def test_an_article_gone_from_its_listing_is_rechecked_before_its_time(tmp_path)
 
 
 def crawl_command(archive: Path, url: str, settings: dict[str, str]) -> list[str]:
-    command = [sys.executable, "-m", "scrapy", "crawl", "portal", "-a", f"start_url={url}"]
-    for name, value in {**FAST, **archive_settings(archive), **settings}.items():
-        command += ["-s", f"{name}={value}"]
-    return command
+    return support.crawl_command(archive, f"start_url={url}", settings=settings)
 
 
 def rechecks_indexed(archive: Path, site: Site, after_crawl: int) -> int:

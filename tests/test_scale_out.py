@@ -7,12 +7,11 @@ import collections
 import shutil
 import socket
 import subprocess
-import sys
 import time
 
 import pytest
 from sqlalchemy import func, select
-from support import FAST, ROOT, archive_settings, index, verify
+from support import ROOT, crawl_command, index, verify
 from zygote import popen
 
 from archive.models import articles
@@ -60,9 +59,7 @@ def test_two_workers_share_the_frontier(tmp_path, redis_url):
     with DemoServer(site, delay=0.01) as server:
         processes = []
         for _ in range(2):
-            command = [sys.executable, "-m", "scrapy", "crawl", "portal", "-a", f"start_url={server.url}"]
-            for name, value in {**FAST, **archive_settings(tmp_path), **shared}.items():
-                command += ["-s", f"{name}={value}"]
+            command = crawl_command(tmp_path, f"start_url={server.url}", settings=shared)
             processes.append(popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE))
         errors = [process.communicate(timeout=180)[1].decode() for process in processes]
         assert [process.returncode for process in processes] == [0, 0], errors
